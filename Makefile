@@ -1,0 +1,46 @@
+# `make run` and `make test` are the two commands a new user needs; see README.md.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run serve seed test check schema bench clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is required"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start embedded MongoDB + Redis (unless MONGODB_URI / REDIS_URL are set), seed, serve on :8000.
+run: install
+	$(BIN)/python -m server run
+
+## Seed the demo catalog into an empty database (PRODUCTS=100000 for a big one).
+seed: install
+	$(BIN)/python -m server seed $(if $(PRODUCTS),--products $(PRODUCTS))
+
+## The whole suite against real mongod and redis-server started on free ports, then lint and types.
+test: install
+	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory check
+
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## Regenerate schema.graphql from the code.
+schema: install
+	$(BIN)/python -m server export-schema
+
+## Load benchmark (see bench/README.md); needs wrk.
+bench: install
+	$(BIN)/python bench/catalog_load.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,147 @@
+"""Catalog documents: categories (two levels) and products, with the indexes their queries use."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import pymongo
+from beanie import Document, PydanticObjectId
+from pydantic import BaseModel, Field, model_validator
+from pymongo import IndexModel
+
+from documents.money import MAX_DISCOUNT_PERCENT, final_price
+
+
+def utc_now() -> datetime:
+    """Current time in UTC, truncated to milliseconds as MongoDB stores it."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class Image(BaseModel):
+    """An image in the image store; `public_id` is the store's handle for deleting it."""
+
+    url: str
+    alt: str = ""
+    width: int | None = None
+    height: int | None = None
+    public_id: str | None = None
+
+
+class Category(Document):
+    """A top-level category (`parent_id` None) or a subcategory of one. Two levels only."""
+
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    slug: Annotated[str, Field(min_length=1, max_length=140)]
+    description: str = ""
+    image: Image | None = None
+    parent_id: PydanticObjectId | None = None
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+
+    class Settings:
+        name = "categories"
+        indexes = [
+            IndexModel([("slug", pymongo.ASCENDING)], name="slug_unique", unique=True),
+            IndexModel(
+                [
+                    ("parent_id", pymongo.ASCENDING),
+                    ("name", pymongo.ASCENDING),
+                    ("_id", pymongo.ASCENDING),
+                ],
+                name="parent_name",
+            ),
+        ]
+
+
+class ProductSortField(enum.StrEnum):
+    """What a product list can be ordered by; each maps to one stored field."""
+
+    NAME = "name"
+    PRICE = "final_price"
+    CREATED_AT = "created_at"
+    RATING = "rating_average"
+    RELEVANCE = "relevance"
+
+
+INDEXED_SORT_FIELDS = [f for f in ProductSortField if f is not ProductSortField.RELEVANCE]
+
+
+def _listing_indexes() -> list[IndexModel]:
+    """One index per (scope, sort) pair, so every storefront list is an index scan in sort order.
+
+    Scope is the whole catalog, a category or a subcategory; the other filters (brand, price range,
+    stock, rating) are applied to the rows the index yields in order.
+    """
+    indexes = []
+    for scope in (None, "category_id", "subcategory_id"):
+        for sort in INDEXED_SORT_FIELDS:
+            keys = [("published", pymongo.ASCENDING)]
+            keys += [(scope, pymongo.ASCENDING)] if scope else []
+            keys += [(sort.value, pymongo.ASCENDING), ("_id", pymongo.ASCENDING)]
+            indexes.append(IndexModel(keys, name=f"list_{scope or 'all'}_{sort.value}"))
+    return indexes
+
+
+class Product(Document):
+    """A sellable product. Money is integer minor units of `currency`."""
+
+    name: Annotated[str, Field(min_length=2, max_length=200)]
+    slug: Annotated[str, Field(min_length=1, max_length=220)]
+    description: str = ""
+    brand: str = ""
+    price: Annotated[int, Field(ge=0)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    discount_percent: Annotated[int, Field(ge=0, le=MAX_DISCOUNT_PERCENT)] = 0
+    # Derived from price and discount by `final_price`; stored so lists can sort and filter on it.
+    final_price: int = 0
+    stock: Annotated[int, Field(ge=0)] = 0
+    category_id: PydanticObjectId
+    subcategory_id: PydanticObjectId | None = None
+    images: list[Image] = Field(default_factory=list)
+    rating_average: Annotated[float, Field(ge=0, le=5)] = 0.0
+    rating_count: Annotated[int, Field(ge=0)] = 0
+    published: bool = True
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_final_price(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "price" in data:
+            data = {
+                **data,
+                "final_price": final_price(data["price"], data.get("discount_percent", 0)),
+            }
+        return data
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    @property
+    def is_visible(self) -> bool:
+        """Whether the storefront may show this product."""
+        return self.published
+
+    class Settings:
+        name = "products"
+        indexes = [
+            IndexModel([("slug", pymongo.ASCENDING)], name="slug_unique", unique=True),
+            IndexModel(
+                [("name", pymongo.TEXT), ("brand", pymongo.TEXT), ("description", pymongo.TEXT)],
+                name="search_text",
+                weights={"name": 10, "brand": 5, "description": 1},
+                default_language="english",
+            ),
+            *_listing_indexes(),
+        ]
+
+
+CATALOG_DOCUMENTS: list[type[Document]] = [Category, Product]
+
+
+# The storefront shows exactly the products matching this filter; keep it in step with is_visible.
+VISIBLE_PRODUCTS: dict[str, Any] = {"published": True}

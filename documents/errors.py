@@ -1,0 +1,33 @@
+"""Domain errors carry a machine-readable code; the GraphQL layer turns them into API errors."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ErrorCode(enum.StrEnum):
+    """Codes for errors a client cannot fix by changing a mutation's input fields."""
+
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    RATE_LIMITED = "RATE_LIMITED"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+
+
+class DomainError(Exception):
+    """An expected failure with a stable code. The message is safe to show to a client."""
+
+    def __init__(self, code: enum.StrEnum, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class InvalidInputError(DomainError):
+    """Malformed arguments: reported as a top-level error with code BAD_USER_INPUT."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(ErrorCode.BAD_USER_INPUT, message, field=field)

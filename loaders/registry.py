@@ -1,0 +1,36 @@
+"""The one factory that builds a request's loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loaders.catalog import (
+    CategoryByIdLoader,
+    CategoryBySlugLoader,
+    ProductByIdLoader,
+    ProductBySlugLoader,
+    SubcategoriesByParentIdLoader,
+)
+from loaders.observer import ReadObserver, ignore_reads
+
+
+@dataclass(frozen=True)
+class Loaders:
+    """Every loader of one request. Build a new one per request: loaders memoise their results."""
+
+    category_by_id: CategoryByIdLoader
+    category_by_slug: CategoryBySlugLoader
+    subcategories_by_parent_id: SubcategoriesByParentIdLoader
+    product_by_id: ProductByIdLoader
+    product_by_slug: ProductBySlugLoader
+
+
+def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
+    """Fresh loaders for one request; `observe` is told about every lookup they make."""
+    return Loaders(
+        category_by_id=CategoryByIdLoader(observe),
+        category_by_slug=CategoryBySlugLoader(observe),
+        subcategories_by_parent_id=SubcategoriesByParentIdLoader(observe),
+        product_by_id=ProductByIdLoader(observe),
+        product_by_slug=ProductBySlugLoader(observe),
+    )

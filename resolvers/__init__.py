@@ -1,0 +1,1 @@
+"""The operations: one async function per query or mutation, `op(ctx, *, args)`."""

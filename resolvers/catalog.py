@@ -1,0 +1,242 @@
+"""Public catalog reads: categories, products, search, filters, sorting and pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from bson import ObjectId
+
+from documents.catalog import VISIBLE_PRODUCTS, Category, Product, ProductSortField
+from documents.errors import InvalidInputError
+from documents.money import to_minor_units
+from resolvers.context import Context
+from resolvers.pagination import Ordering, Page, PageArgs, build_page
+
+DocT = TypeVar("DocT")
+
+MAX_SEARCH_LENGTH = 200
+MAX_BRAND_LENGTH = 100
+
+_VALUE_TYPES: dict[ProductSortField, type] = {
+    ProductSortField.NAME: str,
+    ProductSortField.PRICE: int,
+    ProductSortField.CREATED_AT: datetime,
+    ProductSortField.RATING: float,
+    ProductSortField.RELEVANCE: float,
+}
+_RELEVANCE_FIELD = "_score"
+_CATEGORY_ORDER = Ordering("category_name", "name", 1, str)
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    """Storefront product filters; ids are already decoded from global IDs."""
+
+    category_id: ObjectId | None = None
+    subcategory_id: ObjectId | None = None
+    brand: str | None = None
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    in_stock: bool | None = None
+    min_rating: float | None = None
+
+
+@dataclass(frozen=True)
+class ProductSort:
+    field: ProductSortField | None = None
+    descending: bool = False
+
+
+def product_ordering(sort: ProductSort, search: str | None) -> Ordering:
+    """The ordering of a product list: relevance when searching unless told otherwise."""
+    field = sort.field or (ProductSortField.RELEVANCE if search else ProductSortField.CREATED_AT)
+    if field is ProductSortField.RELEVANCE:
+        if not search:
+            raise InvalidInputError("Sorting by RELEVANCE needs a search", field="sortBy")
+        return Ordering("relevance", _RELEVANCE_FIELD, -1, float)
+    descending = sort.descending if sort.field else True  # default: newest first
+    direction = -1 if descending else 1
+    return Ordering(
+        f"{field.name.lower()}_{direction}", field.value, direction, _VALUE_TYPES[field]
+    )
+
+
+def product_conditions(
+    ctx: Context, product_filter: ProductFilter, search: str | None
+) -> list[dict[str, Any]]:
+    """Validate the filter and turn it into MongoDB conditions over visible products."""
+    currency = ctx.settings.shop_currency
+    conditions: list[dict[str, Any]] = [VISIBLE_PRODUCTS]
+    if search:
+        if len(search) > MAX_SEARCH_LENGTH:
+            raise InvalidInputError(
+                f"search is limited to {MAX_SEARCH_LENGTH} characters", field="search"
+            )
+        conditions.append({"$text": {"$search": search}})
+    if product_filter.category_id:
+        conditions.append({"category_id": product_filter.category_id})
+    if product_filter.subcategory_id:
+        conditions.append({"subcategory_id": product_filter.subcategory_id})
+    if product_filter.brand is not None:
+        if len(product_filter.brand) > MAX_BRAND_LENGTH:
+            raise InvalidInputError(f"brand is limited to {MAX_BRAND_LENGTH} characters", field="brand")
+        conditions.append({"brand": product_filter.brand})
+    bounds = {}
+    for name, operator, amount in (
+        ("priceMin", "$gte", product_filter.price_min),
+        ("priceMax", "$lte", product_filter.price_max),
+    ):
+        if amount is not None:
+            minor_units = to_minor_units(amount, currency, field=name)
+            if minor_units < 0:
+                raise InvalidInputError(f"{name} cannot be negative", field=name)
+            bounds[operator] = minor_units
+    if bounds.get("$gte", 0) > bounds.get("$lte", bounds.get("$gte", 0)):
+        raise InvalidInputError("priceMin is greater than priceMax", field="priceMin")
+    if bounds:
+        conditions.append({"final_price": bounds})
+    if product_filter.in_stock is not None:
+        conditions.append({"stock": {"$gt": 0} if product_filter.in_stock else 0})
+    if product_filter.min_rating is not None:
+        if not 0 <= product_filter.min_rating <= 5:
+            raise InvalidInputError("minRating must be between 0 and 5", field="minRating")
+        conditions.append({"rating_average": {"$gte": product_filter.min_rating}})
+    return conditions
+
+
+async def products(
+    ctx: Context,
+    *,
+    page: PageArgs,
+    product_filter: ProductFilter,
+    sort: ProductSort,
+    search: str | None = None,
+) -> Page[Product]:
+    """A page of visible products matching the filter and search, in the requested order."""
+    page = page.validated()
+    search = (search or "").strip() or None
+    ordering = product_ordering(sort, search)
+    conditions = product_conditions(ctx, product_filter, search)
+    cursor = ordering.decode(page.cursor) if page.cursor else None
+    ctx.cache_dependencies.product_list(product_filter.subcategory_id or product_filter.category_id)
+
+    collection = Product.get_pymongo_collection()
+    rows: list[dict[str, Any]]
+    if page.limit == 0:
+        rows = []
+    elif ordering.field == _RELEVANCE_FIELD:
+        # The text score exists only inside an aggregation, after the $text match.
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"$and": conditions}},
+            {"$addFields": {_RELEVANCE_FIELD: {"$meta": "textScore"}}},
+        ]
+        if cursor:
+            pipeline.append({"$match": ordering.after(cursor, page.forward)})
+        pipeline += [
+            {"$sort": dict(ordering.mongo_sort(page.forward))},
+            {"$limit": page.limit + 1},
+        ]
+        rows = await (await collection.aggregate(pipeline)).to_list()
+    else:
+        query = {"$and": conditions + ([ordering.after(cursor, page.forward)] if cursor else [])}
+        found = collection.find(query).sort(ordering.mongo_sort(page.forward)).limit(page.limit + 1)
+        rows = await found.to_list()
+
+    async def count() -> int:
+        return await collection.count_documents({"$and": conditions})
+
+    result = _page_of_documents(rows, Product.model_validate, ordering, page, count)
+    for _, found_product in result.rows:
+        ctx.loaders.product_by_id.prime(found_product.id, found_product)
+    return result
+
+
+def _page_of_documents(
+    rows: list[dict[str, Any]],
+    parse: Callable[[dict[str, Any]], DocT],
+    ordering: Ordering,
+    page: PageArgs,
+    count: Callable[[], Awaitable[int]],
+) -> Page[DocT]:
+    raw = build_page(
+        rows, page, lambda row: ordering.encode(row[ordering.field], row["_id"]), count
+    )
+    return Page(
+        rows=[(cursor, parse(row)) for cursor, row in raw.rows],
+        has_next_page=raw.has_next_page,
+        has_previous_page=raw.has_previous_page,
+        count=count,
+    )
+
+
+async def category_products(
+    ctx: Context,
+    category: Category,
+    *,
+    page: PageArgs,
+    product_filter: ProductFilter,
+    sort: ProductSort,
+    search: str | None = None,
+) -> Page[Product]:
+    """The visible products of a category (or subcategory), with the same options as `products`."""
+    scope = "subcategory_id" if category.parent_id else "category_id"
+    scoped = replace(product_filter, **{scope: category.id})
+    return await products(ctx, page=page, product_filter=scoped, sort=sort, search=search)
+
+
+async def product(
+    ctx: Context, *, product_id: ObjectId | None = None, slug: str | None = None
+) -> Product | None:
+    """One visible product by id or slug (exactly one of them)."""
+    _require_one_key(product_id, slug)
+    if product_id is not None:
+        found = await ctx.loaders.product_by_id.load(product_id)
+    else:
+        found = await ctx.loaders.product_by_slug.load(slug)
+    return found if found is not None and found.is_visible else None
+
+
+async def categories(ctx: Context, *, page: PageArgs) -> Page[Category]:
+    """Top-level categories in name order."""
+    page = page.validated()
+    ctx.cache_dependencies(Category.get_collection_name(), "parent_id", None)
+    cursor = _CATEGORY_ORDER.decode(page.cursor) if page.cursor else None
+    conditions: list[dict[str, Any]] = [{"parent_id": None}]
+    query = {"$and": conditions + ([_CATEGORY_ORDER.after(cursor, page.forward)] if cursor else [])}
+    collection = Category.get_pymongo_collection()
+    found = collection.find(query).sort(_CATEGORY_ORDER.mongo_sort(page.forward))
+    rows = await found.limit(page.limit + 1).to_list() if page.limit else []
+
+    async def count() -> int:
+        return await collection.count_documents({"$and": conditions})
+
+    return _page_of_documents(rows, Category.model_validate, _CATEGORY_ORDER, page, count)
+
+
+async def category(
+    ctx: Context, *, category_id: ObjectId | None = None, slug: str | None = None
+) -> Category | None:
+    """One category or subcategory by id or slug (exactly one of them)."""
+    _require_one_key(category_id, slug)
+    if category_id is not None:
+        return await ctx.loaders.category_by_id.load(category_id)
+    return await ctx.loaders.category_by_slug.load(slug)
+
+
+async def subcategories(ctx: Context, parent: Category) -> list[Category]:
+    """The subcategories of a top-level category, by name."""
+    return await ctx.loaders.subcategories_by_parent_id.load(parent.id)
+
+
+async def category_by_id(ctx: Context, category_id: ObjectId | None) -> Category | None:
+    """A related category (a product's category, a subcategory's parent)."""
+    return None if category_id is None else await ctx.loaders.category_by_id.load(category_id)
+
+
+def _require_one_key(object_id: ObjectId | None, slug: str | None) -> None:
+    if (object_id is None) == (slug is None):
+        raise InvalidInputError("Pass exactly one of id and slug", field="id")

@@ -1,0 +1,156 @@
+"""Keyset (cursor) pagination over MongoDB: deep pages cost the same as the first.
+
+A cursor is the sort key of a row plus its `_id`, so pages stay stable under ties and concurrent
+inserts. Cursors name the ordering they belong to; one from another ordering is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import orjson
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from documents.errors import InvalidInputError
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    """Relay arguments as the client sent them."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def validated(self) -> PageArgs:
+        """Refuse what the connection spec leaves ambiguous or what exceeds the page limit."""
+        if self.first is not None and self.last is not None:
+            raise InvalidInputError("Pass either first or last, not both", field="first")
+        for name in ("first", "last"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
+                raise InvalidInputError(f"{name} must be between 0 and {MAX_PAGE_SIZE}", field=name)
+        if self.last is not None and self.after is not None:
+            raise InvalidInputError("after goes with first; use before with last", field="after")
+        if self.first is not None and self.before is not None:
+            raise InvalidInputError("before goes with last; use after with first", field="before")
+        return self
+
+    @property
+    def forward(self) -> bool:
+        return self.last is None and self.before is None
+
+    @property
+    def limit(self) -> int:
+        size = self.first if self.forward else self.last
+        return DEFAULT_PAGE_SIZE if size is None else size
+
+    @property
+    def cursor(self) -> str | None:
+        return self.after if self.forward else self.before
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """A sort over one field with `_id` as the tie-breaker, both in `direction` (1 or -1)."""
+
+    name: str  # stable name written into cursors
+    field: str
+    direction: int
+    value_type: type  # str, int, float or datetime
+
+    def mongo_sort(self, forward: bool) -> list[tuple[str, int]]:
+        direction = self.direction if forward else -self.direction
+        return [(self.field, direction), ("_id", direction)]
+
+    def after(self, cursor: Cursor, forward: bool) -> dict[str, Any]:
+        """A filter for the rows strictly past `cursor` in the direction of travel."""
+        ascending = (self.direction == 1) == forward
+        strict, inclusive = ("$gt", "$gte") if ascending else ("$lt", "$lte")
+        # The inclusive bound lets MongoDB use index bounds; the $or drops the ties already seen.
+        return {
+            "$and": [
+                {self.field: {inclusive: cursor.value}},
+                {"$or": [{self.field: {strict: cursor.value}}, {"_id": {strict: cursor.id}}]},
+            ]
+        }
+
+    def encode(self, value: Any, row_id: ObjectId) -> str:
+        plain = int(value.timestamp() * 1000) if isinstance(value, datetime) else value
+        raw = orjson.dumps([self.name, plain, str(row_id)])
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def decode(self, cursor: str) -> Cursor:
+        """The position a cursor of this ordering names; `InvalidInputError` for anything else."""
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            name, plain, row_id = orjson.loads(raw)
+        except (ValueError, TypeError, binascii.Error):
+            raise InvalidInputError("The cursor is not valid", field="cursor") from None
+        if name != self.name:
+            raise InvalidInputError("The cursor belongs to another sort order", field="cursor")
+        try:
+            return Cursor(value=self._typed(plain), id=ObjectId(row_id))
+        except (ValueError, TypeError, InvalidId):
+            raise InvalidInputError("The cursor is not valid", field="cursor") from None
+
+    def _typed(self, plain: Any) -> Any:
+        if self.value_type is datetime and type(plain) is int:
+            return datetime.fromtimestamp(plain / 1000, tz=UTC)
+        if self.value_type is float and type(plain) in (int, float):
+            return float(plain)
+        if type(plain) is self.value_type:
+            return plain
+        raise ValueError("cursor value of the wrong type")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    value: Any
+    id: ObjectId
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of rows with their cursors; `count` computes the total only when asked."""
+
+    rows: list[tuple[str, T]]
+    has_next_page: bool
+    has_previous_page: bool
+    count: Callable[[], Awaitable[int]]
+
+
+def decode_cursor(ordering: Ordering, args: PageArgs) -> Cursor | None:
+    """The position `args` continue from, if any."""
+    return None if args.cursor is None else ordering.decode(args.cursor)
+
+
+def build_page(
+    rows: list[T],
+    args: PageArgs,
+    cursor_of: Callable[[T], str],
+    count: Callable[[], Awaitable[int]],
+) -> Page[T]:
+    """Turn `limit + 1` rows fetched in travel order into a page in display order."""
+    has_more = len(rows) > args.limit
+    rows = rows[: args.limit]
+    if not args.forward:
+        rows.reverse()
+    return Page(
+        rows=[(cursor_of(row), row) for row in rows],
+        has_next_page=has_more if args.forward else args.before is not None,
+        has_previous_page=has_more if not args.forward else args.after is not None,
+        count=count,
+    )

@@ -1,0 +1,238 @@
+"""Redis cache of public query results: keys, dependency tags and invalidation, all in one place.
+
+An entry is one query's `data`, keyed by the normalized document, operation name, variables
+and audience. While a query runs, the loaders and list resolvers record which tags its result
+depends on (`products:id:<id>`, `categories:slug:<slug>`, `products:list:category:<id>` ...). The
+entry is stored with the current version of each tag; a write gives each tag it affects a new version,
+so every entry that read the old data no longer matches and misses on its next lookup, while entries
+that depend on other tags keep hitting.
+
+A global epoch counter closes the race between a read and a write: an entry computed while any
+invalidation happened is not stored. Redis is never the source of truth: when it fails, queries run
+against MongoDB and the cache stays off for `retry_after` seconds instead of timing out on each one.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from bson import ObjectId
+from graphql import parse, print_ast
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from documents.catalog import Category, Product
+
+logger = logging.getLogger(__name__)
+
+PUBLIC_AUDIENCE = "public"
+
+
+class CacheStatus(enum.StrEnum):
+    """Reported to clients in `extensions.cache`."""
+
+    HIT = "HIT"
+    MISS = "MISS"
+    BYPASS = "BYPASS"  # not a cacheable query, or caching is off
+    UNAVAILABLE = "UNAVAILABLE"  # Redis failed; served from MongoDB
+
+
+def _tag(collection: str, key_field: str, key: object) -> str:
+    return f"{collection}:{key_field}:{key}"
+
+
+def _product_list_tag(scope_category_id: ObjectId | None) -> str:
+    scope = f"category:{scope_category_id}" if scope_category_id else "all"
+    return f"{Product.get_collection_name()}:list:{scope}"
+
+
+@dataclass
+class CacheDependencies:
+    """What one request's result was read from. Passed to loaders as their `ReadObserver`."""
+
+    tags: set[str] = field(default_factory=set)
+    cacheable: bool = True
+
+    def __call__(self, collection: str, key_field: str, key: object) -> None:
+        self.tags.add(_tag(collection, key_field, key))
+
+    def product_list(self, scope_category_id: ObjectId | None) -> None:
+        """A product list over the whole catalog or one (sub)category was read."""
+        self.tags.add(_product_list_tag(scope_category_id))
+
+    def private_data(self) -> None:
+        """Something user-specific was read: the result must never be shared."""
+        self.cacheable = False
+
+
+def product_tags(*versions: Product) -> set[str]:
+    """Tags to invalidate when a product changes; pass the product before and after the write."""
+    collection = Product.get_collection_name()
+    tags = {_product_list_tag(None)}
+    for product in versions:
+        tags |= {
+            _tag(collection, "id", product.id),
+            _tag(collection, "slug", product.slug),
+            _product_list_tag(product.category_id),
+        }
+        if product.subcategory_id:
+            tags.add(_product_list_tag(product.subcategory_id))
+    return tags
+
+
+def category_tags(*versions: Category) -> set[str]:
+    """Tags to invalidate when a category changes; pass it before and after the write."""
+    collection = Category.get_collection_name()
+    tags: set[str] = set()
+    for category in versions:
+        tags |= {
+            _tag(collection, "id", category.id),
+            _tag(collection, "slug", category.slug),
+            _tag(collection, "parent_id", category.parent_id),
+        }
+    return tags
+
+
+@functools.lru_cache(maxsize=2048)
+def _normalized_document(query: str) -> str:
+    return print_ast(parse(query, no_location=True))
+
+
+def cache_key(
+    query: str, operation_name: str | None, variables: dict[str, Any] | None, audience: str
+) -> str:
+    """The same operation spelled with other whitespace, comments or variable order shares a key."""
+    material = orjson.dumps(
+        [_normalized_document(query), operation_name, variables or {}, audience],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(material).hexdigest()
+
+
+@dataclass(frozen=True)
+class Lookup:
+    status: CacheStatus
+    data: dict[str, Any] | None = None
+    epoch: bytes | None = None
+
+
+class QueryCache:
+    """One per process: owns the Redis keys of the query cache and the circuit breaker."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        key_prefix: str,
+        ttl_seconds: int,
+        enabled: bool = True,
+        retry_after_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._redis = redis
+        self._prefix = f"{key_prefix}qc:"
+        self._ttl = ttl_seconds
+        self.enabled = enabled
+        self._retry_after = retry_after_seconds
+        self._clock = clock
+        self._unavailable_until = 0.0
+
+    def _entry_key(self, key: str) -> str:
+        return f"{self._prefix}entry:{key}"
+
+    def _tag_key(self, tag: str) -> str:
+        return f"{self._prefix}tag:{tag}"
+
+    @property
+    def _epoch_key(self) -> str:
+        return f"{self._prefix}epoch"
+
+    def _available(self) -> bool:
+        return self._clock() >= self._unavailable_until
+
+    def _failed(self, operation: str, error: Exception) -> None:
+        self._unavailable_until = self._clock() + self._retry_after
+        logger.warning(
+            "query cache %s failed, serving from MongoDB for %.0fs: %s",
+            operation,
+            self._retry_after,
+            error,
+        )
+
+    async def lookup(self, key: str) -> Lookup:
+        """The cached data for `key` if every tag it depends on still has the stored version."""
+        if not self.enabled:
+            return Lookup(CacheStatus.BYPASS)
+        if not self._available():
+            return Lookup(CacheStatus.UNAVAILABLE)
+        try:
+            raw_entry, epoch = await self._redis.mget([self._entry_key(key), self._epoch_key])
+            if raw_entry is None:
+                return Lookup(CacheStatus.MISS, epoch=epoch)
+            entry = orjson.loads(raw_entry)
+            tags: dict[str, str | None] = entry["tags"]
+            if tags:
+                current = await self._redis.mget([self._tag_key(tag) for tag in tags])
+                stored = [None if v is None else v.encode() for v in tags.values()]
+                if current != stored:
+                    return Lookup(CacheStatus.MISS, epoch=epoch)
+        except (RedisError, OSError) as error:
+            self._failed("lookup", error)
+            return Lookup(CacheStatus.UNAVAILABLE)
+        return Lookup(CacheStatus.HIT, data=entry["data"])
+
+    async def store(
+        self, key: str, data: dict[str, Any], dependencies: CacheDependencies, epoch: bytes | None
+    ) -> None:
+        """Cache `data` unless something was invalidated since the lookup that missed."""
+        if not (self.enabled and dependencies.cacheable and self._available()):
+            return
+        tags = sorted(dependencies.tags)
+        try:
+            current_epoch, *versions = await self._redis.mget(
+                [self._epoch_key, *(self._tag_key(tag) for tag in tags)]
+            )
+            if current_epoch != epoch:
+                return
+            entry = {
+                "tags": {tag: None if v is None else v.decode() for tag, v in zip(tags, versions, strict=True)},
+                "data": data,
+            }
+            await self._redis.set(self._entry_key(key), orjson.dumps(entry), ex=self._ttl)
+        except (RedisError, OSError) as error:
+            self._failed("store", error)
+
+    async def invalidate(self, tags: Iterable[str]) -> bool:
+        """Give each tag a new version. False when Redis failed: entries then live out their TTL."""
+        tag_list = sorted(set(tags))
+        if not tag_list:
+            return True
+        version = secrets.token_hex(8)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for tag in tag_list:
+                    # Tags outlive every entry that can refer to them; see the module docstring.
+                    pipe.set(self._tag_key(tag), version, ex=self._ttl * 2)
+                pipe.incr(self._epoch_key)
+                await pipe.execute()
+        except (RedisError, OSError) as error:
+            logger.error("query cache invalidation of %s failed: %s", tag_list, error)
+            return False
+        return True
+
+    async def invalidate_product(self, *versions: Product) -> bool:
+        """Invalidate every cached result a change from `versions[0]` to `versions[-1]` affects."""
+        return await self.invalidate(product_tags(*versions))
+
+    async def invalidate_category(self, *versions: Category) -> bool:
+        """Invalidate every cached result a category change affects."""
+        return await self.invalidate(category_tags(*versions))

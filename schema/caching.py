@@ -1,0 +1,74 @@
+"""Serves cacheable queries from the Redis query cache and stores the results of misses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from graphql import ExecutionResult, FieldNode, OperationType, get_operation_ast
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+
+from resolvers.context import Context
+from resolvers.query_cache import CacheStatus, Lookup, cache_key
+
+# Root fields whose results are the same for everyone in an audience. A resolver that reads
+# private data under one of them must call `ctx.cache_dependencies.private_data()`.
+CACHEABLE_ROOT_FIELDS = frozenset(
+    {"categories", "category", "product", "products", "node", "nodes", "__typename"}
+)
+
+
+def is_cacheable(execution_context: ExecutionContext) -> bool:
+    """A query whose root selections are all public catalog fields."""
+    document = execution_context.graphql_document
+    if document is None or execution_context.query is None:
+        return False
+    operation = get_operation_ast(document, execution_context.operation_name)
+    if operation is None or operation.operation is not OperationType.QUERY:
+        return False
+    selections = operation.selection_set.selections
+    return all(
+        isinstance(selection, FieldNode) and selection.name.value in CACHEABLE_ROOT_FIELDS
+        for selection in selections
+    )
+
+
+class QueryCacheExtension(SchemaExtension):
+    """Reports `extensions.cache`: HIT, MISS, BYPASS or UNAVAILABLE."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._status: CacheStatus | None = None
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution_context = self.execution_context
+        ctx: Context = execution_context.context
+        if not ctx.query_cache.enabled or not is_cacheable(execution_context):
+            self._status = CacheStatus.BYPASS
+            yield
+            return
+        assert execution_context.query is not None
+        key = cache_key(
+            execution_context.query,
+            execution_context.operation_name,
+            execution_context.variables,
+            ctx.audience,
+        )
+        lookup: Lookup = await ctx.query_cache.lookup(key)
+        self._status = lookup.status
+        if lookup.status is CacheStatus.HIT:
+            # Strawberry skips execution when an extension has already set the result.
+            execution_context.result = ExecutionResult(data=lookup.data)
+        yield
+        result = execution_context.result
+        if (
+            lookup.status is CacheStatus.MISS
+            and isinstance(result, ExecutionResult)
+            and result.data is not None
+            and not result.errors
+        ):
+            await ctx.query_cache.store(key, result.data, ctx.cache_dependencies, lookup.epoch)
+
+    def get_results(self) -> dict[str, Any]:
+        return {"cache": str(self._status)} if self._status else {}

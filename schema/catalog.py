@@ -1,0 +1,319 @@
+"""Public catalog types and queries: categories, products, money and images."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from documents import catalog as documents
+from documents.money import to_decimal
+from resolvers import catalog as resolvers
+from resolvers.pagination import PageArgs
+from schema.ids import decode_global_id
+from schema.info import Info
+from schema.pagination import CountedConnection
+
+
+@strawberry.type(description="An amount of money in one currency.")
+class Money:
+    amount: Decimal = strawberry.field(
+        description='Exact decimal amount in major units, sent as a string ("1299.00").'
+    )
+    currency: str = strawberry.field(description="ISO 4217 currency code, e.g. INR.")
+
+    @classmethod
+    def of(cls, minor_units: int, currency: str) -> Money:
+        return cls(amount=to_decimal(minor_units, currency), currency=currency)
+
+
+@strawberry.type(description="An image in the shop's image store.")
+class Image:
+    url: str = strawberry.field(description="Absolute URL of the image.")
+    alt: str = strawberry.field(description="Text alternative for screen readers.")
+    width: int | None = strawberry.field(description="Width in pixels, when known.")
+    height: int | None = strawberry.field(description="Height in pixels, when known.")
+
+    @classmethod
+    def from_document(cls, image: documents.Image) -> Image:
+        return cls(url=image.url, alt=image.alt, width=image.width, height=image.height)
+
+
+@strawberry.enum(description="What a product list is ordered by.")
+class ProductSortField(enum.Enum):
+    NAME = "NAME"
+    PRICE = strawberry.enum_value("PRICE", description="The final price, after discount.")
+    CREATED_AT = "CREATED_AT"
+    RATING = strawberry.enum_value("RATING", description="The average review rating.")
+    RELEVANCE = strawberry.enum_value(
+        "RELEVANCE", description="How well a product matches `search`; needs a search."
+    )
+
+
+@strawberry.enum(description="Sort direction.")
+class SortDirection(enum.Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.input(description="How to order a product list.")
+class ProductSortInput:
+    field: ProductSortField = strawberry.field(description="The value to order by.")
+    direction: SortDirection = strawberry.field(
+        default=SortDirection.ASC, description="Ascending or descending."
+    )
+
+
+@strawberry.input(description="Conditions a listed product must meet; all of them are combined.")
+class ProductFilter:
+    category_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only products of this top-level category."
+    )
+    subcategory_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only products of this subcategory."
+    )
+    brand: str | None = strawberry.field(default=None, description="Exact brand name.")
+    price_min: Decimal | None = strawberry.field(
+        default=None, description="Lowest final price, inclusive, in the shop currency."
+    )
+    price_max: Decimal | None = strawberry.field(
+        default=None, description="Highest final price, inclusive, in the shop currency."
+    )
+    in_stock: bool | None = strawberry.field(
+        default=None, description="true: only products in stock; false: only sold-out ones."
+    )
+    min_rating: float | None = strawberry.field(
+        default=None, description="Lowest average rating, 0 to 5."
+    )
+
+
+def _domain_filter(product_filter: ProductFilter | None) -> resolvers.ProductFilter:
+    if product_filter is None:
+        return resolvers.ProductFilter()
+    return resolvers.ProductFilter(
+        category_id=decode_global_id(product_filter.category_id, "Category", field="categoryId"),
+        subcategory_id=decode_global_id(
+            product_filter.subcategory_id, "Category", field="subcategoryId"
+        ),
+        brand=product_filter.brand,
+        price_min=product_filter.price_min,
+        price_max=product_filter.price_max,
+        in_stock=product_filter.in_stock,
+        min_rating=product_filter.min_rating,
+    )
+
+
+def _domain_sort(sort_by: ProductSortInput | None) -> resolvers.ProductSort:
+    if sort_by is None:
+        return resolvers.ProductSort()
+    return resolvers.ProductSort(
+        field=documents.ProductSortField[sort_by.field.name],
+        descending=sort_by.direction is SortDirection.DESC,
+    )
+
+
+FirstArg = Annotated[
+    int | None, strawberry.argument(description="Page size from the start, 0 to 100 (default 20).")
+]
+AfterArg = Annotated[
+    str | None, strawberry.argument(description="Return items after this cursor.")
+]
+LastArg = Annotated[int | None, strawberry.argument(description="Page size from the end, 0 to 100.")]
+BeforeArg = Annotated[
+    str | None, strawberry.argument(description="Return items before this cursor.")
+]
+FilterArg = Annotated[ProductFilter | None, strawberry.argument(description="Filters.")]
+SortArg = Annotated[
+    ProductSortInput | None,
+    strawberry.argument(
+        description="Order; RELEVANCE when searching, else newest first (CREATED_AT DESC)."
+    ),
+]
+SearchArg = Annotated[
+    str | None,
+    strawberry.argument(description="Words to search in name, brand and description."),
+]
+
+
+@strawberry.type(description="A category of the catalog, or a subcategory of one.")
+class Category(relay.Node):
+    id: relay.NodeID[str]
+    name: str = strawberry.field(description="Display name.")
+    slug: str = strawberry.field(description="Unique, URL-safe key.")
+    description: str = strawberry.field(description="Plain-text description.")
+    image: Image | None = strawberry.field(description="Banner or tile image.")
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
+    _document: strawberry.Private[documents.Category]
+
+    @classmethod
+    def from_document(cls, category: documents.Category) -> Category:
+        return cls(
+            id=str(category.id),
+            name=category.name,
+            slug=category.slug,
+            description=category.description,
+            image=Image.from_document(category.image) if category.image else None,
+            created_at=category.created_at,
+            updated_at=category.updated_at,
+            _document=category,
+        )
+
+    @strawberry.field(description="The parent category; null for a top-level category.")
+    async def parent(self, info: Info) -> Category | None:
+        parent = await resolvers.category_by_id(info.context, self._document.parent_id)
+        return Category.from_document(parent) if parent else None
+
+    @strawberry.field(description="The subcategories, by name; empty for a subcategory.")
+    async def subcategories(self, info: Info) -> list[Category]:
+        children = await resolvers.subcategories(info.context, self._document)
+        return [Category.from_document(child) for child in children]
+
+    @strawberry.field(description="The products in this category or subcategory.")
+    async def products(  # noqa: PLR0913
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
+        filter: FilterArg = None,  # noqa: A002
+        sort_by: SortArg = None,
+        search: SearchArg = None,
+    ) -> ProductConnection:
+        page = await resolvers.category_products(
+            info.context,
+            self._document,
+            page=PageArgs(first=first, after=after, last=last, before=before),
+            product_filter=_domain_filter(filter),
+            sort=_domain_sort(sort_by),
+            search=search,
+        )
+        return ProductConnection.from_page(page, Product.from_document)
+
+
+@strawberry.type(description="A product of the catalog.")
+class Product(relay.Node):
+    id: relay.NodeID[str]
+    name: str = strawberry.field(description="Display name.")
+    slug: str = strawberry.field(description="Unique, URL-safe key.")
+    description: str = strawberry.field(description="Description (sanitized rich text).")
+    brand: str = strawberry.field(description="Brand name.")
+    price: Money = strawberry.field(description="List price, before discount.")
+    discount_percent: int = strawberry.field(description="Discount off the list price, 0 to 90.")
+    final_price: Money = strawberry.field(description="Price to pay, after the discount.")
+    stock: int = strawberry.field(description="Units available to order.")
+    in_stock: bool = strawberry.field(description="Whether at least one unit is available.")
+    images: list[Image] = strawberry.field(description="Images, the main one first.")
+    rating_average: float = strawberry.field(description="Average review rating, 0 to 5.")
+    rating_count: int = strawberry.field(description="Number of reviews.")
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
+    _document: strawberry.Private[documents.Product]
+
+    @classmethod
+    def from_document(cls, product: documents.Product) -> Product:
+        return cls(
+            id=str(product.id),
+            name=product.name,
+            slug=product.slug,
+            description=product.description,
+            brand=product.brand,
+            price=Money.of(product.price, product.currency),
+            discount_percent=product.discount_percent,
+            final_price=Money.of(product.final_price, product.currency),
+            stock=product.stock,
+            in_stock=product.in_stock,
+            images=[Image.from_document(image) for image in product.images],
+            rating_average=product.rating_average,
+            rating_count=product.rating_count,
+            created_at=product.created_at,
+            updated_at=product.updated_at,
+            _document=product,
+        )
+
+    @strawberry.field(description="The top-level category.")
+    async def category(self, info: Info) -> Category:
+        category = await resolvers.category_by_id(info.context, self._document.category_id)
+        if category is None:
+            raise LookupError(f"product {self.id} refers to a missing category")
+        return Category.from_document(category)
+
+    @strawberry.field(description="The subcategory, if the product has one.")
+    async def subcategory(self, info: Info) -> Category | None:
+        subcategory = await resolvers.category_by_id(info.context, self._document.subcategory_id)
+        return Category.from_document(subcategory) if subcategory else None
+
+
+@strawberry.type(name="ProductConnection", description="A page of products.")
+class ProductConnection(CountedConnection[Product]):
+    pass
+
+
+@strawberry.type(name="CategoryConnection", description="A page of categories.")
+class CategoryConnection(CountedConnection[Category]):
+    pass
+
+
+IdArg = Annotated[strawberry.ID | None, strawberry.argument(description="Global ID.")]
+SlugArg = Annotated[str | None, strawberry.argument(description="Slug.")]
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry.field(description="Top-level categories by name; each lists its subcategories.")
+    async def categories(
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
+    ) -> CategoryConnection:
+        page = await resolvers.categories(
+            info.context, page=PageArgs(first=first, after=after, last=last, before=before)
+        )
+        return CategoryConnection.from_page(page, Category.from_document)
+
+    @strawberry.field(description="A category by `id` or `slug` (exactly one); null if none.")
+    async def category(
+        self, info: Info, id: IdArg = None, slug: SlugArg = None  # noqa: A002
+    ) -> Category | None:
+        found = await resolvers.category(
+            info.context, category_id=decode_global_id(id, "Category"), slug=slug
+        )
+        return Category.from_document(found) if found else None
+
+    @strawberry.field(description="A product by `id` or `slug` (exactly one); null if none.")
+    async def product(
+        self, info: Info, id: IdArg = None, slug: SlugArg = None  # noqa: A002
+    ) -> Product | None:
+        found = await resolvers.product(
+            info.context, product_id=decode_global_id(id, "Product"), slug=slug
+        )
+        return Product.from_document(found) if found else None
+
+    @strawberry.field(description="Products of the storefront, filtered, searched and sorted.")
+    async def products(  # noqa: PLR0913
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
+        filter: FilterArg = None,  # noqa: A002
+        sort_by: SortArg = None,
+        search: SearchArg = None,
+    ) -> ProductConnection:
+        page = await resolvers.products(
+            info.context,
+            page=PageArgs(first=first, after=after, last=last, before=before),
+            product_filter=_domain_filter(filter),
+            sort=_domain_sort(sort_by),
+            search=search,
+        )
+        return ProductConnection.from_page(page, Product.from_document)

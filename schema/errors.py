@@ -1,0 +1,77 @@
+"""One policy for GraphQL errors: every error gets `extensions.code`; unexpected ones are masked.
+
+Domain errors keep their message and code. Parse and validation failures, and variables that do not
+fit their types, are the client's to fix. Anything else raised while resolving a field is a server
+fault: the client sees only `INTERNAL_SERVER_ERROR` and the request id, and the server log has the
+details under that id. The endpoint applies `to_api_error` to every result it sends, whichever
+stage of Strawberry produced the error.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError, GraphQLSyntaxError
+
+from documents.errors import DomainError, ErrorCode
+
+logger = logging.getLogger("commerce.graphql")
+
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+_DEPTH_LIMIT_MESSAGE = "exceeds maximum operation depth"
+_VARIABLE_COERCION_PREFIX = "Variable '$"
+
+
+def error_code(error: GraphQLError) -> str:
+    """The `extensions.code` of an error as GraphQL-core or a resolver raised it."""
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return str(original.code)
+    if isinstance(error, GraphQLSyntaxError) or isinstance(original, GraphQLSyntaxError):
+        return PARSE_FAILED
+    if error.path is None:
+        if error.message.startswith(_VARIABLE_COERCION_PREFIX):
+            return ErrorCode.BAD_USER_INPUT
+        if original is None:  # raised by a validation rule
+            too_deep = _DEPTH_LIMIT_MESSAGE in error.message
+            return ErrorCode.QUERY_TOO_COMPLEX if too_deep else VALIDATION_FAILED
+    return INTERNAL_SERVER_ERROR
+
+
+def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:
+    """Log unexpected errors with their traceback; expected ones only at debug level."""
+    for error in errors:
+        if error_code(error) == INTERNAL_SERVER_ERROR:
+            cause = error.original_error or error
+            logger.error(
+                "unexpected error in request %s at %s: %s",
+                request_id,
+                error.path,
+                error.message,
+                exc_info=(type(cause), cause, cause.__traceback__),
+            )
+        else:
+            logger.debug("client error in request %s: %s", request_id, error.message)
+
+
+def to_api_error(error: GraphQLError, request_id: str) -> GraphQLError:
+    """The error as the client may see it: with a code, and masked when unexpected."""
+    code = error_code(error)
+    extensions: dict[str, Any] = {**(error.extensions or {}), "code": code}
+    message = error.message
+    if isinstance(error.original_error, DomainError) and error.original_error.field:
+        extensions["field"] = error.original_error.field
+    if code == INTERNAL_SERVER_ERROR:
+        message = "Internal server error"
+        extensions = {"code": code, "requestId": request_id}
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )

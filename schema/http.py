@@ -1,0 +1,64 @@
+"""The `/graphql` endpoint: builds each request's context and answers HTTP errors as JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from resolvers.context import Context, new_context
+from resolvers.query_cache import QueryCache
+from schema.errors import to_api_error
+from settings import Settings
+
+HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+class GraphQLEndpoint(GraphQL):
+    """Strawberry's ASGI app with our context, orjson encoding and JSON error bodies."""
+
+    def __init__(self, schema: Any, *, settings: Settings) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as error:
+            # Strawberry answers transport errors in plain text; clients expect GraphQL errors.
+            code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
+            body = {"errors": [{"message": error.reason, "extensions": {"code": code}}]}
+            response = JSONResponse(body, status_code=error.status_code)
+        await response(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        query_cache: QueryCache = request.app.state.query_cache
+        return new_context(
+            settings=self.settings,
+            query_cache=query_cache,
+            request_id=request.scope.get("state", {}).get("request_id", ""),
+            request=request if isinstance(request, Request) else None,
+            response=response if isinstance(response, Response) else None,
+        )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        if result.errors:
+            request_id = request.scope.get("state", {}).get("request_id", "")
+            result.errors = [to_api_error(error, request_id) for error in result.errors]
+        return await super().process_result(request, result)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)

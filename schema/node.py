@@ -1,0 +1,70 @@
+"""`node(id:)` and `nodes(ids:)`: any entity by its global ID."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import strawberry
+from bson import ObjectId
+from strawberry import relay
+
+from documents.errors import InvalidInputError
+from resolvers import catalog
+from resolvers.context import Context
+from schema.catalog import Category, Product
+from schema.ids import parse_global_id
+from schema.info import Info
+
+MAX_NODES = 100
+
+
+async def _product(ctx: Context, object_id: ObjectId) -> Product | None:
+    found = await catalog.product(ctx, product_id=object_id)
+    return Product.from_document(found) if found else None
+
+
+async def _category(ctx: Context, object_id: ObjectId) -> Category | None:
+    found = await catalog.category(ctx, category_id=object_id)
+    return Category.from_document(found) if found else None
+
+
+# Every Node type, by GraphQL type name. A type added to the schema must be added here.
+NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
+    "Product": _product,
+    "Category": _category,
+}
+
+
+async def resolve_node(ctx: Context, global_id: str, *, field: str = "id") -> relay.Node | None:
+    type_name, object_id = parse_global_id(global_id, field=field)
+    resolver = NODE_RESOLVERS.get(type_name)
+    if resolver is None:
+        raise InvalidInputError(f"{field} does not name a known type", field=field)
+    node: relay.Node | None = await resolver(ctx, object_id)
+    return node
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any entity by its global ID; null if it does not exist.")
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Global ID.")],  # noqa: A002
+    ) -> relay.Node | None:
+        return await resolve_node(info.context, id)
+
+    @strawberry.field(description=f"Entities by global ID, in order; at most {MAX_NODES}.")
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global IDs.")],
+    ) -> list[relay.Node | None]:
+        if len(ids) > MAX_NODES:
+            raise InvalidInputError(f"Pass at most {MAX_NODES} ids", field="ids")
+        # Resolved together so the loaders batch them into one query per type.
+        return list(
+            await asyncio.gather(*(resolve_node(info.context, i, field="ids") for i in ids))
+        )

@@ -1,0 +1,36 @@
+"""Relay connection types built from a resolver's `Page`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry import relay
+
+from resolvers.pagination import Page
+
+NodeT = TypeVar("NodeT")
+
+
+@strawberry.type(description="A page of a list, with cursors to fetch the pages around it.")
+class CountedConnection(relay.Connection[NodeT], Generic[NodeT]):
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many items the whole list has, over all pages.")
+    async def total_count(self) -> int:
+        return await self._count()
+
+    @classmethod
+    def from_page(cls, page: Page[Any], to_node: Callable[[Any], NodeT]) -> Any:
+        edges = [relay.Edge(cursor=cursor, node=to_node(row)) for cursor, row in page.rows]
+        return cls(
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            _count=page.count,
+        )

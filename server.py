@@ -1,0 +1,286 @@
+"""Composition root: settings, lifespan, `create_app`, routes, middleware and the command line.
+
+    python -m server run            embedded MongoDB + Redis when no URIs are set, seed, serve
+    python -m server serve          serve only (MONGODB_URI and REDIS_URL point at running servers)
+    python -m server seed           load the demo catalog if the database has no products
+    python -m server export-schema  write schema.graphql
+
+Nothing imports this module except the tests and uvicorn's workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import contextvars
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import uvicorn
+from beanie import init_beanie
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from documents.catalog import CATALOG_DOCUMENTS, Category, Product
+from documents.demo_catalog import load_demo_catalog
+from integrations.local_servers import LocalServer, start_mongod, start_redis
+from resolvers.query_cache import QueryCache
+from schema.http import GraphQLEndpoint
+from schema.root import build_schema
+from settings import Settings
+
+logger = logging.getLogger("commerce")
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+READINESS_TIMEOUT_SECONDS = 2.0
+SCHEMA_FILE = Path(__file__).parent / "schema.graphql"
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (the client's `X-Request-ID` if sane), logged and echoed back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+class _RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(_RequestIdLogFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+    )
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+
+
+def connect_mongo(settings: Settings) -> AsyncMongoClient:
+    assert settings.mongodb_uri, "MONGODB_URI is resolved before the app starts"
+    return AsyncMongoClient(
+        settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, appname="commerce"
+    )
+
+
+def connect_redis(settings: Settings) -> Redis:
+    assert settings.redis_url, "REDIS_URL is resolved before the app starts"
+    return Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        health_check_interval=30,
+    )
+
+
+async def init_documents(client: AsyncMongoClient, settings: Settings) -> None:
+    """Bind the documents to the database and create their indexes."""
+    await init_beanie(database=client[settings.mongodb_database], document_models=CATALOG_DOCUMENTS)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app. Its lifespan opens the MongoDB and Redis clients and closes them on shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        mongo = connect_mongo(settings)
+        redis = connect_redis(settings)
+        try:
+            await init_documents(mongo, settings)
+            app.state.mongo = mongo
+            app.state.redis = redis
+            app.state.query_cache = QueryCache(
+                redis,
+                key_prefix=settings.redis_key_prefix,
+                ttl_seconds=settings.cache_ttl_seconds,
+                enabled=settings.cache_enabled,
+                retry_after_seconds=settings.cache_retry_after_seconds,
+            )
+            yield
+        finally:
+            await redis.aclose()
+            await mongo.close()
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        checks = {
+            "mongodb": request.app.state.mongo.admin.command("ping"),
+            "redis": request.app.state.redis.ping(),
+        }
+        results = {}
+        for name, check in checks.items():
+            try:
+                await asyncio.wait_for(check, READINESS_TIMEOUT_SECONDS)
+                results[name] = "ok"
+            except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+                logger.warning("readiness check %s failed: %s", name, error)
+                results[name] = "unavailable"
+        ready = all(value == "ok" for value in results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", **results},
+            status_code=200 if ready else 503,
+        )
+
+    graphql = GraphQLEndpoint(build_schema(max_query_depth=settings.max_query_depth), settings=settings)
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for uvicorn (and its worker processes): settings from the environment."""
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)
+
+
+async def seed_if_empty(settings: Settings, *, products: int | None = None) -> None:
+    """Load the demo catalog unless the database already has products."""
+    client = connect_mongo(settings)
+    try:
+        await init_documents(client, settings)
+        if await Product.find_one() is not None or await Category.find_one() is not None:
+            logger.info("catalog already present in %s; not seeding", settings.mongodb_database)
+            return
+        count = settings.seed_products if products is None else products
+        summary = await load_demo_catalog(
+            count, seed=settings.seed_random_seed, currency=settings.shop_currency
+        )
+        logger.info(
+            "seeded %d categories, %d subcategories and %d products in %.1fs",
+            summary.categories, summary.subcategories, summary.products, summary.seconds,
+        )
+    finally:
+        await client.close()
+
+
+def start_embedded_servers(settings: Settings) -> tuple[Settings, list[LocalServer]]:
+    """Start mongod and/or redis-server for the URIs that are not set, data under DATA_DIR."""
+    servers: list[LocalServer] = []
+    updates: dict[str, str] = {}
+    try:
+        if settings.mongodb_uri is None:
+            started = time.monotonic()
+            mongod = start_mongod(settings.data_dir / "mongo", settings.embedded_mongo_port)
+            servers.append(mongod)
+            updates["mongodb_uri"] = mongod.uri
+            logger.info(
+                "embedded MongoDB replica set at %s (data in %s, %.1fs)",
+                mongod.uri, settings.data_dir / "mongo", time.monotonic() - started,
+            )
+        if settings.redis_url is None:
+            redis = start_redis(settings.data_dir / "redis", settings.embedded_redis_port)
+            servers.append(redis)
+            updates["redis_url"] = redis.uri
+            logger.info("embedded Redis at %s", redis.uri)
+    except BaseException:
+        stop_servers(servers)
+        raise
+    return settings.model_copy(update=updates), servers
+
+
+def stop_servers(servers: list[LocalServer]) -> None:
+    for server in reversed(servers):
+        server.stop()
+        logger.info("stopped embedded %s", server.name)
+
+
+def serve(settings: Settings) -> None:
+    """Run uvicorn; worker processes build the app from the environment."""
+    assert settings.mongodb_uri and settings.redis_url
+    os.environ["MONGODB_URI"] = settings.mongodb_uri
+    os.environ["REDIS_URL"] = settings.redis_url
+    logger.info(
+        "GraphQL at http://%s:%d/graphql%s",
+        "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host,  # noqa: S104
+        settings.port,
+        " (GraphiQL in a browser)" if settings.graphiql else "",
+    )
+    uvicorn.run(
+        "server:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start embedded servers if needed, seed, serve")
+    commands.add_parser("serve", help="serve against MONGODB_URI and REDIS_URL")
+    seed = commands.add_parser("seed", help="load the demo catalog into an empty database")
+    seed.add_argument("--products", type=int, default=None, help="how many (default SEED_PRODUCTS)")
+    commands.add_parser("export-schema", help="write schema.graphql")
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    configure_logging(settings)
+    if args.command == "export-schema":
+        SCHEMA_FILE.write_text(str(build_schema()) + "\n")
+        return 0
+
+    settings, servers = start_embedded_servers(settings)
+    try:
+        if args.command in ("run", "seed"):
+            asyncio.run(seed_if_empty(settings, products=getattr(args, "products", None)))
+        if args.command in ("run", "serve"):
+            serve(settings)
+    finally:
+        stop_servers(servers)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # uvicorn re-raises Ctrl-C after its graceful shutdown; the servers are stopped by then.
+        sys.exit(130)

@@ -1,0 +1,100 @@
+"""Real MongoDB (one-node replica set) and Redis for the whole session, on free ports.
+
+Set TEST_MONGODB_URI / TEST_REDIS_URL to use running servers instead; the suite then works in a
+database and under a key prefix of its own, so it never touches anyone's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pymongo import monitoring
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+
+from documents.catalog import CATALOG_DOCUMENTS
+from integrations.local_servers import free_port, start_mongod, start_redis
+from server import create_app
+from settings import Environment, Settings
+from tests.support import MongoCommandCounter
+
+COMMAND_COUNTER = MongoCommandCounter()
+# Registered before any client exists, so every client the app creates reports to it.
+monitoring.register(COMMAND_COUNTER)
+
+
+@pytest.fixture(scope="session")
+def server_uris(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    mongodb_uri = os.environ.get("TEST_MONGODB_URI")
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    started = []
+    root: Path = tmp_path_factory.mktemp("servers")
+    if not mongodb_uri:
+        started.append(start_mongod(root / "mongo", free_port()))
+        mongodb_uri = started[-1].uri
+    if not redis_url:
+        started.append(start_redis(root / "redis", free_port()))
+        redis_url = started[-1].uri
+    yield mongodb_uri, redis_url
+    for server in reversed(started):
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(server_uris: tuple[str, str]) -> Settings:
+    run_id = uuid.uuid4().hex[:12]
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment=Environment.TEST,
+        mongodb_uri=server_uris[0],
+        redis_url=server_uris[1],
+        mongodb_database=f"test_{run_id}",
+        redis_key_prefix=f"test:{run_id}:",
+        shop_currency="INR",
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+        await application.state.mongo.drop_database(settings.mongodb_database)
+
+
+@pytest.fixture
+async def redis(app: Starlette) -> Redis:
+    return app.state.redis
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Empty collections and this run's Redis keys after each test that used the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: Starlette = request.getfixturevalue("app")
+    settings: Settings = request.getfixturevalue("settings")
+    for document in CATALOG_DOCUMENTS:
+        await document.get_pymongo_collection().delete_many({})
+    keys = [key async for key in app.state.redis.scan_iter(match=f"{settings.redis_key_prefix}*")]
+    if keys:
+        await app.state.redis.delete(*keys)
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def mongo_commands() -> MongoCommandCounter:
+    COMMAND_COUNTER.reset()
+    return COMMAND_COUNTER

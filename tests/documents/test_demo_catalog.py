@@ -1,0 +1,164 @@
+"""Pure tests of the demo catalog generator: determinism, shape, uniqueness and model validity."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import UTC
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from documents.catalog import Category, Product
+from documents.demo_catalog import BASE_DATE, generate_categories, generate_products
+from documents.money import MAX_DISCOUNT_PERCENT, final_price
+
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def products(count: int, *, seed: int = 2024, currency: str = "INR") -> list[dict[str, Any]]:
+    return list(generate_products(count, generate_categories(seed), seed=seed, currency=currency))
+
+
+@pytest.fixture(scope="module")
+def many_products() -> list[dict[str, Any]]:
+    return products(20_000)
+
+
+@pytest.fixture
+def unbound_documents(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the Beanie documents validate without `init_beanie` (no database in these tests)."""
+    for model in (Category, Product):
+        monkeypatch.setattr(model, "get_pymongo_collection", classmethod(lambda cls: None))
+
+
+def test_same_seed_gives_identical_catalog() -> None:
+    assert generate_categories(7) == generate_categories(7)
+    assert products(500, seed=7) == products(500, seed=7)
+
+
+def test_different_seed_gives_different_catalog() -> None:
+    assert [c["_id"] for c in generate_categories(1)] != [c["_id"] for c in generate_categories(2)]
+    first, second = products(200, seed=1), products(200, seed=2)
+    assert [p["_id"] for p in first] != [p["_id"] for p in second]
+    assert [p["name"] for p in first] != [p["name"] for p in second]
+
+
+def test_generation_is_lazy() -> None:
+    categories = generate_categories(3)
+    iterator = generate_products(10_000_000, categories, seed=3, currency="INR")
+    assert len(list(itertools.islice(iterator, 5))) == 5
+
+
+def test_category_tree_shape() -> None:
+    categories = generate_categories(2024)
+    tops = [c for c in categories if c["parent_id"] is None]
+    assert len(tops) >= 12
+    top_ids = {c["_id"] for c in tops}
+    for top in tops:
+        subs = [c for c in categories if c["parent_id"] == top["_id"]]
+        assert 3 <= len(subs) <= 6, top["name"]
+    assert all(c["parent_id"] in top_ids for c in categories if c["parent_id"] is not None)
+    slugs = [c["slug"] for c in categories]
+    assert len(set(slugs)) == len(slugs)
+    assert all(SLUG.match(s) for s in slugs)
+    assert len({c["_id"] for c in categories}) == len(categories)
+    assert {"electronics", "fashion", "home-kitchen", "books"} <= set(slugs)
+    for category in categories:
+        assert category["description"].endswith(".")
+        assert category["image"] == {
+            "url": f"https://picsum.photos/seed/{category['slug']}/600/400",
+            "alt": category["name"],
+            "width": 600,
+            "height": 400,
+            "public_id": None,
+        }
+
+
+def test_products_belong_to_their_category(many_products: list[dict[str, Any]]) -> None:
+    parent_of = {c["_id"]: c["parent_id"] for c in generate_categories(2024)}
+    for product in many_products:
+        assert parent_of[product["category_id"]] is None
+        assert parent_of[product["subcategory_id"]] == product["category_id"]
+
+
+def test_unique_slugs_and_ids(many_products: list[dict[str, Any]]) -> None:
+    slugs = [p["slug"] for p in many_products]
+    ids = [p["_id"] for p in many_products] + [c["_id"] for c in generate_categories(2024)]
+    assert len(set(slugs)) == len(slugs) == 20_000
+    assert len(set(ids)) == len(ids)
+    assert all(isinstance(i, ObjectId) for i in ids)
+    assert all(SLUG.match(s) and len(s) <= 220 for s in slugs)
+
+
+def test_prices_and_final_price(many_products: list[dict[str, Any]]) -> None:
+    for product in many_products:
+        price, discount = product["price"], product["discount_percent"]
+        assert isinstance(price, int)
+        assert price > 0
+        assert 0 <= discount <= MAX_DISCOUNT_PERCENT
+        assert product["final_price"] == final_price(price, discount)
+        assert product["currency"] == "INR"
+    prices = sorted(p["price"] for p in many_products)
+    assert prices[0] < 100_000 < prices[-1]  # a real mix: under 1,000 and over 1,000 rupees
+    assert all(p["price"] % 100 == 0 and p["price"] // 100 % 10 == 9 for p in many_products)
+
+
+def test_field_distributions(many_products: list[dict[str, Any]]) -> None:
+    count = len(many_products)
+    assert 0.05 < sum(p["stock"] == 0 for p in many_products) / count < 0.11
+    assert all(0 <= p["stock"] <= 500 for p in many_products)
+    unrated = [p for p in many_products if p["rating_count"] == 0]
+    assert 0.03 < len(unrated) / count < 0.07
+    assert all(p["rating_average"] == 0.0 for p in unrated)
+    rated = [p for p in many_products if p["rating_count"] > 0]
+    assert all(1.0 <= p["rating_average"] <= 5.0 for p in rated)
+    assert all(round(p["rating_average"], 1) == p["rating_average"] for p in rated)
+    assert sum(p["rating_average"] for p in rated) / len(rated) > 3.5
+    assert all(p["rating_count"] <= 5000 for p in many_products)
+    assert 0.01 < sum(not p["published"] for p in many_products) / count < 0.05
+    assert len({p["brand"] for p in many_products}) >= 50
+    assert len({p["discount_percent"] for p in many_products}) > 5
+
+
+def test_text_images_and_dates(many_products: list[dict[str, Any]]) -> None:
+    for product in many_products[:2000]:
+        assert 2 <= len(product["name"]) <= 200
+        sentences = product["description"].count(". ") + 1
+        assert 1 <= sentences <= 3
+        assert product["description"].endswith(".")
+        images = product["images"]
+        assert 1 <= len(images) <= 4
+        for n, image in enumerate(images, start=1):
+            assert image["url"] == f"https://picsum.photos/seed/{product['slug']}-{n}/800/800"
+            assert image["alt"]
+            assert image["width"] == image["height"] == 800
+        created, updated = product["created_at"], product["updated_at"]
+        assert created.tzinfo is UTC
+        assert updated.tzinfo is UTC
+        assert created.microsecond % 1000 == 0
+        assert updated.microsecond % 1000 == 0
+        assert BASE_DATE.replace(year=2023, month=12) < created <= updated <= BASE_DATE
+
+
+def test_other_currencies() -> None:
+    jpy = products(300, currency="JPY")
+    assert all(p["currency"] == "JPY" and p["price"] > 0 for p in jpy)
+    assert all(p["final_price"] == final_price(p["price"], p["discount_percent"]) for p in jpy)
+    with pytest.raises(ValueError, match="currency"):
+        products(1, currency="rupees")
+
+
+@pytest.mark.usefixtures("unbound_documents")
+def test_documents_validate_as_beanie_models(many_products: list[dict[str, Any]]) -> None:
+    for raw in generate_categories(2024):
+        category = Category.model_validate(raw)
+        assert category.id == raw["_id"]
+        assert category.parent_id == raw["parent_id"]
+        assert category.model_dump(by_alias=True, exclude={"revision_id"}) == raw
+    for raw in many_products[::97]:
+        product = Product.model_validate(raw)
+        assert product.id == raw["_id"]
+        assert product.final_price == raw["final_price"]
+        assert product.model_dump(by_alias=True, exclude={"revision_id"}) == raw

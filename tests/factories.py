@@ -1,0 +1,53 @@
+"""Builders for test data: each returns an inserted document with sensible defaults."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from strawberry import relay
+
+from documents.catalog import Category, Image, Product
+
+_sequence = itertools.count(1)
+BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def global_id(document: Category | Product) -> str:
+    return str(relay.GlobalID(type(document).__name__, str(document.id)))
+
+
+async def make_category(
+    name: str | None = None, *, parent: Category | None = None, **fields: Any
+) -> Category:
+    number = next(_sequence)
+    name = name or f"Category {number}"
+    category = Category(
+        name=name,
+        slug=fields.pop("slug", f"{name.lower().replace(' ', '-')}-{number}"),
+        parent_id=parent.id if parent else None,
+        **fields,
+    )
+    return await category.insert()
+
+
+async def make_product(category: Category, **fields: Any) -> Product:
+    """A published product in `category` (or in its parent, with `category` as subcategory)."""
+    number = next(_sequence)
+    name = fields.pop("name", f"Product {number}")
+    top, sub = (category.parent_id, category.id) if category.parent_id else (category.id, None)
+    product = Product(
+        name=name,
+        slug=fields.pop("slug", f"product-{number}"),
+        brand=fields.pop("brand", "Acme"),
+        price=fields.pop("price", 10_000),
+        currency=fields.pop("currency", "INR"),
+        stock=fields.pop("stock", 10),
+        category_id=fields.pop("category_id", top),
+        subcategory_id=fields.pop("subcategory_id", sub),
+        images=fields.pop("images", [Image(url=f"https://img.test/{number}.jpg", alt=name)]),
+        created_at=fields.pop("created_at", BASE_TIME + timedelta(minutes=number)),
+        **fields,
+    )
+    return await product.insert()
