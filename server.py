@@ -147,7 +147,7 @@ def create_app(settings: Settings) -> Starlette:
             try:
                 await asyncio.wait_for(check, READINESS_TIMEOUT_SECONDS)
                 results[name] = "ok"
-            except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+            except Exception as error:
                 logger.warning("readiness check %s failed: %s", name, error)
                 results[name] = "unavailable"
         ready = all(value == "ok" for value in results.values())
@@ -156,7 +156,9 @@ def create_app(settings: Settings) -> Starlette:
             status_code=200 if ready else 503,
         )
 
-    graphql = GraphQLEndpoint(build_schema(max_query_depth=settings.max_query_depth), settings=settings)
+    graphql = GraphQLEndpoint(
+        build_schema(max_query_depth=settings.max_query_depth), settings=settings
+    )
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -190,7 +192,10 @@ async def seed_if_empty(settings: Settings, *, products: int | None = None) -> N
         )
         logger.info(
             "seeded %d categories, %d subcategories and %d products in %.1fs",
-            summary.categories, summary.subcategories, summary.products, summary.seconds,
+            summary.categories,
+            summary.subcategories,
+            summary.products,
+            summary.seconds,
         )
     finally:
         await client.close()
@@ -208,7 +213,9 @@ def start_embedded_servers(settings: Settings) -> tuple[Settings, list[LocalServ
             updates["mongodb_uri"] = mongod.uri
             logger.info(
                 "embedded MongoDB replica set at %s (data in %s, %.1fs)",
-                mongod.uri, settings.data_dir / "mongo", time.monotonic() - started,
+                mongod.uri,
+                settings.data_dir / "mongo",
+                time.monotonic() - started,
             )
         if settings.redis_url is None:
             redis = start_redis(settings.data_dir / "redis", settings.embedded_redis_port)
@@ -229,7 +236,8 @@ def stop_servers(servers: list[LocalServer]) -> None:
 
 def serve(settings: Settings) -> None:
     """Run uvicorn; worker processes build the app from the environment."""
-    assert settings.mongodb_uri and settings.redis_url
+    assert settings.mongodb_uri
+    assert settings.redis_url
     os.environ["MONGODB_URI"] = settings.mongodb_uri
     os.environ["REDIS_URL"] = settings.redis_url
     logger.info(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
-from beanie import Document, PydanticObjectId
+from beanie import Document, PydanticObjectId, SortDirection
 from beanie.operators import In
 
 from documents.catalog import Category, Product
@@ -17,7 +17,7 @@ KeyT = TypeVar("KeyT")
 DocT = TypeVar("DocT", bound=Document)
 
 
-class _DocumentByFieldLoader(DataLoader):  # type: ignore[misc]
+class _DocumentByFieldLoader(DataLoader):
     """Loads one document per distinct value of a unique field."""
 
     document: type[Document]
@@ -56,7 +56,7 @@ class ProductBySlugLoader(_DocumentByFieldLoader):
     key_field = "slug"
 
 
-class SubcategoriesByParentIdLoader(DataLoader):  # type: ignore[misc]
+class SubcategoriesByParentIdLoader(DataLoader):
     """The subcategories of each parent category, ordered by name."""
 
     def __init__(self, observe: ReadObserver) -> None:
@@ -67,7 +67,9 @@ class SubcategoriesByParentIdLoader(DataLoader):  # type: ignore[misc]
         for key in keys:
             self._observe(Category.get_collection_name(), "parent_id", key)
         children: dict[PydanticObjectId, list[Category]] = defaultdict(list)
-        query = Category.find(In(Category.parent_id, list(keys))).sort([("name", 1), ("_id", 1)])
+        query = Category.find(In(Category.parent_id, list(keys))).sort(
+            [("name", SortDirection.ASCENDING), ("_id", SortDirection.ASCENDING)]
+        )
         async for category in query:
             assert category.parent_id is not None
             children[category.parent_id].append(category)

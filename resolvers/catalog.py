@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from bson import ObjectId
 
@@ -14,9 +13,7 @@ from documents.catalog import VISIBLE_PRODUCTS, Category, Product, ProductSortFi
 from documents.errors import InvalidInputError
 from documents.money import to_minor_units
 from resolvers.context import Context
-from resolvers.pagination import Ordering, Page, PageArgs, build_page
-
-DocT = TypeVar("DocT")
+from resolvers.pagination import Ordering, Page, PageArgs, find_page
 
 MAX_SEARCH_LENGTH = 200
 MAX_BRAND_LENGTH = 100
@@ -57,7 +54,7 @@ def product_ordering(sort: ProductSort, search: str | None) -> Ordering:
     if field is ProductSortField.RELEVANCE:
         if not search:
             raise InvalidInputError("Sorting by RELEVANCE needs a search", field="sortBy")
-        return Ordering("relevance", _RELEVANCE_FIELD, -1, float)
+        return Ordering("relevance", _RELEVANCE_FIELD, -1, float, computed={"$meta": "textScore"})
     descending = sort.descending if sort.field else True  # default: newest first
     direction = -1 if descending else 1
     return Ordering(
@@ -83,7 +80,9 @@ def product_conditions(
         conditions.append({"subcategory_id": product_filter.subcategory_id})
     if product_filter.brand is not None:
         if len(product_filter.brand) > MAX_BRAND_LENGTH:
-            raise InvalidInputError(f"brand is limited to {MAX_BRAND_LENGTH} characters", field="brand")
+            raise InvalidInputError(
+                f"brand is limited to {MAX_BRAND_LENGTH} characters", field="brand"
+            )
         conditions.append({"brand": product_filter.brand})
     bounds = {}
     for name, operator, amount in (
@@ -115,77 +114,26 @@ async def products(
     product_filter: ProductFilter,
     sort: ProductSort,
     search: str | None = None,
+    category: Category | None = None,
 ) -> Page[Product]:
-    """A page of visible products matching the filter and search, in the requested order."""
+    """A page of visible products matching the filter and search, in the requested order.
+
+    With `category`, only the products of that category or subcategory.
+    """
     page = page.validated()
+    if category is not None and category.parent_id:
+        product_filter = replace(product_filter, subcategory_id=category.id)
+    elif category is not None:
+        product_filter = replace(product_filter, category_id=category.id)
     search = (search or "").strip() or None
     ordering = product_ordering(sort, search)
     conditions = product_conditions(ctx, product_filter, search)
-    cursor = ordering.decode(page.cursor) if page.cursor else None
     ctx.cache_dependencies.product_list(product_filter.subcategory_id or product_filter.category_id)
-
     collection = Product.get_pymongo_collection()
-    rows: list[dict[str, Any]]
-    if page.limit == 0:
-        rows = []
-    elif ordering.field == _RELEVANCE_FIELD:
-        # The text score exists only inside an aggregation, after the $text match.
-        pipeline: list[dict[str, Any]] = [
-            {"$match": {"$and": conditions}},
-            {"$addFields": {_RELEVANCE_FIELD: {"$meta": "textScore"}}},
-        ]
-        if cursor:
-            pipeline.append({"$match": ordering.after(cursor, page.forward)})
-        pipeline += [
-            {"$sort": dict(ordering.mongo_sort(page.forward))},
-            {"$limit": page.limit + 1},
-        ]
-        rows = await (await collection.aggregate(pipeline)).to_list()
-    else:
-        query = {"$and": conditions + ([ordering.after(cursor, page.forward)] if cursor else [])}
-        found = collection.find(query).sort(ordering.mongo_sort(page.forward)).limit(page.limit + 1)
-        rows = await found.to_list()
-
-    async def count() -> int:
-        return await collection.count_documents({"$and": conditions})
-
-    result = _page_of_documents(rows, Product.model_validate, ordering, page, count)
-    for _, found_product in result.rows:
-        ctx.loaders.product_by_id.prime(found_product.id, found_product)
+    result = await find_page(collection, conditions, ordering, page, Product.model_validate)
+    for _, found in result.rows:
+        ctx.loaders.product_by_id.prime(found.id, found)
     return result
-
-
-def _page_of_documents(
-    rows: list[dict[str, Any]],
-    parse: Callable[[dict[str, Any]], DocT],
-    ordering: Ordering,
-    page: PageArgs,
-    count: Callable[[], Awaitable[int]],
-) -> Page[DocT]:
-    raw = build_page(
-        rows, page, lambda row: ordering.encode(row[ordering.field], row["_id"]), count
-    )
-    return Page(
-        rows=[(cursor, parse(row)) for cursor, row in raw.rows],
-        has_next_page=raw.has_next_page,
-        has_previous_page=raw.has_previous_page,
-        count=count,
-    )
-
-
-async def category_products(
-    ctx: Context,
-    category: Category,
-    *,
-    page: PageArgs,
-    product_filter: ProductFilter,
-    sort: ProductSort,
-    search: str | None = None,
-) -> Page[Product]:
-    """The visible products of a category (or subcategory), with the same options as `products`."""
-    scope = "subcategory_id" if category.parent_id else "category_id"
-    scoped = replace(product_filter, **{scope: category.id})
-    return await products(ctx, page=page, product_filter=scoped, sort=sort, search=search)
 
 
 async def product(
@@ -204,17 +152,10 @@ async def categories(ctx: Context, *, page: PageArgs) -> Page[Category]:
     """Top-level categories in name order."""
     page = page.validated()
     ctx.cache_dependencies(Category.get_collection_name(), "parent_id", None)
-    cursor = _CATEGORY_ORDER.decode(page.cursor) if page.cursor else None
-    conditions: list[dict[str, Any]] = [{"parent_id": None}]
-    query = {"$and": conditions + ([_CATEGORY_ORDER.after(cursor, page.forward)] if cursor else [])}
     collection = Category.get_pymongo_collection()
-    found = collection.find(query).sort(_CATEGORY_ORDER.mongo_sort(page.forward))
-    rows = await found.limit(page.limit + 1).to_list() if page.limit else []
-
-    async def count() -> int:
-        return await collection.count_documents({"$and": conditions})
-
-    return _page_of_documents(rows, Category.model_validate, _CATEGORY_ORDER, page, count)
+    return await find_page(
+        collection, [{"parent_id": None}], _CATEGORY_ORDER, page, Category.model_validate
+    )
 
 
 async def category(

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo.asynchronous.collection import AsyncCollection
 
 from documents.errors import InvalidInputError
 
@@ -70,6 +71,8 @@ class Ordering:
     field: str
     direction: int
     value_type: type  # str, int, float or datetime
+    # An expression computing `field` when it is not stored, e.g. {"$meta": "textScore"}.
+    computed: dict[str, Any] | None = None
 
     def mongo_sort(self, forward: bool) -> list[tuple[str, int]]:
         direction = self.direction if forward else -self.direction
@@ -132,24 +135,40 @@ class Page(Generic[T]):
     count: Callable[[], Awaitable[int]]
 
 
-def decode_cursor(ordering: Ordering, args: PageArgs) -> Cursor | None:
-    """The position `args` continue from, if any."""
-    return None if args.cursor is None else ordering.decode(args.cursor)
-
-
-def build_page(
-    rows: list[T],
+async def find_page(
+    collection: AsyncCollection[dict[str, Any]],
+    conditions: list[dict[str, Any]],
+    ordering: Ordering,
     args: PageArgs,
-    cursor_of: Callable[[T], str],
-    count: Callable[[], Awaitable[int]],
+    parse: Callable[[dict[str, Any]], T],
 ) -> Page[T]:
-    """Turn `limit + 1` rows fetched in travel order into a page in display order."""
+    """One page of the documents matching all `conditions`, fetched by keyset, never by skip."""
+    cursor = ordering.decode(args.cursor) if args.cursor else None
+    past_cursor = [ordering.after(cursor, args.forward)] if cursor else []
+    rows: list[dict[str, Any]] = []
+    if args.limit and ordering.computed:
+        # A computed sort key exists only inside an aggregation, after the first $match.
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"$and": conditions}},
+            {"$addFields": {ordering.field: ordering.computed}},
+            *({"$match": condition} for condition in past_cursor),
+            {"$sort": dict(ordering.mongo_sort(args.forward))},
+            {"$limit": args.limit + 1},
+        ]
+        rows = await (await collection.aggregate(pipeline)).to_list()
+    elif args.limit:
+        found = collection.find({"$and": conditions + past_cursor})
+        rows = await found.sort(ordering.mongo_sort(args.forward)).limit(args.limit + 1).to_list()
+
+    async def count() -> int:
+        return await collection.count_documents({"$and": conditions})
+
     has_more = len(rows) > args.limit
     rows = rows[: args.limit]
     if not args.forward:
         rows.reverse()
     return Page(
-        rows=[(cursor_of(row), row) for row in rows],
+        rows=[(ordering.encode(row[ordering.field], row["_id"]), parse(row)) for row in rows],
         has_next_page=has_more if args.forward else args.before is not None,
         has_previous_page=has_more if not args.forward else args.after is not None,
         count=count,

@@ -118,11 +118,15 @@ def cache_key(
     return hashlib.sha256(material).hexdigest()
 
 
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 @dataclass(frozen=True)
 class Lookup:
     status: CacheStatus
     data: dict[str, Any] | None = None
-    epoch: bytes | None = None
+    epoch: str | None = None
 
 
 class QueryCache:
@@ -177,21 +181,20 @@ class QueryCache:
         try:
             raw_entry, epoch = await self._redis.mget([self._entry_key(key), self._epoch_key])
             if raw_entry is None:
-                return Lookup(CacheStatus.MISS, epoch=epoch)
+                return Lookup(CacheStatus.MISS, epoch=_text(epoch))
             entry = orjson.loads(raw_entry)
             tags: dict[str, str | None] = entry["tags"]
             if tags:
                 current = await self._redis.mget([self._tag_key(tag) for tag in tags])
-                stored = [None if v is None else v.encode() for v in tags.values()]
-                if current != stored:
-                    return Lookup(CacheStatus.MISS, epoch=epoch)
+                if [_text(version) for version in current] != list(tags.values()):
+                    return Lookup(CacheStatus.MISS, epoch=_text(epoch))
         except (RedisError, OSError) as error:
             self._failed("lookup", error)
             return Lookup(CacheStatus.UNAVAILABLE)
         return Lookup(CacheStatus.HIT, data=entry["data"])
 
     async def store(
-        self, key: str, data: dict[str, Any], dependencies: CacheDependencies, epoch: bytes | None
+        self, key: str, data: dict[str, Any], dependencies: CacheDependencies, epoch: str | None
     ) -> None:
         """Cache `data` unless something was invalidated since the lookup that missed."""
         if not (self.enabled and dependencies.cacheable and self._available()):
@@ -201,10 +204,10 @@ class QueryCache:
             current_epoch, *versions = await self._redis.mget(
                 [self._epoch_key, *(self._tag_key(tag) for tag in tags)]
             )
-            if current_epoch != epoch:
+            if _text(current_epoch) != epoch:
                 return
             entry = {
-                "tags": {tag: None if v is None else v.decode() for tag, v in zip(tags, versions, strict=True)},
+                "tags": {tag: _text(v) for tag, v in zip(tags, versions, strict=True)},
                 "data": data,
             }
             await self._redis.set(self._entry_key(key), orjson.dumps(entry), ex=self._ttl)

@@ -119,10 +119,10 @@ def _domain_sort(sort_by: ProductSortInput | None) -> resolvers.ProductSort:
 FirstArg = Annotated[
     int | None, strawberry.argument(description="Page size from the start, 0 to 100 (default 20).")
 ]
-AfterArg = Annotated[
-    str | None, strawberry.argument(description="Return items after this cursor.")
+AfterArg = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
+LastArg = Annotated[
+    int | None, strawberry.argument(description="Page size from the end, 0 to 100.")
 ]
-LastArg = Annotated[int | None, strawberry.argument(description="Page size from the end, 0 to 100.")]
 BeforeArg = Annotated[
     str | None, strawberry.argument(description="Return items before this cursor.")
 ]
@@ -137,6 +137,29 @@ SearchArg = Annotated[
     str | None,
     strawberry.argument(description="Words to search in name, brand and description."),
 ]
+
+
+async def resolve_products(
+    root: object,
+    info: Info,
+    first: FirstArg = None,
+    after: AfterArg = None,
+    last: LastArg = None,
+    before: BeforeArg = None,
+    filter: FilterArg = None,
+    sort_by: SortArg = None,
+    search: SearchArg = None,
+) -> ProductConnection:
+    """`Query.products`, and `Category.products` where `root` is the category."""
+    page = await resolvers.products(
+        info.context,
+        page=PageArgs(first=first, after=after, last=last, before=before),
+        product_filter=_domain_filter(filter),
+        sort=_domain_sort(sort_by),
+        search=search,
+        category=root._document if isinstance(root, Category) else None,
+    )
+    return ProductConnection.from_page(page, Product.from_document)
 
 
 @strawberry.type(description="A category of the catalog, or a subcategory of one.")
@@ -173,27 +196,10 @@ class Category(relay.Node):
         children = await resolvers.subcategories(info.context, self._document)
         return [Category.from_document(child) for child in children]
 
-    @strawberry.field(description="The products in this category or subcategory.")
-    async def products(  # noqa: PLR0913
-        self,
-        info: Info,
-        first: FirstArg = None,
-        after: AfterArg = None,
-        last: LastArg = None,
-        before: BeforeArg = None,
-        filter: FilterArg = None,  # noqa: A002
-        sort_by: SortArg = None,
-        search: SearchArg = None,
-    ) -> ProductConnection:
-        page = await resolvers.category_products(
-            info.context,
-            self._document,
-            page=PageArgs(first=first, after=after, last=last, before=before),
-            product_filter=_domain_filter(filter),
-            sort=_domain_sort(sort_by),
-            search=search,
-        )
-        return ProductConnection.from_page(page, Product.from_document)
+    products: ProductConnection = strawberry.field(
+        resolver=resolve_products,
+        description="The products in this category or subcategory.",
+    )
 
 
 @strawberry.type(description="A product of the catalog.")
@@ -280,40 +286,20 @@ class CatalogQuery:
         return CategoryConnection.from_page(page, Category.from_document)
 
     @strawberry.field(description="A category by `id` or `slug` (exactly one); null if none.")
-    async def category(
-        self, info: Info, id: IdArg = None, slug: SlugArg = None  # noqa: A002
-    ) -> Category | None:
+    async def category(self, info: Info, id: IdArg = None, slug: SlugArg = None) -> Category | None:
         found = await resolvers.category(
             info.context, category_id=decode_global_id(id, "Category"), slug=slug
         )
         return Category.from_document(found) if found else None
 
     @strawberry.field(description="A product by `id` or `slug` (exactly one); null if none.")
-    async def product(
-        self, info: Info, id: IdArg = None, slug: SlugArg = None  # noqa: A002
-    ) -> Product | None:
+    async def product(self, info: Info, id: IdArg = None, slug: SlugArg = None) -> Product | None:
         found = await resolvers.product(
             info.context, product_id=decode_global_id(id, "Product"), slug=slug
         )
         return Product.from_document(found) if found else None
 
-    @strawberry.field(description="Products of the storefront, filtered, searched and sorted.")
-    async def products(  # noqa: PLR0913
-        self,
-        info: Info,
-        first: FirstArg = None,
-        after: AfterArg = None,
-        last: LastArg = None,
-        before: BeforeArg = None,
-        filter: FilterArg = None,  # noqa: A002
-        sort_by: SortArg = None,
-        search: SearchArg = None,
-    ) -> ProductConnection:
-        page = await resolvers.products(
-            info.context,
-            page=PageArgs(first=first, after=after, last=last, before=before),
-            product_filter=_domain_filter(filter),
-            sort=_domain_sort(sort_by),
-            search=search,
-        )
-        return ProductConnection.from_page(page, Product.from_document)
+    products: ProductConnection = strawberry.field(
+        resolver=resolve_products,
+        description="Products of the storefront, filtered, searched and sorted.",
+    )

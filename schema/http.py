@@ -22,7 +22,7 @@ from settings import Settings
 HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
-class GraphQLEndpoint(GraphQL):
+class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context, orjson encoding and JSON error bodies."""
 
     def __init__(self, schema: Any, *, settings: Settings) -> None:

@@ -18,7 +18,9 @@ def parse_global_id(value: str, *, field: str = "id") -> tuple[str, ObjectId]:
         raise InvalidInputError(f"{field} is not a valid ID", field=field) from None
 
 
-def decode_global_id(value: str | None, expected_type: str, *, field: str = "id") -> ObjectId | None:
+def decode_global_id(
+    value: str | None, expected_type: str, *, field: str = "id"
+) -> ObjectId | None:
     """The document id inside a global ID that must name `expected_type`."""
     if value is None:
         return None

@@ -52,7 +52,7 @@ class NodeQuery:
     async def node(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="Global ID.")],  # noqa: A002
+        id: Annotated[strawberry.ID, strawberry.argument(description="Global ID.")],
     ) -> relay.Node | None:
         return await resolve_node(info.context, id)
 

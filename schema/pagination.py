@@ -10,7 +10,7 @@ from strawberry import relay
 
 from resolvers.pagination import Page
 
-NodeT = TypeVar("NodeT")
+NodeT = TypeVar("NodeT", bound=relay.Node)
 
 
 @strawberry.type(description="A page of a list, with cursors to fetch the pages around it.")

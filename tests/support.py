@@ -9,7 +9,15 @@ import httpx
 from pymongo import monitoring
 
 # Commands that are part of talking to a server, not of answering a query.
-_HOUSEKEEPING = {"hello", "ismaster", "isMaster", "ping", "endSessions", "saslStart", "saslContinue"}
+_HOUSEKEEPING = {
+    "hello",
+    "ismaster",
+    "isMaster",
+    "ping",
+    "endSessions",
+    "saslStart",
+    "saslContinue",
+}
 
 
 class MongoCommandCounter(monitoring.CommandListener):
@@ -17,16 +25,20 @@ class MongoCommandCounter(monitoring.CommandListener):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.commands: list[str] = []
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    @property
+    def commands(self) -> list[str]:
+        return [name for name, _ in self.sent]
 
     def reset(self) -> None:
         with self._lock:
-            self.commands = []
+            self.sent = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.command_name not in _HOUSEKEEPING:
             with self._lock:
-                self.commands.append(event.command_name)
+                self.sent.append((event.command_name, dict(event.command)))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass

@@ -126,28 +126,37 @@ async def test_filters_combine(client: httpx.AsyncClient) -> None:
     shoes = await make_category("Shoes")
     running = await make_category("Running", parent=shoes)
     bags = await make_category("Bags")
-    await make_product(running, name="Match", brand="Fleet", price=20_000, stock=3,
-                       rating_average=4.2)
-    await make_product(running, name="Wrong brand", brand="Other", price=20_000, stock=3,
-                       rating_average=4.2)
-    await make_product(running, name="Too cheap", brand="Fleet", price=500, stock=3,
-                       rating_average=4.2)
-    await make_product(running, name="Sold out", brand="Fleet", price=20_000, stock=0,
-                       rating_average=4.2)
-    await make_product(running, name="Low rated", brand="Fleet", price=20_000, stock=3,
-                       rating_average=2.0)
-    await make_product(bags, name="Other category", brand="Fleet", price=20_000, stock=3,
-                       rating_average=4.2)
+    await make_product(
+        running, name="Match", brand="Fleet", price=20_000, stock=3, rating_average=4.2
+    )
+    await make_product(
+        running, name="Wrong brand", brand="Other", price=20_000, stock=3, rating_average=4.2
+    )
+    await make_product(
+        running, name="Too cheap", brand="Fleet", price=500, stock=3, rating_average=4.2
+    )
+    await make_product(
+        running, name="Sold out", brand="Fleet", price=20_000, stock=0, rating_average=4.2
+    )
+    await make_product(
+        running, name="Low rated", brand="Fleet", price=20_000, stock=3, rating_average=2.0
+    )
+    await make_product(
+        bags, name="Other category", brand="Fleet", price=20_000, stock=3, rating_average=4.2
+    )
 
-    connection = await list_products(client, filter={
-        "categoryId": global_id(shoes),
-        "subcategoryId": global_id(running),
-        "brand": "Fleet",
-        "priceMin": "100.00",
-        "priceMax": "250",
-        "inStock": True,
-        "minRating": 4,
-    })
+    connection = await list_products(
+        client,
+        filter={
+            "categoryId": global_id(shoes),
+            "subcategoryId": global_id(running),
+            "brand": "Fleet",
+            "priceMin": "100.00",
+            "priceMax": "250",
+            "inStock": True,
+            "minRating": 4,
+        },
+    )
 
     assert names(connection) == ["Match"]
     assert connection["totalCount"] == 1
@@ -248,10 +257,15 @@ async def test_a_cursor_from_another_sort_order_is_refused(client: httpx.AsyncCl
     await make_product(shoes)
     by_name = await list_products(client, first=1, sortBy={"field": "NAME", "direction": "ASC"})
 
-    body = await graphql(client, PRODUCTS, {
-        "first": 1, "after": by_name["pageInfo"]["endCursor"],
-        "sortBy": {"field": "PRICE", "direction": "ASC"},
-    })
+    body = await graphql(
+        client,
+        PRODUCTS,
+        {
+            "first": 1,
+            "after": by_name["pageInfo"]["endCursor"],
+            "sortBy": {"field": "PRICE", "direction": "ASC"},
+        },
+    )
 
     assert error_codes(body) == ["BAD_USER_INPUT"]
     assert "another sort order" in body["errors"][0]["message"]

@@ -1,4 +1,4 @@
-"""Pure tests of the demo catalog generator: determinism, shape, uniqueness and model validity."""
+"""Tests of the demo catalog generator: determinism, shape, uniqueness and model validity."""
 
 from __future__ import annotations
 
@@ -24,13 +24,6 @@ def products(count: int, *, seed: int = 2024, currency: str = "INR") -> list[dic
 @pytest.fixture(scope="module")
 def many_products() -> list[dict[str, Any]]:
     return products(20_000)
-
-
-@pytest.fixture
-def unbound_documents(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let the Beanie documents validate without `init_beanie` (no database in these tests)."""
-    for model in (Category, Product):
-        monkeypatch.setattr(model, "get_pymongo_collection", classmethod(lambda cls: None))
 
 
 def test_same_seed_gives_identical_catalog() -> None:
@@ -150,8 +143,8 @@ def test_other_currencies() -> None:
         products(1, currency="rupees")
 
 
-@pytest.mark.usefixtures("unbound_documents")
-def test_documents_validate_as_beanie_models(many_products: list[dict[str, Any]]) -> None:
+@pytest.mark.usefixtures("app")  # the app binds the documents to the test database
+async def test_documents_validate_as_beanie_models(many_products: list[dict[str, Any]]) -> None:
     for raw in generate_categories(2024):
         category = Category.model_validate(raw)
         assert category.id == raw["_id"]

@@ -1,0 +1,106 @@
+"""Every failure is a GraphQL error with `extensions.code`; never a 500 or a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from documents.catalog import Product
+from tests.factories import make_category, make_product
+from tests.support import error_codes, graphql
+
+
+async def test_a_syntax_error_is_graphql_parse_failed(client: httpx.AsyncClient) -> None:
+    body = await graphql(client, "{ products(first: 1 { totalCount } }")
+
+    assert error_codes(body) == ["GRAPHQL_PARSE_FAILED"]
+    assert "Syntax Error" in body["errors"][0]["message"]
+
+
+async def test_an_unknown_field_is_graphql_validation_failed(client: httpx.AsyncClient) -> None:
+    body = await graphql(client, "{ products { totalCount secretField } }")
+
+    assert error_codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "secretField" in body["errors"][0]["message"]
+
+
+async def test_a_wrongly_typed_literal_argument_is_a_validation_error(
+    client: httpx.AsyncClient,
+) -> None:
+    body = await graphql(client, '{ products(first: "ten") { totalCount } }')
+
+    assert error_codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_a_too_deep_query_is_query_too_complex(client: httpx.AsyncClient) -> None:
+    nested = "subcategories { " * 12 + "name" + " }" * 12
+    body = await graphql(client, f"{{ categories {{ edges {{ node {{ {nested} }} }} }} }}")
+
+    assert error_codes(body) == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_a_body_that_is_not_json_is_a_bad_request_with_a_code(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/graphql", content=b"{not json", headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_a_request_without_a_query_is_a_bad_request(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"variables": {}})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_queries_work_over_get(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", params={"query": "{ products { totalCount } }"})
+
+    assert response.status_code == 200
+    assert response.json()["data"] == {"products": {"totalCount": 0}}
+
+
+async def test_a_server_fault_is_masked_and_logged_under_the_request_id(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    shoes = await make_category("Shoes")
+    product = await make_product(shoes, slug="orphan")
+    # Break a reference behind the API's back: the category no longer exists.
+    await shoes.delete()
+    assert await Product.get(product.id) is not None
+
+    with caplog.at_level(logging.ERROR, logger="commerce.graphql"):
+        response = await client.post(
+            "/graphql",
+            json={"query": '{ product(slug: "orphan") { name category { name } } }'},
+            headers={"x-request-id": "req-123"},
+        )
+
+    body = response.json()
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == "req-123"
+    assert body["data"] == {"product": None}
+    assert body["errors"][0]["message"] == "Internal server error"
+    assert body["errors"][0]["extensions"] == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "requestId": "req-123",
+    }
+    assert "missing category" not in response.text
+    assert "Traceback" not in response.text
+    assert any("req-123" in record.getMessage() for record in caplog.records)
+    assert any(record.exc_info for record in caplog.records)
+
+
+async def test_an_unsafe_request_id_is_replaced(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/healthz", headers={"x-request-id": "bad id\twith spaces and <tags>"}
+    )
+
+    assert response.headers["x-request-id"] != "bad id\twith spaces and <tags>"
+    assert len(response.headers["x-request-id"]) == 32

@@ -1,0 +1,256 @@
+"""The Redis query cache: hits, misses, exact invalidation, races and Redis outages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+
+from documents.catalog import Category, Product
+from integrations.local_servers import LocalServer, free_port, start_redis
+from resolvers.query_cache import CacheDependencies, CacheStatus, QueryCache, cache_key
+from settings import Settings
+from tests.factories import make_category, make_product
+
+PRODUCT_PAGE = """
+query ProductPage($slug: String!) { product(slug: $slug) { name finalPrice { amount } } }
+"""
+PRODUCT_LIST = """
+query ProductList($first: Int) {
+  products(first: $first) { edges { node { name finalPrice { amount } category { name } } } }
+}
+"""
+CATEGORY_PAGE = """
+query CategoryPage($slug: String!) {
+  category(slug: $slug) { name products(first: 10) { edges { node { name finalPrice { amount } } } } }
+}
+"""
+
+
+async def run(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], str]:
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}})
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"], body["extensions"]["cache"]
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def swap_query_cache(app: Starlette) -> Iterator[Any]:
+    """Lets a test serve requests through a QueryCache of its own."""
+    original = app.state.query_cache
+
+    def swap(cache: QueryCache) -> None:
+        app.state.query_cache = cache
+
+    yield swap
+    app.state.query_cache = original
+
+
+@pytest.fixture
+def outage_redis(tmp_path: Path) -> Iterator[LocalServer]:
+    server = start_redis(tmp_path / "redis", free_port())
+    yield server
+    server.stop()
+
+
+async def test_a_repeated_query_is_a_hit_with_the_same_data(client: httpx.AsyncClient) -> None:
+    shoes = await make_category("Shoes")
+    await make_product(shoes, name="Runner")
+
+    first, first_status = await run(client, PRODUCT_LIST, {"first": 5})
+    second, second_status = await run(client, PRODUCT_LIST, {"first": 5})
+
+    assert (first_status, second_status) == ("MISS", "HIT")
+    assert first == second
+    assert first["products"]["edges"][0]["node"]["name"] == "Runner"
+
+
+async def test_whitespace_and_comments_do_not_change_the_key(client: httpx.AsyncClient) -> None:
+    await run(client, "{ products(first: 3) { totalCount } }")
+
+    _, status = await run(client, "# same query\n{\n  products(first: 3) {\n totalCount\n }\n}")
+
+    assert status == "HIT"
+    assert cache_key("{ a }", None, {"x": 1, "y": 2}, "public") == cache_key(
+        "{a}", None, {"y": 2, "x": 1}, "public"
+    )
+    assert cache_key("{ a }", None, {"x": 1}, "public") != cache_key(
+        "{ a }", None, {"x": 2}, "public"
+    )
+    assert cache_key("{ a }", None, None, "public") != cache_key("{ a }", None, None, "admin")
+
+
+async def test_a_price_change_invalidates_exactly_the_queries_that_show_it(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    shoes = await make_category("Shoes")
+    bags = await make_category("Bags")
+    runner = await make_product(shoes, name="Runner", slug="runner", price=10_000)
+    tote = await make_product(bags, name="Tote", slug="tote", price=5_000)
+    cached = [
+        (PRODUCT_PAGE, {"slug": "runner"}),
+        (PRODUCT_LIST, {"first": 10}),
+        (CATEGORY_PAGE, {"slug": shoes.slug}),
+    ]
+    unrelated = [(PRODUCT_PAGE, {"slug": "tote"}), (CATEGORY_PAGE, {"slug": bags.slug})]
+    for query, variables in cached + unrelated:
+        await run(client, query, variables)
+
+    before = runner.model_copy(deep=True)
+    await runner.set({Product.price: 12_000, Product.final_price: 12_000})
+    assert await app.state.query_cache.invalidate_product(before, runner)
+
+    for query, variables in cached:
+        data, status = await run(client, query, variables)
+        assert status == "MISS", (query, variables)
+        assert "120.00" in str(data)
+    for query, variables in unrelated:
+        data, status = await run(client, query, variables)
+        assert status == "HIT", (query, variables)
+    assert tote.name in str(await run(client, PRODUCT_PAGE, {"slug": "tote"}))
+
+
+async def test_a_new_product_replaces_a_cached_null_for_its_slug(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    shoes = await make_category("Shoes")
+    assert await run(client, PRODUCT_PAGE, {"slug": "later"}) == ({"product": None}, "MISS")
+
+    created = await make_product(shoes, name="Later", slug="later")
+    await app.state.query_cache.invalidate_product(created)
+
+    data, status = await run(client, PRODUCT_PAGE, {"slug": "later"})
+    assert (data["product"]["name"], status) == ("Later", "MISS")
+
+
+async def test_a_category_rename_reaches_cached_product_lists(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    shoes = await make_category("Shoes")
+    await make_product(shoes, name="Runner")
+    await run(client, PRODUCT_LIST, {"first": 10})
+
+    before = shoes.model_copy(deep=True)
+    await shoes.set({Category.name: "Footwear"})
+    await app.state.query_cache.invalidate_category(before, shoes)
+
+    data, status = await run(client, PRODUCT_LIST, {"first": 10})
+    assert status == "MISS"
+    assert data["products"]["edges"][0]["node"]["category"] == {"name": "Footwear"}
+
+
+async def test_an_invalidation_during_a_miss_keeps_the_stale_result_out(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    cache: QueryCache = app.state.query_cache
+    shoes = await make_category("Shoes")
+    runner = await make_product(shoes, slug="runner")
+    key = cache_key(PRODUCT_PAGE, None, {"slug": "runner"}, "public")
+    lookup = await cache.lookup(key)
+    assert lookup.status is CacheStatus.MISS
+
+    # A write lands after the read that produced `data` and before that result is stored.
+    await cache.invalidate_product(runner)
+    dependencies = CacheDependencies()
+    dependencies("products", "slug", "runner")
+    await cache.store(key, {"product": {"name": "stale"}}, dependencies, lookup.epoch)
+
+    assert (await cache.lookup(key)).status is CacheStatus.MISS
+
+
+async def test_results_with_errors_and_private_results_are_not_stored(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    cache: QueryCache = app.state.query_cache
+    for _ in range(2):
+        response = await client.post(
+            "/graphql", json={"query": "{ products(first: 500) { totalCount } }"}
+        )
+        assert response.json()["extensions"]["cache"] == "MISS"
+
+    key = cache_key("{ x }", None, None, "public")
+    private = CacheDependencies()
+    private.private_data()
+    await cache.store(key, {"x": 1}, private, (await cache.lookup(key)).epoch)
+    assert (await cache.lookup(key)).status is CacheStatus.MISS
+
+
+async def test_introspection_is_not_cached(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})
+
+    assert response.json()["extensions"]["cache"] == "BYPASS"
+
+
+async def test_entries_expire_after_the_ttl(
+    app: Starlette, client: httpx.AsyncClient, settings: Settings, redis: Redis
+) -> None:
+    await run(client, PRODUCT_LIST, {"first": 1})
+
+    keys = [key async for key in redis.scan_iter(match=f"{settings.redis_key_prefix}qc:entry:*")]
+    assert len(keys) == 1
+    assert 0 < await redis.ttl(keys[0]) <= settings.cache_ttl_seconds
+
+
+async def test_a_disabled_cache_bypasses_redis(
+    app: Starlette, client: httpx.AsyncClient, settings: Settings, swap_query_cache: Any
+) -> None:
+    swap_query_cache(
+        QueryCache(
+            app.state.redis, key_prefix=settings.redis_key_prefix, ttl_seconds=60, enabled=False
+        )
+    )
+
+    statuses = [(await run(client, PRODUCT_LIST, {"first": 1}))[1] for _ in range(2)]
+
+    assert statuses == ["BYPASS", "BYPASS"]
+
+
+async def test_redis_down_serves_from_mongodb_and_recovers(
+    client: httpx.AsyncClient,
+    outage_redis: LocalServer,
+    swap_query_cache: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    shoes = await make_category("Shoes")
+    await make_product(shoes, name="Runner")
+    clock = ManualClock()
+    redis = Redis.from_url(outage_redis.uri, socket_timeout=0.5, socket_connect_timeout=0.5)
+    swap_query_cache(
+        QueryCache(redis, key_prefix="t:", ttl_seconds=60, retry_after_seconds=5, clock=clock)
+    )
+    assert (await run(client, PRODUCT_LIST, {"first": 5}))[1] == "MISS"
+    assert (await run(client, PRODUCT_LIST, {"first": 5}))[1] == "HIT"
+
+    outage_redis.stop()
+    during = [await run(client, PRODUCT_LIST, {"first": 5}) for _ in range(3)]
+
+    assert [status for _, status in during] == ["UNAVAILABLE"] * 3
+    assert all(data["products"]["edges"][0]["node"]["name"] == "Runner" for data, _ in during)
+    assert "query cache lookup failed" in caplog.text
+
+    port = urlsplit(outage_redis.uri).port
+    assert port is not None
+    restarted = start_redis(outage_redis.log_path.parent, port)
+    try:
+        assert (await run(client, PRODUCT_LIST, {"first": 5}))[1] == "UNAVAILABLE"
+        clock.now += 5
+        assert (await run(client, PRODUCT_LIST, {"first": 5}))[1] == "MISS"
+    finally:
+        await redis.aclose()
+        restarted.stop()

@@ -1,0 +1,51 @@
+"""Configuration is validated at startup with clear messages."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from settings import Environment, Settings
+
+
+def test_production_refuses_to_start_without_database_uris() -> None:
+    with pytest.raises(
+        ValidationError, match="MONGODB_URI and REDIS_URL must be set in production"
+    ):
+        Settings(_env_file=None, environment=Environment.PRODUCTION)  # type: ignore[call-arg]
+
+
+def test_production_with_uris_is_accepted() -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment=Environment.PRODUCTION,
+        mongodb_uri="mongodb://db:27017/?replicaSet=rs0",
+        redis_url="redis://cache:6379/0",
+    )
+
+    assert not settings.uses_embedded_servers
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("port", 0),
+        ("workers", 0),
+        ("shop_currency", "rupees"),
+        ("mongodb_database", "a/b"),
+        ("cache_ttl_seconds", 0),
+        ("log_level", "LOUD"),
+    ],
+)
+def test_out_of_range_values_are_refused(field: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=field):
+        Settings(_env_file=None, **{field: value})  # type: ignore[call-arg]
+
+
+def test_values_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKERS", "4")
+    monkeypatch.setenv("CACHE_ENABLED", "false")
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+
+    assert (settings.workers, settings.cache_enabled) == (4, False)

@@ -1,0 +1,53 @@
+"""Imports point one way: server -> schema -> resolvers -> {documents, loaders, integrations}."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+# What each layer may import from the project (besides itself).
+ALLOWED = {
+    "schema": {"resolvers", "documents", "settings"},
+    "resolvers": {"documents", "loaders", "integrations", "settings"},
+    "loaders": {"documents"},
+    "documents": set(),
+    "integrations": set(),
+    "settings": set(),
+}
+LAYERS = set(ALLOWED) | {"server", "tests", "bench"}
+
+
+def project_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names & LAYERS
+
+
+def test_layers_import_only_downwards() -> None:
+    violations = []
+    for layer, allowed in ALLOWED.items():
+        files = [ROOT / f"{layer}.py"] if (ROOT / f"{layer}.py").exists() else []
+        files += sorted((ROOT / layer).rglob("*.py")) if (ROOT / layer).is_dir() else []
+        assert files, layer
+        for path in files:
+            for imported in project_imports(path) - allowed - {layer}:
+                violations.append(f"{path.relative_to(ROOT)} imports {imported}")
+
+    assert violations == []
+
+
+def test_nothing_imports_the_composition_root() -> None:
+    importers = [
+        path.relative_to(ROOT)
+        for layer in ALLOWED
+        for path in (ROOT / layer).rglob("*.py")
+        if "server" in project_imports(path)
+    ]
+
+    assert importers == []
