@@ -25,8 +25,9 @@ from pathlib import Path
 
 import uvicorn
 from beanie import init_beanie
+from pydantic import ValidationError
 from pymongo import AsyncMongoClient
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -35,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from documents.catalog import CATALOG_DOCUMENTS, Category, Product
 from documents.demo_catalog import load_demo_catalog
-from integrations.local_servers import LocalServer, start_mongod, start_redis
+from integrations.local_servers import LocalServer, LocalServerError, start_mongod, start_redis
 from resolvers.query_cache import QueryCache
 from schema.http import GraphQLEndpoint
 from schema.root import build_schema
@@ -97,13 +98,21 @@ def connect_mongo(settings: Settings) -> AsyncMongoClient:
 
 
 def connect_redis(settings: Settings) -> Redis:
+    """A client whose requests wait for a free pooled connection instead of failing.
+
+    A full pool is load, not an outage: failing there would switch the query cache off exactly
+    when it helps most.
+    """
     assert settings.redis_url, "REDIS_URL is resolved before the app starts"
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_timeout_seconds,
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
         health_check_interval=30,
     )
+    return Redis(connection_pool=pool)
 
 
 async def init_documents(client: AsyncMongoClient, settings: Settings) -> None:
@@ -269,13 +278,21 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("export-schema", help="write schema.graphql")
     args = parser.parse_args(argv)
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"Invalid configuration (environment or .env):\n{error}", file=sys.stderr)
+        return 2
     configure_logging(settings)
     if args.command == "export-schema":
         SCHEMA_FILE.write_text(str(build_schema()) + "\n")
         return 0
 
-    settings, servers = start_embedded_servers(settings)
+    try:
+        settings, servers = start_embedded_servers(settings)
+    except LocalServerError as error:
+        print(f"Could not start an embedded server: {error}", file=sys.stderr)
+        return 1
     try:
         if args.command in ("run", "seed"):
             asyncio.run(seed_if_empty(settings, products=getattr(args, "products", None)))

@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     cache_ttl_seconds: Annotated[int, Field(ge=1, le=86_400)] = 300
     # After Redis fails, skip it for this long instead of paying a timeout on every request.
     cache_retry_after_seconds: Annotated[float, Field(ge=0, le=600)] = 5.0
-    redis_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.5
+    redis_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 1.0
+    redis_max_connections: Annotated[int, Field(ge=1, le=10_000)] = 50
 
     # GraphQL limits.
     max_query_depth: Annotated[int, Field(ge=2, le=50)] = 12

@@ -29,12 +29,14 @@ from bson import ObjectId
 from graphql import parse, print_ast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from documents.catalog import Category, Product
 
 logger = logging.getLogger(__name__)
 
 PUBLIC_AUDIENCE = "public"
+TIMEOUTS_BEFORE_BREAKING = 3
 
 
 class CacheStatus(enum.StrEnum):
@@ -149,6 +151,7 @@ class QueryCache:
         self._retry_after = retry_after_seconds
         self._clock = clock
         self._unavailable_until = 0.0
+        self._consecutive_timeouts = 0
 
     def _entry_key(self, key: str) -> str:
         return f"{self._prefix}entry:{key}"
@@ -160,10 +163,23 @@ class QueryCache:
     def _epoch_key(self) -> str:
         return f"{self._prefix}epoch"
 
-    def _available(self) -> bool:
+    @property
+    def available(self) -> bool:
+        """False while the breaker keeps requests away from a failing Redis."""
         return self._clock() >= self._unavailable_until
 
+    def _succeeded(self) -> None:
+        self._consecutive_timeouts = 0
+
     def _failed(self, operation: str, error: Exception) -> None:
+        # A refused connection is an outage. A timeout may be only a busy moment: skipping the
+        # cache then would add load, so only a run of them opens the breaker.
+        if isinstance(error, (RedisTimeoutError, TimeoutError)):
+            self._consecutive_timeouts += 1
+            if self._consecutive_timeouts < TIMEOUTS_BEFORE_BREAKING:
+                logger.warning("query cache %s timed out: %s", operation, error)
+                return
+        self._consecutive_timeouts = 0
         self._unavailable_until = self._clock() + self._retry_after
         logger.warning(
             "query cache %s failed, serving from MongoDB for %.0fs: %s",
@@ -176,10 +192,11 @@ class QueryCache:
         """The cached data for `key` if every tag it depends on still has the stored version."""
         if not self.enabled:
             return Lookup(CacheStatus.BYPASS)
-        if not self._available():
+        if not self.available:
             return Lookup(CacheStatus.UNAVAILABLE)
         try:
             raw_entry, epoch = await self._redis.mget([self._entry_key(key), self._epoch_key])
+            self._succeeded()
             if raw_entry is None:
                 return Lookup(CacheStatus.MISS, epoch=_text(epoch))
             entry = orjson.loads(raw_entry)
@@ -197,7 +214,7 @@ class QueryCache:
         self, key: str, data: dict[str, Any], dependencies: CacheDependencies, epoch: str | None
     ) -> None:
         """Cache `data` unless something was invalidated since the lookup that missed."""
-        if not (self.enabled and dependencies.cacheable and self._available()):
+        if not (self.enabled and dependencies.cacheable and self.available):
             return
         tags = sorted(dependencies.tags)
         try:

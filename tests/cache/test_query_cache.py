@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -254,3 +256,45 @@ async def test_redis_down_serves_from_mongodb_and_recovers(
     finally:
         await redis.aclose()
         restarted.stop()
+
+
+async def test_more_concurrent_queries_than_redis_connections_still_use_the_cache(
+    app: Starlette, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    shoes = await make_category("Shoes")
+    await make_product(shoes, name="Runner")
+    await run(client, PRODUCT_LIST, {"first": 5})
+    # Beyond both our pool size and redis-py's own default limit of 100 connections.
+    concurrent = max(getattr(settings, "redis_max_connections", 0), 100) * 3
+
+    results = await asyncio.gather(
+        *(run(client, PRODUCT_LIST, {"first": 5}) for _ in range(concurrent))
+    )
+
+    assert {status for _, status in results} == {"HIT"}
+
+
+async def test_only_a_run_of_timeouts_switches_the_cache_off() -> None:
+    # A Redis that accepts connections but never answers: every call times out.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    port = silent.getsockname()[1]
+    redis = Redis.from_url(
+        f"redis://127.0.0.1:{port}/0", socket_timeout=0.05, socket_connect_timeout=0.05
+    )
+    clock = ManualClock()
+    cache = QueryCache(redis, key_prefix="t:", ttl_seconds=60, retry_after_seconds=5, clock=clock)
+    key = cache_key("{ x }", None, None, "public")
+    try:
+        availability = []
+        for _ in range(3):
+            assert (await cache.lookup(key)).status is CacheStatus.UNAVAILABLE
+            availability.append(cache.available)
+    finally:
+        await redis.aclose()
+        silent.close()
+
+    assert availability == [True, True, False]
+    clock.now += 5
+    assert cache.available

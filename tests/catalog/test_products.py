@@ -269,3 +269,17 @@ async def test_a_cursor_from_another_sort_order_is_refused(client: httpx.AsyncCl
 
     assert error_codes(body) == ["BAD_USER_INPUT"]
     assert "another sort order" in body["errors"][0]["message"]
+
+
+async def test_last_without_a_cursor_returns_the_end_of_the_list(
+    client: httpx.AsyncClient,
+) -> None:
+    shoes = await make_category("Shoes")
+    for price in (100, 200, 300):
+        await make_product(shoes, name=f"At {price}", price=price)
+
+    connection = await list_products(client, last=2, sortBy={"field": "PRICE", "direction": "ASC"})
+
+    assert names(connection) == ["At 200", "At 300"]
+    assert connection["pageInfo"]["hasPreviousPage"] is True
+    assert connection["pageInfo"]["hasNextPage"] is False

@@ -1,0 +1,646 @@
+"""Catalog load benchmark: seed the demo catalog, then load-test a product listing with wrk.
+
+    .venv/bin/python bench/catalog_load.py                        # 10,000 products, 2 workers, 15 s
+    .venv/bin/python bench/catalog_load.py --bulk-load-only 100000
+
+Everything runs against a private mongod (one-node replica set) and redis-server started on free
+ports in a temporary directory, so the user's `.data/` and the default ports are never touched.
+The API is started as `python -m server serve`, once with the query cache off and once with it
+on, and measured with `wrk` at 50 and 250 concurrent connections. A Markdown table goes to stdout
+and the same numbers as JSON to `bench/results/<timestamp>.json`. See bench/README.md.
+
+This is a benchmark, not a test: it asserts only what it needs to make the numbers meaningful.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pymongo
+
+from documents.demo_catalog import load_demo_catalog
+from integrations.local_servers import LocalServer, free_port, start_mongod, start_redis
+from server import connect_mongo, init_documents
+from settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DATABASE = "bench"
+HOST = "127.0.0.1"
+QUERY = (
+    "{ products(first: 20) { edges { node { name slug finalPrice { amount currency } "
+    "category { name } } } } }"
+)
+GRAPHQL_PATH = "/graphql?query=" + urllib.parse.quote(QUERY, safe="")
+EXPECTED_EDGES = 20
+WRK_THREADS = 2
+READY_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 30.0
+SEED_TIMEOUT_SECONDS = 1800.0
+POLL_INTERVAL_SECONDS = 0.1
+BUSY_LOAD_AVERAGE = 1.5
+WRK_INSTALL_HINT = "install wrk (Debian package `wrk`: apt-get install wrk)"
+
+
+class BenchError(RuntimeError):
+    """The benchmark cannot produce meaningful numbers; the message says why."""
+
+
+# --- machine facts ----------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "Model", "Hardware"):
+                return value.strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def machine_facts() -> dict[str, Any]:
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu_model(),
+        "python": sys.version.split()[0],
+        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
+    }
+
+
+def warn_if_busy() -> None:
+    one_minute = os.getloadavg()[0]
+    if one_minute > BUSY_LOAD_AVERAGE:
+        print(
+            f"note: load average is {one_minute:.2f} (> {BUSY_LOAD_AVERAGE}); other work on this "
+            "machine will skew the numbers",
+            file=sys.stderr,
+        )
+
+
+# --- local servers ----------------------------------------------------------------------------
+
+
+@dataclass
+class Backends:
+    mongod: LocalServer
+    redis: LocalServer | None
+
+
+@contextlib.contextmanager
+def backends(work_dir: Path, *, with_redis: bool = True) -> Iterator[Backends]:
+    """A private mongod (and redis-server) on free ports, data under `work_dir`."""
+    started: list[LocalServer] = []
+    try:
+        mongod = start_mongod(work_dir / "mongo", free_port())
+        started.append(mongod)
+        redis = None
+        if with_redis:
+            redis = start_redis(work_dir / "redis", free_port())
+            started.append(redis)
+        yield Backends(mongod, redis)
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def server_environment(backends: Backends, work_dir: Path, **overrides: str) -> dict[str, str]:
+    """Environment for `python -m server ...` pointing at the private servers only."""
+    assert backends.redis is not None
+    env = dict(os.environ)
+    env.update(
+        {
+            "ENVIRONMENT": "development",
+            "MONGODB_URI": backends.mongod.uri,
+            "MONGODB_DATABASE": DATABASE,
+            "REDIS_URL": backends.redis.uri,
+            "REDIS_KEY_PREFIX": "bench:",
+            # Never used while both URIs are set; pointed away from `.data/` all the same.
+            "DATA_DIR": str(work_dir / "unused-data-dir"),
+            "GRAPHIQL": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+# --- catalog load -----------------------------------------------------------------------------
+
+_SEEDED_LINE = re.compile(
+    r"seeded (\d+) categories, (\d+) subcategories and (\d+) products in ([\d.]+)s"
+)
+
+
+def count_products(uri: str) -> int:
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        uri, serverSelectionTimeoutMS=5000
+    )
+    try:
+        return client[DATABASE]["products"].count_documents({})
+    finally:
+        client.close()
+
+
+def seed_catalog(backends: Backends, work_dir: Path, products: int) -> dict[str, Any]:
+    """Run `python -m server seed --products N` and time it."""
+    env = server_environment(backends, work_dir, LOG_LEVEL="INFO")
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "server", "seed", "--products", str(products)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=SEED_TIMEOUT_SECONDS,
+        check=False,
+    )
+    wall_seconds = time.perf_counter() - started
+    output = completed.stdout + completed.stderr
+    if completed.returncode != 0:
+        raise BenchError(
+            f"`python -m server seed` exited with {completed.returncode}:\n{output[-4000:]}"
+        )
+    stored = count_products(backends.mongod.uri)
+    if stored != products:
+        raise BenchError(f"seeding stored {stored} products, expected {products}:\n{output}")
+    match = _SEEDED_LINE.search(output)
+    return {
+        "products": products,
+        "wall_seconds": round(wall_seconds, 3),
+        # The loader's own figure, without interpreter start-up and index creation.
+        "loader_seconds": float(match.group(4)) if match else None,
+    }
+
+
+async def _bulk_load(uri: str, products: int) -> tuple[float, int]:
+    settings = Settings(mongodb_uri=uri, mongodb_database=DATABASE)
+    client = connect_mongo(settings)
+    try:
+        await init_documents(client, settings)
+        if await client[DATABASE]["products"].estimated_document_count():
+            raise BenchError(f"database {DATABASE!r} is not empty")
+        started = time.perf_counter()
+        summary = await load_demo_catalog(products, seed=settings.seed_random_seed)
+        seconds = time.perf_counter() - started
+        stored = await client[DATABASE]["products"].count_documents({})
+    finally:
+        await client.close()
+    if summary.products != products or stored != products:
+        raise BenchError(
+            f"load_demo_catalog reported {summary.products} and the database holds {stored} "
+            f"products, expected {products}"
+        )
+    return seconds, stored
+
+
+def bulk_load_only(products: int, work_dir: Path) -> dict[str, Any]:
+    with backends(work_dir, with_redis=False) as servers:
+        seconds, stored = asyncio.run(_bulk_load(servers.mongod.uri, products))
+    return {
+        "products": stored,
+        "seconds": round(seconds, 3),
+        "products_per_second": round(stored / seconds),
+    }
+
+
+# --- the API under test -----------------------------------------------------------------------
+
+
+_LOG_PROBLEM = re.compile(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback")
+# "2025-01-01 12:00:00,123 WARNING name [request-id] message" -> "WARNING name message"
+_LOG_PREFIX = re.compile(r"^\S+ \S+ (\w+) (\S+) \[[^\]]*\] ")
+
+
+def summarize_warnings(lines: list[str], limit: int = 3) -> list[str]:
+    """The first few distinct messages, without timestamps and request ids."""
+    distinct: dict[str, None] = {}
+    for line in lines:
+        distinct.setdefault(_LOG_PREFIX.sub(r"\1 \2 ", line)[:300], None)
+        if len(distinct) >= limit:
+            break
+    return list(distinct)
+
+
+class ApiServer:
+    """`python -m server serve` in its own process group, so a terminal Ctrl-C reaches only us."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self.port = int(env["PORT"])
+        self.base_url = f"http://{HOST}:{self.port}"
+        with log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "server", "serve"],
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                process_group=0,
+            )
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def warnings_since(self, offset: int) -> list[str]:
+        """WARNING and ERROR lines the server logged after byte `offset` of its log."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(offset)
+                text = log.read().decode("utf-8", errors="replace")
+        except OSError:
+            return []
+        return [line for line in text.splitlines() if _LOG_PROBLEM.search(line)]
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError as error:
+            return f"(server log unreadable: {error})"
+        return "\n".join(text.splitlines()[-lines:]) or "(server log is empty)"
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        with httpx.Client(base_url=self.base_url, timeout=2.0) as client:
+            while True:
+                code = self.process.poll()
+                if code is not None:
+                    raise BenchError(
+                        f"the API server exited with {code} during start-up:\n{self.log_tail()}"
+                    )
+                try:
+                    response = client.get("/readyz")
+                    if response.status_code == 200:
+                        return
+                    last = f"{response.status_code} {response.text[:200]}"
+                except httpx.HTTPError as error:
+                    last = repr(error)
+                if time.monotonic() >= deadline:
+                    raise BenchError(
+                        f"GET /readyz did not answer 200 within {timeout:.0f}s (last: {last}):\n"
+                        f"{self.log_tail()}"
+                    )
+                time.sleep(POLL_INTERVAL_SECONDS)
+
+    def stop(self) -> None:
+        """SIGINT (uvicorn's graceful shutdown), wait; SIGKILL the process group as a last resort."""
+        if self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def verify_response(base_url: str, *, cache_enabled: bool) -> None:
+    """One request must return 20 edges; with the cache on, the second one must be a HIT."""
+    with httpx.Client(
+        base_url=base_url, timeout=10.0, headers={"Accept": "application/json"}
+    ) as client:
+        statuses: list[str | None] = []
+        for _ in range(2):
+            response = client.get(GRAPHQL_PATH)
+            try:
+                body = response.json()
+            except ValueError as error:
+                raise BenchError(
+                    f"GET {GRAPHQL_PATH} answered {response.status_code} with non-JSON: "
+                    f"{response.text[:500]}"
+                ) from error
+            if response.status_code != 200 or body.get("errors"):
+                raise BenchError(
+                    f"GET {GRAPHQL_PATH} answered {response.status_code}: {response.text[:1000]}"
+                )
+            edges = ((body.get("data") or {}).get("products") or {}).get("edges") or []
+            if len(edges) != EXPECTED_EDGES:
+                raise BenchError(
+                    f"expected {EXPECTED_EDGES} product edges, got {len(edges)}: "
+                    f"{response.text[:500]}"
+                )
+            statuses.append((body.get("extensions") or {}).get("cache"))
+    if cache_enabled and statuses[1] != "HIT":
+        raise BenchError(
+            f"with CACHE_ENABLED=true the second identical request should be a cache HIT, got "
+            f"extensions.cache={statuses[1]!r} (first: {statuses[0]!r}); the cache-on numbers "
+            "would be meaningless"
+        )
+    if not cache_enabled and "HIT" in statuses:
+        raise BenchError(f"with CACHE_ENABLED=false the response says extensions.cache={statuses}")
+
+
+# --- wrk ----------------------------------------------------------------------------------------
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+_PERCENTILE_LINE = re.compile(r"^\s*(50|75|90|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.M)
+_REQUESTS_PER_SECOND = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
+_TOTAL_REQUESTS = re.compile(r"^\s*(\d+) requests in ", re.M)
+_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+
+
+@dataclass
+class WrkResult:
+    cache: str
+    connections: int
+    requests_per_second: float
+    requests: int
+    latency_ms: dict[str, float]
+    errors: dict[str, int] = field(default_factory=dict)
+    # WARNING/ERROR lines the API logged during this run (e.g. query cache timeouts).
+    server_warnings: int = 0
+    server_warning_samples: list[str] = field(default_factory=list)
+
+    @property
+    def total_errors(self) -> int:
+        return sum(self.errors.values())
+
+
+def parse_wrk(output: str, *, cache: str, connections: int) -> WrkResult:
+    rps = _REQUESTS_PER_SECOND.search(output)
+    percentiles = {
+        f"p{number}": round(float(value) * _UNIT_MS[unit], 3)
+        for number, value, unit in _PERCENTILE_LINE.findall(output)
+    }
+    if rps is None or not {"p50", "p99"} <= percentiles.keys():
+        raise BenchError(f"could not parse wrk's output:\n{output}")
+    total = _TOTAL_REQUESTS.search(output)
+    errors = {"connect": 0, "read": 0, "write": 0, "timeout": 0}
+    if socket_errors := _SOCKET_ERRORS.search(output):
+        errors = dict(zip(errors, map(int, socket_errors.groups()), strict=True))
+    non_2xx = _NON_2XX.search(output)
+    errors["non_2xx"] = int(non_2xx.group(1)) if non_2xx else 0
+    return WrkResult(
+        cache=cache,
+        connections=connections,
+        requests_per_second=float(rps.group(1)),
+        requests=int(total.group(1)) if total else 0,
+        latency_ms=percentiles,
+        errors=errors,
+    )
+
+
+def run_wrk(url: str, *, connections: int, seconds: int, timeout: int | None = None) -> str:
+    """`wrk -t2 -c<N> -d<seconds>s --latency [--timeout <s>s] <url>`; its stdout."""
+    command = ["wrk", f"-t{min(WRK_THREADS, connections)}", f"-c{connections}", f"-d{seconds}s"]
+    command += ["--latency", *([f"--timeout={timeout}s"] if timeout else []), url]
+    completed = subprocess.run(
+        command,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise BenchError(f"wrk exited with {completed.returncode}:\n{completed.stderr}")
+    return completed.stdout
+
+
+def measure(
+    backends: Backends, work_dir: Path, args: argparse.Namespace, *, cache_enabled: bool
+) -> list[WrkResult]:
+    label = "on" if cache_enabled else "off"
+    env = server_environment(
+        backends,
+        work_dir,
+        HOST=HOST,
+        PORT=str(free_port()),
+        WORKERS=str(args.workers),
+        LOG_LEVEL="WARNING",
+        CACHE_ENABLED="true" if cache_enabled else "false",
+    )
+    print(f"cache {label}: starting the API ({args.workers} workers)", file=sys.stderr)
+    server = ApiServer(env, work_dir / f"api-cache-{label}.log")
+    try:
+        server.wait_ready()
+        verify_response(server.base_url, cache_enabled=cache_enabled)
+        url = server.base_url + GRAPHQL_PATH
+        if args.warmup > 0:
+            run_wrk(
+                url,
+                connections=min(args.connections),
+                seconds=args.warmup,
+                timeout=args.wrk_timeout,
+            )
+        results = []
+        for connections in args.connections:
+            print(f"cache {label}: wrk -c{connections} for {args.duration}s", file=sys.stderr)
+            log_offset = server.log_size()
+            output = run_wrk(
+                url, connections=connections, seconds=args.duration, timeout=args.wrk_timeout
+            )
+            result = parse_wrk(output, cache=label, connections=connections)
+            warnings = server.warnings_since(log_offset)
+            result.server_warnings = len(warnings)
+            result.server_warning_samples = summarize_warnings(warnings)
+            results.append(result)
+        if server.process.poll() is not None:
+            raise BenchError(f"the API server died during the run:\n{server.log_tail()}")
+        return results
+    finally:
+        server.stop()
+
+
+# --- reporting ----------------------------------------------------------------------------------
+
+
+def markdown_report(report: dict[str, Any], results: list[WrkResult]) -> str:
+    machine, config, seed = report["machine"], report["config"], report["catalog_load"]
+    loader = (
+        f", loader {seed['loader_seconds']:.1f} s" if seed["loader_seconds"] is not None else ""
+    )
+    lines = [
+        f"- machine: {machine['nproc']} CPUs ({machine['cpu_model']}), Python {machine['python']}",
+        f"- load average: {machine['load_average_at_start']} at start, "
+        f"{report['load_average_at_end']} at end",
+        f"- products: {config['products']:,}, workers: {config['workers']}, "
+        f"duration: {config['duration_seconds']} s per run, wrk -t{WRK_THREADS}",
+        f"- catalog load (`python -m server seed`): {seed['wall_seconds']:.1f} s wall{loader}",
+        "",
+        "| cache | connections | requests/s | p50 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        lines.append(
+            f"| {result.cache} | {result.connections} | {result.requests_per_second:,.0f} "
+            f"| {result.latency_ms['p50']:.1f} | {result.latency_ms['p99']:.1f} "
+            f"| {result.total_errors} |"
+        )
+    for result in results:
+        if result.server_warnings:
+            lines.append(
+                f"\nThe API logged {result.server_warnings} warnings/errors during cache "
+                f"{result.cache}, {result.connections} connections, e.g.:"
+            )
+            lines += [f"    {sample}" for sample in result.server_warning_samples]
+    return "\n".join(lines)
+
+
+def save(report: dict[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{report['timestamp']}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    return path
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--products", type=positive_int, default=10_000, help="catalog size (default 10000)"
+    )
+    parser.add_argument(
+        "--workers", type=positive_int, default=2, help="uvicorn workers (default 2)"
+    )
+    parser.add_argument(
+        "--duration", type=positive_int, default=15, help="seconds per wrk run (default 15)"
+    )
+    parser.add_argument(
+        "--connections",
+        type=positive_int,
+        nargs="+",
+        default=[50, 250],
+        help="concurrent connections, one wrk run each (default 50 250)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=3,
+        help="seconds of unmeasured wrk load before each cache mode (default 3, 0 for none)",
+    )
+    parser.add_argument(
+        "--wrk-timeout",
+        type=positive_int,
+        metavar="SECONDS",
+        help="wrk's per-request timeout (default: wrk's own, 2 s); slower requests count as "
+        "timeout errors and are missing from the latencies",
+    )
+    parser.add_argument(
+        "--bulk-load-only",
+        type=positive_int,
+        metavar="N",
+        help="only time load_demo_catalog(N) against a fresh database and print products/s",
+    )
+    return parser.parse_args(argv)
+
+
+def timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def run_bulk_load(args: argparse.Namespace, work_dir: Path) -> None:
+    report: dict[str, Any] = {"kind": "bulk-load", "timestamp": timestamp()}
+    report["machine"] = machine_facts()
+    print(f"loading {args.bulk_load_only:,} products with load_demo_catalog", file=sys.stderr)
+    report["bulk_load"] = bulk_load_only(args.bulk_load_only, work_dir)
+    report["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
+    load = report["bulk_load"]
+    print(
+        f"load_demo_catalog({load['products']:,}): {load['seconds']:.1f} s, "
+        f"{load['products_per_second']:,} products/s "
+        f"({report['machine']['nproc']} CPUs, {report['machine']['cpu_model']}, "
+        f"Python {report['machine']['python']}, load average "
+        f"{report['machine']['load_average_at_start']} -> {report['load_average_at_end']})"
+    )
+    print(f"saved {save(report).relative_to(REPO_ROOT)}", file=sys.stderr)
+
+
+def run_http(args: argparse.Namespace, work_dir: Path) -> None:
+    if shutil.which("wrk") is None:
+        raise BenchError(f"wrk is not on PATH: {WRK_INSTALL_HINT}")
+    report: dict[str, Any] = {"kind": "http", "timestamp": timestamp()}
+    report["machine"] = machine_facts()
+    report["config"] = {
+        "products": args.products,
+        "workers": args.workers,
+        "duration_seconds": args.duration,
+        "warmup_seconds": args.warmup,
+        "connections": args.connections,
+        "wrk_threads": WRK_THREADS,
+        "wrk_timeout_seconds": args.wrk_timeout or 2,
+        "query": QUERY,
+    }
+    with backends(work_dir) as servers:
+        print(f"seeding {args.products:,} products", file=sys.stderr)
+        report["catalog_load"] = seed_catalog(servers, work_dir, args.products)
+        results: list[WrkResult] = []
+        for cache_enabled in (False, True):
+            results += measure(servers, work_dir, args, cache_enabled=cache_enabled)
+    report["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
+    report["results"] = [
+        asdict(result) | {"total_errors": result.total_errors} for result in results
+    ]
+    print(markdown_report(report, results))
+    print(f"saved {save(report).relative_to(REPO_ROOT)}", file=sys.stderr)
+
+
+def _interrupt_once(signum: int, frame: object) -> None:
+    """First Ctrl-C (or SIGTERM) unwinds into the cleanup; further ones must not interrupt it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGINT, _interrupt_once)
+    signal.signal(signal.SIGTERM, _interrupt_once)
+    warn_if_busy()
+    work_dir = Path(tempfile.mkdtemp(prefix="commerce-bench-"))
+    try:
+        if args.bulk_load_only:
+            run_bulk_load(args, work_dir)
+        else:
+            run_http(args, work_dir)
+    except BenchError as error:
+        print(f"bench aborted: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench interrupted; cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        # The servers are stopped by the context managers above; only files remain.
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
