@@ -7,7 +7,8 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
 from strawberry.types import ExecutionContext
 
 from schema.caching import QueryCacheExtension
@@ -33,12 +34,15 @@ class CommerceSchema(strawberry.Schema):
 
 def build_schema(*, max_query_depth: int = 12) -> strawberry.Schema:
     """The API schema. Extensions are factories: Strawberry builds fresh ones per request."""
+    # One rule class for the schema's lifetime: the validation cache keys on the rule classes, and
+    # `QueryDepthLimiter` would make a new class for every request, so nothing would ever hit.
+    depth_rule = create_depth_validator(max_query_depth, should_ignore=None)
     return CommerceSchema(
         query=Query,
         extensions=[
             functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
+            functools.partial(AddValidationRules, [depth_rule]),
             functools.partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
-            functools.partial(QueryDepthLimiter, max_depth=max_query_depth),
             QueryCacheExtension,
         ],
     )
