@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     # After Redis fails, skip it for this long instead of paying a timeout on every request.
     cache_retry_after_seconds: Annotated[float, Field(ge=0, le=600)] = 5.0
     redis_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 1.0
-    redis_max_connections: Annotated[int, Field(ge=1, le=10_000)] = 50
+    redis_max_connections: Annotated[int, Field(ge=1, le=10_000)] = 100
 
     # GraphQL limits.
     max_query_depth: Annotated[int, Field(ge=2, le=50)] = 12

@@ -120,6 +120,12 @@ def cache_key(
     return hashlib.sha256(material).hexdigest()
 
 
+def _is_timeout(error: BaseException) -> bool:
+    """A timeout, whichever layer reports it: the socket, or the wait for a pooled connection."""
+    timeouts = (RedisTimeoutError, TimeoutError)
+    return isinstance(error, timeouts) or isinstance(error.__cause__, timeouts)
+
+
 def _text(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -174,7 +180,7 @@ class QueryCache:
     def _failed(self, operation: str, error: Exception) -> None:
         # A refused connection is an outage. A timeout may be only a busy moment: skipping the
         # cache then would add load, so only a run of them opens the breaker.
-        if isinstance(error, (RedisTimeoutError, TimeoutError)):
+        if _is_timeout(error):
             self._consecutive_timeouts += 1
             if self._consecutive_timeouts < TIMEOUTS_BEFORE_BREAKING:
                 logger.warning("query cache %s timed out: %s", operation, error)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 
 from documents.catalog import Category, Product
@@ -298,3 +298,24 @@ async def test_only_a_run_of_timeouts_switches_the_cache_off() -> None:
     assert availability == [True, True, False]
     clock.now += 5
     assert cache.available
+
+
+async def test_waiting_too_long_for_a_pooled_connection_counts_as_a_timeout(
+    outage_redis: LocalServer,
+) -> None:
+    pool = BlockingConnectionPool.from_url(outage_redis.uri, max_connections=1, timeout=0.05)
+    redis = Redis(connection_pool=pool)
+    cache = QueryCache(redis, key_prefix="t:", ttl_seconds=60, retry_after_seconds=5)
+    key = cache_key("{ x }", None, None, "public")
+    held = await pool.get_connection()  # the only connection, taken by someone else
+    try:
+        first = await cache.lookup(key)
+        still_available = cache.available
+    finally:
+        await pool.release(held)
+        second = await cache.lookup(key)
+        await redis.aclose()
+
+    assert first.status is CacheStatus.UNAVAILABLE
+    assert still_available
+    assert second.status is CacheStatus.MISS
