@@ -137,6 +137,7 @@ def create_app(settings: Settings) -> Starlette:
                 ttl_seconds=settings.cache_ttl_seconds,
                 enabled=settings.cache_enabled,
                 retry_after_seconds=settings.cache_retry_after_seconds,
+                max_entry_bytes=settings.cache_max_entry_bytes,
             )
             yield
         finally:
@@ -166,7 +167,12 @@ def create_app(settings: Settings) -> Starlette:
         )
 
     graphql = GraphQLEndpoint(
-        build_schema(max_query_depth=settings.max_query_depth), settings=settings
+        build_schema(
+            max_query_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+        ),
+        settings=settings,
     )
     app = Starlette(
         routes=[

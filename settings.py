@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Query result cache.
     cache_enabled: bool = True
     cache_ttl_seconds: Annotated[int, Field(ge=1, le=86_400)] = 300
+    # Larger results are served but not cached: a few huge entries would evict many small ones.
+    cache_max_entry_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 512 * 1024
     # After Redis fails, skip it for this long instead of paying a timeout on every request.
     cache_retry_after_seconds: Annotated[float, Field(ge=0, le=600)] = 5.0
     redis_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 1.0
@@ -58,6 +60,8 @@ class Settings(BaseSettings):
 
     # GraphQL limits.
     max_query_depth: Annotated[int, Field(ge=2, le=50)] = 12
+    max_aliases: Annotated[int, Field(ge=1, le=1000)] = 30
+    max_tokens: Annotated[int, Field(ge=100, le=100_000)] = 5000
 
     @property
     def uses_embedded_servers(self) -> bool:

@@ -36,6 +36,8 @@ _MINOR_UNIT_EXPONENTS: dict[str, int] = {
 }
 
 MAX_DISCOUNT_PERCENT = 90
+# Far above any price, far below what MongoDB's 64-bit integers hold.
+MAX_MINOR_UNITS = 10**15
 
 
 def minor_unit_exponent(currency: str) -> int:
@@ -52,10 +54,15 @@ def to_decimal(amount_minor: int, currency: str) -> Decimal:
 def to_minor_units(amount: Decimal, currency: str, *, field: str) -> int:
     """An exact decimal amount to integer minor units; refuses fractions of a minor unit."""
     if not amount.is_finite():
-        raise InvalidInputError(f"{field} must be a finite amount", field=field)
+        raise InvalidInputError(f"{field} is not a valid amount", field=field)
+    # Checked before scaling, which could otherwise overflow the decimal context.
+    if amount.copy_abs() >= MAX_MINOR_UNITS:
+        raise InvalidInputError(f"{field} is too large", field=field)
     scaled = amount.scaleb(minor_unit_exponent(currency))
     if scaled != scaled.to_integral_value():
         raise InvalidInputError(f"{field} has more decimals than {currency} allows", field=field)
+    if abs(scaled) > MAX_MINOR_UNITS:
+        raise InvalidInputError(f"{field} is too large", field=field)
     return int(scaled)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from documents.catalog import Category, Product
+from loaders.aggregation import PipelineLoader
 from loaders.catalog import (
     CategoryByIdLoader,
     CategoryBySlugLoader,
@@ -23,6 +25,8 @@ class Loaders:
     subcategories_by_parent_id: SubcategoriesByParentIdLoader
     product_by_id: ProductByIdLoader
     product_by_slug: ProductBySlugLoader
+    product_pipelines: PipelineLoader
+    category_pipelines: PipelineLoader
 
 
 def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
@@ -33,4 +37,6 @@ def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
         subcategories_by_parent_id=SubcategoriesByParentIdLoader(observe),
         product_by_id=ProductByIdLoader(observe),
         product_by_slug=ProductBySlugLoader(observe),
+        product_pipelines=PipelineLoader(Product),
+        category_pipelines=PipelineLoader(Category),
     )

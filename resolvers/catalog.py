@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -42,24 +43,37 @@ class ProductFilter:
     min_rating: float | None = None
 
 
+# The direction a field sorts in when the client names none: A to Z, cheapest, newest, best rated,
+# most relevant first.
+NATURAL_DESCENDING = {
+    ProductSortField.NAME: False,
+    ProductSortField.PRICE: False,
+    ProductSortField.CREATED_AT: True,
+    ProductSortField.RATING: True,
+    ProductSortField.RELEVANCE: True,
+}
+
+
 @dataclass(frozen=True)
 class ProductSort:
     field: ProductSortField | None = None
-    descending: bool = False
+    descending: bool | None = None  # None: the field's natural direction
 
 
 def product_ordering(sort: ProductSort, search: str | None) -> Ordering:
-    """The ordering of a product list: relevance when searching unless told otherwise."""
+    """The ordering of a product list: relevance when searching, else newest first."""
     field = sort.field or (ProductSortField.RELEVANCE if search else ProductSortField.CREATED_AT)
+    descending = NATURAL_DESCENDING[field] if sort.descending is None else sort.descending
+    direction = -1 if descending else 1
+    name = f"{field.name.lower()}_{direction}"
     if field is ProductSortField.RELEVANCE:
         if not search:
             raise InvalidInputError("Sorting by RELEVANCE needs a search", field="sortBy")
-        return Ordering("relevance", _RELEVANCE_FIELD, -1, float, computed={"$meta": "textScore"})
-    descending = sort.descending if sort.field else True  # default: newest first
-    direction = -1 if descending else 1
-    return Ordering(
-        f"{field.name.lower()}_{direction}", field.value, direction, _VALUE_TYPES[field]
-    )
+        # Scores belong to one search: a cursor from another search would skip or repeat rows.
+        name += "_" + hashlib.sha256(search.encode()).hexdigest()[:12]
+        score = {"$meta": "textScore"}
+        return Ordering(name, _RELEVANCE_FIELD, direction, float, computed=score)
+    return Ordering(name, field.value, direction, _VALUE_TYPES[field])
 
 
 def product_conditions(
@@ -129,8 +143,8 @@ async def products(
     ordering = product_ordering(sort, search)
     conditions = product_conditions(ctx, product_filter, search)
     ctx.cache_dependencies.product_list(product_filter.subcategory_id or product_filter.category_id)
-    collection = Product.get_pymongo_collection()
-    result = await find_page(collection, conditions, ordering, page, Product.model_validate)
+    run = ctx.loaders.product_pipelines.load
+    result = await find_page(run, conditions, ordering, page, Product.model_validate)
     for _, found in result.rows:
         ctx.loaders.product_by_id.prime(found.id, found)
     return result
@@ -152,10 +166,9 @@ async def categories(ctx: Context, *, page: PageArgs) -> Page[Category]:
     """Top-level categories in name order."""
     page = page.validated()
     ctx.cache_dependencies(Category.get_collection_name(), "parent_id", None)
-    collection = Category.get_pymongo_collection()
-    return await find_page(
-        collection, [{"parent_id": None}], _CATEGORY_ORDER, page, Category.model_validate
-    )
+    run = ctx.loaders.category_pipelines.load
+    top_level = [{"parent_id": None}]
+    return await find_page(run, top_level, _CATEGORY_ORDER, page, Category.model_validate)
 
 
 async def category(

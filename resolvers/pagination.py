@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,12 +17,12 @@ from typing import Any, Generic, TypeVar
 import orjson
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo.asynchronous.collection import AsyncCollection
 
 from documents.errors import InvalidInputError
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 T = TypeVar("T")
 
@@ -47,6 +48,8 @@ class PageArgs:
             raise InvalidInputError("after goes with first; use before with last", field="after")
         if self.first is not None and self.before is not None:
             raise InvalidInputError("before goes with last; use after with first", field="before")
+        if self.after is not None and self.before is not None:
+            raise InvalidInputError("Pass either after or before, not both", field="before")
         return self
 
     @property
@@ -95,26 +98,32 @@ class Ordering:
         raw = orjson.dumps([self.name, plain, str(row_id)])
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def decode(self, cursor: str) -> Cursor:
+    def decode(self, cursor: str | None, *, field: str) -> Cursor | None:
         """The position a cursor of this ordering names; `InvalidInputError` for anything else."""
+        if cursor is None:
+            return None
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             name, plain, row_id = orjson.loads(raw)
         except (ValueError, TypeError, binascii.Error):
-            raise InvalidInputError("The cursor is not valid", field="cursor") from None
+            raise InvalidInputError(f"{field} is not a valid cursor", field=field) from None
         if name != self.name:
-            raise InvalidInputError("The cursor belongs to another sort order", field="cursor")
+            raise InvalidInputError(
+                f"{field} is a cursor of another sort order or search", field=field
+            )
         try:
             return Cursor(value=self._typed(plain), id=ObjectId(row_id))
-        except (ValueError, TypeError, InvalidId):
-            raise InvalidInputError("The cursor is not valid", field="cursor") from None
+        except (ValueError, TypeError, OverflowError, InvalidId):
+            raise InvalidInputError(f"{field} is not a valid cursor", field=field) from None
 
     def _typed(self, plain: Any) -> Any:
+        if type(plain) is int and not _INT64_MIN <= plain <= _INT64_MAX:
+            raise ValueError("cursor value out of range")
         if self.value_type is datetime and type(plain) is int:
             return datetime.fromtimestamp(plain / 1000, tz=UTC)
-        if self.value_type is float and type(plain) in (int, float):
+        if self.value_type is float and type(plain) in (int, float) and math.isfinite(plain):
             return float(plain)
-        if type(plain) is self.value_type:
+        if type(plain) is self.value_type and self.value_type is not float:
             return plain
         raise ValueError("cursor value of the wrong type")
 
@@ -136,32 +145,32 @@ class Page(Generic[T]):
 
 
 async def find_page(
-    collection: AsyncCollection[dict[str, Any]],
+    run: Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]],
     conditions: list[dict[str, Any]],
     ordering: Ordering,
     args: PageArgs,
     parse: Callable[[dict[str, Any]], T],
 ) -> Page[T]:
-    """One page of the documents matching all `conditions`, fetched by keyset, never by skip."""
-    cursor = ordering.decode(args.cursor) if args.cursor else None
-    past_cursor = [ordering.after(cursor, args.forward)] if cursor else []
-    rows: list[dict[str, Any]] = []
-    if args.limit and ordering.computed:
-        # A computed sort key exists only inside an aggregation, after the first $match.
-        pipeline: list[dict[str, Any]] = [
-            {"$match": {"$and": conditions}},
-            {"$addFields": {ordering.field: ordering.computed}},
-            *({"$match": condition} for condition in past_cursor),
-            {"$sort": dict(ordering.mongo_sort(args.forward))},
-            {"$limit": args.limit + 1},
-        ]
-        rows = await (await collection.aggregate(pipeline)).to_list()
-    elif args.limit:
-        found = collection.find({"$and": conditions + past_cursor})
-        rows = await found.sort(ordering.mongo_sort(args.forward)).limit(args.limit + 1).to_list()
+    """One page of the documents matching all `conditions`, fetched by keyset, never by skip.
+
+    `run` executes an aggregation pipeline (a `PipelineLoader`'s `load`, which batches the pages
+    of nested connections into one command).
+    """
+    cursor = ordering.decode(args.cursor, field="after" if args.forward else "before")
+    match = {"$match": {"$and": conditions}}
+    pipeline: list[dict[str, Any]] = [match]
+    if ordering.computed:
+        # A computed sort key exists only inside the pipeline, after the first $match.
+        pipeline.append({"$addFields": {ordering.field: ordering.computed}})
+    if cursor:
+        pipeline.append({"$match": ordering.after(cursor, args.forward)})
+    # One row more than asked tells whether there is a next page, also for first: 0.
+    pipeline += [{"$sort": dict(ordering.mongo_sort(args.forward))}, {"$limit": args.limit + 1}]
+    rows = await run(pipeline)
 
     async def count() -> int:
-        return await collection.count_documents({"$and": conditions})
+        counted = await run([match, {"$count": "count"}])
+        return int(counted[0]["count"]) if counted else 0
 
     has_more = len(rows) > args.limit
     rows = rows[: args.limit]

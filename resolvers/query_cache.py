@@ -148,6 +148,7 @@ class QueryCache:
         ttl_seconds: int,
         enabled: bool = True,
         retry_after_seconds: float = 5.0,
+        max_entry_bytes: int = 512 * 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._redis = redis
@@ -155,6 +156,7 @@ class QueryCache:
         self._ttl = ttl_seconds
         self.enabled = enabled
         self._retry_after = retry_after_seconds
+        self._max_entry_bytes = max_entry_bytes
         self._clock = clock
         self._unavailable_until = 0.0
         self._consecutive_timeouts = 0
@@ -233,7 +235,11 @@ class QueryCache:
                 "tags": {tag: _text(v) for tag, v in zip(tags, versions, strict=True)},
                 "data": data,
             }
-            await self._redis.set(self._entry_key(key), orjson.dumps(entry), ex=self._ttl)
+            payload = orjson.dumps(entry)
+            if len(payload) > self._max_entry_bytes:
+                logger.info("query result of %d bytes is too large to cache", len(payload))
+                return
+            await self._redis.set(self._entry_key(key), payload, ex=self._ttl)
         except (RedisError, OSError) as error:
             self._failed("store", error)
 

@@ -49,12 +49,19 @@ class QueryCacheExtension(SchemaExtension):
             yield
             return
         assert execution_context.query is not None
-        key = cache_key(
-            execution_context.query,
-            execution_context.operation_name,
-            execution_context.variables,
-            ctx.audience,
-        )
+        try:
+            key = cache_key(
+                execution_context.query,
+                execution_context.operation_name,
+                execution_context.variables,
+                ctx.audience,
+            )
+        except TypeError:
+            # Variables JSON cannot key on (integers past 64 bits, absurd nesting): run uncached,
+            # and let variable coercion report what is wrong with them.
+            self._status = CacheStatus.BYPASS
+            yield
+            return
         lookup: Lookup = await ctx.query_cache.lookup(key)
         self._status = lookup.status
         if lookup.status is CacheStatus.HIT:

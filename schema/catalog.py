@@ -63,8 +63,12 @@ class SortDirection(enum.Enum):
 @strawberry.input(description="How to order a product list.")
 class ProductSortInput:
     field: ProductSortField = strawberry.field(description="The value to order by.")
-    direction: SortDirection = strawberry.field(
-        default=SortDirection.ASC, description="Ascending or descending."
+    direction: SortDirection | None = strawberry.field(
+        default=None,
+        description=(
+            "Ascending or descending. Omitted: the field's natural order: A to Z, cheapest, "
+            "newest, best rated, most relevant first."
+        ),
     )
 
 
@@ -112,7 +116,7 @@ def _domain_sort(sort_by: ProductSortInput | None) -> resolvers.ProductSort:
         return resolvers.ProductSort()
     return resolvers.ProductSort(
         field=documents.ProductSortField[sort_by.field.name],
-        descending=sort_by.direction is SortDirection.DESC,
+        descending=None if sort_by.direction is None else sort_by.direction is SortDirection.DESC,
     )
 
 

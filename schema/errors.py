@@ -21,7 +21,12 @@ logger = logging.getLogger("commerce.graphql")
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
-_DEPTH_LIMIT_MESSAGE = "exceeds maximum operation depth"
+# What the depth, alias and token limits say; they are the only rules that say it.
+_LIMIT_MESSAGES = (
+    "exceeds maximum operation depth",
+    "aliases found. Allowed",
+    "tokens. Parsing aborted",
+)
 _VARIABLE_COERCION_PREFIX = "Variable '$"
 
 
@@ -30,14 +35,15 @@ def error_code(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, DomainError):
         return str(original.code)
+    if any(message in error.message for message in _LIMIT_MESSAGES):
+        return ErrorCode.QUERY_TOO_COMPLEX
     if isinstance(error, GraphQLSyntaxError) or isinstance(original, GraphQLSyntaxError):
         return PARSE_FAILED
     if error.path is None:
         if error.message.startswith(_VARIABLE_COERCION_PREFIX):
             return ErrorCode.BAD_USER_INPUT
         if original is None:  # raised by a validation rule
-            too_deep = _DEPTH_LIMIT_MESSAGE in error.message
-            return ErrorCode.QUERY_TOO_COMPLEX if too_deep else VALIDATION_FAILED
+            return VALIDATION_FAILED
     return INTERNAL_SERVER_ERROR
 
 

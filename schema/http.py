@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -20,6 +21,12 @@ from schema.errors import to_api_error
 from settings import Settings
 
 HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+logger = logging.getLogger("commerce.http")
+
+
+def _error_response(message: str, code: str, status: int, **extensions: str) -> JSONResponse:
+    body = {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+    return JSONResponse(body, status_code=status)
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -33,14 +40,31 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as error:
             # Strawberry answers transport errors in plain text; clients expect GraphQL errors.
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
-            body = {"errors": [{"message": error.reason, "extensions": {"code": code}}]}
-            response = JSONResponse(body, status_code=error.status_code)
+            response = _error_response(error.reason, code, error.status_code)
+        except Exception:
+            request_id = request.scope.get("state", {}).get("request_id", "")
+            logger.exception("unexpected error handling request %s", request_id)
+            response = _error_response(
+                "Internal server error", "INTERNAL_SERVER_ERROR", 500, requestId=request_id
+            )
         await response(scope, receive, send)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A JSON object (or a list of them); anything else is the client's mistake."""
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:  # also raised for bytes that are not UTF-8
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        items = parsed if isinstance(parsed, list) else [parsed]
+        if not items or not all(isinstance(item, dict) for item in items):
+            raise HTTPException(400, "Expected a JSON object")
+        return parsed
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         query_cache: QueryCache = request.app.state.query_cache

@@ -6,8 +6,14 @@ import functools
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from graphql import ASTValidationRule, GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as create_alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
 from strawberry.types import ExecutionContext
 
@@ -32,16 +38,23 @@ class CommerceSchema(strawberry.Schema):
         log_errors(errors, getattr(context, "request_id", None))
 
 
-def build_schema(*, max_query_depth: int = 12) -> strawberry.Schema:
+def build_schema(
+    *, max_query_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000
+) -> strawberry.Schema:
     """The API schema. Extensions are factories: Strawberry builds fresh ones per request."""
-    # One rule class for the schema's lifetime: the validation cache keys on the rule classes, and
-    # `QueryDepthLimiter` would make a new class for every request, so nothing would ever hit.
-    depth_rule = create_depth_validator(max_query_depth, should_ignore=None)
+    # One class per rule for the schema's lifetime: the validation cache keys on the rule classes,
+    # and `QueryDepthLimiter` / `MaxAliasesLimiter` make new ones per instance, so building them per
+    # request would make every request miss the cache.
+    limit_rules: list[type[ASTValidationRule]] = [
+        create_depth_validator(max_query_depth, should_ignore=None),
+        create_alias_validator(max_aliases),
+    ]
     return CommerceSchema(
         query=Query,
         extensions=[
+            functools.partial(MaxTokensLimiter, max_token_count=max_tokens),
             functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
-            functools.partial(AddValidationRules, [depth_rule]),
+            functools.partial(AddValidationRules, limit_rules),
             functools.partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
             QueryCacheExtension,
         ],

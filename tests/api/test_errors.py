@@ -52,6 +52,29 @@ async def test_a_body_that_is_not_json_is_a_bad_request_with_a_code(
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
+@pytest.mark.parametrize(
+    "body", [b'"x"', b"null", b"5", b"true", b"[]", b"[1]", b'{"query": "{ __typename }"\xff}']
+)
+async def test_a_body_that_is_not_a_json_object_is_a_bad_request(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await client.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert response.headers["x-request-id"]
+
+
+async def test_too_many_aliases_or_tokens_is_query_too_complex(client: httpx.AsyncClient) -> None:
+    aliases = " ".join(f"a{n}: __typename" for n in range(31))
+    tokens = "{ " + "__typename " * 5000 + "}"
+
+    assert error_codes(await graphql(client, f"{{ {aliases} }}")) == ["QUERY_TOO_COMPLEX"]
+    assert error_codes(await graphql(client, tokens)) == ["QUERY_TOO_COMPLEX"]
+
+
 async def test_a_request_without_a_query_is_a_bad_request(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json={"variables": {}})
 

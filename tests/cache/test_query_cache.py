@@ -176,21 +176,60 @@ async def test_an_invalidation_during_a_miss_keeps_the_stale_result_out(
     assert (await cache.lookup(key)).status is CacheStatus.MISS
 
 
-async def test_results_with_errors_and_private_results_are_not_stored(
-    app: Starlette, client: httpx.AsyncClient
-) -> None:
-    cache: QueryCache = app.state.query_cache
-    for _ in range(2):
-        response = await client.post(
-            "/graphql", json={"query": "{ products(first: 500) { totalCount } }"}
-        )
-        assert response.json()["extensions"]["cache"] == "MISS"
+async def test_partial_results_with_errors_are_not_stored(client: httpx.AsyncClient) -> None:
+    shoes = await make_category("Shoes")
+    await make_product(shoes, slug="orphan")
+    await shoes.delete()  # the product now points at a missing category: a partial result
+    query = '{ product(slug: "orphan") { name category { name } } }'
 
-    key = cache_key("{ x }", None, None, "public")
+    statuses = []
+    for _ in range(2):
+        body = (await client.post("/graphql", json={"query": query})).json()
+        assert body["data"] == {"product": None}
+        assert body["errors"]
+        statuses.append(body["extensions"]["cache"])
+
+    assert statuses == ["MISS", "MISS"]
+
+
+async def test_private_and_oversized_results_are_not_stored(app: Starlette, redis: Redis) -> None:
+    cache = QueryCache(redis, key_prefix="t:", ttl_seconds=60, max_entry_bytes=1024)
+    private_key = cache_key("{ private }", None, None, "public")
     private = CacheDependencies()
     private.private_data()
-    await cache.store(key, {"x": 1}, private, (await cache.lookup(key)).epoch)
-    assert (await cache.lookup(key)).status is CacheStatus.MISS
+    large_key = cache_key("{ large }", None, None, "public")
+
+    await cache.store(private_key, {"x": 1}, private, (await cache.lookup(private_key)).epoch)
+    await cache.store(
+        large_key, {"x": "y" * 2000}, CacheDependencies(), (await cache.lookup(large_key)).epoch
+    )
+    await cache.store(
+        cache_key("{ small }", None, None, "public"), {"x": "y"}, CacheDependencies(), None
+    )
+
+    assert (await cache.lookup(private_key)).status is CacheStatus.MISS
+    assert (await cache.lookup(large_key)).status is CacheStatus.MISS
+    small = await cache.lookup(cache_key("{ small }", None, None, "public"))
+    assert small.status is CacheStatus.HIT
+    await redis.delete(*[key async for key in redis.scan_iter(match="t:*")])
+
+
+async def test_variables_that_cannot_be_keyed_bypass_the_cache(client: httpx.AsyncClient) -> None:
+    nested: list[Any] = []
+    for _ in range(300):
+        nested = [nested]
+    statuses = []
+    for variables in ({"x": 10**30}, {"x": nested}):
+        response = await client.post(
+            "/graphql", json={"query": "{ __typename }", "variables": variables}
+        )
+        body = response.json()
+        assert response.status_code == 200
+        assert body["data"] == {"__typename": "Query"}
+        statuses.append(body["extensions"]["cache"])
+
+    # The huge integer arrives as a float and keys fine; the deep nesting cannot be keyed.
+    assert statuses == ["MISS", "BYPASS"]
 
 
 async def test_introspection_is_not_cached(client: httpx.AsyncClient) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import httpx
@@ -29,6 +31,11 @@ async def list_products(client: httpx.AsyncClient, **variables: Any) -> dict[str
     assert "errors" not in body, body
     connection: dict[str, Any] = body["data"]["products"]
     return connection
+
+
+def forged_cursor(ordering: str, value: object, object_id: str = "0" * 24) -> str:
+    raw = json.dumps([ordering, value, object_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
 
 
 def names(connection: dict[str, Any]) -> list[str]:
@@ -204,24 +211,51 @@ async def test_search_ranks_name_matches_above_description_matches_and_pages(
 
 async def test_search_can_be_sorted_by_price(client: httpx.AsyncClient) -> None:
     shoes = await make_category("Shoes")
+    # The cheaper one matches "runner" only in its description: it is the less relevant.
     await make_product(shoes, name="Trail Runner Pro", price=9_000)
-    await make_product(shoes, name="Trail Runner Lite", price=3_000)
+    await make_product(shoes, name="Trail Shoe Lite", description="A runner", price=3_000)
 
-    connection = await list_products(
+    by_relevance = await list_products(client, search="runner")
+    by_price = await list_products(
         client, search="runner", sortBy={"field": "PRICE", "direction": "ASC"}
     )
 
-    assert names(connection) == ["Trail Runner Lite", "Trail Runner Pro"]
+    assert names(by_relevance) == ["Trail Runner Pro", "Trail Shoe Lite"]
+    assert names(by_price) == ["Trail Shoe Lite", "Trail Runner Pro"]
 
 
-async def test_first_zero_returns_only_the_count(client: httpx.AsyncClient) -> None:
+async def test_relevance_honours_the_direction_and_its_cursors_belong_to_one_search(
+    client: httpx.AsyncClient,
+) -> None:
+    shoes = await make_category("Shoes")
+    await make_product(shoes, name="Trail Runner Pro")
+    await make_product(shoes, name="Trail Shoe Lite", description="A runner")
+
+    ascending = await list_products(
+        client, search="runner", sortBy={"field": "RELEVANCE", "direction": "ASC"}, first=1
+    )
+    other_search = await graphql(
+        client, PRODUCTS, {"search": "trail", "after": ascending["pageInfo"]["endCursor"]}
+    )
+
+    assert names(ascending) == ["Trail Shoe Lite"]
+    assert error_codes(other_search) == ["BAD_USER_INPUT"]
+    assert other_search["errors"][0]["extensions"]["field"] == "after"
+
+
+async def test_first_zero_returns_only_the_count_and_whether_there_is_more(
+    client: httpx.AsyncClient,
+) -> None:
     shoes = await make_category("Shoes")
     await make_product(shoes)
 
     connection = await list_products(client, first=0)
+    empty = await list_products(client, first=0, filter={"inStock": False})
 
     assert connection["edges"] == []
     assert connection["totalCount"] == 1
+    assert connection["pageInfo"]["hasNextPage"] is True
+    assert empty["pageInfo"]["hasNextPage"] is False
 
 
 async def test_rejects_bad_arguments_with_codes(client: httpx.AsyncClient) -> None:
@@ -243,7 +277,14 @@ async def test_rejects_bad_arguments_with_codes(client: httpx.AsyncClient) -> No
         {"sortBy": {"field": "RELEVANCE"}},
         {"search": "x" * 201},
         {"filter": {"priceMin": "ten"}},
+        {"filter": {"priceMin": "1e30"}},
+        {"filter": {"priceMax": "1e999999999"}},
         {"first": "many"},
+        {"first": 2**40},
+        {"after": forged_cursor("price_1", 2**63)},
+        {"after": forged_cursor("price_1", "cheap")},
+        {"after": forged_cursor("created_at_-1", 1, object_id="nope")},
+        {"after": forged_cursor("created_at_-1", 1), "before": forged_cursor("created_at_-1", 2)},
     ]
     for variables in cases:
         body = await graphql(client, PRODUCTS, variables)
