@@ -31,13 +31,22 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from documents.accounts import ACCOUNT_DOCUMENTS
 from documents.catalog import CATALOG_DOCUMENTS, Category, Product
 from documents.demo_catalog import load_demo_catalog
+from integrations.email import build_email_sender
+from integrations.google import GoogleSignIn
+from integrations.images import build_image_store
 from integrations.local_servers import LocalServer, LocalServerError, start_mongod, start_redis
+from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.query_cache import QueryCache
+from resolvers.rate_limits import RateLimiter
+from resolvers.services import Services
+from schema import oauth
 from schema.http import GraphQLEndpoint
 from schema.root import build_schema
 from settings import Settings
@@ -47,6 +56,8 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 READINESS_TIMEOUT_SECONDS = 2.0
 SCHEMA_FILE = Path(__file__).parent / "schema.graphql"
+MEDIA_PATH = "/media"
+EMAIL_OUTBOX_COLLECTION = "email_outbox"
 
 
 class RequestIdMiddleware:
@@ -88,6 +99,8 @@ def configure_logging(settings: Settings) -> None:
         logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
     )
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    # SendGrid's HTTP client logs request headers, the API key among them, at DEBUG.
+    logging.getLogger("python_http_client").setLevel(max(logging.INFO, logging.getLogger().level))
 
 
 def connect_mongo(settings: Settings) -> AsyncMongoClient:
@@ -117,7 +130,76 @@ def connect_redis(settings: Settings) -> Redis:
 
 async def init_documents(client: AsyncMongoClient, settings: Settings) -> None:
     """Bind the documents to the database and create their indexes."""
-    await init_beanie(database=client[settings.mongodb_database], document_models=CATALOG_DOCUMENTS)
+    await init_beanie(
+        database=client[settings.mongodb_database],
+        document_models=[*CATALOG_DOCUMENTS, *ACCOUNT_DOCUMENTS],
+    )
+
+
+def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) -> Services:
+    """The integrations and shared services, each picked once from the settings."""
+    assert settings.redis_url
+    google = None
+    if settings.google_client_id and settings.google_client_secret:
+        google = GoogleSignIn(
+            client_id=settings.google_client_id,
+            client_secret=settings.google_client_secret.get_secret_value(),
+            discovery_url=settings.google_discovery_url,
+        )
+    return Services(
+        query_cache=QueryCache(
+            redis,
+            key_prefix=settings.redis_key_prefix,
+            ttl_seconds=settings.cache_ttl_seconds,
+            enabled=settings.cache_enabled,
+            retry_after_seconds=settings.cache_retry_after_seconds,
+            max_entry_bytes=settings.cache_max_entry_bytes,
+        ),
+        access_tokens=AccessTokens(settings),
+        rate_limiter=RateLimiter(
+            settings.redis_url,
+            key_prefix=settings.redis_key_prefix,
+            limits=settings.rate_limits,
+            enabled=settings.rate_limits_enabled,
+        ),
+        email=build_email_sender(
+            sendgrid_api_key=(
+                settings.sendgrid_api_key.get_secret_value() if settings.sendgrid_api_key else None
+            ),
+            from_email=settings.email_from,
+            from_name=settings.email_from_name,
+            sendgrid_host=settings.sendgrid_host,
+            outbox=mongo[settings.mongodb_database][EMAIL_OUTBOX_COLLECTION],
+        ),
+        images=build_image_store(
+            cloudinary_url=(
+                settings.cloudinary_url.get_secret_value() if settings.cloudinary_url else None
+            ),
+            local_root=settings.media_dir,
+            local_base_url=f"{settings.public_url}{MEDIA_PATH}",
+            cloudinary_upload_prefix=settings.cloudinary_upload_prefix,
+        ),
+        google=google,
+    )
+
+
+def describe_services(services: Services) -> None:
+    """Say at startup which integrations are real and which are local stand-ins."""
+    logger.info(
+        "email: %s%s",
+        services.email.name,
+        " (stand-in: emails are stored in the email_outbox collection)"
+        if services.email.name == "outbox"
+        else "",
+    )
+    logger.info(
+        "images: %s%s",
+        services.images.name,
+        f" (stand-in: files under the media directory, served at {MEDIA_PATH})"
+        if services.images.name == "local"
+        else "",
+    )
+    logger.info("google sign-in: %s", "enabled" if services.google else "off (no GOOGLE_CLIENT_ID)")
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -129,16 +211,11 @@ def create_app(settings: Settings) -> Starlette:
         redis = connect_redis(settings)
         try:
             await init_documents(mongo, settings)
+            app.state.settings = settings
             app.state.mongo = mongo
             app.state.redis = redis
-            app.state.query_cache = QueryCache(
-                redis,
-                key_prefix=settings.redis_key_prefix,
-                ttl_seconds=settings.cache_ttl_seconds,
-                enabled=settings.cache_enabled,
-                retry_after_seconds=settings.cache_retry_after_seconds,
-                max_entry_bytes=settings.cache_max_entry_bytes,
-            )
+            app.state.services = build_services(settings, mongo, redis)
+            describe_services(app.state.services)
             yield
         finally:
             await redis.aclose()
@@ -174,14 +251,19 @@ def create_app(settings: Settings) -> Starlette:
         ),
         settings=settings,
     )
-    app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/auth/google/login", oauth.google_login, methods=["GET"]),
+        Route("/auth/google/callback", oauth.google_callback, methods=["GET"]),
+    ]
+    if settings.cloudinary_url is None:
+        settings.media_dir.mkdir(parents=True, exist_ok=True)
+        routes.append(
+            Mount(MEDIA_PATH, app=StaticFiles(directory=settings.media_dir), name="media")
+        )
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -10,8 +10,16 @@ import enum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+
+
+class JwtAlgorithm(enum.StrEnum):
+    HS256 = "HS256"
+    RS256 = "RS256"
+    ES256 = "ES256"
 
 
 class Environment(enum.StrEnum):
@@ -58,6 +66,58 @@ class Settings(BaseSettings):
     redis_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 1.0
     redis_max_connections: Annotated[int, Field(ge=1, le=10_000)] = 100
 
+    # Accounts and sessions.
+    jwt_algorithm: JwtAlgorithm = JwtAlgorithm.HS256
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)  # HS256
+    jwt_private_key: SecretStr | None = None  # PEM, RS256 / ES256
+    jwt_public_key: str | None = None  # PEM, RS256 / ES256
+    jwt_issuer: str = "commerce-api"
+    jwt_audience: str = "commerce-api"
+    access_token_minutes: Annotated[int, Field(ge=1, le=60)] = 15
+    refresh_token_days: Annotated[int, Field(ge=1, le=365)] = 30
+    bcrypt_rounds: Annotated[int, Field(ge=4, le=16)] = 12
+    refresh_cookie_name: str = "refresh_token"
+    refresh_cookie_samesite: Annotated[str, Field(pattern=r"^(lax|strict|none)$")] = "lax"
+    email_verification_hours: Annotated[int, Field(ge=1, le=168)] = 24
+    password_reset_minutes: Annotated[int, Field(ge=5, le=60)] = 15
+    password_reset_max_attempts: Annotated[int, Field(ge=1, le=10)] = 5
+    admin_signup_key: SecretStr | None = None
+    frontend_url: str = "http://localhost:3000"
+    public_url: str = "http://localhost:8000"
+    # Rate limits, in the `limits` library's notation ("5/minute"), per action and scope.
+    rate_limits: dict[str, str] = Field(
+        default_factory=lambda: {
+            "login:account": "5/minute",
+            "login:ip": "30/minute",
+            "register:ip": "10/hour",
+            "request_password_reset:account": "3/15 minutes",
+            "request_password_reset:ip": "20/hour",
+            "verify_password_reset_otp:account": "10/15 minutes",
+            "verify_password_reset_otp:ip": "30/hour",
+            "resend_verification_email:account": "3/15 minutes",
+            "resend_verification_email:ip": "20/hour",
+            "google_login:ip": "30/minute",
+            "refresh_token:ip": "120/minute",
+        }
+    )
+    rate_limits_enabled: bool = True
+
+    # Email: SendGrid with an API key, else the `email_outbox` collection.
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_host: str = "https://api.sendgrid.com"
+    email_from: str = "shop@example.com"
+    email_from_name: str = "Commerce"
+
+    # Images: Cloudinary with a CLOUDINARY_URL, else files under data_dir/media served at /media.
+    cloudinary_url: SecretStr | None = None
+    cloudinary_upload_prefix: str | None = None
+    avatar_max_bytes: Annotated[int, Field(ge=1024, le=20 * 1024 * 1024)] = 2 * 1024 * 1024
+
+    # Google sign-in, when a client id is configured.
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+
     # GraphQL limits.
     max_query_depth: Annotated[int, Field(ge=2, le=50)] = 12
     max_aliases: Annotated[int, Field(ge=1, le=1000)] = 30
@@ -67,20 +127,43 @@ class Settings(BaseSettings):
     def uses_embedded_servers(self) -> bool:
         return self.mongodb_uri is None or self.redis_url is None
 
+    @property
+    def secure_cookies(self) -> bool:
+        return self.environment is not Environment.DEVELOPMENT
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @model_validator(mode="after")
+    def _check_jwt_keys(self) -> Settings:
+        if self.jwt_algorithm is not JwtAlgorithm.HS256 and not (
+            self.jwt_private_key and self.jwt_public_key
+        ):
+            raise ValueError(f"{self.jwt_algorithm} needs JWT_PRIVATE_KEY and JWT_PUBLIC_KEY")
+        return self
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
-        if self.environment is Environment.PRODUCTION:
-            missing = [
-                name
-                for name, value in (
-                    ("MONGODB_URI", self.mongodb_uri),
-                    ("REDIS_URL", self.redis_url),
-                )
-                if not value
-            ]
-            if missing:
-                raise ValueError(
-                    f"{' and '.join(missing)} must be set in production; "
-                    "the embedded servers are for development only"
-                )
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        problems = []
+        missing = [
+            name
+            for name, value in (("MONGODB_URI", self.mongodb_uri), ("REDIS_URL", self.redis_url))
+            if not value
+        ]
+        if missing:
+            problems.append(
+                f"{' and '.join(missing)} must be set in production; "
+                "the embedded servers are for development only"
+            )
+        if self.jwt_algorithm is JwtAlgorithm.HS256:
+            secret = self.jwt_secret.get_secret_value()
+            if secret == DEVELOPMENT_JWT_SECRET:
+                problems.append("JWT_SECRET must be set to a secret of your own in production")
+            elif len(secret) < 32:
+                problems.append("JWT_SECRET must be at least 32 characters")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 
 class ErrorCode(enum.StrEnum):
@@ -19,11 +20,19 @@ class ErrorCode(enum.StrEnum):
 class DomainError(Exception):
     """An expected failure with a stable code. The message is safe to show to a client."""
 
-    def __init__(self, code: enum.StrEnum, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: enum.StrEnum,
+        message: str,
+        *,
+        field: str | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.extensions = extensions or {}
 
 
 class InvalidInputError(DomainError):
@@ -31,3 +40,22 @@ class InvalidInputError(DomainError):
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(ErrorCode.BAD_USER_INPUT, message, field=field)
+
+
+class NotAuthenticatedError(DomainError):
+    def __init__(self, message: str = "Sign in to do this") -> None:
+        super().__init__(ErrorCode.UNAUTHENTICATED, message)
+
+
+class ForbiddenError(DomainError):
+    def __init__(self, message: str = "You are not allowed to do this") -> None:
+        super().__init__(ErrorCode.FORBIDDEN, message)
+
+
+class RateLimitedError(DomainError):
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(
+            ErrorCode.RATE_LIMITED,
+            f"Too many attempts; try again in {retry_after_seconds} seconds",
+            extensions={"retryAfter": retry_after_seconds},
+        )

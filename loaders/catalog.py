@@ -4,54 +4,32 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
-from beanie import Document, PydanticObjectId, SortDirection
+from beanie import PydanticObjectId, SortDirection
 from beanie.operators import In
 
 from documents.catalog import Category, Product
+from loaders.documents import DocumentByFieldLoader
 from loaders.observer import ReadObserver
 
-KeyT = TypeVar("KeyT")
-DocT = TypeVar("DocT", bound=Document)
 
-
-class _DocumentByFieldLoader(DataLoader):
-    """Loads one document per distinct value of a unique field."""
-
-    document: type[Document]
-    key_field: str
-
-    def __init__(self, observe: ReadObserver) -> None:
-        super().__init__()
-        self._observe = observe
-
-    async def batch_load_fn(self, keys: Sequence[Any]) -> list[Any]:
-        for key in keys:
-            self._observe(self.document.get_collection_name(), self.key_field, key)
-        mongo_field = "_id" if self.key_field == "id" else self.key_field
-        found = await self.document.find(In(mongo_field, list(keys))).to_list()
-        by_key = {getattr(doc, self.key_field): doc for doc in found}
-        return [by_key.get(key) for key in keys]
-
-
-class CategoryByIdLoader(_DocumentByFieldLoader):
+class CategoryByIdLoader(DocumentByFieldLoader):
     document = Category
     key_field = "id"
 
 
-class CategoryBySlugLoader(_DocumentByFieldLoader):
+class CategoryBySlugLoader(DocumentByFieldLoader):
     document = Category
     key_field = "slug"
 
 
-class ProductByIdLoader(_DocumentByFieldLoader):
+class ProductByIdLoader(DocumentByFieldLoader):
     document = Product
     key_field = "id"
 
 
-class ProductBySlugLoader(_DocumentByFieldLoader):
+class ProductBySlugLoader(DocumentByFieldLoader):
     document = Product
     key_field = "slug"
 

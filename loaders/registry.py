@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from documents.accounts import User
 from documents.catalog import Category, Product
+from loaders.accounts import AuthSessionByIdLoader, UserByIdLoader
 from loaders.aggregation import PipelineLoader
 from loaders.catalog import (
     CategoryByIdLoader,
@@ -27,6 +29,9 @@ class Loaders:
     product_by_slug: ProductBySlugLoader
     product_pipelines: PipelineLoader
     category_pipelines: PipelineLoader
+    user_by_id: UserByIdLoader
+    user_pipelines: PipelineLoader
+    session_by_id: AuthSessionByIdLoader
 
 
 def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
@@ -39,4 +44,7 @@ def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
         product_by_slug=ProductBySlugLoader(observe),
         product_pipelines=PipelineLoader(Product),
         category_pipelines=PipelineLoader(Category),
+        user_by_id=UserByIdLoader(observe),
+        user_pipelines=PipelineLoader(User),
+        session_by_id=AuthSessionByIdLoader(observe),
     )

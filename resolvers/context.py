@@ -1,15 +1,27 @@
-"""The per-request context every resolver receives. Later capabilities add fields here."""
+"""The per-request context every resolver receives."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from starlette.background import BackgroundTasks
 from starlette.requests import Request
 from starlette.responses import Response
 
+from documents.accounts import AccountError, AuthSession, Role, User
 from loaders.registry import Loaders, build_loaders
+from resolvers.accounts.access_tokens import AccessClaims
 from resolvers.query_cache import PUBLIC_AUDIENCE, CacheDependencies, QueryCache
+from resolvers.services import Services
 from settings import Settings
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user of a request and the session their access token belongs to."""
+
+    user: User
+    session: AuthSession
 
 
 @dataclass
@@ -17,32 +29,61 @@ class Context:
     """What one GraphQL request may use. Build it with `new_context`, never share it."""
 
     settings: Settings
+    services: Services
     request_id: str
-    query_cache: QueryCache
     cache_dependencies: CacheDependencies
     loaders: Loaders
+    client_ip: str = ""
+    user_agent: str = ""
     request: Request | None = None
     response: Response | None = None
-    # Who the response is for: cached results are shared only within one audience.
-    audience: str = PUBLIC_AUDIENCE
+    # The bearer token's claims, checked for signature and expiry only; `viewer` checks the rest.
+    access_claims: AccessClaims | None = None
+    access_error: AccountError | None = None
+    viewer_checked: bool = field(default=False, repr=False)
+    viewer: Viewer | None = field(default=None, repr=False)
+    # Work to do after the response is sent (emails); None outside an HTTP request.
+    background: BackgroundTasks | None = None
+
+    @property
+    def query_cache(self) -> QueryCache:
+        return self.services.query_cache
+
+    @property
+    def audience(self) -> str:
+        """Who a cached public result may be shared with: admins may see more than the public."""
+        claims = self.access_claims
+        return "admin" if claims and claims.role is Role.ADMIN else PUBLIC_AUDIENCE
 
 
 def new_context(
     *,
     settings: Settings,
-    query_cache: QueryCache,
+    services: Services,
     request_id: str,
     request: Request | None = None,
     response: Response | None = None,
 ) -> Context:
-    """A fresh context: new loaders that report their reads to this request's cache dependencies."""
+    """A fresh context: new loaders, and the bearer token (if any) verified."""
     dependencies = CacheDependencies()
-    return Context(
+    context = Context(
         settings=settings,
+        services=services,
         request_id=request_id,
-        query_cache=query_cache,
         cache_dependencies=dependencies,
         loaders=build_loaders(dependencies),
         request=request,
         response=response,
     )
+    if response is not None:
+        context.background = response.background = BackgroundTasks()
+    if request is not None:
+        context.client_ip = request.client.host if request.client else ""
+        context.user_agent = request.headers.get("user-agent", "")[:512]
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            try:
+                context.access_claims = services.access_tokens.verify(token.strip())
+            except AccountError as error:
+                context.access_error = error
+    return context

@@ -68,8 +68,10 @@ def to_api_error(error: GraphQLError, request_id: str) -> GraphQLError:
     code = error_code(error)
     extensions: dict[str, Any] = {**(error.extensions or {}), "code": code}
     message = error.message
-    if isinstance(error.original_error, DomainError) and error.original_error.field:
-        extensions["field"] = error.original_error.field
+    if isinstance(error.original_error, DomainError):
+        extensions.update(error.original_error.extensions)
+        if error.original_error.field:
+            extensions["field"] = error.original_error.field
     if code == INTERNAL_SERVER_ERROR:
         message = "Internal server error"
         extensions = {"code": code, "requestId": request_id}

@@ -16,12 +16,27 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from resolvers.context import Context, new_context
-from resolvers.query_cache import QueryCache
+from resolvers.services import Services
 from schema.errors import to_api_error
 from settings import Settings
 
 HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 logger = logging.getLogger("commerce.http")
+
+
+# A browser sends a multipart form to any site without asking first; a custom header makes it ask
+# (a CORS preflight), so another site cannot upload with the user's cookies. Apollo's clients send it.
+_PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
+
+
+def _refuse_simple_multipart(request: Request) -> None:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/") and not any(
+        request.headers.get(header) for header in _PREFLIGHT_HEADERS
+    ):
+        raise HTTPException(
+            400, "Multipart requests need an Apollo-Require-Preflight header (CSRF protection)"
+        )
 
 
 def _error_response(message: str, code: str, status: int, **extensions: str) -> JSONResponse:
@@ -33,7 +48,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context, orjson encoding and JSON error bodies."""
 
     def __init__(self, schema: Any, *, settings: Settings) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            multipart_uploads_enabled=True,
+        )
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -42,6 +61,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         try:
+            _refuse_simple_multipart(request)
             response = await self.run(request)
         except HTTPException as error:
             # Strawberry answers transport errors in plain text; clients expect GraphQL errors.
@@ -67,10 +87,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return parsed
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        query_cache: QueryCache = request.app.state.query_cache
+        services: Services = request.app.state.services
         return new_context(
             settings=self.settings,
-            query_cache=query_cache,
+            services=services,
             request_id=request.scope.get("state", {}).get("request_id", ""),
             request=request if isinstance(request, Request) else None,
             response=response if isinstance(response, Response) else None,

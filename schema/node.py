@@ -10,9 +10,12 @@ import strawberry
 from bson import ObjectId
 from strawberry import relay
 
+from documents.accounts import Role
 from documents.errors import InvalidInputError
 from resolvers import catalog
+from resolvers.accounts.viewer import current_viewer
 from resolvers.context import Context
+from schema.accounts import Session, User
 from schema.catalog import Category, Product
 from schema.ids import parse_global_id
 from schema.info import Info
@@ -30,10 +33,29 @@ async def _category(ctx: Context, object_id: ObjectId) -> Category | None:
     return Category.from_document(found) if found else None
 
 
+async def _user(ctx: Context, object_id: ObjectId) -> User | None:
+    """Users are visible to themselves and to admins only."""
+    viewer = await current_viewer(ctx)
+    if viewer is None or (viewer.user.id != object_id and viewer.user.role is not Role.ADMIN):
+        return None
+    found = await ctx.loaders.user_by_id.load(object_id)
+    return User.from_document(found) if found else None
+
+
+async def _session(ctx: Context, object_id: ObjectId) -> Session | None:
+    viewer = await current_viewer(ctx)
+    found = await ctx.loaders.session_by_id.load(object_id)
+    if viewer is None or found is None or found.user_id != viewer.user.id:
+        return None
+    return Session.from_document(found, current_id=viewer.session.id)
+
+
 # Every Node type, by GraphQL type name. A type added to the schema must be added here.
 NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
     "Product": _product,
     "Category": _category,
+    "User": _user,
+    "Session": _session,
 }
 
 

@@ -17,6 +17,7 @@ from strawberry.extensions.max_aliases import create_validator as create_alias_v
 from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
 from strawberry.types import ExecutionContext
 
+from schema.accounts import AccountMutation, AccountQuery
 from schema.caching import QueryCacheExtension
 from schema.catalog import CatalogQuery
 from schema.errors import log_errors
@@ -26,7 +27,12 @@ DOCUMENT_CACHE_SIZE = 1024
 
 
 @strawberry.type(description="The root of every read.")
-class Query(CatalogQuery, NodeQuery):
+class Query(CatalogQuery, AccountQuery, NodeQuery):
+    pass
+
+
+@strawberry.type(description="The root of every write.")
+class Mutation(AccountMutation):
     pass
 
 
@@ -51,6 +57,7 @@ def build_schema(
     ]
     return CommerceSchema(
         query=Query,
+        mutation=Mutation,
         extensions=[
             functools.partial(MaxTokensLimiter, max_token_count=max_tokens),
             functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),

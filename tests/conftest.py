@@ -6,9 +6,10 @@ database and under a key prefix of its own, so it never touches anyone's data.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -17,9 +18,10 @@ from pymongo import monitoring
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
+from documents.accounts import ACCOUNT_DOCUMENTS
 from documents.catalog import CATALOG_DOCUMENTS
 from integrations.local_servers import free_port, start_mongod, start_redis
-from server import create_app
+from server import EMAIL_OUTBOX_COLLECTION, create_app
 from settings import Environment, Settings
 from tests.support import MongoCommandCounter
 
@@ -46,8 +48,9 @@ def server_uris(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 
 
 @pytest.fixture(scope="session")
-def settings(server_uris: tuple[str, str]) -> Settings:
+def settings(server_uris: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Settings:
     run_id = uuid.uuid4().hex[:12]
+    data_dir = tmp_path_factory.mktemp("data")
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         environment=Environment.TEST,
@@ -56,6 +59,9 @@ def settings(server_uris: tuple[str, str]) -> Settings:
         mongodb_database=f"test_{run_id}",
         redis_key_prefix=f"test:{run_id}:",
         shop_currency="INR",
+        bcrypt_rounds=4,  # the cost is a setting; the tests need the behaviour, not the slowness
+        data_dir=data_dir,
+        admin_signup_key="test-admin-signup-key",
     )
 
 
@@ -80,8 +86,9 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         return
     app: Starlette = request.getfixturevalue("app")
     settings: Settings = request.getfixturevalue("settings")
-    for document in CATALOG_DOCUMENTS:
+    for document in [*CATALOG_DOCUMENTS, *ACCOUNT_DOCUMENTS]:
         await document.get_pymongo_collection().delete_many({})
+    await app.state.mongo[settings.mongodb_database][EMAIL_OUTBOX_COLLECTION].delete_many({})
     keys = [key async for key in app.state.redis.scan_iter(match=f"{settings.redis_key_prefix}*")]
     if keys:
         await app.state.redis.delete(*keys)
@@ -98,3 +105,15 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 def mongo_commands() -> MongoCommandCounter:
     COMMAND_COUNTER.reset()
     return COMMAND_COUNTER
+
+
+@pytest.fixture
+def replace_services(app: Starlette) -> Iterator[Callable[..., None]]:
+    """Lets a test serve requests with some services swapped (another cache, a fake's client)."""
+    original = app.state.services
+
+    def replace(**services: object) -> None:
+        app.state.services = dataclasses.replace(original, **services)
+
+    yield replace
+    app.state.services = original

@@ -53,15 +53,13 @@ class ManualClock:
 
 
 @pytest.fixture
-def swap_query_cache(app: Starlette) -> Iterator[Any]:
+def swap_query_cache(replace_services: Any) -> Any:
     """Lets a test serve requests through a QueryCache of its own."""
-    original = app.state.query_cache
 
     def swap(cache: QueryCache) -> None:
-        app.state.query_cache = cache
+        replace_services(query_cache=cache)
 
-    yield swap
-    app.state.query_cache = original
+    return swap
 
 
 @pytest.fixture
@@ -116,7 +114,7 @@ async def test_a_price_change_invalidates_exactly_the_queries_that_show_it(
 
     before = runner.model_copy(deep=True)
     await runner.set({Product.price: 12_000, Product.final_price: 12_000})
-    assert await app.state.query_cache.invalidate_product(before, runner)
+    assert await app.state.services.query_cache.invalidate_product(before, runner)
 
     for query, variables in cached:
         data, status = await run(client, query, variables)
@@ -135,7 +133,7 @@ async def test_a_new_product_replaces_a_cached_null_for_its_slug(
     assert await run(client, PRODUCT_PAGE, {"slug": "later"}) == ({"product": None}, "MISS")
 
     created = await make_product(shoes, name="Later", slug="later")
-    await app.state.query_cache.invalidate_product(created)
+    await app.state.services.query_cache.invalidate_product(created)
 
     data, status = await run(client, PRODUCT_PAGE, {"slug": "later"})
     assert (data["product"]["name"], status) == ("Later", "MISS")
@@ -150,7 +148,7 @@ async def test_a_category_rename_reaches_cached_product_lists(
 
     before = shoes.model_copy(deep=True)
     await shoes.set({Category.name: "Footwear"})
-    await app.state.query_cache.invalidate_category(before, shoes)
+    await app.state.services.query_cache.invalidate_category(before, shoes)
 
     data, status = await run(client, PRODUCT_LIST, {"first": 10})
     assert status == "MISS"
@@ -160,7 +158,7 @@ async def test_a_category_rename_reaches_cached_product_lists(
 async def test_an_invalidation_during_a_miss_keeps_the_stale_result_out(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    cache: QueryCache = app.state.query_cache
+    cache: QueryCache = app.state.services.query_cache
     shoes = await make_category("Shoes")
     runner = await make_product(shoes, slug="runner")
     key = cache_key(PRODUCT_PAGE, None, {"slug": "runner"}, "public")

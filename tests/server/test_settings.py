@@ -15,15 +15,30 @@ def test_production_refuses_to_start_without_database_uris() -> None:
         Settings(_env_file=None, environment=Environment.PRODUCTION)  # type: ignore[call-arg]
 
 
-def test_production_with_uris_is_accepted() -> None:
+def test_production_refuses_the_development_jwt_secret_and_short_ones() -> None:
+    uris = {"mongodb_uri": "mongodb://db:27017/?replicaSet=rs0", "redis_url": "redis://c:6379/0"}
+    with pytest.raises(ValidationError, match="JWT_SECRET must be set to a secret of your own"):
+        Settings(_env_file=None, environment=Environment.PRODUCTION, **uris)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        Settings(_env_file=None, environment=Environment.PRODUCTION, jwt_secret="short", **uris)  # type: ignore[call-arg]
+
+
+def test_rs256_needs_a_key_pair() -> None:
+    with pytest.raises(ValidationError, match="RS256 needs JWT_PRIVATE_KEY and JWT_PUBLIC_KEY"):
+        Settings(_env_file=None, jwt_algorithm="RS256")  # type: ignore[call-arg]
+
+
+def test_production_with_uris_and_a_secret_is_accepted() -> None:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         environment=Environment.PRODUCTION,
         mongodb_uri="mongodb://db:27017/?replicaSet=rs0",
         redis_url="redis://cache:6379/0",
+        jwt_secret="x" * 40,
     )
 
     assert not settings.uses_embedded_servers
+    assert settings.secure_cookies
 
 
 @pytest.mark.parametrize(

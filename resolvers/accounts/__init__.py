@@ -1,0 +1,1 @@
+"""Account operations: sign-up, sessions, recovery, profile, Google sign-in and administration."""

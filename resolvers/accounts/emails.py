@@ -1,0 +1,77 @@
+"""The emails accounts send, in plain text and HTML."""
+
+from __future__ import annotations
+
+import html
+import logging
+from urllib.parse import urlencode
+
+from integrations.email import EmailDeliveryError, EmailMessage
+from resolvers.context import Context
+
+logger = logging.getLogger(__name__)
+
+
+def _html(paragraphs: list[str], *, action: tuple[str, str] | None = None) -> str:
+    body = "".join(f"<p>{html.escape(text)}</p>" for text in paragraphs)
+    if action:
+        label, url = action
+        body += f'<p><a href="{html.escape(url, quote=True)}">{html.escape(label)}</a></p>'
+    return f'<!doctype html><html><body style="font-family:sans-serif">{body}</body></html>'
+
+
+def verification_email(ctx: Context, *, to: str, name: str, token: str) -> EmailMessage:
+    link = f"{ctx.settings.frontend_url}/verify-email?{urlencode({'token': token})}"
+    hours = ctx.settings.email_verification_hours
+    lines = [f"Hello {name},", "Confirm your email address to finish setting up your account."]
+    closing = f"The link works for {hours} hours. If you did not sign up, ignore this email."
+    return EmailMessage(
+        to=to,
+        subject="Confirm your email address",
+        text="\n\n".join([*lines, link, closing]),
+        html=_html([*lines], action=("Confirm email address", link)) + _html([closing]),
+    )
+
+
+def password_reset_email(ctx: Context, *, to: str, otp: str) -> EmailMessage:
+    minutes = ctx.settings.password_reset_minutes
+    lines = [
+        f"Your password reset code is {otp}.",
+        f"It works once, for {minutes} minutes.",
+        "If you did not ask to reset your password, ignore this email: nothing changes.",
+    ]
+    return EmailMessage(
+        to=to,
+        subject=f"{otp} is your password reset code",
+        text="\n\n".join(lines),
+        html=_html(lines),
+    )
+
+
+def password_changed_email(ctx: Context, *, to: str, name: str) -> EmailMessage:
+    lines = [
+        f"Hello {name},",
+        "The password of your account was just changed, and you were signed out everywhere else.",
+        "If this was not you, reset your password now and contact us.",
+    ]
+    return EmailMessage(
+        to=to, subject="Your password was changed", text="\n\n".join(lines), html=_html(lines)
+    )
+
+
+async def deliver(ctx: Context, message: EmailMessage) -> None:
+    """Send after the response has gone out, so the answer's timing says nothing about the email.
+
+    A failed delivery is logged; the user can ask again (resend, new code).
+    """
+
+    async def send() -> None:
+        try:
+            await ctx.services.email.send(message)
+        except EmailDeliveryError as error:
+            logger.error("email %r to %s not delivered: %s", message.subject, message.to, error)
+
+    if ctx.background is not None:
+        ctx.background.add_task(send)
+    else:
+        await send()

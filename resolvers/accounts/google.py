@@ -1,0 +1,87 @@
+"""Sign-in with Google: an ID token from Google Identity Services, or the redirect flow."""
+
+from __future__ import annotations
+
+from pymongo.errors import DuplicateKeyError
+
+from documents.accounts import AccountError, AccountErrorCode, User, check_name, normalize_email
+from documents.catalog import utc_now
+from integrations.google import GoogleIdentity, GoogleSignIn, GoogleSignInError
+from resolvers.accounts.sessions import SignedIn, start_session
+from resolvers.context import Context
+
+
+def google_client(ctx: Context) -> GoogleSignIn:
+    if ctx.services.google is None:
+        raise AccountError(AccountErrorCode.GOOGLE_NOT_CONFIGURED, "Google sign-in is not enabled")
+    return ctx.services.google
+
+
+def _account_error(error: GoogleSignInError) -> AccountError:
+    if error.code == "GOOGLE_UNAVAILABLE":
+        return AccountError(
+            AccountErrorCode.GOOGLE_UNAVAILABLE, "Google cannot be reached; try again"
+        )
+    return AccountError(
+        AccountErrorCode.INVALID_GOOGLE_TOKEN, "Google sign-in failed; try again", field="idToken"
+    )
+
+
+async def google_login(ctx: Context, id_token: str) -> SignedIn:
+    """Sign in with an ID token a single-page app got from Google Identity Services."""
+    google = google_client(ctx)
+    await ctx.services.rate_limiter.check("google_login", ip=ctx.client_ip)
+    try:
+        identity = await google.verify_id_token(id_token)
+    except GoogleSignInError as error:
+        raise _account_error(error) from None
+    return await start_session(ctx, await user_for_google_identity(identity))
+
+
+async def complete_google_redirect(
+    ctx: Context, *, code: str, redirect_uri: str, nonce: str
+) -> SignedIn:
+    """The end of the browser redirect flow: exchange the code, then sign in."""
+    google = google_client(ctx)
+    try:
+        identity = await google.exchange_code(code=code, redirect_uri=redirect_uri, nonce=nonce)
+    except GoogleSignInError as error:
+        raise _account_error(error) from None
+    return await start_session(ctx, await user_for_google_identity(identity))
+
+
+async def user_for_google_identity(identity: GoogleIdentity) -> User:
+    """The account of a Google identity: the one already linked to it, else the account with the
+    same (Google-verified) email, which gets linked, else a new verified account."""
+    if not identity.email_verified:
+        raise AccountError(
+            AccountErrorCode.GOOGLE_EMAIL_NOT_VERIFIED, "Verify your email with Google first"
+        )
+    linked = await User.find_one(User.google_subject == identity.subject)
+    if linked is not None:
+        return linked
+    email = normalize_email(identity.email)
+    existing = await User.find_one(User.email == email)
+    if existing is not None:
+        if existing.google_subject is not None:
+            raise AccountError(
+                AccountErrorCode.GOOGLE_ACCOUNT_CONFLICT,
+                "This email belongs to an account linked to another Google account",
+            )
+        # Google vouches for the address, so linking also verifies it.
+        await existing.set(
+            {
+                User.google_subject: identity.subject,
+                User.email_verified: True,
+                User.updated_at: utc_now(),
+            }
+        )
+        return existing
+    name = check_name(identity.name or email.split("@")[0])
+    try:
+        return await User(
+            email=email, name=name, google_subject=identity.subject, email_verified=True
+        ).insert()
+    except DuplicateKeyError:
+        # The same person signing in twice at once: the other request created the account.
+        return await user_for_google_identity(identity)

@@ -1,0 +1,52 @@
+"""Who is calling: the access token's session and user, checked against the database."""
+
+from __future__ import annotations
+
+from documents.accounts import Role
+from documents.errors import ForbiddenError, NotAuthenticatedError
+from resolvers.context import Context, Viewer
+
+
+async def current_viewer(ctx: Context) -> Viewer | None:
+    """The signed-in user, or None. A revoked session or a disabled user signs the token out at
+    once, not when the token expires: every authenticated request checks both."""
+    if ctx.viewer_checked:
+        return ctx.viewer
+    ctx.viewer_checked = True
+    claims = ctx.access_claims
+    if claims is None:
+        return None
+    # Anything that depends on who is asking must never be shared through the query cache.
+    ctx.cache_dependencies.private_data()
+    session = await ctx.loaders.session_by_id.load(claims.session_id)
+    user = await ctx.loaders.user_by_id.load(claims.user_id)
+    if (
+        session is None
+        or user is None
+        or not session.active
+        or session.user_id != user.id
+        or user.disabled
+    ):
+        return None
+    ctx.viewer = Viewer(user=user, session=session)
+    return ctx.viewer
+
+
+async def require_viewer(ctx: Context) -> Viewer:
+    """The signed-in user; UNAUTHENTICATED otherwise, saying why when the token was the problem."""
+    viewer = await current_viewer(ctx)
+    if viewer is not None:
+        return viewer
+    if ctx.access_error is not None:
+        raise NotAuthenticatedError(ctx.access_error.message)
+    if ctx.access_claims is not None:
+        raise NotAuthenticatedError("The session has ended; sign in again")
+    raise NotAuthenticatedError()
+
+
+async def require_admin(ctx: Context) -> Viewer:
+    """The signed-in admin; UNAUTHENTICATED for anonymous callers, FORBIDDEN for other users."""
+    viewer = await require_viewer(ctx)
+    if viewer.user.role is not Role.ADMIN:
+        raise ForbiddenError("Only admins can do this")
+    return viewer

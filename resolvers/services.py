@@ -1,0 +1,22 @@
+"""The process-wide services a request may use, built once at startup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from integrations.email import EmailSender
+from integrations.google import GoogleSignIn
+from integrations.images import ImageStore
+from resolvers.accounts.access_tokens import AccessTokens
+from resolvers.query_cache import QueryCache
+from resolvers.rate_limits import RateLimiter
+
+
+@dataclass(frozen=True)
+class Services:
+    query_cache: QueryCache
+    access_tokens: AccessTokens
+    rate_limiter: RateLimiter
+    email: EmailSender
+    images: ImageStore
+    google: GoogleSignIn | None  # None when Google sign-in is not configured

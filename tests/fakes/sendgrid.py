@@ -1,0 +1,148 @@
+"""A local fake of SendGrid's ``POST /v3/mail/send``: a real HTTP server on 127.0.0.1.
+
+Point the real SDK at ``fake.url`` to exercise its code paths without the network::
+
+    with FakeSendGrid() as fake:
+        sender = SendGridEmailSender("SG.key", "shop@example.com", "Shop", host=fake.url)
+        ...
+        assert fake.requests[0].json["subject"] == "Hello"
+
+Each request is recorded before it is answered, so once the client has its response the
+request is in ``fake.requests``. ``fail_with`` makes later requests fail like SendGrid does.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+MAIL_SEND_PATH = "/v3/mail/send"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the fake received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    json: Any  # the decoded body; the raw text if it was not JSON
+
+
+class FakeSendGrid:
+    """SendGrid's mail send endpoint, answering 202 unless told to fail."""
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._status = 202
+        self._body = b""
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL to pass as the SDK's ``host``, e.g. ``http://127.0.0.1:54321``."""
+        if self._server is None:
+            raise RuntimeError("FakeSendGrid is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def fail_with(self, status: int, message: str = "simulated failure") -> None:
+        """Answer later requests with ``status`` and SendGrid's error JSON carrying ``message``."""
+        with self._lock:
+            self._status = status
+            self._body = _error_body(message)
+
+    def reset(self) -> None:
+        """Forget recorded requests and answer 202 again (for reuse across tests)."""
+        with self._lock:
+            self.requests.clear()
+            self._status = 202
+            self._body = b""
+
+    def start(self) -> FakeSendGrid:
+        """Listen on a free port of 127.0.0.1 and serve from a background thread."""
+        if self._server is not None:
+            raise RuntimeError("FakeSendGrid is already started")
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-sendgrid", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket; a no-op when not started."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> FakeSendGrid:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _answer(self, request: RecordedRequest) -> tuple[int, bytes]:
+        with self._lock:
+            self.requests.append(request)
+            if request.method != "POST" or request.path != MAIL_SEND_PATH:
+                return 404, _error_body(f"no fake for {request.method} {request.path}")
+            if not request.headers.get("authorization", "").startswith("Bearer "):
+                return 401, _error_body("authorization required")
+            return self._status, self._body
+
+
+def _error_body(message: str) -> bytes:
+    return json.dumps({"errors": [{"message": message, "field": None, "help": None}]}).encode()
+
+
+def _handler_for(fake: FakeSendGrid) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self._handle()
+
+        def do_GET(self) -> None:
+            self._handle()
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body: Any = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", errors="replace")
+            recorded = RecordedRequest(
+                method=self.command,
+                path=self.path,
+                headers={name.lower(): value for name, value in self.headers.items()},
+                json=body,
+            )
+            status, payload = fake._answer(recorded)
+            self.send_response(status)
+            if payload:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            # Keep test output clean; the recorded requests are the log.
+            pass
+
+    return Handler
