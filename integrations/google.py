@@ -49,7 +49,7 @@ _GOOGLE_ISSUER = "https://accounts.google.com"
 _GOOGLE_ISSUERS = [_GOOGLE_ISSUER, "accounts.google.com"]
 _SCOPE = "openid email profile"
 # Pinned rather than read from discovery, so a document can never widen what we accept.
-_SIGNING_ALGORITHMS = ["RS256", "RS512", "none"]
+_SIGNING_ALGORITHMS = ["RS256"]
 _CACHE_TTL = 3600.0
 # A forged token can name any kid; this bounds how often that makes us fetch the keys again.
 _KEY_REFETCH_COOLDOWN = 60.0
