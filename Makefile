@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run serve seed test check schema bench clean
+.PHONY: install run serve seed test check schema bench clean admin
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
@@ -33,6 +33,11 @@ check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## Make EMAIL an admin (creating the account, with ADMIN_PASSWORD or a prompt, if it has none).
+admin: install
+	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com"; exit 2; }
+	$(BIN)/python -m server create-admin --email "$(EMAIL)"
 
 ## Regenerate schema.graphql from the code.
 schema: install

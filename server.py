@@ -4,6 +4,7 @@
     python -m server serve          serve only (MONGODB_URI and REDIS_URL point at running servers)
     python -m server seed           load the demo catalog if the database has no products
     python -m server export-schema  write schema.graphql
+    python -m server create-admin --email EMAIL   promote (or create) an admin
 
 Nothing imports this module except the tests and uvicorn's workers.
 """
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import contextvars
+import getpass
 import logging
 import os
 import re
@@ -35,7 +37,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from documents.accounts import ACCOUNT_DOCUMENTS
+from documents.accounts import (
+    ACCOUNT_DOCUMENTS,
+    AccountError,
+    User,
+    check_password_policy,
+    hash_password,
+    normalize_email,
+)
 from documents.catalog import CATALOG_DOCUMENTS, Category, Product
 from documents.demo_catalog import load_demo_catalog
 from integrations.email import build_email_sender
@@ -43,6 +52,7 @@ from integrations.google import GoogleSignIn
 from integrations.images import build_image_store
 from integrations.local_servers import LocalServer, LocalServerError, start_mongod, start_redis
 from resolvers.accounts.access_tokens import AccessTokens
+from resolvers.accounts.admin import make_admin
 from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
@@ -298,6 +308,32 @@ async def seed_if_empty(settings: Settings, *, products: int | None = None) -> N
         await client.close()
 
 
+async def create_admin(settings: Settings, email: str, name: str) -> int:
+    """Promote the account with `email` to admin; create it (password from ADMIN_PASSWORD, or
+    asked for on a terminal) when there is none."""
+    client = connect_mongo(settings)
+    try:
+        await init_documents(client, settings)
+        address = normalize_email(email)
+        password_hash = None
+        if await User.find_one(User.email == address) is None:
+            password = os.environ.get("ADMIN_PASSWORD") or (
+                getpass.getpass(f"Password for the new admin {address}: ")
+                if sys.stdin.isatty()
+                else ""
+            )
+            check_password_policy(password, email=address)
+            password_hash = hash_password(password, rounds=settings.bcrypt_rounds)
+        user = await make_admin(address, password_hash=password_hash, name=name)
+    except AccountError as error:
+        print(f"Could not create the admin: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        await client.close()
+    print(f"{user.email} is an admin")
+    return 0
+
+
 def start_embedded_servers(settings: Settings) -> tuple[Settings, list[LocalServer]]:
     """Start mongod and/or redis-server for the URIs that are not set, data under DATA_DIR."""
     servers: list[LocalServer] = []
@@ -364,6 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     seed = commands.add_parser("seed", help="load the demo catalog into an empty database")
     seed.add_argument("--products", type=int, default=None, help="how many (default SEED_PRODUCTS)")
     commands.add_parser("export-schema", help="write schema.graphql")
+    admin = commands.add_parser("create-admin", help="promote an account to admin, or create one")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="Admin")
     args = parser.parse_args(argv)
 
     try:
@@ -382,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Could not start an embedded server: {error}", file=sys.stderr)
         return 1
     try:
+        if args.command == "create-admin":
+            return asyncio.run(create_admin(settings, args.email, args.name))
         if args.command in ("run", "seed"):
             asyncio.run(seed_if_empty(settings, products=getattr(args, "products", None)))
         if args.command in ("run", "serve"):

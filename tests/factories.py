@@ -8,6 +8,7 @@ from typing import Any
 
 from strawberry import relay
 
+from documents.accounts import Role, User, hash_password
 from documents.catalog import Category, Image, Product
 
 _sequence = itertools.count(1)
@@ -51,3 +52,25 @@ async def make_product(category: Category, **fields: Any) -> Product:
         **fields,
     )
     return await product.insert()
+
+
+DEFAULT_PASSWORD = "correct horse battery"
+
+
+async def make_user(
+    email: str | None = None,
+    *,
+    password: str | None = DEFAULT_PASSWORD,
+    role: Role = Role.USER,
+    **fields: Any,
+) -> User:
+    """An account that can sign in with `password` (bcrypt at the test cost of 4)."""
+    number = next(_sequence)
+    user = User(
+        email=email or f"user{number}@example.com",
+        name=fields.pop("name", f"User {number}"),
+        password_hash=hash_password(password, rounds=4) if password else None,
+        role=role,
+        **fields,
+    )
+    return await user.insert()

@@ -53,9 +53,13 @@ async def graphql(
     variables: dict[str, Any] | None = None,
     *,
     expect_status: int = 200,
+    token: str | None = None,
 ) -> dict[str, Any]:
-    """POST a GraphQL operation and return the decoded response body."""
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}})
+    """POST a GraphQL operation (as the bearer of `token`, if given) and return the body."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
     assert response.status_code == expect_status, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -63,3 +67,38 @@ async def graphql(
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [error["extensions"]["code"] for error in body.get("errors", [])]
+
+
+LOGIN = """
+mutation Login($input: LoginInput!) {
+  login(input: $input) {
+    accessToken refreshToken user { id email role }
+    errors { field code message }
+  }
+}
+"""
+
+
+async def login(
+    client: httpx.AsyncClient, email: str, password: str, *, user_agent: str = "tests"
+) -> dict[str, Any]:
+    """Sign in through the API; the `login` payload (tokens and user)."""
+    response = await client.post(
+        "/graphql",
+        json={"query": LOGIN, "variables": {"input": {"email": email, "password": password}}},
+        headers={"user-agent": user_agent},
+    )
+    payload: dict[str, Any] = response.json()["data"]["login"]
+    assert payload["errors"] == [], payload
+    return payload
+
+
+def payload_codes(body: dict[str, Any], mutation: str) -> list[str]:
+    """The codes in a mutation payload's `errors`."""
+    return [error["code"] for error in body["data"][mutation]["errors"]]
+
+
+async def outbox(app: Any, settings: Any, to: str) -> list[dict[str, Any]]:
+    """The emails the outbox stand-in stored for `to`, oldest first."""
+    collection = app.state.mongo[settings.mongodb_database]["email_outbox"]
+    return await collection.find({"to": to}, {"_id": 0}).sort("created_at", 1).to_list()
