@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from beanie import Document
 from strawberry import relay
 
 from documents.accounts import Role, User, hash_password
@@ -15,8 +16,13 @@ _sequence = itertools.count(1)
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def global_id(document: Category | Product) -> str:
-    return str(relay.GlobalID(type(document).__name__, str(document.id)))
+# GraphQL type names where they differ from the document class names.
+_TYPE_NAMES = {"AuthSession": "Session"}
+
+
+def global_id(document: Document) -> str:
+    type_name = type(document).__name__
+    return str(relay.GlobalID(_TYPE_NAMES.get(type_name, type_name), str(document.id)))
 
 
 async def make_category(

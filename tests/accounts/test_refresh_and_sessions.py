@@ -1,0 +1,179 @@
+"""Refresh tokens rotate on every use; reuse ends the session. Sessions per device."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from documents.accounts import AuthSession, RefreshToken
+from documents.catalog import utc_now
+from settings import Settings
+from tests.factories import DEFAULT_PASSWORD, global_id, make_user
+from tests.support import error_codes, graphql, login, payload_codes
+
+REFRESH = """
+mutation Refresh($token: String) {
+  refreshToken(token: $token) { accessToken refreshToken user { email } errors { field code } }
+}
+"""
+ME_SESSIONS = "{ me { sessions { id userAgent ip current createdAt lastUsedAt } } }"
+REVOKE = "mutation Revoke($id: ID!) { revokeSession(id: $id) { ok errors { field code } } }"
+LOGOUT = "mutation { logout { ok errors { code } } }"
+LOGOUT_ALL = "mutation { logoutAll { ok revokedSessions errors { code } } }"
+ME = "{ me { email } }"
+
+
+async def refresh(client: httpx.AsyncClient, token: str | None) -> dict[str, Any]:
+    body = await graphql(client, REFRESH, {"token": token})
+    payload: dict[str, Any] = body["data"]["refreshToken"]
+    return payload
+
+
+async def test_a_refresh_token_rotates_and_the_old_one_dies(client: httpx.AsyncClient) -> None:
+    await make_user("asha@example.com")
+    first = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+
+    second = await refresh(client, first["refreshToken"])
+
+    assert second["errors"] == []
+    assert second["refreshToken"] != first["refreshToken"]
+    assert second["accessToken"] != first["accessToken"]
+    assert error_codes(await graphql(client, ME, token=second["accessToken"])) == []
+    assert await RefreshToken.find(RefreshToken.rotated_at == None).count() == 1  # noqa: E711
+
+
+async def test_reusing_a_rotated_token_ends_the_whole_session(client: httpx.AsyncClient) -> None:
+    await make_user("asha@example.com")
+    stolen = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+    legitimate = await refresh(client, stolen["refreshToken"])
+
+    replay = await refresh(client, stolen["refreshToken"])
+
+    assert [e["code"] for e in replay["errors"]] == ["REFRESH_TOKEN_REUSED"]
+    # The descendant token and its access token are dead too: the attacker may hold them.
+    assert [e["code"] for e in (await refresh(client, legitimate["refreshToken"]))["errors"]] == [
+        "INVALID_REFRESH_TOKEN"
+    ]
+    assert error_codes(await graphql(client, ME, token=legitimate["accessToken"])) == [
+        "UNAUTHENTICATED"
+    ]
+    session = await AuthSession.find_one()
+    assert session is not None
+    assert session.revoked_reason == "refresh token reused"
+
+
+async def test_a_token_used_twice_at_once_is_rotated_once(client: httpx.AsyncClient) -> None:
+    await make_user("asha@example.com")
+    signed_in = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+
+    results = await asyncio.gather(*(refresh(client, signed_in["refreshToken"]) for _ in range(5)))
+
+    codes = sorted(e["code"] for r in results for e in r["errors"])
+    succeeded = [r for r in results if not r["errors"]]
+    # At most one caller gets new tokens; the first reuse ends the session, and callers that come
+    # after that find it ended.
+    assert len(succeeded) <= 1
+    assert "REFRESH_TOKEN_REUSED" in codes
+    assert set(codes) <= {"REFRESH_TOKEN_REUSED", "INVALID_REFRESH_TOKEN"}
+    assert len(codes) == 5 - len(succeeded)
+    assert await AuthSession.find(AuthSession.revoked_at == None).count() == 0  # noqa: E711
+
+
+async def test_the_refresh_token_cookie_works_without_an_argument(
+    app: Starlette, settings: Settings
+) -> None:
+    await make_user("asha@example.com")
+    transport = httpx.ASGITransport(app=app)
+    # Cookies are Secure outside development, so the browser must be on https.
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as browser:
+        await login(browser, "asha@example.com", DEFAULT_PASSWORD)
+        cookie_before = browser.cookies.get(settings.refresh_cookie_name)
+
+        payload = await refresh(browser, None)
+
+        assert payload["errors"] == []
+        assert payload["user"] == {"email": "asha@example.com"}
+        assert browser.cookies.get(settings.refresh_cookie_name) == payload["refreshToken"]
+        assert cookie_before != payload["refreshToken"]
+
+
+async def test_missing_unknown_and_expired_refresh_tokens_are_invalid(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_user("asha@example.com")
+    signed_in = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+    await RefreshToken.get_pymongo_collection().update_many({}, {"$set": {"expires_at": utc_now()}})
+
+    for token in (None, "", "made-up", signed_in["refreshToken"]):
+        payload = await refresh(client, token)
+        assert [(e["field"], e["code"]) for e in payload["errors"]] == [
+            ("token", "INVALID_REFRESH_TOKEN")
+        ], token
+
+
+async def test_sessions_list_devices_and_can_be_revoked_one_by_one(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_user("asha@example.com")
+    laptop = await login(client, "asha@example.com", DEFAULT_PASSWORD, user_agent="Laptop")
+    phone = await login(client, "asha@example.com", DEFAULT_PASSWORD, user_agent="Phone")
+
+    sessions = (await graphql(client, ME_SESSIONS, token=laptop["accessToken"]))["data"]["me"][
+        "sessions"
+    ]
+    by_agent = {s["userAgent"]: s for s in sessions}
+    revoked = await graphql(
+        client, REVOKE, {"id": by_agent["Phone"]["id"]}, token=laptop["accessToken"]
+    )
+
+    assert set(by_agent) == {"Laptop", "Phone"}
+    assert by_agent["Laptop"]["current"] is True
+    assert by_agent["Phone"]["current"] is False
+    assert revoked["data"]["revokeSession"] == {"ok": True, "errors": []}
+    assert error_codes(await graphql(client, ME, token=phone["accessToken"])) == ["UNAUTHENTICATED"]
+    assert error_codes(await graphql(client, ME, token=laptop["accessToken"])) == []
+    assert [e["code"] for e in (await refresh(client, phone["refreshToken"]))["errors"]] == [
+        "INVALID_REFRESH_TOKEN"
+    ]
+
+
+async def test_a_session_of_someone_else_cannot_be_revoked(client: httpx.AsyncClient) -> None:
+    await make_user("asha@example.com")
+    ravi = await make_user("ravi@example.com")
+    asha_tokens = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+    ravi_tokens = await login(client, "ravi@example.com", DEFAULT_PASSWORD)
+    ravi_session = await AuthSession.find_one(AuthSession.user_id == ravi.id)
+    assert ravi_session is not None
+
+    body = await graphql(
+        client, REVOKE, {"id": global_id(ravi_session)}, token=asha_tokens["accessToken"]
+    )
+
+    assert payload_codes(body, "revokeSession") == ["SESSION_NOT_FOUND"]
+    assert error_codes(await graphql(client, ME, token=ravi_tokens["accessToken"])) == []
+
+
+async def test_logout_ends_this_session_and_logout_all_every_session(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_user("asha@example.com")
+    one = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+    two = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+    three = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+
+    logout = await graphql(client, LOGOUT, token=one["accessToken"])
+    assert logout["data"]["logout"] == {"ok": True, "errors": []}
+    assert error_codes(await graphql(client, ME, token=one["accessToken"])) == ["UNAUTHENTICATED"]
+    assert error_codes(await graphql(client, ME, token=two["accessToken"])) == []
+
+    everywhere = await graphql(client, LOGOUT_ALL, token=two["accessToken"])
+
+    assert everywhere["data"]["logoutAll"] == {"ok": True, "revokedSessions": 2, "errors": []}
+    for tokens in (two, three):
+        assert error_codes(await graphql(client, ME, token=tokens["accessToken"])) == [
+            "UNAUTHENTICATED"
+        ]
+    assert error_codes(await graphql(client, LOGOUT)) == ["UNAUTHENTICATED"]
