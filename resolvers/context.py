@@ -8,10 +8,10 @@ from starlette.background import BackgroundTasks
 from starlette.requests import Request
 from starlette.responses import Response
 
-from documents.accounts import AccountError, AuthSession, Role, User
+from documents.accounts import AccountError, AuthSession, User
 from loaders.registry import Loaders, build_loaders
 from resolvers.accounts.access_tokens import AccessClaims
-from resolvers.query_cache import PUBLIC_AUDIENCE, CacheDependencies, QueryCache
+from resolvers.query_cache import CacheDependencies, QueryCache
 from resolvers.services import Services
 from settings import Settings
 
@@ -48,12 +48,6 @@ class Context:
     @property
     def query_cache(self) -> QueryCache:
         return self.services.query_cache
-
-    @property
-    def audience(self) -> str:
-        """Who a cached public result may be shared with: admins may see more than the public."""
-        claims = self.access_claims
-        return "admin" if claims and claims.role is Role.ADMIN else PUBLIC_AUDIENCE
 
 
 def new_context(

@@ -35,7 +35,7 @@ from documents.catalog import Category, Product
 
 logger = logging.getLogger(__name__)
 
-PUBLIC_AUDIENCE = "public"
+ANONYMOUS_AUDIENCE = "anonymous"
 TIMEOUTS_BEFORE_BREAKING = 3
 
 

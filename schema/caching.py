@@ -9,6 +9,7 @@ from graphql import ExecutionResult, FieldNode, OperationType, get_operation_ast
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from resolvers.accounts.viewer import viewer_audience
 from resolvers.context import Context
 from resolvers.query_cache import CacheStatus, Lookup, cache_key
 
@@ -54,7 +55,7 @@ class QueryCacheExtension(SchemaExtension):
                 execution_context.query,
                 execution_context.operation_name,
                 execution_context.variables,
-                ctx.audience,
+                await viewer_audience(ctx),
             )
         except TypeError:
             # Variables JSON cannot key on (integers past 64 bits, absurd nesting): run uncached,

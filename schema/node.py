@@ -13,7 +13,7 @@ from strawberry import relay
 from documents.accounts import Role
 from documents.errors import InvalidInputError
 from resolvers import catalog
-from resolvers.accounts.viewer import current_viewer
+from resolvers.accounts.viewer import private_viewer
 from resolvers.context import Context
 from schema.accounts import Session, User
 from schema.catalog import Category, Product
@@ -35,7 +35,7 @@ async def _category(ctx: Context, object_id: ObjectId) -> Category | None:
 
 async def _user(ctx: Context, object_id: ObjectId) -> User | None:
     """Users are visible to themselves and to admins only."""
-    viewer = await current_viewer(ctx)
+    viewer = await private_viewer(ctx)
     if viewer is None or (viewer.user.id != object_id and viewer.user.role is not Role.ADMIN):
         return None
     found = await ctx.loaders.user_by_id.load(object_id)
@@ -43,7 +43,7 @@ async def _user(ctx: Context, object_id: ObjectId) -> User | None:
 
 
 async def _session(ctx: Context, object_id: ObjectId) -> Session | None:
-    viewer = await current_viewer(ctx)
+    viewer = await private_viewer(ctx)
     found = await ctx.loaders.session_by_id.load(object_id)
     if viewer is None or found is None or found.user_id != viewer.user.id:
         return None

@@ -83,7 +83,9 @@ async def upload_avatar(ctx: Context, data: bytes) -> User:
             "The image could not be stored; try again",
             field="file",
         ) from None
-    previous = user.avatar
+    # Read the id now: `user.set` merges into the nested model in place, so `user.avatar` (and
+    # any reference to it) would name the new file afterwards.
+    previous_id = user.avatar.public_id if user.avatar else None
     avatar = Image(
         url=stored.url,
         alt=user.name,
@@ -92,10 +94,10 @@ async def upload_avatar(ctx: Context, data: bytes) -> User:
         public_id=stored.public_id,
     )
     await user.set({User.avatar: avatar, User.updated_at: utc_now()})
-    if previous and previous.public_id:
+    if previous_id:
         try:
-            await ctx.services.images.delete(previous.public_id)
+            await ctx.services.images.delete(previous_id)
         except ImageStoreError as error:
             # The new avatar is saved; an orphaned old file is a cost, not a failure for the user.
-            logger.warning("old avatar %s not deleted: %s", previous.public_id, error)
+            logger.warning("old avatar %s not deleted: %s", previous_id, error)
     return user

@@ -5,6 +5,7 @@ from __future__ import annotations
 from documents.accounts import Role
 from documents.errors import ForbiddenError, NotAuthenticatedError
 from resolvers.context import Context, Viewer
+from resolvers.query_cache import ANONYMOUS_AUDIENCE
 
 
 async def current_viewer(ctx: Context) -> Viewer | None:
@@ -16,8 +17,6 @@ async def current_viewer(ctx: Context) -> Viewer | None:
     claims = ctx.access_claims
     if claims is None:
         return None
-    # Anything that depends on who is asking must never be shared through the query cache.
-    ctx.cache_dependencies.private_data()
     session = await ctx.loaders.session_by_id.load(claims.session_id)
     user = await ctx.loaders.user_by_id.load(claims.user_id)
     if (
@@ -32,9 +31,24 @@ async def current_viewer(ctx: Context) -> Viewer | None:
     return ctx.viewer
 
 
+async def viewer_audience(ctx: Context) -> str:
+    """Which cached public results this request may share: those computed for anonymous callers,
+    for signed-in users, or for admins. Decided by the checked session, not the token alone."""
+    viewer = await current_viewer(ctx)
+    if viewer is None:
+        return ANONYMOUS_AUDIENCE
+    return "admin" if viewer.user.role is Role.ADMIN else "user"
+
+
+async def private_viewer(ctx: Context) -> Viewer | None:
+    """The viewer, for a result that depends on who is asking: it is never cached."""
+    ctx.cache_dependencies.private_data()
+    return await current_viewer(ctx)
+
+
 async def require_viewer(ctx: Context) -> Viewer:
     """The signed-in user; UNAUTHENTICATED otherwise, saying why when the token was the problem."""
-    viewer = await current_viewer(ctx)
+    viewer = await private_viewer(ctx)
     if viewer is not None:
         return viewer
     if ctx.access_error is not None:

@@ -87,13 +87,13 @@ async def test_whitespace_and_comments_do_not_change_the_key(client: httpx.Async
     _, status = await run(client, "# same query\n{\n  products(first: 3) {\n totalCount\n }\n}")
 
     assert status == "HIT"
-    assert cache_key("{ a }", None, {"x": 1, "y": 2}, "public") == cache_key(
-        "{a}", None, {"y": 2, "x": 1}, "public"
+    assert cache_key("{ a }", None, {"x": 1, "y": 2}, "anonymous") == cache_key(
+        "{a}", None, {"y": 2, "x": 1}, "anonymous"
     )
-    assert cache_key("{ a }", None, {"x": 1}, "public") != cache_key(
-        "{ a }", None, {"x": 2}, "public"
+    assert cache_key("{ a }", None, {"x": 1}, "anonymous") != cache_key(
+        "{ a }", None, {"x": 2}, "anonymous"
     )
-    assert cache_key("{ a }", None, None, "public") != cache_key("{ a }", None, None, "admin")
+    assert cache_key("{ a }", None, None, "anonymous") != cache_key("{ a }", None, None, "admin")
 
 
 async def test_a_price_change_invalidates_exactly_the_queries_that_show_it(
@@ -161,7 +161,7 @@ async def test_an_invalidation_during_a_miss_keeps_the_stale_result_out(
     cache: QueryCache = app.state.services.query_cache
     shoes = await make_category("Shoes")
     runner = await make_product(shoes, slug="runner")
-    key = cache_key(PRODUCT_PAGE, None, {"slug": "runner"}, "public")
+    key = cache_key(PRODUCT_PAGE, None, {"slug": "runner"}, "anonymous")
     lookup = await cache.lookup(key)
     assert lookup.status is CacheStatus.MISS
 
@@ -192,22 +192,22 @@ async def test_partial_results_with_errors_are_not_stored(client: httpx.AsyncCli
 
 async def test_private_and_oversized_results_are_not_stored(app: Starlette, redis: Redis) -> None:
     cache = QueryCache(redis, key_prefix="t:", ttl_seconds=60, max_entry_bytes=1024)
-    private_key = cache_key("{ private }", None, None, "public")
+    private_key = cache_key("{ private }", None, None, "anonymous")
     private = CacheDependencies()
     private.private_data()
-    large_key = cache_key("{ large }", None, None, "public")
+    large_key = cache_key("{ large }", None, None, "anonymous")
 
     await cache.store(private_key, {"x": 1}, private, (await cache.lookup(private_key)).epoch)
     await cache.store(
         large_key, {"x": "y" * 2000}, CacheDependencies(), (await cache.lookup(large_key)).epoch
     )
     await cache.store(
-        cache_key("{ small }", None, None, "public"), {"x": "y"}, CacheDependencies(), None
+        cache_key("{ small }", None, None, "anonymous"), {"x": "y"}, CacheDependencies(), None
     )
 
     assert (await cache.lookup(private_key)).status is CacheStatus.MISS
     assert (await cache.lookup(large_key)).status is CacheStatus.MISS
-    small = await cache.lookup(cache_key("{ small }", None, None, "public"))
+    small = await cache.lookup(cache_key("{ small }", None, None, "anonymous"))
     assert small.status is CacheStatus.HIT
     await redis.delete(*[key async for key in redis.scan_iter(match="t:*")])
 
@@ -322,7 +322,7 @@ async def test_only_a_run_of_timeouts_switches_the_cache_off() -> None:
     )
     clock = ManualClock()
     cache = QueryCache(redis, key_prefix="t:", ttl_seconds=60, retry_after_seconds=5, clock=clock)
-    key = cache_key("{ x }", None, None, "public")
+    key = cache_key("{ x }", None, None, "anonymous")
     try:
         availability = []
         for _ in range(3):
@@ -343,7 +343,7 @@ async def test_waiting_too_long_for_a_pooled_connection_counts_as_a_timeout(
     pool = BlockingConnectionPool.from_url(outage_redis.uri, max_connections=1, timeout=0.05)
     redis = Redis(connection_pool=pool)
     cache = QueryCache(redis, key_prefix="t:", ttl_seconds=60, retry_after_seconds=5)
-    key = cache_key("{ x }", None, None, "public")
+    key = cache_key("{ x }", None, None, "anonymous")
     held = await pool.get_connection()  # the only connection, taken by someone else
     try:
         first = await cache.lookup(key)

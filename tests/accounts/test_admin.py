@@ -1,0 +1,558 @@
+"""Administration: who may use it, roles, disabling, the user list, and the create-admin command."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from strawberry import relay
+
+import server
+from documents.accounts import AuthSession, RefreshToken, Role, User, password_matches
+from schema.permissions import IsAdmin
+from schema.root import build_schema
+from settings import Settings
+from tests.factories import BASE_TIME, DEFAULT_PASSWORD, make_user
+from tests.support import LOGIN, error_codes, graphql, login, payload_codes
+
+USERS = """
+query Users($first: Int, $after: String, $search: String) {
+  users(first: $first, after: $after, search: $search) {
+    totalCount
+    edges { cursor node { email name role } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+"""
+SET_USER_ROLE = """
+mutation SetUserRole($userId: ID!, $role: Role!) {
+  setUserRole(userId: $userId, role: $role) {
+    user { id email role disabled }
+    errors { field code message }
+  }
+}
+"""
+SET_USER_DISABLED = """
+mutation SetUserDisabled($userId: ID!, $disabled: Boolean!) {
+  setUserDisabled(userId: $userId, disabled: $disabled) {
+    user { id email role disabled }
+    errors { field code message }
+  }
+}
+"""
+REFRESH = """
+mutation Refresh($token: String) {
+  refreshToken(token: $token) { accessToken errors { field code } }
+}
+"""
+ME = "{ me { email role } }"
+
+# Every admin-only root field, with the variables a caller would send (given a target user's id).
+ADMIN_OPERATIONS: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
+    "users": (USERS, lambda target: {"first": 10, "search": "example"}),
+    # The plain user is the target: for a signed-in USER caller this is self-promotion.
+    "setUserRole": (SET_USER_ROLE, lambda target: {"userId": target, "role": "ADMIN"}),
+    "setUserDisabled": (SET_USER_DISABLED, lambda target: {"userId": target, "disabled": True}),
+}
+
+
+def user_id(user: User) -> str:
+    return str(relay.GlobalID("User", str(user.id)))
+
+
+async def access_token(app: Starlette, user: User) -> str:
+    """A signed-in session for `user` without going through `login` (and its rate limits)."""
+    session = await AuthSession(user_id=user.id, expires_at=BASE_TIME + timedelta(days=3650)).insert()
+    token, _ = app.state.services.access_tokens.issue(user, session)
+    return str(token)
+
+
+async def database_state() -> dict[str, list[dict[str, Any]]]:
+    """Everything the admin operations could change, to compare before and after a denial."""
+    return {
+        document.Settings.name: await document.get_pymongo_collection()
+        .find({}, sort=[("_id", 1)])
+        .to_list()
+        for document in (User, AuthSession, RefreshToken)
+    }
+
+
+async def role_of(user: User) -> Role:
+    stored = await User.get(user.id)
+    assert stored is not None
+    return stored.role
+
+
+async def active_admins() -> list[str]:
+    admins = await User.find(User.role == Role.ADMIN, User.disabled == False).to_list()  # noqa: E712
+    return sorted(admin.email for admin in admins)
+
+
+# --- who may use it --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "user"])
+@pytest.mark.parametrize("operation", sorted(ADMIN_OPERATIONS))
+async def test_admin_operations_refuse_anonymous_callers_and_users(
+    app: Starlette, client: httpx.AsyncClient, operation: str, caller: str
+) -> None:
+    await make_user("admin@example.com", role=Role.ADMIN)
+    customer = await make_user("customer@example.com")
+    token = await access_token(app, customer) if caller == "user" else None
+    document, variables = ADMIN_OPERATIONS[operation]
+    before = await database_state()
+
+    body = await graphql(client, document, variables(user_id(customer)), token=token)
+
+    assert body["data"] is None
+    assert error_codes(body) == ["UNAUTHENTICATED" if caller == "anonymous" else "FORBIDDEN"]
+    assert body["errors"][0]["path"] == [operation]
+    assert await database_state() == before
+
+
+def test_every_admin_only_field_is_covered_by_the_permission_test() -> None:
+    schema = build_schema()
+    guarded = set()
+    for root in ("Query", "Mutation"):
+        definition = schema.get_type_by_name(root)
+        assert definition is not None
+        for field in definition.fields:  # type: ignore[union-attr]
+            if any(issubclass(permission, IsAdmin) for permission in field.permission_classes):
+                guarded.add(schema.config.name_converter.get_graphql_name(field))
+
+    assert guarded == set(ADMIN_OPERATIONS)
+
+
+# --- setUserRole ------------------------------------------------------------------------------
+
+
+async def test_an_admin_promotes_a_user_who_can_then_administer(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin = await make_user("admin@example.com", role=Role.ADMIN)
+    customer = await make_user("customer@example.com")
+    customer_token = await access_token(app, customer)
+
+    body = await graphql(
+        client, SET_USER_ROLE, {"userId": user_id(customer), "role": "ADMIN"},
+        token=await access_token(app, admin),
+    )
+
+    assert body["data"]["setUserRole"] == {
+        "user": {"id": user_id(customer), "email": "customer@example.com", "role": "ADMIN",
+                 "disabled": False},
+        "errors": [],
+    }
+    assert await role_of(customer) is Role.ADMIN
+    # The role is read from the database on every request, not from the (older) access token.
+    assert error_codes(await graphql(client, USERS, token=customer_token)) == []
+
+
+async def test_an_admin_demotes_another_admin_whose_token_loses_admin_rights_at_once(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin = await make_user("admin@example.com", role=Role.ADMIN)
+    other = await make_user("other@example.com", role=Role.ADMIN)
+    other_token = await access_token(app, other)
+
+    body = await graphql(
+        client, SET_USER_ROLE, {"userId": user_id(other), "role": "USER"},
+        token=await access_token(app, admin),
+    )
+
+    assert body["data"]["setUserRole"]["errors"] == []
+    assert body["data"]["setUserRole"]["user"]["role"] == "USER"
+    assert await role_of(other) is Role.USER
+    assert error_codes(await graphql(client, USERS, token=other_token)) == ["FORBIDDEN"]
+
+
+async def test_setting_the_role_a_user_already_has_changes_nothing(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin = await make_user("admin@example.com", role=Role.ADMIN)
+    token = await access_token(app, admin)
+    before = await database_state()
+
+    body = await graphql(client, SET_USER_ROLE, {"userId": user_id(admin), "role": "ADMIN"}, token=token)
+
+    assert body["data"]["setUserRole"]["errors"] == []
+    assert body["data"]["setUserRole"]["user"]["role"] == "ADMIN"
+    assert await database_state() == before
+
+
+async def test_the_last_active_admin_cannot_be_demoted(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin = await make_user("admin@example.com", role=Role.ADMIN)
+    # A disabled admin does not count: they cannot sign in to run the shop.
+    await make_user("retired@example.com", role=Role.ADMIN, disabled=True)
+    token = await access_token(app, admin)
+    before = await database_state()
+
+    body = await graphql(client, SET_USER_ROLE, {"userId": user_id(admin), "role": "USER"}, token=token)
+
+    assert body["data"]["setUserRole"]["user"] is None
+    assert [(e["field"], e["code"]) for e in body["data"]["setUserRole"]["errors"]] == [
+        ("userId", "LAST_ADMIN")
+    ]
+    assert await role_of(admin) is Role.ADMIN
+    assert await database_state() == before
+
+
+async def test_an_admin_may_demote_themselves_while_another_admin_remains(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin = await make_user("admin@example.com", role=Role.ADMIN)
+    await make_user("other@example.com", role=Role.ADMIN)
+    token = await access_token(app, admin)
+
+    body = await graphql(client, SET_USER_ROLE, {"userId": user_id(admin), "role": "USER"}, token=token)
+
+    assert body["data"]["setUserRole"]["errors"] == []
+    assert await role_of(admin) is Role.USER
+    assert await active_admins() == ["other@example.com"]
+    assert error_codes(await graphql(client, USERS, token=token)) == ["FORBIDDEN"]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "document", "removal"),
+    [
+        ("setUserRole", SET_USER_ROLE, {"role": "USER"}),
+        ("setUserDisabled", SET_USER_DISABLED, {"disabled": True}),
+    ],
+)
+async def test_two_admins_removing_each_other_at_once_leave_exactly_one_admin(
+    app: Starlette, client: httpx.AsyncClient, mutation: str, document: str, removal: dict[str, Any]
+) -> None:
+    for round_number in range(8):
+        await User.get_pymongo_collection().delete_many({})
+        a = await make_user(f"a{round_number}@example.com", role=Role.ADMIN)
+        b = await make_user(f"b{round_number}@example.com", role=Role.ADMIN)
+        a_token, b_token = await access_token(app, a), await access_token(app, b)
+
+        bodies = await asyncio.gather(
+            graphql(client, document, {"userId": user_id(b), **removal}, token=a_token),
+            graphql(client, document, {"userId": user_id(a), **removal}, token=b_token),
+        )
+
+        outcomes = sorted(outcome(body, mutation) for body in bodies)
+        assert outcomes == ["LAST_ADMIN", "ok"], (round_number, bodies)
+        assert len(await active_admins()) == 1, round_number
+
+
+def outcome(body: dict[str, Any], mutation: str) -> str:
+    """"ok", the payload's error code, or the top-level one."""
+    if body.get("errors"):
+        return ",".join(error_codes(body))
+    codes = payload_codes(body, mutation)
+    return ",".join(codes) if codes else "ok"
+
+
+# --- setUserDisabled --------------------------------------------------------------------------
+
+
+async def test_disabling_a_user_ends_their_sessions_at_once_and_refuses_sign_in(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin_token = await access_token(app, await make_user("admin@example.com", role=Role.ADMIN))
+    customer = await make_user("customer@example.com")
+    signed_in = await login(client, "customer@example.com", DEFAULT_PASSWORD)
+
+    body = await graphql(
+        client, SET_USER_DISABLED, {"userId": user_id(customer), "disabled": True},
+        token=admin_token,
+    )
+
+    assert body["data"]["setUserDisabled"]["errors"] == []
+    assert body["data"]["setUserDisabled"]["user"]["disabled"] is True
+    assert error_codes(await graphql(client, ME, token=signed_in["accessToken"])) == [
+        "UNAUTHENTICATED"
+    ]
+    refreshed = await graphql(client, REFRESH, {"token": signed_in["refreshToken"]})
+    assert payload_codes(refreshed, "refreshToken")[0] in {
+        "INVALID_REFRESH_TOKEN", "ACCOUNT_DISABLED",
+    }
+    assert refreshed["data"]["refreshToken"]["accessToken"] is None
+    assert await AuthSession.find(
+        AuthSession.user_id == customer.id, AuthSession.revoked_at == None  # noqa: E711
+    ).count() == 0
+    denied = await graphql(
+        client, LOGIN, {"input": {"email": "customer@example.com", "password": DEFAULT_PASSWORD}}
+    )
+    assert payload_codes(denied, "login") == ["ACCOUNT_DISABLED"]
+    assert denied["data"]["login"]["accessToken"] is None
+
+
+async def test_a_re_enabled_user_signs_in_again_but_old_sessions_stay_ended(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin_token = await access_token(app, await make_user("admin@example.com", role=Role.ADMIN))
+    customer = await make_user("customer@example.com")
+    old = await login(client, "customer@example.com", DEFAULT_PASSWORD)
+    for disabled in (True, False):
+        body = await graphql(
+            client, SET_USER_DISABLED, {"userId": user_id(customer), "disabled": disabled},
+            token=admin_token,
+        )
+        assert body["data"]["setUserDisabled"]["errors"] == []
+
+    again = await login(client, "customer@example.com", DEFAULT_PASSWORD)
+
+    assert (await graphql(client, ME, token=again["accessToken"]))["data"]["me"]["email"] == (
+        "customer@example.com"
+    )
+    assert error_codes(await graphql(client, ME, token=old["accessToken"])) == ["UNAUTHENTICATED"]
+    refreshed = await graphql(client, REFRESH, {"token": old["refreshToken"]})
+    assert payload_codes(refreshed, "refreshToken") == ["INVALID_REFRESH_TOKEN"]
+
+
+async def test_the_last_active_admin_cannot_be_disabled(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin = await make_user("admin@example.com", role=Role.ADMIN)
+    await make_user("retired@example.com", role=Role.ADMIN, disabled=True)
+    token = await access_token(app, admin)
+    before = await database_state()
+
+    body = await graphql(
+        client, SET_USER_DISABLED, {"userId": user_id(admin), "disabled": True}, token=token
+    )
+
+    assert [(e["field"], e["code"]) for e in body["data"]["setUserDisabled"]["errors"]] == [
+        ("userId", "LAST_ADMIN")
+    ]
+    assert await database_state() == before
+    assert error_codes(await graphql(client, ME, token=token)) == []
+
+
+async def test_an_admin_may_be_disabled_while_another_admin_remains(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin = await make_user("admin@example.com", role=Role.ADMIN)
+    other = await make_user("other@example.com", role=Role.ADMIN)
+    other_token = await access_token(app, other)
+
+    body = await graphql(
+        client, SET_USER_DISABLED, {"userId": user_id(other), "disabled": True},
+        token=await access_token(app, admin),
+    )
+
+    assert body["data"]["setUserDisabled"]["errors"] == []
+    assert await active_admins() == ["admin@example.com"]
+    assert error_codes(await graphql(client, USERS, token=other_token)) == ["UNAUTHENTICATED"]
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+async def make_people() -> None:
+    """An admin and five customers, created a minute apart (the admin first)."""
+    await make_user("admin@example.com", name="Shop Admin", role=Role.ADMIN, created_at=BASE_TIME)
+    people = [
+        ("asha@example.com", "Asha Rao"),
+        ("ravi@example.com", "Ravi Kumar"),
+        ("mk.sharma@example.com", "Meera Rao"),
+        ("rahul@example.org", "Rahul Iyer"),
+        ("zoe@example.com", "Zoë Ng"),
+    ]
+    for minute, (email, name) in enumerate(people, start=1):
+        await make_user(email, name=name, created_at=BASE_TIME + timedelta(minutes=minute))
+
+
+async def users_page(
+    client: httpx.AsyncClient, token: str, **variables: Any
+) -> dict[str, Any]:
+    body = await graphql(client, USERS, variables, token=token)
+    assert "errors" not in body, body
+    page: dict[str, Any] = body["data"]["users"]
+    return page
+
+
+def emails(page: dict[str, Any]) -> list[str]:
+    return [edge["node"]["email"] for edge in page["edges"]]
+
+
+async def test_users_are_listed_newest_first_page_by_page(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await make_people()
+    admin = await User.find_one(User.email == "admin@example.com")
+    assert admin is not None
+    token = await access_token(app, admin)
+
+    first = await users_page(client, token, first=2)
+    second = await users_page(client, token, first=2, after=first["pageInfo"]["endCursor"])
+    third = await users_page(client, token, first=2, after=second["pageInfo"]["endCursor"])
+
+    assert emails(first) == ["zoe@example.com", "rahul@example.org"]
+    assert emails(second) == ["mk.sharma@example.com", "ravi@example.com"]
+    assert emails(third) == ["asha@example.com", "admin@example.com"]
+    assert [page["totalCount"] for page in (first, second, third)] == [6, 6, 6]
+    assert [page["pageInfo"]["hasNextPage"] for page in (first, second, third)] == [
+        True, True, False,
+    ]
+    assert third["pageInfo"]["hasPreviousPage"] is True
+    assert first["pageInfo"]["endCursor"] == first["edges"][-1]["cursor"]
+    assert emails(await users_page(client, token)) == [
+        "zoe@example.com", "rahul@example.org", "mk.sharma@example.com", "ravi@example.com",
+        "asha@example.com", "admin@example.com",
+    ]
+
+
+async def test_users_are_searched_by_the_start_of_the_email_or_part_of_the_name(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await make_people()
+    admin = await User.find_one(User.email == "admin@example.com")
+    assert admin is not None
+    token = await access_token(app, admin)
+
+    async def search(text: str, **variables: Any) -> tuple[list[str], int]:
+        page = await users_page(client, token, search=text, **variables)
+        return emails(page), page["totalCount"]
+
+    # The email part ignores case and takes the text literally: "MK.S" is not a pattern.
+    assert await search("MK.S") == (["mk.sharma@example.com"], 1)
+    assert await search("mk*") == ([], 0)
+    assert await search(" ravi@example.com ") == (["ravi@example.com"], 1)
+    assert await search("rao") == (["mk.sharma@example.com", "asha@example.com"], 2)
+    assert await search("kum") == (["ravi@example.com"], 1)
+    assert await search("zoë") == (["zoe@example.com"], 1)
+    # Only the start of the email: "example" is in every address but starts none.
+    assert await search("example") == ([], 0)
+    # The search is text, not a pattern.
+    assert await search(".*") == ([], 0)
+    assert await search("(") == ([], 0)
+    first = await users_page(client, token, search="rao", first=1)
+    rest = await users_page(
+        client, token, search="rao", first=1, after=first["pageInfo"]["endCursor"]
+    )
+    assert (emails(first), emails(rest)) == (["mk.sharma@example.com"], ["asha@example.com"])
+    assert rest["pageInfo"]["hasNextPage"] is False
+    assert await search("") == (
+        ["zoe@example.com", "rahul@example.org", "mk.sharma@example.com", "ravi@example.com",
+         "asha@example.com", "admin@example.com"],
+        6,
+    )
+
+
+async def test_users_refuses_a_page_larger_than_the_limit(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    token = await access_token(app, await make_user("admin@example.com", role=Role.ADMIN))
+
+    body = await graphql(client, USERS, {"first": 101}, token=token)
+
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+# --- ids --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mutation", "document", "change"),
+    [
+        ("setUserRole", SET_USER_ROLE, {"role": "ADMIN"}),
+        ("setUserDisabled", SET_USER_DISABLED, {"disabled": True}),
+    ],
+)
+async def test_an_unknown_user_is_not_found_and_a_malformed_id_is_bad_input(
+    app: Starlette, client: httpx.AsyncClient, mutation: str, document: str, change: dict[str, Any]
+) -> None:
+    token = await access_token(app, await make_user("admin@example.com", role=Role.ADMIN))
+    gone = await make_user("gone@example.com")
+    gone_id = user_id(gone)
+    await gone.delete()
+    before = await database_state()
+
+    unknown = await graphql(client, document, {"userId": gone_id, **change}, token=token)
+    malformed = [
+        await graphql(client, document, {"userId": bad, **change}, token=token)
+        for bad in (
+            "not-an-id",
+            str(relay.GlobalID("User", "123")),
+            str(relay.GlobalID("Product", str(gone.id))),
+        )
+    ]
+
+    assert [(e["field"], e["code"]) for e in unknown["data"][mutation]["errors"]] == [
+        ("userId", "USER_NOT_FOUND")
+    ]
+    assert unknown["data"][mutation]["user"] is None
+    for body in malformed:
+        assert body["data"] is None
+        assert error_codes(body) == ["BAD_USER_INPUT"], body
+        assert body["errors"][0]["extensions"]["field"] == "userId"
+    assert await database_state() == before
+
+
+# --- the create-admin command -----------------------------------------------------------------
+
+
+async def create_admin(app: Starlette, settings: Settings, email: str, name: str) -> int:
+    """Run the command as the CLI does. It binds the documents to a client of its own and closes
+    it, so they are bound to the app's client again afterwards."""
+    try:
+        return await server.create_admin(settings, email, name)
+    finally:
+        await server.init_documents(app.state.mongo, settings)
+
+
+async def test_create_admin_promotes_and_re_enables_an_existing_account(
+    app: Starlette, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    customer = await make_user("asha@example.com", disabled=True)
+
+    code = await create_admin(app, settings, " Asha@Example.com", "Ignored")
+
+    assert code == 0
+    assert "asha@example.com is an admin" in capsys.readouterr().out
+    stored = await User.get(customer.id)
+    assert stored is not None
+    assert (stored.role, stored.disabled, stored.name) == (Role.ADMIN, False, customer.name)
+    assert password_matches(DEFAULT_PASSWORD, stored.password_hash, rounds=4)
+    assert await User.count() == 1
+
+
+async def test_create_admin_creates_a_verified_admin_who_can_sign_in(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("ADMIN_PASSWORD", "a strong admin passphrase")
+
+    code = await create_admin(app, settings, "boss@example.com", "The Boss")
+
+    assert code == 0
+    assert "boss@example.com is an admin" in capsys.readouterr().out
+    stored = await User.find_one(User.email == "boss@example.com")
+    assert stored is not None
+    assert (stored.role, stored.email_verified, stored.disabled, stored.name) == (
+        Role.ADMIN, True, False, "The Boss",
+    )
+    signed_in = await login(client, "boss@example.com", "a strong admin passphrase")
+    assert error_codes(await graphql(client, USERS, token=signed_in["accessToken"])) == []
+
+
+async def test_create_admin_refuses_a_weak_password(
+    app: Starlette,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("ADMIN_PASSWORD", "12345678")
+
+    code = await create_admin(app, settings, "boss@example.com", "The Boss")
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "Could not create the admin" in err
+    assert "digits" in err
+    assert await User.count() == 0
