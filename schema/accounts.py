@@ -312,11 +312,11 @@ class ChangePasswordInput:
 
 @strawberry.input(description="Profile fields to change; omitted fields stay as they are.")
 class UpdateProfileInput:
-    name: strawberry.Maybe[str] = strawberry.field(description="Display name.")
+    name: strawberry.Maybe[str | None] = strawberry.field(description="Display name.")
     mobile: strawberry.Maybe[str | None] = strawberry.field(
         description="Phone number; null clears it."
     )
-    email: strawberry.Maybe[str] = strawberry.field(
+    email: strawberry.Maybe[str | None] = strawberry.field(
         description="A new email; it must be verified again."
     )
 

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.exceptions import StrawberryInputCoercionError
 
 from documents.errors import DomainError, ErrorCode
 
@@ -35,6 +36,8 @@ def error_code(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, DomainError):
         return str(original.code)
+    if isinstance(original, StrawberryInputCoercionError):
+        return ErrorCode.BAD_USER_INPUT
     if any(message in error.message for message in _LIMIT_MESSAGES):
         return ErrorCode.QUERY_TOO_COMPLEX
     if isinstance(error, GraphQLSyntaxError) or isinstance(original, GraphQLSyntaxError):

@@ -10,6 +10,8 @@ from pymongo.errors import DuplicateKeyError
 from documents.accounts import (
     AccountError,
     AccountErrorCode,
+    CodePurpose,
+    OneTimeCode,
     User,
     check_mobile,
     check_name,
@@ -63,6 +65,11 @@ async def update_profile(ctx: Context, changes: ProfileChanges) -> User:
     updated = await User.get(user.id)
     assert updated is not None
     if email_changed:
+        # Codes mailed to the old address must not reset the password of the account any more.
+        await OneTimeCode.get_pymongo_collection().update_many(
+            {"user_id": user.id, "purpose": {"$ne": CodePurpose.VERIFY_EMAIL}, "used_at": None},
+            {"$set": {"used_at": utc_now()}},
+        )
         await send_verification_email(ctx, updated)
     return updated
 

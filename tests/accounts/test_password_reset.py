@@ -145,7 +145,9 @@ async def test_five_wrong_codes_end_the_code_even_for_the_right_one(
     assert [errors(payload) for payload in wrong_tries] == [[("otp", "INVALID_OTP")]] * 5
     assert errors(right_try) == [("otp", "TOO_MANY_ATTEMPTS")]
     assert right_try["resetToken"] is None
-    assert await OneTimeCode.find(OneTimeCode.purpose == CodePurpose.PASSWORD_RESET_TOKEN).count() == 0
+    assert (
+        await OneTimeCode.find(OneTimeCode.purpose == CodePurpose.PASSWORD_RESET_TOKEN).count() == 0
+    )
     assert await password_is("asha@example.com", DEFAULT_PASSWORD)
 
 
@@ -170,7 +172,9 @@ async def test_parallel_guesses_never_get_more_than_five_checks(
     assert stored.used_at is None
     right_try = await verify_otp(client, "asha@example.com", otp)
     assert errors(right_try) == [("otp", "TOO_MANY_ATTEMPTS")]
-    assert await OneTimeCode.find(OneTimeCode.purpose == CodePurpose.PASSWORD_RESET_TOKEN).count() == 0
+    assert (
+        await OneTimeCode.find(OneTimeCode.purpose == CodePurpose.PASSWORD_RESET_TOKEN).count() == 0
+    )
 
 
 async def test_a_reset_token_works_once(
@@ -198,7 +202,9 @@ async def test_a_code_cannot_be_traded_twice(
     again = await verify_otp(client, "asha@example.com", otp)
 
     assert errors(again) == [("otp", "INVALID_OTP")]
-    assert await OneTimeCode.find(OneTimeCode.purpose == CodePurpose.PASSWORD_RESET_TOKEN).count() == 1
+    assert (
+        await OneTimeCode.find(OneTimeCode.purpose == CodePurpose.PASSWORD_RESET_TOKEN).count() == 1
+    )
 
 
 async def test_an_expired_code_is_invalid(
@@ -215,7 +221,9 @@ async def test_an_expired_code_is_invalid(
 
     assert errors(expired) == [("otp", "INVALID_OTP")]
     assert expired["resetToken"] is None
-    assert await OneTimeCode.find(OneTimeCode.purpose == CodePurpose.PASSWORD_RESET_TOKEN).count() == 0
+    assert (
+        await OneTimeCode.find(OneTimeCode.purpose == CodePurpose.PASSWORD_RESET_TOKEN).count() == 0
+    )
 
 
 async def test_a_new_request_ends_the_previous_code(
@@ -305,4 +313,24 @@ async def test_a_code_for_an_unknown_address_is_refused_like_a_wrong_code(
     ]
     assert requested_unknown == wrong_code
     assert never_requested == wrong_code
-    assert await OneTimeCode.find(OneTimeCode.purpose == CodePurpose.PASSWORD_RESET_TOKEN).count() == 0
+    assert (
+        await OneTimeCode.find(OneTimeCode.purpose == CodePurpose.PASSWORD_RESET_TOKEN).count() == 0
+    )
+
+
+async def test_an_email_change_retires_reset_codes_sent_to_the_old_address(
+    app: Starlette, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await make_user("old@example.com")
+    token = (await login(client, "old@example.com", DEFAULT_PASSWORD))["accessToken"]
+    code = await request_otp(app, client, settings, "old@example.com")
+
+    await graphql(
+        client,
+        "mutation($e: String) { updateProfile(input: {email: $e}) { errors { code } } }",
+        {"e": "new@example.com"},
+        token=token,
+    )
+    payload = await verify_otp(client, "old@example.com", code)
+
+    assert errors(payload) == [("otp", "INVALID_OTP")]

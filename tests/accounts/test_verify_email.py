@@ -230,4 +230,3 @@ async def test_a_link_for_a_previous_address_cannot_verify_the_current_one(
 
     assert payload_codes(body, "verifyEmail") == ["INVALID_TOKEN"]
     assert not await verified("asha@work.example")
-

@@ -127,3 +127,14 @@ async def test_an_unsafe_request_id_is_replaced(client: httpx.AsyncClient) -> No
 
     assert response.headers["x-request-id"] != "bad id\twith spaces and <tags>"
     assert len(response.headers["x-request-id"]) == 32
+
+
+def test_input_coercion_errors_are_the_clients_to_fix() -> None:
+    from graphql import GraphQLError
+    from strawberry.exceptions import StrawberryInputCoercionError
+
+    from schema.errors import error_code
+
+    error = GraphQLError("bad input", path=["x"], original_error=StrawberryInputCoercionError("no"))
+
+    assert error_code(error) == "BAD_USER_INPUT"
