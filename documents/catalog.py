@@ -20,6 +20,13 @@ def utc_now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+def stored_id(document: Document) -> PydanticObjectId:
+    """The id of a document read from or written to the database (Beanie types it optional)."""
+    if document.id is None:
+        raise ValueError(f"{type(document).__name__} has not been saved")
+    return document.id
+
+
 class Image(BaseModel):
     """An image in the image store; `public_id` is the store's handle for deleting it."""
 

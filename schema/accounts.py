@@ -11,6 +11,7 @@ from strawberry.file_uploads import Upload
 
 from documents import accounts as documents
 from documents.accounts import AccountErrorCode, Role
+from documents.catalog import stored_id
 from resolvers.accounts import admin, google, profile, recovery, sessions, signup
 from resolvers.accounts.sessions import SignedIn
 from resolvers.accounts.viewer import require_viewer
@@ -425,7 +426,7 @@ class AccountMutation:
     @user_errors(LogoutPayload, AccountError)
     async def logout(self, info: Info) -> LogoutPayload:
         viewer = await require_viewer(info.context)
-        await sessions.revoke_session(viewer.session.id, reason="signed out")
+        await sessions.revoke_session(stored_id(viewer.session), reason="signed out")
         _clear_refresh_cookie(info.context)
         return LogoutPayload(ok=True)
 
@@ -435,7 +436,9 @@ class AccountMutation:
     @user_errors(LogoutAllPayload, AccountError)
     async def logout_all(self, info: Info) -> LogoutAllPayload:
         viewer = await require_viewer(info.context)
-        count = await sessions.revoke_sessions(viewer.user.id, reason="signed out everywhere")
+        count = await sessions.revoke_sessions(
+            stored_id(viewer.user), reason="signed out everywhere"
+        )
         _clear_refresh_cookie(info.context)
         return LogoutAllPayload(ok=True, revoked_sessions=count)
 

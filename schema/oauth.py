@@ -74,6 +74,9 @@ async def google_callback(request: Request) -> Response:
     """GET /auth/google/callback: check state, exchange the code, set the session cookie."""
     settings: Settings = request.app.state.settings
     services: Services = request.app.state.services
+    if request.query_params.get("error"):
+        # The user said no at Google (access_denied), or Google could not go on.
+        return _back_to_frontend(settings, "GOOGLE_SIGN_IN_CANCELLED")
     try:
         saved = _serializer(settings).loads(
             request.cookies.get(STATE_COOKIE, ""), max_age=STATE_MAX_AGE_SECONDS

@@ -6,11 +6,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from beanie import PydanticObjectId
+from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents.accounts import AccountError, AccountErrorCode, AdminGuard, Role, User
-from documents.catalog import utc_now
+from documents.catalog import stored_id, utc_now
 from resolvers.accounts.sessions import revoke_sessions
 from resolvers.context import Context
 from resolvers.pagination import Ordering, Page, PageArgs, find_page
@@ -19,13 +19,17 @@ _NEWEST_FIRST = Ordering("user_created_-1", "created_at", -1, datetime)
 MAX_SEARCH_LENGTH = 100
 
 
-async def _change_active_admins(
-    user_id: PydanticObjectId, changes: dict[str, Any], *, removes_an_admin: bool
-) -> User:
+def _is_active_admin(user: dict[str, Any]) -> bool:
+    return user.get("role") == Role.ADMIN and not user.get("disabled", False)
+
+
+async def _change_active_admins(user_id: ObjectId, changes: dict[str, Any]) -> User:
     """Apply `changes` to a user in a transaction that refuses to leave no active admin.
 
     Every such transaction first writes the guard document, so two of them cannot both pass the
-    check on a snapshot that the other one is about to change.
+    check on a snapshot that the other one is about to change. Whether the change removes an
+    active admin is decided on the user as the transaction reads it: a read made before it may
+    be outdated by a change that committed in between.
     """
     client = User.get_pymongo_collection().database.client
 
@@ -34,7 +38,10 @@ async def _change_active_admins(
             {"_id": "admins"}, {"$inc": {"changes": 1}}, upsert=True, session=session
         )
         users = User.get_pymongo_collection()
-        if removes_an_admin:
+        current = await users.find_one({"_id": user_id}, session=session)
+        if current is None:
+            raise AccountError(AccountErrorCode.USER_NOT_FOUND, "No such user", field="userId")
+        if _is_active_admin(current) and not _is_active_admin({**current, **changes}):
             others = await users.count_documents(
                 {"role": Role.ADMIN, "disabled": False, "_id": {"$ne": user_id}}, session=session
             )
@@ -55,29 +62,27 @@ async def _change_active_admins(
     return updated
 
 
-async def _target(user_id: PydanticObjectId) -> User:
+async def _target(user_id: ObjectId) -> User:
     user = await User.get(user_id)
     if user is None:
         raise AccountError(AccountErrorCode.USER_NOT_FOUND, "No such user", field="userId")
     return user
 
 
-async def set_user_role(ctx: Context, user_id: PydanticObjectId, role: Role) -> User:
+async def set_user_role(ctx: Context, user_id: ObjectId, role: Role) -> User:
     """Promote or demote a user; the last active admin cannot be demoted."""
     user = await _target(user_id)
     if user.role is role:
         return user
-    demotes = user.role is Role.ADMIN and not user.disabled
-    return await _change_active_admins(user_id, {"role": role}, removes_an_admin=demotes)
+    return await _change_active_admins(user_id, {"role": role})
 
 
-async def set_user_disabled(ctx: Context, user_id: PydanticObjectId, disabled: bool) -> User:
+async def set_user_disabled(ctx: Context, user_id: ObjectId, disabled: bool) -> User:
     """Disable (sign out everywhere, refuse sign-in) or re-enable an account."""
     user = await _target(user_id)
     if user.disabled is disabled:
         return user
-    removes = disabled and user.role is Role.ADMIN
-    updated = await _change_active_admins(user_id, {"disabled": disabled}, removes_an_admin=removes)
+    updated = await _change_active_admins(user_id, {"disabled": disabled})
     if disabled:
         await revoke_sessions(user_id, reason="account disabled")
     return updated
@@ -123,6 +128,4 @@ async def make_admin(email: str, *, password_hash: str | None, name: str) -> Use
             {"_id": "admins"}, {"$inc": {"changes": 1}}, upsert=True
         )
         return user
-    return await _change_active_admins(
-        user.id, {"role": Role.ADMIN, "disabled": False}, removes_an_admin=False
-    )
+    return await _change_active_admins(stored_id(user), {"role": Role.ADMIN, "disabled": False})

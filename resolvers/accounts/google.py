@@ -5,9 +5,9 @@ from __future__ import annotations
 from pymongo.errors import DuplicateKeyError
 
 from documents.accounts import AccountError, AccountErrorCode, User, check_name, normalize_email
-from documents.catalog import utc_now
+from documents.catalog import stored_id, utc_now
 from integrations.google import GoogleIdentity, GoogleSignIn, GoogleSignInError
-from resolvers.accounts.sessions import SignedIn, start_session
+from resolvers.accounts.sessions import SignedIn, revoke_sessions, start_session
 from resolvers.context import Context
 
 
@@ -68,15 +68,31 @@ async def user_for_google_identity(identity: GoogleIdentity) -> User:
                 AccountErrorCode.GOOGLE_ACCOUNT_CONFLICT,
                 "This email belongs to an account linked to another Google account",
             )
-        # Google vouches for the address, so linking also verifies it.
-        await existing.set(
-            {
-                User.google_subject: identity.subject,
-                User.email_verified: True,
-                User.updated_at: utc_now(),
-            }
+        if existing.disabled:
+            # Refused sign-in must not change the account (link it, mark it verified).
+            raise AccountError(AccountErrorCode.ACCOUNT_DISABLED, "This account is disabled")
+        # Google vouches for the address, so linking also verifies it. Only while still unlinked:
+        # another Google account may have linked it since it was read; then decide again.
+        changes: dict[str, object] = {
+            "google_subject": identity.subject,
+            "email_verified": True,
+            "updated_at": utc_now(),
+        }
+        if not existing.email_verified:
+            # Whoever registered this address never proved it was theirs; the owner has now. The
+            # registrant's password and sessions go, so an account set up in advance by someone
+            # else is not handed to its owner with the other person still inside.
+            changes["password_hash"] = None
+        linked_now = await User.get_pymongo_collection().update_one(
+            {"_id": existing.id, "google_subject": None}, {"$set": changes}
         )
-        return existing
+        if linked_now.modified_count == 0:
+            return await user_for_google_identity(identity)
+        if not existing.email_verified:
+            await revoke_sessions(stored_id(existing), reason="email claimed through Google")
+        linked = await User.get(existing.id)
+        assert linked is not None
+        return linked
     name = check_name(identity.name or email.split("@")[0])
     try:
         return await User(

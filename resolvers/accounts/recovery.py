@@ -21,7 +21,7 @@ from documents.accounts import (
     password_matches,
     token_hash,
 )
-from documents.catalog import utc_now
+from documents.catalog import stored_id, utc_now
 from resolvers.accounts import emails
 from resolvers.accounts.sessions import revoke_sessions
 from resolvers.accounts.viewer import require_viewer
@@ -135,7 +135,7 @@ async def reset_password(ctx: Context, reset_token: str, new_password: str) -> U
     if claimed.modified_count == 0:
         raise invalid
     await _set_password(ctx, user, new_password)
-    await revoke_sessions(user.id, reason="password reset")
+    await revoke_sessions(stored_id(user), reason="password reset")
     return user
 
 
@@ -154,7 +154,9 @@ async def change_password(ctx: Context, current_password: str, new_password: str
         )
     check_password_policy(new_password, email=user.email, field="newPassword")
     await _set_password(ctx, user, new_password)
-    await revoke_sessions(user.id, reason="password changed", keep=viewer.session.id)
+    await revoke_sessions(
+        stored_id(user), reason="password changed", keep=stored_id(viewer.session)
+    )
     return user
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from beanie import PydanticObjectId
+from beanie import SortDirection
+from bson import ObjectId
 
 from documents.accounts import (
     AccountError,
@@ -105,7 +106,7 @@ async def rotate(ctx: Context, token: str | None) -> SignedIn:
     return await _signed_in(ctx, user, session)
 
 
-async def revoke_session(session_id: PydanticObjectId, *, reason: str) -> bool:
+async def revoke_session(session_id: ObjectId, *, reason: str) -> bool:
     """End one session. Its access tokens fail from the next request on. False if already ended."""
     now = utc_now()
     result = await AuthSession.get_pymongo_collection().update_one(
@@ -118,9 +119,7 @@ async def revoke_session(session_id: PydanticObjectId, *, reason: str) -> bool:
     return result.modified_count == 1
 
 
-async def revoke_sessions(
-    user_id: PydanticObjectId, *, reason: str, keep: PydanticObjectId | None = None
-) -> int:
+async def revoke_sessions(user_id: ObjectId, *, reason: str, keep: ObjectId | None = None) -> int:
     """End every session of a user except `keep`; how many were ended."""
     now = utc_now()
     query: dict[str, object] = {"user_id": user_id, "revoked_at": None}
@@ -146,7 +145,7 @@ async def active_sessions(ctx: Context, user: User) -> list[AuthSession]:
             AuthSession.revoked_at == None,  # noqa: E711 - a MongoDB query, not a comparison
             AuthSession.expires_at > utc_now(),
         )
-        .sort(-AuthSession.last_used_at)
+        .sort([("last_used_at", SortDirection.DESCENDING)])
         .limit(100)
         .to_list()
     )

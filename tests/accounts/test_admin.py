@@ -14,6 +14,7 @@ from strawberry import relay
 
 import server
 from documents.accounts import AuthSession, RefreshToken, Role, User, password_matches
+from resolvers.accounts import admin as admin_resolvers
 from schema.permissions import IsAdmin
 from schema.root import build_schema
 from settings import Settings
@@ -67,7 +68,9 @@ def user_id(user: User) -> str:
 
 async def access_token(app: Starlette, user: User) -> str:
     """A signed-in session for `user` without going through `login` (and its rate limits)."""
-    session = await AuthSession(user_id=user.id, expires_at=BASE_TIME + timedelta(days=3650)).insert()
+    session = await AuthSession(
+        user_id=user.id, expires_at=BASE_TIME + timedelta(days=3650)
+    ).insert()
     token, _ = app.state.services.access_tokens.issue(user, session)
     return str(token)
 
@@ -139,13 +142,19 @@ async def test_an_admin_promotes_a_user_who_can_then_administer(
     customer_token = await access_token(app, customer)
 
     body = await graphql(
-        client, SET_USER_ROLE, {"userId": user_id(customer), "role": "ADMIN"},
+        client,
+        SET_USER_ROLE,
+        {"userId": user_id(customer), "role": "ADMIN"},
         token=await access_token(app, admin),
     )
 
     assert body["data"]["setUserRole"] == {
-        "user": {"id": user_id(customer), "email": "customer@example.com", "role": "ADMIN",
-                 "disabled": False},
+        "user": {
+            "id": user_id(customer),
+            "email": "customer@example.com",
+            "role": "ADMIN",
+            "disabled": False,
+        },
         "errors": [],
     }
     assert await role_of(customer) is Role.ADMIN
@@ -161,7 +170,9 @@ async def test_an_admin_demotes_another_admin_whose_token_loses_admin_rights_at_
     other_token = await access_token(app, other)
 
     body = await graphql(
-        client, SET_USER_ROLE, {"userId": user_id(other), "role": "USER"},
+        client,
+        SET_USER_ROLE,
+        {"userId": user_id(other), "role": "USER"},
         token=await access_token(app, admin),
     )
 
@@ -178,7 +189,9 @@ async def test_setting_the_role_a_user_already_has_changes_nothing(
     token = await access_token(app, admin)
     before = await database_state()
 
-    body = await graphql(client, SET_USER_ROLE, {"userId": user_id(admin), "role": "ADMIN"}, token=token)
+    body = await graphql(
+        client, SET_USER_ROLE, {"userId": user_id(admin), "role": "ADMIN"}, token=token
+    )
 
     assert body["data"]["setUserRole"]["errors"] == []
     assert body["data"]["setUserRole"]["user"]["role"] == "ADMIN"
@@ -194,7 +207,9 @@ async def test_the_last_active_admin_cannot_be_demoted(
     token = await access_token(app, admin)
     before = await database_state()
 
-    body = await graphql(client, SET_USER_ROLE, {"userId": user_id(admin), "role": "USER"}, token=token)
+    body = await graphql(
+        client, SET_USER_ROLE, {"userId": user_id(admin), "role": "USER"}, token=token
+    )
 
     assert body["data"]["setUserRole"]["user"] is None
     assert [(e["field"], e["code"]) for e in body["data"]["setUserRole"]["errors"]] == [
@@ -211,7 +226,9 @@ async def test_an_admin_may_demote_themselves_while_another_admin_remains(
     await make_user("other@example.com", role=Role.ADMIN)
     token = await access_token(app, admin)
 
-    body = await graphql(client, SET_USER_ROLE, {"userId": user_id(admin), "role": "USER"}, token=token)
+    body = await graphql(
+        client, SET_USER_ROLE, {"userId": user_id(admin), "role": "USER"}, token=token
+    )
 
     assert body["data"]["setUserRole"]["errors"] == []
     assert await role_of(admin) is Role.USER
@@ -245,8 +262,74 @@ async def test_two_admins_removing_each_other_at_once_leave_exactly_one_admin(
         assert len(await active_admins()) == 1, round_number
 
 
+@pytest.mark.parametrize(
+    ("mutation", "document", "removal", "target_fields", "activation"),
+    [
+        # A disabled admin is read, re-enabled meanwhile, then demoted.
+        (
+            "setUserRole",
+            SET_USER_ROLE,
+            {"role": "USER"},
+            {"role": Role.ADMIN, "disabled": True},
+            (SET_USER_DISABLED, "setUserDisabled", {"disabled": False}),
+        ),
+        # A user is read, promoted meanwhile, then disabled.
+        (
+            "setUserDisabled",
+            SET_USER_DISABLED,
+            {"disabled": True},
+            {"role": Role.USER},
+            (SET_USER_ROLE, "setUserRole", {"role": "ADMIN"}),
+        ),
+    ],
+)
+async def test_a_change_decided_on_an_outdated_read_still_leaves_an_active_admin(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    mutation: str,
+    document: str,
+    removal: dict[str, Any],
+    target_fields: dict[str, Any],
+    activation: tuple[str, str, dict[str, Any]],
+) -> None:
+    a = await make_user("a@example.com", role=Role.ADMIN)
+    target = await make_user("target@example.com", **target_fields)
+    a_token, target_token = await access_token(app, a), await access_token(app, target)
+    read, release = asyncio.Event(), asyncio.Event()
+    original_target = admin_resolvers._target
+
+    async def slow_target(user_id: Any) -> User:
+        # The first read of the target is held back until the rest of the story has happened.
+        found = await original_target(user_id)
+        if not read.is_set():
+            read.set()
+            await release.wait()
+        return found
+
+    monkeypatch.setattr(admin_resolvers, "_target", slow_target)
+    outdated = asyncio.create_task(
+        graphql(client, document, {"userId": user_id(target), **removal}, token=a_token)
+    )
+    await read.wait()
+    activate, activating_mutation, variables = activation
+    made_active = await graphql(
+        client, activate, {"userId": user_id(target), **variables}, token=a_token
+    )
+    a_demoted = await graphql(
+        client, SET_USER_ROLE, {"userId": user_id(a), "role": "USER"}, token=target_token
+    )
+    release.set()
+    body = await outdated
+
+    assert outcome(made_active, activating_mutation) == "ok"
+    assert outcome(a_demoted, "setUserRole") == "ok"
+    assert outcome(body, mutation) == "LAST_ADMIN"
+    assert await active_admins() == ["target@example.com"]
+
+
 def outcome(body: dict[str, Any], mutation: str) -> str:
-    """"ok", the payload's error code, or the top-level one."""
+    """ "ok", the payload's error code, or the top-level one."""
     if body.get("errors"):
         return ",".join(error_codes(body))
     codes = payload_codes(body, mutation)
@@ -264,7 +347,9 @@ async def test_disabling_a_user_ends_their_sessions_at_once_and_refuses_sign_in(
     signed_in = await login(client, "customer@example.com", DEFAULT_PASSWORD)
 
     body = await graphql(
-        client, SET_USER_DISABLED, {"userId": user_id(customer), "disabled": True},
+        client,
+        SET_USER_DISABLED,
+        {"userId": user_id(customer), "disabled": True},
         token=admin_token,
     )
 
@@ -275,12 +360,17 @@ async def test_disabling_a_user_ends_their_sessions_at_once_and_refuses_sign_in(
     ]
     refreshed = await graphql(client, REFRESH, {"token": signed_in["refreshToken"]})
     assert payload_codes(refreshed, "refreshToken")[0] in {
-        "INVALID_REFRESH_TOKEN", "ACCOUNT_DISABLED",
+        "INVALID_REFRESH_TOKEN",
+        "ACCOUNT_DISABLED",
     }
     assert refreshed["data"]["refreshToken"]["accessToken"] is None
-    assert await AuthSession.find(
-        AuthSession.user_id == customer.id, AuthSession.revoked_at == None  # noqa: E711
-    ).count() == 0
+    assert (
+        await AuthSession.find(
+            AuthSession.user_id == customer.id,
+            AuthSession.revoked_at == None,  # noqa: E711
+        ).count()
+        == 0
+    )
     denied = await graphql(
         client, LOGIN, {"input": {"email": "customer@example.com", "password": DEFAULT_PASSWORD}}
     )
@@ -296,7 +386,9 @@ async def test_a_re_enabled_user_signs_in_again_but_old_sessions_stay_ended(
     old = await login(client, "customer@example.com", DEFAULT_PASSWORD)
     for disabled in (True, False):
         body = await graphql(
-            client, SET_USER_DISABLED, {"userId": user_id(customer), "disabled": disabled},
+            client,
+            SET_USER_DISABLED,
+            {"userId": user_id(customer), "disabled": disabled},
             token=admin_token,
         )
         assert body["data"]["setUserDisabled"]["errors"] == []
@@ -338,7 +430,9 @@ async def test_an_admin_may_be_disabled_while_another_admin_remains(
     other_token = await access_token(app, other)
 
     body = await graphql(
-        client, SET_USER_DISABLED, {"userId": user_id(other), "disabled": True},
+        client,
+        SET_USER_DISABLED,
+        {"userId": user_id(other), "disabled": True},
         token=await access_token(app, admin),
     )
 
@@ -348,6 +442,17 @@ async def test_an_admin_may_be_disabled_while_another_admin_remains(
 
 
 # --- users ------------------------------------------------------------------------------------
+
+
+# The accounts `make_people` creates, as `users` lists them.
+EVERYONE_NEWEST_FIRST = [
+    "zoe@example.com",
+    "rahul@example.org",
+    "mk.sharma@example.com",
+    "ravi@example.com",
+    "asha@example.com",
+    "admin@example.com",
+]
 
 
 async def make_people() -> None:
@@ -364,9 +469,7 @@ async def make_people() -> None:
         await make_user(email, name=name, created_at=BASE_TIME + timedelta(minutes=minute))
 
 
-async def users_page(
-    client: httpx.AsyncClient, token: str, **variables: Any
-) -> dict[str, Any]:
+async def users_page(client: httpx.AsyncClient, token: str, **variables: Any) -> dict[str, Any]:
     body = await graphql(client, USERS, variables, token=token)
     assert "errors" not in body, body
     page: dict[str, Any] = body["data"]["users"]
@@ -394,14 +497,13 @@ async def test_users_are_listed_newest_first_page_by_page(
     assert emails(third) == ["asha@example.com", "admin@example.com"]
     assert [page["totalCount"] for page in (first, second, third)] == [6, 6, 6]
     assert [page["pageInfo"]["hasNextPage"] for page in (first, second, third)] == [
-        True, True, False,
+        True,
+        True,
+        False,
     ]
     assert third["pageInfo"]["hasPreviousPage"] is True
     assert first["pageInfo"]["endCursor"] == first["edges"][-1]["cursor"]
-    assert emails(await users_page(client, token)) == [
-        "zoe@example.com", "rahul@example.org", "mk.sharma@example.com", "ravi@example.com",
-        "asha@example.com", "admin@example.com",
-    ]
+    assert emails(await users_page(client, token)) == EVERYONE_NEWEST_FIRST
 
 
 async def test_users_are_searched_by_the_start_of_the_email_or_part_of_the_name(
@@ -434,11 +536,20 @@ async def test_users_are_searched_by_the_start_of_the_email_or_part_of_the_name(
     )
     assert (emails(first), emails(rest)) == (["mk.sharma@example.com"], ["asha@example.com"])
     assert rest["pageInfo"]["hasNextPage"] is False
-    assert await search("") == (
-        ["zoe@example.com", "rahul@example.org", "mk.sharma@example.com", "ravi@example.com",
-         "asha@example.com", "admin@example.com"],
-        6,
-    )
+    assert await search("") == (EVERYONE_NEWEST_FIRST, 6)
+
+
+async def test_the_user_list_is_never_served_from_the_query_cache(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    token = await access_token(app, await make_user("admin@example.com", role=Role.ADMIN))
+    before = await users_page(client, token)
+
+    await make_user("new@example.com")
+    after = await users_page(client, token)
+
+    assert (before["totalCount"], after["totalCount"]) == (1, 2)
+    assert emails(after)[0] == "new@example.com"
 
 
 async def test_users_refuses_a_page_larger_than_the_limit(
@@ -535,7 +646,10 @@ async def test_create_admin_creates_a_verified_admin_who_can_sign_in(
     stored = await User.find_one(User.email == "boss@example.com")
     assert stored is not None
     assert (stored.role, stored.email_verified, stored.disabled, stored.name) == (
-        Role.ADMIN, True, False, "The Boss",
+        Role.ADMIN,
+        True,
+        False,
+        "The Boss",
     )
     signed_in = await login(client, "boss@example.com", "a strong admin passphrase")
     assert error_codes(await graphql(client, USERS, token=signed_in["accessToken"])) == []

@@ -25,20 +25,32 @@ ME = "{ me { email name emailVerified role } }"
 
 
 def registration(**overrides: object) -> dict[str, object]:
-    return {"email": "Asha@Example.com ", "password": "a good passphrase", "name": "Asha",
-            "mobile": "+91 98765 43210", **overrides}
+    return {
+        "email": "Asha@Example.com ",
+        "password": "a good passphrase",
+        "name": "Asha",
+        "mobile": "+91 98765 43210",
+        **overrides,
+    }
 
 
 async def test_registers_signs_in_and_sends_a_verification_email(
     app: Starlette, client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    response = await client.post("/graphql", json={"query": REGISTER, "variables": {"input": registration()}})
+    response = await client.post(
+        "/graphql", json={"query": REGISTER, "variables": {"input": registration()}}
+    )
     payload = response.json()["data"]["register"]
 
     assert payload["errors"] == []
     assert payload["user"] == {
-        "id": payload["user"]["id"], "email": "asha@example.com", "name": "Asha",
-        "mobile": "+91 98765 43210", "role": "USER", "emailVerified": False, "hasPassword": True,
+        "id": payload["user"]["id"],
+        "email": "asha@example.com",
+        "name": "Asha",
+        "mobile": "+91 98765 43210",
+        "role": "USER",
+        "emailVerified": False,
+        "hasPassword": True,
     }
     me = await graphql(client, ME, token=payload["accessToken"])
     assert me["data"]["me"]["email"] == "asha@example.com"
@@ -71,7 +83,9 @@ async def test_the_password_policy_is_enforced(client: httpx.AsyncClient) -> Non
     for password in ("short1", "12345678901", "asha@example.com", "ASHA", "x" * 73):
         body = await graphql(client, REGISTER, {"input": registration(password=password)})
         errors = body["data"]["register"]["errors"]
-        assert [(e["field"], e["code"]) for e in errors] == [("password", "WEAK_PASSWORD")], password
+        assert [(e["field"], e["code"]) for e in errors] == [("password", "WEAK_PASSWORD")], (
+            password
+        )
     assert await User.count() == 0
 
 
