@@ -14,14 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import contextvars
 import getpass
 import logging
 import os
-import re
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -35,7 +32,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from documents.accounts import (
     ACCOUNT_DOCUMENTS,
@@ -58,53 +54,20 @@ from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
 from schema import oauth
 from schema.http import GraphQLEndpoint
+from schema.middleware import BodySizeLimitMiddleware, RequestIdLogFilter, RequestIdMiddleware
 from schema.root import build_schema
 from settings import Settings
 
 logger = logging.getLogger("commerce")
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 READINESS_TIMEOUT_SECONDS = 2.0
 SCHEMA_FILE = Path(__file__).parent / "schema.graphql"
 MEDIA_PATH = "/media"
 EMAIL_OUTBOX_COLLECTION = "email_outbox"
 
 
-class RequestIdMiddleware:
-    """Gives every request an id (the client's `X-Request-ID` if sane), logged and echoed back."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        token = request_id_var.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
-
-
-class _RequestIdLogFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        return True
-
-
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
-    handler.addFilter(_RequestIdLogFilter())
+    handler.addFilter(RequestIdLogFilter())
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
     )
@@ -274,6 +237,7 @@ def create_app(settings: Settings) -> Starlette:
             Mount(MEDIA_PATH, app=StaticFiles(directory=settings.media_dir), name="media")
         )
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app
 
@@ -389,6 +353,8 @@ def serve(settings: Settings) -> None:
         http="httptools",
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

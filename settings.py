@@ -10,7 +10,7 @@ import enum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
@@ -48,7 +48,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     workers: Annotated[int, Field(ge=1, le=64)] = 1
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or "*").
+    # Client IPs feed the rate limits and session records, so only name your own proxies.
+    forwarded_allow_ips: str = "127.0.0.1"
     graphiql: bool = True
+    # Largest request body; uploads (avatars) must fit, with their multipart envelope.
+    max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=100 * 1024 * 1024)] = 4 * 1024 * 1024
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
 
     # Catalog.
@@ -87,15 +92,21 @@ class Settings(BaseSettings):
     # Rate limits, in the `limits` library's notation ("5/minute"), per action and scope.
     rate_limits: dict[str, str] = Field(
         default_factory=lambda: {
-            "login:account": "5/minute",
+            "login:account_ip": "5/minute",
+            "login:account": "50/hour",
             "login:ip": "30/minute",
             "register:ip": "10/hour",
-            "request_password_reset:account": "3/15 minutes",
+            "request_password_reset:account_ip": "3/15 minutes",
+            "request_password_reset:account": "5/hour",
             "request_password_reset:ip": "20/hour",
-            "verify_password_reset_otp:account": "10/15 minutes",
+            "verify_password_reset_otp:account_ip": "10/15 minutes",
+            "verify_password_reset_otp:account": "20/hour",
             "verify_password_reset_otp:ip": "30/hour",
-            "resend_verification_email:account": "3/15 minutes",
+            "resend_verification_email:account_ip": "3/15 minutes",
+            "resend_verification_email:account": "5/hour",
             "resend_verification_email:ip": "20/hour",
+            "change_password:account": "10/hour",
+            "change_email:account": "5/hour",
             "google_login:ip": "30/minute",
             "refresh_token:ip": "120/minute",
         }
@@ -126,6 +137,25 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_servers(self) -> bool:
         return self.mongodb_uri is None or self.redis_url is None
+
+    @field_validator(
+        "admin_signup_key",
+        "sendgrid_api_key",
+        "cloudinary_url",
+        "google_client_secret",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `ADMIN_SIGNUP_KEY=` in an env file means "none", not "the empty key".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("admin_signup_key")
+    @classmethod
+    def _long_enough_signup_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 24:
+            raise ValueError("ADMIN_SIGNUP_KEY must be at least 24 characters")
+        return value
 
     @property
     def secure_cookies(self) -> bool:
@@ -158,12 +188,13 @@ class Settings(BaseSettings):
                 f"{' and '.join(missing)} must be set in production; "
                 "the embedded servers are for development only"
             )
-        if self.jwt_algorithm is JwtAlgorithm.HS256:
-            secret = self.jwt_secret.get_secret_value()
-            if secret == DEVELOPMENT_JWT_SECRET:
-                problems.append("JWT_SECRET must be set to a secret of your own in production")
-            elif len(secret) < 32:
-                problems.append("JWT_SECRET must be at least 32 characters")
+        # Whatever signs access tokens, JWT_SECRET also keys reset-code hashes and signs the
+        # Google sign-in state, so production always needs one of its own.
+        secret = self.jwt_secret.get_secret_value()
+        if secret == DEVELOPMENT_JWT_SECRET:
+            problems.append("JWT_SECRET must be set to a secret of your own in production")
+        elif len(secret) < 32:
+            problems.append("JWT_SECRET must be at least 32 characters")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -19,6 +19,7 @@ from pymongo import IndexModel
 
 from documents.catalog import Image, utc_now
 from documents.errors import DomainError
+from documents.text import is_visible_text
 
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores anything longer
 MIN_PASSWORD_LENGTH = 8
@@ -204,10 +205,17 @@ class AdminGuard(Document):
 ACCOUNT_DOCUMENTS: list[type[Document]] = [User, AuthSession, RefreshToken, OneTimeCode, AdminGuard]
 
 
+MAX_EMAIL_LENGTH = 254
+
+
 def normalize_email(email: str, *, field: str = "email") -> str:
     """Lower-cased and trimmed; refuses what is not an address."""
     normalized = email.strip().lower()
-    if len(normalized) > 254 or not _EMAIL.match(normalized):
+    if (
+        len(normalized) > MAX_EMAIL_LENGTH
+        or not _EMAIL.match(normalized)
+        or not is_visible_text(normalized)
+    ):
         raise AccountError(
             AccountErrorCode.INVALID_EMAIL, "Enter a valid email address", field=field
         )

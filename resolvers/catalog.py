@@ -13,6 +13,7 @@ from bson import ObjectId
 from documents.catalog import VISIBLE_PRODUCTS, Category, Product, ProductSortField
 from documents.errors import InvalidInputError
 from documents.money import to_minor_units
+from documents.text import is_visible_text
 from resolvers.context import Context
 from resolvers.pagination import Ordering, Page, PageArgs, find_page
 
@@ -83,9 +84,9 @@ def product_conditions(
     currency = ctx.settings.shop_currency
     conditions: list[dict[str, Any]] = [VISIBLE_PRODUCTS]
     if search:
-        if len(search) > MAX_SEARCH_LENGTH:
+        if len(search) > MAX_SEARCH_LENGTH or not is_visible_text(search):
             raise InvalidInputError(
-                f"search is limited to {MAX_SEARCH_LENGTH} characters", field="search"
+                f"search takes up to {MAX_SEARCH_LENGTH} visible characters", field="search"
             )
         conditions.append({"$text": {"$search": search}})
     if product_filter.category_id:

@@ -1,12 +1,16 @@
 """Abuse limits on sign-in and recovery, kept in Redis by the `limits` library.
 
-Each action has limits per scope: per account (the email address, together with the client's IP)
-and per IP. Over a limit, the operation fails with RATE_LIMITED and `retryAfter`. When Redis is
-unreachable the limits fail open: a cache outage must not lock every customer out.
+Each action has limits per scope: `account_ip` (one account from one client), `account` (one
+account from anywhere: a guesser with many addresses) and `ip` (one client, any account). IPv6
+clients count per /64 network, since one host usually holds a whole /64. Over a limit the
+operation fails with RATE_LIMITED and `retryAfter`. When Redis is unreachable the limits fail open:
+a cache outage must not lock every customer out.
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import logging
 import math
 import time
@@ -43,9 +47,14 @@ class RateLimiter:
         """Record one attempt at `action`; refuse it when any of its limits is used up."""
         if not self.enabled:
             return
-        scopes = [("ip", ip)] + ([("account", f"{account}|{ip}")] if account else [])
+        client = client_network(ip)
+        scopes = [("ip", client)]
+        if account:
+            scopes += [("account", account), ("account_ip", f"{account}|{client}")]
         retry_after = 0
-        for scope, identity in scopes:
+        for scope, raw_identity in scopes:
+            # Fixed-size keys, whatever a client sends as an email address.
+            identity = hashlib.sha256(raw_identity.encode()).hexdigest()[:32]
             item = self._limits.get(f"{action}:{scope}")
             if item is None:
                 continue
@@ -59,3 +68,16 @@ class RateLimiter:
             retry_after = max(retry_after, math.ceil(stats.reset_time - time.time()), 1)
         if retry_after:
             raise RateLimitedError(retry_after)
+
+
+def client_network(ip: str) -> str:
+    """The unit a client is counted by: its IPv4 address, or its IPv6 /64 network."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)

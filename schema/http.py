@@ -18,6 +18,7 @@ from strawberry.types import ExecutionResult
 from resolvers.context import Context, new_context
 from resolvers.services import Services
 from schema.errors import to_api_error
+from schema.middleware import RequestBodyTooLargeError
 from settings import Settings
 
 HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
@@ -63,6 +64,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         try:
             _refuse_simple_multipart(request)
             response = await self.run(request)
+        except RequestBodyTooLargeError:
+            raise  # the body-size middleware answers it
         except HTTPException as error:
             # Strawberry answers transport errors in plain text; clients expect GraphQL errors.
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")

@@ -61,7 +61,7 @@ def settings(server_uris: tuple[str, str], tmp_path_factory: pytest.TempPathFact
         shop_currency="INR",
         bcrypt_rounds=4,  # the cost is a setting; the tests need the behaviour, not the slowness
         data_dir=data_dir,
-        admin_signup_key="test-admin-signup-key",
+        admin_signup_key="test-admin-signup-key-long-enough",
     )
 
 

@@ -9,8 +9,16 @@ from typing import Any
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from documents.accounts import AccountError, AccountErrorCode, AdminGuard, Role, User
+from documents.accounts import (
+    AccountError,
+    AccountErrorCode,
+    AdminGuard,
+    Role,
+    User,
+)
 from documents.catalog import stored_id, utc_now
+from documents.errors import InvalidInputError
+from documents.text import is_visible_text
 from resolvers.accounts.sessions import revoke_sessions
 from resolvers.context import Context
 from resolvers.pagination import Ordering, Page, PageArgs, find_page
@@ -93,8 +101,10 @@ async def users(ctx: Context, *, page: PageArgs, search: str | None) -> Page[Use
     page = page.validated()
     conditions: list[dict[str, Any]] = [{}]
     if search and search.strip():
-        if len(search) > MAX_SEARCH_LENGTH:
-            raise AccountError(AccountErrorCode.INVALID_NAME, "search is too long", field="search")
+        if len(search) > MAX_SEARCH_LENGTH or not is_visible_text(search):
+            raise InvalidInputError(
+                f"search takes up to {MAX_SEARCH_LENGTH} visible characters", field="search"
+            )
         text = re.escape(search.strip())
         conditions = [
             {

@@ -51,6 +51,10 @@ async def update_profile(ctx: Context, changes: ProfileChanges) -> User:
     if changes.email is not UNSET:
         email = normalize_email(str(changes.email or ""))
         if email != user.email:
+            # Each change mails a link, with the user's chosen name, to any address: cap it.
+            await ctx.services.rate_limiter.check(
+                "change_email", ip=ctx.client_ip, account=str(user.id)
+            )
             updates |= {"email": email, "email_verified": False}
             email_changed = True
     if not updates:

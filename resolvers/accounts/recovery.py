@@ -143,6 +143,8 @@ async def change_password(ctx: Context, current_password: str, new_password: str
     """Change the signed-in user's password; their other sessions end, this one stays."""
     viewer = await require_viewer(ctx)
     user = viewer.user
+    # Each try costs a bcrypt hash and is a guess at the current password: both need a cap.
+    await ctx.services.rate_limiter.check("change_password", ip=ctx.client_ip, account=str(user.id))
     matches = await asyncio.to_thread(
         password_matches, current_password, user.password_hash, rounds=ctx.settings.bcrypt_rounds
     )

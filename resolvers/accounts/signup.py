@@ -10,6 +10,7 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from documents.accounts import (
+    MAX_EMAIL_LENGTH,
     AccountError,
     AccountErrorCode,
     CodePurpose,
@@ -122,12 +123,16 @@ async def verify_email(ctx: Context, token: str) -> User:
     )
     if claimed.modified_count == 0:
         raise invalid
-    # Only the address the link went to: after an email change, an old link verifies nothing.
-    user = await User.find_one(User.id == code.user_id, User.email == code.email)
-    if user is None:
+    # Only the address the link went to, checked in the same write that verifies it: an email
+    # change landing between a read and the write must not get the new address verified.
+    verified = await User.get_pymongo_collection().find_one_and_update(
+        {"_id": code.user_id, "email": code.email},
+        {"$set": {"email_verified": True, "updated_at": utc_now()}},
+        return_document=True,
+    )
+    if verified is None:
         raise invalid
-    await user.set({User.email_verified: True, User.updated_at: utc_now()})
-    return user
+    return User.model_validate(verified)
 
 
 async def resend_verification_email(ctx: Context, email: str | None) -> None:
@@ -153,7 +158,7 @@ async def login(ctx: Context, email: str, password: str) -> SignedIn:
     try:
         address = normalize_email(email)
     except AccountError:
-        address = email.strip().lower()
+        address = email.strip().lower()[:MAX_EMAIL_LENGTH]
     await ctx.services.rate_limiter.check("login", ip=ctx.client_ip, account=address)
     user = await User.find_one(User.email == address)
     matches = await asyncio.to_thread(

@@ -8,7 +8,7 @@ import pytest
 
 from documents.errors import RateLimitedError
 from integrations.local_servers import free_port
-from resolvers.rate_limits import RateLimiter
+from resolvers.rate_limits import RateLimiter, client_network
 from settings import Settings
 
 
@@ -18,19 +18,36 @@ async def test_counts_each_scope_and_says_when_to_retry(settings: Settings) -> N
     limiter = RateLimiter(
         settings.redis_url,
         key_prefix=settings.redis_key_prefix,
-        limits={"act:account": "2/minute", "act:ip": "3/minute"},
+        limits={"act:account_ip": "2/minute", "act:account": "3/minute", "act:ip": "4/minute"},
     )
 
     await limiter.check("act", ip="10.0.0.1", account="a@example.com")
     await limiter.check("act", ip="10.0.0.1", account="a@example.com")
-    # The account's third attempt is refused; it still counts as the IP's third.
-    with pytest.raises(RateLimitedError) as per_account:
+    # The account's third try from this address is refused (it still counts everywhere).
+    with pytest.raises(RateLimitedError) as per_account_and_ip:
         await limiter.check("act", ip="10.0.0.1", account="a@example.com")
+    # From elsewhere, the account has had its three tries.
     with pytest.raises(RateLimitedError):
-        await limiter.check("act", ip="10.0.0.1", account="b@example.com")
-    await limiter.check("act", ip="10.0.0.2", account="a@example.com")  # elsewhere, a fresh count
+        await limiter.check("act", ip="10.0.0.2", account="a@example.com")
+    await limiter.check("act", ip="10.0.0.1", account="b@example.com")  # the address's 4th
+    with pytest.raises(RateLimitedError):
+        await limiter.check("act", ip="10.0.0.1", account="c@example.com")
 
-    assert 1 <= per_account.value.extensions["retryAfter"] <= 60
+    assert 1 <= per_account_and_ip.value.extensions["retryAfter"] <= 60
+
+
+@pytest.mark.parametrize(
+    ("ip", "network"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_ipv6_clients_count_per_64_network(ip: str, network: str) -> None:
+    assert client_network(ip) == network
 
 
 async def test_without_redis_the_limits_fail_open(caplog: pytest.LogCaptureFixture) -> None:

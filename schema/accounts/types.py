@@ -1,0 +1,97 @@
+"""Account types: users, sessions, and the error type of account mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from documents import accounts as documents
+from documents.accounts import AccountErrorCode, Role
+from resolvers.accounts import sessions
+from resolvers.accounts.viewer import require_viewer
+from schema.catalog import Image
+from schema.info import Info
+from schema.pagination import CountedConnection
+
+strawberry.enum(Role, description="What a user may do: shop, or also run the shop.")
+strawberry.enum(AccountErrorCode, description="Why an account operation failed.")
+
+
+@strawberry.type(
+    description="A problem with the input of an account mutation, fixable by the user."
+)
+class AccountError:
+    field: str | None = strawberry.field(description="The input field at fault, if one is.")
+    code: AccountErrorCode = strawberry.field(description="Stable code to branch on.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+
+
+@strawberry.type(description="A signed-in device.")
+class Session(relay.Node):
+    id: relay.NodeID[str]
+    user_agent: str = strawberry.field(description="The browser or app that signed in.")
+    ip: str = strawberry.field(description="IP address of the latest sign-in or refresh.")
+    created_at: datetime = strawberry.field(description="When the device signed in.")
+    last_used_at: datetime = strawberry.field(description="When it last refreshed its tokens.")
+    current: bool = strawberry.field(description="Whether this is the session of this request.")
+
+    @classmethod
+    def from_document(cls, session: documents.AuthSession, *, current_id: object) -> Session:
+        return cls(
+            id=str(session.id),
+            user_agent=session.user_agent,
+            ip=session.ip,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            current=session.id == current_id,
+        )
+
+
+@strawberry.type(description="A customer or an admin.")
+class User(relay.Node):
+    id: relay.NodeID[str]
+    email: str = strawberry.field(description="Sign-in email address.")
+    name: str = strawberry.field(description="Display name.")
+    mobile: str | None = strawberry.field(description="Phone number.")
+    role: Role = strawberry.field(description="USER or ADMIN.")
+    email_verified: bool = strawberry.field(
+        description="Whether the email address was confirmed; placing orders will need it."
+    )
+    disabled: bool = strawberry.field(description="Disabled accounts cannot sign in.")
+    avatar: Image | None = strawberry.field(description="Profile picture.")
+    has_password: bool = strawberry.field(description="False for accounts that only use Google.")
+    google_linked: bool = strawberry.field(description="Whether Google sign-in is linked.")
+    created_at: datetime = strawberry.field(description="When the account was created.")
+    _document: strawberry.Private[documents.User]
+
+    @classmethod
+    def from_document(cls, user: documents.User) -> User:
+        return cls(
+            id=str(user.id),
+            email=user.email,
+            name=user.name,
+            mobile=user.mobile,
+            role=user.role,
+            email_verified=user.email_verified,
+            disabled=user.disabled,
+            avatar=Image.from_document(user.avatar) if user.avatar else None,
+            has_password=user.password_hash is not None,
+            google_linked=user.google_subject is not None,
+            created_at=user.created_at,
+            _document=user,
+        )
+
+    @strawberry.field(description="The user's signed-in devices; only the user may list them.")
+    async def sessions(self, info: Info) -> list[Session]:
+        viewer = await require_viewer(info.context)
+        if viewer.user.id != self._document.id:
+            return []
+        found = await sessions.active_sessions(info.context, self._document)
+        return [Session.from_document(s, current_id=viewer.session.id) for s in found]
+
+
+@strawberry.type(name="UserConnection", description="A page of users.")
+class UserConnection(CountedConnection[User]):
+    pass
