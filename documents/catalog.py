@@ -111,6 +111,8 @@ class Product(Document):
     rating_average: Annotated[float, Field(ge=0, le=5)] = 0.0
     rating_count: Annotated[int, Field(ge=0)] = 0
     published: bool = True
+    # Archived products are hidden and kept for order history; archiving also unpublishes.
+    archived_at: datetime | None = None
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
 
@@ -131,7 +133,7 @@ class Product(Document):
     @property
     def is_visible(self) -> bool:
         """Whether the storefront may show this product."""
-        return self.published
+        return self.published and self.archived_at is None
 
     class Settings:
         name = "products"
@@ -147,7 +149,32 @@ class Product(Document):
         ]
 
 
-CATALOG_DOCUMENTS: list[type[Document]] = [Category, Product]
+class StockMovement(Document):
+    """One change of a product's stock: who, when, why, and the stock before and after."""
+
+    product_id: PydanticObjectId
+    delta: int
+    before: int
+    after: int
+    reason: str
+    actor_id: PydanticObjectId | None = None  # None for changes made by the system (orders)
+    created_at: datetime = Field(default_factory=utc_now)
+
+    class Settings:
+        name = "stock_movements"
+        indexes = [
+            IndexModel(
+                [
+                    ("product_id", pymongo.ASCENDING),
+                    ("created_at", pymongo.DESCENDING),
+                    ("_id", pymongo.DESCENDING),
+                ],
+                name="product_newest",
+            ),
+        ]
+
+
+CATALOG_DOCUMENTS: list[type[Document]] = [Category, Product, StockMovement]
 
 
 # The storefront shows exactly the products matching this filter; keep it in step with is_visible.

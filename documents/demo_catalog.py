@@ -920,6 +920,7 @@ def _products(
             "rating_average": rating_average,
             "rating_count": rating_count,
             "published": rng.random() >= 0.03,
+            "archived_at": None,
             "created_at": created_at,
             "updated_at": updated_at,
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from documents.accounts import User
-from documents.catalog import Category, Product
+from documents.catalog import Category, Product, StockMovement
 from loaders.accounts import AuthSessionByIdLoader, UserByIdLoader
 from loaders.aggregation import PipelineLoader
 from loaders.catalog import (
@@ -31,6 +31,7 @@ class Loaders:
     category_pipelines: PipelineLoader
     user_by_id: UserByIdLoader
     user_pipelines: PipelineLoader
+    stock_movement_pipelines: PipelineLoader
     session_by_id: AuthSessionByIdLoader
 
 
@@ -46,5 +47,6 @@ def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
         category_pipelines=PipelineLoader(Category),
         user_by_id=UserByIdLoader(observe),
         user_pipelines=PipelineLoader(User),
+        stock_movement_pipelines=PipelineLoader(StockMovement),
         session_by_id=AuthSessionByIdLoader(observe),
     )

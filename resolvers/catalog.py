@@ -10,10 +10,12 @@ from typing import Any
 
 from bson import ObjectId
 
+from documents.accounts import Role
 from documents.catalog import VISIBLE_PRODUCTS, Category, Product, ProductSortField
 from documents.errors import InvalidInputError
 from documents.money import to_minor_units
 from documents.text import is_visible_text
+from resolvers.accounts.viewer import current_viewer, require_admin
 from resolvers.context import Context
 from resolvers.pagination import Ordering, Page, PageArgs, find_page
 
@@ -42,6 +44,9 @@ class ProductFilter:
     price_max: Decimal | None = None
     in_stock: bool | None = None
     min_rating: float | None = None
+    # Admins only. Archived products are unpublished too, so including them includes those.
+    include_unpublished: bool = False
+    include_archived: bool = False
 
 
 # The direction a field sorts in when the client names none: A to Z, cheapest, newest, best rated,
@@ -83,6 +88,10 @@ def product_conditions(
     """Validate the filter and turn it into MongoDB conditions over visible products."""
     currency = ctx.settings.shop_currency
     conditions: list[dict[str, Any]] = [VISIBLE_PRODUCTS]
+    if product_filter.include_archived:
+        conditions = [{"published": {"$in": [True, False]}}]
+    elif product_filter.include_unpublished:
+        conditions = [{"published": {"$in": [True, False]}, "archived_at": None}]
     if search:
         if len(search) > MAX_SEARCH_LENGTH or not is_visible_text(search):
             raise InvalidInputError(
@@ -136,6 +145,9 @@ async def products(
     With `category`, only the products of that category or subcategory.
     """
     page = page.validated()
+    if product_filter.include_unpublished or product_filter.include_archived:
+        # An argument-level permission: Strawberry declares permissions on fields only.
+        await require_admin(ctx)
     if category is not None and category.parent_id:
         product_filter = replace(product_filter, subcategory_id=category.id)
     elif category is not None:
@@ -154,13 +166,16 @@ async def products(
 async def product(
     ctx: Context, *, product_id: ObjectId | None = None, slug: str | None = None
 ) -> Product | None:
-    """One visible product by id or slug (exactly one of them)."""
+    """One product by id or slug (exactly one of them): visible ones for everyone, any for admins."""
     _require_one_key(product_id, slug)
     if product_id is not None:
         found = await ctx.loaders.product_by_id.load(product_id)
     else:
         found = await ctx.loaders.product_by_slug.load(slug)
-    return found if found is not None and found.is_visible else None
+    if found is None or found.is_visible:
+        return found
+    viewer = await current_viewer(ctx)
+    return found if viewer is not None and viewer.user.role is Role.ADMIN else None
 
 
 async def categories(ctx: Context, *, page: PageArgs) -> Page[Category]:

@@ -57,11 +57,15 @@ def _product_list_tag(scope_category_id: ObjectId | None) -> str:
     return f"{Product.get_collection_name()}:list:{scope}"
 
 
+# Every entry depends on this tag too, so bulk changes (imports, category moves) can retire them all.
+CATALOG_TAG = "catalog"
+
+
 @dataclass
 class CacheDependencies:
     """What one request's result was read from. Passed to loaders as their `ReadObserver`."""
 
-    tags: set[str] = field(default_factory=set)
+    tags: set[str] = field(default_factory=lambda: {CATALOG_TAG})
     cacheable: bool = True
 
     def __call__(self, collection: str, key_field: str, key: object) -> None:
@@ -264,6 +268,10 @@ class QueryCache:
     async def invalidate_product(self, *versions: Product) -> bool:
         """Invalidate every cached result a change from `versions[0]` to `versions[-1]` affects."""
         return await self.invalidate(product_tags(*versions))
+
+    async def invalidate_catalog(self) -> bool:
+        """Invalidate every cached result: for bulk changes whose reach is not worth working out."""
+        return await self.invalidate([CATALOG_TAG])
 
     async def invalidate_category(self, *versions: Category) -> bool:
         """Invalidate every cached result a category change affects."""

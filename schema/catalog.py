@@ -13,10 +13,13 @@ from strawberry import relay
 from documents import catalog as documents
 from documents.money import to_decimal
 from resolvers import catalog as resolvers
+from resolvers.catalog_admin.products import stock_movements
 from resolvers.pagination import PageArgs
+from schema.catalog_admin.types import StockMovement, StockMovementConnection
 from schema.ids import decode_global_id
 from schema.info import Info
 from schema.pagination import CountedConnection
+from schema.permissions import IsAdmin
 
 
 @strawberry.type(description="An amount of money in one currency.")
@@ -93,6 +96,12 @@ class ProductFilter:
     min_rating: float | None = strawberry.field(
         default=None, description="Lowest average rating, 0 to 5."
     )
+    include_unpublished: bool = strawberry.field(
+        default=False, description="Admins only: also unpublished (not archived) products."
+    )
+    include_archived: bool = strawberry.field(
+        default=False, description="Admins only: also archived (and unpublished) products."
+    )
 
 
 def _domain_filter(product_filter: ProductFilter | None) -> resolvers.ProductFilter:
@@ -108,6 +117,8 @@ def _domain_filter(product_filter: ProductFilter | None) -> resolvers.ProductFil
         price_max=product_filter.price_max,
         in_stock=product_filter.in_stock,
         min_rating=product_filter.min_rating,
+        include_unpublished=product_filter.include_unpublished,
+        include_archived=product_filter.include_archived,
     )
 
 
@@ -221,6 +232,8 @@ class Product(relay.Node):
     images: list[Image] = strawberry.field(description="Images, the main one first.")
     rating_average: float = strawberry.field(description="Average review rating, 0 to 5.")
     rating_count: int = strawberry.field(description="Number of reviews.")
+    published: bool = strawberry.field(description="Shown in the storefront.")
+    archived: bool = strawberry.field(description="Hidden for good, kept for order history.")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
     _document: strawberry.Private[documents.Product]
@@ -241,6 +254,8 @@ class Product(relay.Node):
             images=[Image.from_document(image) for image in product.images],
             rating_average=product.rating_average,
             rating_count=product.rating_count,
+            published=product.published,
+            archived=product.archived_at is not None,
             created_at=product.created_at,
             updated_at=product.updated_at,
             _document=product,
@@ -252,6 +267,24 @@ class Product(relay.Node):
         if category is None:
             raise LookupError(f"product {self.id} refers to a missing category")
         return Category.from_document(category)
+
+    @strawberry.field(
+        description="Stock changes, newest first (admins only).", permission_classes=[IsAdmin]
+    )
+    async def stock_movements(
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
+    ) -> StockMovementConnection:
+        page = await stock_movements(
+            info.context,
+            self._document,
+            page=PageArgs(first=first, after=after, last=last, before=before),
+        )
+        return StockMovementConnection.from_page(page, StockMovement.from_document)
 
     @strawberry.field(description="The subcategory, if the product has one.")
     async def subcategory(self, info: Info) -> Category | None:

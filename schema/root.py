@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 from schema.accounts import AccountMutation, AccountQuery
 from schema.caching import QueryCacheExtension
 from schema.catalog import CatalogQuery
+from schema.catalog_admin.operations import CatalogAdminMutation
 from schema.errors import log_errors
 from schema.node import NodeQuery
 
@@ -32,7 +33,7 @@ class Query(CatalogQuery, AccountQuery, NodeQuery):
 
 
 @strawberry.type(description="The root of every write.")
-class Mutation(AccountMutation):
+class Mutation(AccountMutation, CatalogAdminMutation):
     pass
 
 

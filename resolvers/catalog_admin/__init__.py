@@ -1,0 +1,1 @@
+"""Catalog administration: categories, products, stock, images, import and export."""

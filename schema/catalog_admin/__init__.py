@@ -1,0 +1,1 @@
+"""Catalog administration in the API: categories, products and stock (admins only)."""

@@ -1,0 +1,385 @@
+"""Catalog administration mutations (admins only): categories, products, stock."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.permission import BasePermission
+
+from documents.catalog import stored_id
+from resolvers.accounts.viewer import require_viewer
+from resolvers.catalog_admin import categories as category_admin
+from resolvers.catalog_admin import products as product_admin
+from schema.catalog import Category, Product
+from schema.catalog_admin.types import CatalogError, StockMovement
+from schema.ids import decode_global_id
+from schema.info import Info
+from schema.payloads import user_errors
+from schema.permissions import IsAdmin
+
+
+def _maybe(value: Any, convert: Any = None) -> Any:
+    """A `strawberry.Maybe` as the resolvers' UNSET-or-value."""
+    if value is None:
+        return product_admin.UNSET
+    return convert(value.value) if convert and value.value is not None else value.value
+
+
+def _id(value: str, type_name: str, field: str) -> Any:
+    decoded = decode_global_id(value, type_name, field=field)
+    assert decoded is not None
+    return decoded
+
+
+@strawberry.input(description="A new category; with `parentId`, a subcategory of that category.")
+class CreateCategoryInput:
+    name: str = strawberry.field(description="2 to 120 characters.")
+    slug: str | None = strawberry.field(default=None, description="Made from the name if omitted.")
+    description: str | None = strawberry.field(default=None, description="Rich text (sanitized).")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A top-level category, to make this a subcategory of it."
+    )
+
+
+@strawberry.input(description="Category fields to change; omitted fields stay as they are.")
+class UpdateCategoryInput:
+    id: strawberry.ID = strawberry.field(description="The category.")
+    name: strawberry.Maybe[str] = strawberry.field(description="2 to 120 characters.")
+    slug: strawberry.Maybe[str] = strawberry.field(description="Unique, URL-safe.")
+    description: strawberry.Maybe[str | None] = strawberry.field(description="Rich text.")
+
+
+@strawberry.input(description="A category to delete, and where its contents go.")
+class DeleteCategoryInput:
+    id: strawberry.ID = strawberry.field(description="The category.")
+    move_products_to: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A category or subcategory for its products; needed if it has any.",
+    )
+    move_subcategories_to: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A top-level category for its subcategories; needed if it has any.",
+    )
+
+
+@strawberry.input(description="A new product; unpublished unless `published` is true.")
+class CreateProductInput:
+    name: str = strawberry.field(description="2 to 200 characters.")
+    price: Decimal = strawberry.field(
+        description='List price in the shop currency, e.g. "1299.00".'
+    )
+    category_id: strawberry.ID = strawberry.field(description="A top-level category.")
+    subcategory_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A subcategory of that category."
+    )
+    slug: str | None = strawberry.field(default=None, description="Made from the name if omitted.")
+    description: str | None = strawberry.field(default=None, description="Rich text (sanitized).")
+    brand: str | None = strawberry.field(default=None, description="Brand name.")
+    discount_percent: int = strawberry.field(default=0, description="0 to 90.")
+    stock: int = strawberry.field(default=0, description="Units on hand, 0 or more.")
+    published: bool = strawberry.field(default=False, description="Show it in the storefront.")
+
+
+@strawberry.input(description="Product fields to change; omitted fields stay as they are.")
+class UpdateProductInput:
+    id: strawberry.ID = strawberry.field(description="The product.")
+    name: strawberry.Maybe[str] = strawberry.field(description="2 to 200 characters.")
+    slug: strawberry.Maybe[str] = strawberry.field(description="Unique, URL-safe.")
+    description: strawberry.Maybe[str | None] = strawberry.field(description="Rich text.")
+    brand: strawberry.Maybe[str | None] = strawberry.field(description="Brand name.")
+    price: strawberry.Maybe[Decimal] = strawberry.field(description="List price.")
+    discount_percent: strawberry.Maybe[int] = strawberry.field(description="0 to 90.")
+    category_id: strawberry.Maybe[strawberry.ID] = strawberry.field(
+        description="Another top-level category (drops the subcategory unless one is given)."
+    )
+    subcategory_id: strawberry.Maybe[strawberry.ID | None] = strawberry.field(
+        description="A subcategory of the category; null for none."
+    )
+
+
+@strawberry.input(description="A change of stock by a number of units.")
+class AdjustStockInput:
+    product_id: strawberry.ID = strawberry.field(description="The product.")
+    delta: int = strawberry.field(description="Units to add (positive) or remove (negative).")
+    reason: str = strawberry.field(description="Why, for the stock history (1 to 200 characters).")
+
+
+@strawberry.input(description="A counted stock.")
+class SetStockInput:
+    product_id: strawberry.ID = strawberry.field(description="The product.")
+    stock: int = strawberry.field(description="Units on hand, 0 or more.")
+    reason: str = strawberry.field(description="Why, for the stock history (1 to 200 characters).")
+
+
+@strawberry.type(description="Result of a mutation that changes a category.")
+class CategoryPayload:
+    category: Category | None = strawberry.field(default=None, description="The category after it.")
+    errors: list[CatalogError] = strawberry.field(
+        default_factory=list, description="Empty on success."
+    )
+
+
+@strawberry.type(description="Result of `createCategory`.")
+class CreateCategoryPayload(CategoryPayload):
+    pass
+
+
+@strawberry.type(description="Result of `updateCategory`.")
+class UpdateCategoryPayload(CategoryPayload):
+    pass
+
+
+@strawberry.type(description="Result of `deleteCategory`.")
+class DeleteCategoryPayload:
+    deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The deleted ID.")
+    errors: list[CatalogError] = strawberry.field(
+        default_factory=list, description="Empty on success."
+    )
+
+
+@strawberry.type(description="Result of a mutation that changes a product.")
+class ProductPayload:
+    product: Product | None = strawberry.field(default=None, description="The product after it.")
+    errors: list[CatalogError] = strawberry.field(
+        default_factory=list, description="Empty on success."
+    )
+
+
+@strawberry.type(description="Result of `createProduct`.")
+class CreateProductPayload(ProductPayload):
+    pass
+
+
+@strawberry.type(description="Result of `updateProduct`.")
+class UpdateProductPayload(ProductPayload):
+    pass
+
+
+@strawberry.type(description="Result of `setProductPublished`.")
+class SetProductPublishedPayload(ProductPayload):
+    pass
+
+
+@strawberry.type(description="Result of `restoreProduct`; it comes back unpublished.")
+class RestoreProductPayload(ProductPayload):
+    pass
+
+
+@strawberry.type(description="Result of `deleteProduct`.")
+class DeleteProductPayload:
+    product: Product | None = strawberry.field(
+        default=None, description="The archived product; null when it was deleted for good."
+    )
+    deleted_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Set when the product was deleted for good."
+    )
+    errors: list[CatalogError] = strawberry.field(
+        default_factory=list, description="Empty on success."
+    )
+
+
+@strawberry.type(description="Result of a stock change.")
+class StockPayload:
+    product: Product | None = strawberry.field(default=None, description="The product after it.")
+    stock_movement: StockMovement | None = strawberry.field(
+        default=None, description="The recorded change."
+    )
+    errors: list[CatalogError] = strawberry.field(
+        default_factory=list, description="Empty on success."
+    )
+
+
+@strawberry.type(description="Result of `adjustStock`.")
+class AdjustStockPayload(StockPayload):
+    pass
+
+
+@strawberry.type(description="Result of `setStock`.")
+class SetStockPayload(StockPayload):
+    pass
+
+
+ADMIN: list[type[BasePermission]] = [IsAdmin]
+
+
+@strawberry.type
+class CatalogAdminMutation:
+    @strawberry.mutation(
+        description="Create a category or subcategory (admins only).", permission_classes=ADMIN
+    )
+    @user_errors(CreateCategoryPayload, CatalogError)
+    async def create_category(
+        self, info: Info, input: CreateCategoryInput
+    ) -> CreateCategoryPayload:
+        parent = decode_global_id(input.parent_id, "Category", field="parentId")
+        category = await category_admin.create_category(
+            info.context,
+            category_admin.CategoryFields(
+                name=input.name,
+                slug=input.slug,
+                description=input.description
+                if input.description is not None
+                else category_admin.UNSET,
+                parent_id=parent,
+            ),
+        )
+        return CreateCategoryPayload(category=Category.from_document(category))
+
+    @strawberry.mutation(description="Change a category (admins only).", permission_classes=ADMIN)
+    @user_errors(UpdateCategoryPayload, CatalogError)
+    async def update_category(
+        self, info: Info, input: UpdateCategoryInput
+    ) -> UpdateCategoryPayload:
+        category = await category_admin.update_category(
+            info.context,
+            _id(input.id, "Category", "id"),
+            category_admin.CategoryFields(
+                name=_maybe(input.name),
+                slug=_maybe(input.slug),
+                description=_maybe(input.description),
+            ),
+        )
+        return UpdateCategoryPayload(category=Category.from_document(category))
+
+    @strawberry.mutation(
+        description="Delete a category; its products and subcategories must be moved (admins only).",
+        permission_classes=ADMIN,
+    )
+    @user_errors(DeleteCategoryPayload, CatalogError)
+    async def delete_category(
+        self, info: Info, input: DeleteCategoryInput
+    ) -> DeleteCategoryPayload:
+        await category_admin.delete_category(
+            info.context,
+            _id(input.id, "Category", "id"),
+            move_products_to=decode_global_id(
+                input.move_products_to, "Category", field="moveProductsTo"
+            ),
+            move_subcategories_to=decode_global_id(
+                input.move_subcategories_to, "Category", field="moveSubcategoriesTo"
+            ),
+        )
+        return DeleteCategoryPayload(deleted_id=input.id)
+
+    @strawberry.mutation(description="Create a product (admins only).", permission_classes=ADMIN)
+    @user_errors(CreateProductPayload, CatalogError)
+    async def create_product(self, info: Info, input: CreateProductInput) -> CreateProductPayload:
+        product = await product_admin.create_product(
+            info.context,
+            product_admin.ProductFields(
+                name=input.name,
+                slug=input.slug,
+                description=input.description or "",
+                brand=input.brand or "",
+                price=input.price,
+                discount_percent=input.discount_percent,
+                category_id=_id(input.category_id, "Category", "categoryId"),
+                subcategory_id=decode_global_id(
+                    input.subcategory_id, "Category", field="subcategoryId"
+                ),
+                published=input.published,
+                stock=input.stock,
+            ),
+        )
+        return CreateProductPayload(product=Product.from_document(product))
+
+    @strawberry.mutation(description="Change a product (admins only).", permission_classes=ADMIN)
+    @user_errors(UpdateProductPayload, CatalogError)
+    async def update_product(self, info: Info, input: UpdateProductInput) -> UpdateProductPayload:
+        def category(field: str) -> Any:
+            return lambda value: _id(value, "Category", field)
+
+        product = await product_admin.update_product(
+            info.context,
+            _id(input.id, "Product", "id"),
+            product_admin.ProductFields(
+                name=_maybe(input.name),
+                slug=_maybe(input.slug),
+                description=_maybe(input.description),
+                brand=_maybe(input.brand),
+                price=_maybe(input.price),
+                discount_percent=_maybe(input.discount_percent),
+                category_id=_maybe(input.category_id, category("categoryId")),
+                subcategory_id=_maybe(input.subcategory_id, category("subcategoryId")),
+            ),
+        )
+        return UpdateProductPayload(product=Product.from_document(product))
+
+    @strawberry.mutation(
+        description="Show or hide a product (admins only).", permission_classes=ADMIN
+    )
+    @user_errors(SetProductPublishedPayload, CatalogError)
+    async def set_product_published(
+        self, info: Info, id: strawberry.ID, published: bool
+    ) -> SetProductPublishedPayload:
+        product = await product_admin.set_product_published(
+            info.context, _id(id, "Product", "id"), published
+        )
+        return SetProductPublishedPayload(product=Product.from_document(product))
+
+    @strawberry.mutation(
+        description=(
+            "Archive a product (hidden, kept for order history), or with `hard: true` delete it "
+            "and its images for good (admins only)."
+        ),
+        permission_classes=ADMIN,
+    )
+    @user_errors(DeleteProductPayload, CatalogError)
+    async def delete_product(
+        self, info: Info, id: strawberry.ID, hard: bool = False
+    ) -> DeleteProductPayload:
+        product_id = _id(id, "Product", "id")
+        if hard:
+            await product_admin.delete_product(info.context, product_id)
+            return DeleteProductPayload(deleted_id=id)
+        product = await product_admin.archive_product(info.context, product_id)
+        return DeleteProductPayload(product=Product.from_document(product))
+
+    @strawberry.mutation(
+        description="Bring an archived product back, unpublished (admins only).",
+        permission_classes=ADMIN,
+    )
+    @user_errors(RestoreProductPayload, CatalogError)
+    async def restore_product(self, info: Info, id: strawberry.ID) -> RestoreProductPayload:
+        product = await product_admin.restore_product(info.context, _id(id, "Product", "id"))
+        return RestoreProductPayload(product=Product.from_document(product))
+
+    @strawberry.mutation(
+        description="Add or remove stock, recorded in the history; never below zero (admins only).",
+        permission_classes=ADMIN,
+    )
+    @user_errors(AdjustStockPayload, CatalogError)
+    async def adjust_stock(self, info: Info, input: AdjustStockInput) -> AdjustStockPayload:
+        viewer = await require_viewer(info.context)
+        change = await product_admin.change_stock(
+            info.context,
+            _id(input.product_id, "Product", "productId"),
+            delta=input.delta,
+            reason=input.reason,
+            actor_id=stored_id(viewer.user),
+        )
+        return AdjustStockPayload(
+            product=Product.from_document(change.product),
+            stock_movement=StockMovement.from_document(change.movement),
+        )
+
+    @strawberry.mutation(
+        description="Set the stock to a counted number, recorded in the history (admins only).",
+        permission_classes=ADMIN,
+    )
+    @user_errors(SetStockPayload, CatalogError)
+    async def set_stock(self, info: Info, input: SetStockInput) -> SetStockPayload:
+        viewer = await require_viewer(info.context)
+        change = await product_admin.change_stock(
+            info.context,
+            _id(input.product_id, "Product", "productId"),
+            stock=input.stock,
+            reason=input.reason,
+            actor_id=stored_id(viewer.user),
+        )
+        return SetStockPayload(
+            product=Product.from_document(change.product),
+            stock_movement=StockMovement.from_document(change.movement),
+        )
