@@ -182,7 +182,7 @@ class Category(relay.Node):
     id: relay.NodeID[str]
     name: str = strawberry.field(description="Display name.")
     slug: str = strawberry.field(description="Unique, URL-safe key.")
-    description: str = strawberry.field(description="Plain-text description.")
+    description: str = strawberry.field(description="Description (sanitized rich text).")
     image: Image | None = strawberry.field(description="Banner or tile image.")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
