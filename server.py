@@ -53,6 +53,7 @@ from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
 from schema import oauth
+from schema.catalog_admin import transfer as catalog_transfer
 from schema.http import GraphQLEndpoint
 from schema.middleware import BodySizeLimitMiddleware, RequestIdLogFilter, RequestIdMiddleware
 from schema.root import build_schema
@@ -230,6 +231,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/auth/google/login", oauth.google_login, methods=["GET"]),
         Route("/auth/google/callback", oauth.google_callback, methods=["GET"]),
+        Route(catalog_transfer.EXPORT_PATH, catalog_transfer.export_products, methods=["GET"]),
     ]
     if settings.cloudinary_url is None:
         settings.media_dir.mkdir(parents=True, exist_ok=True)

@@ -52,14 +52,19 @@ class Settings(BaseSettings):
     # Client IPs feed the rate limits and session records, so only name your own proxies.
     forwarded_allow_ips: str = "127.0.0.1"
     graphiql: bool = True
-    # Largest request body; uploads (avatars) must fit, with their multipart envelope.
-    max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=100 * 1024 * 1024)] = 4 * 1024 * 1024
+    # Largest request body; uploads (avatars, images, product imports) must fit, with their
+    # multipart envelope.
+    max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=100 * 1024 * 1024)] = 21 * 1024 * 1024
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
 
     # Catalog.
     shop_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "INR"
     seed_products: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
     seed_random_seed: int = 2024
+    # Product imports (`importProducts`): the largest file, and the most rows in one file.
+    # MAX_REQUEST_BYTES must leave room for the file and its multipart envelope.
+    import_max_bytes: Annotated[int, Field(ge=1024, le=99 * 1024 * 1024)] = 20 * 1024 * 1024
+    import_max_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 20_000
 
     # Query result cache.
     cache_enabled: bool = True
@@ -123,6 +128,10 @@ class Settings(BaseSettings):
     cloudinary_url: SecretStr | None = None
     cloudinary_upload_prefix: str | None = None
     avatar_max_bytes: Annotated[int, Field(ge=1024, le=20 * 1024 * 1024)] = 2 * 1024 * 1024
+    # Largest product or category image upload; MAX_REQUEST_BYTES must leave room for it.
+    product_image_max_bytes: Annotated[int, Field(ge=1024, le=50 * 1024 * 1024)] = 5 * 1024 * 1024
+    # Images one product may have; adding one more is refused (TOO_MANY_IMAGES).
+    max_product_images: Annotated[int, Field(ge=1, le=100)] = 12
 
     # Google sign-in, when a client id is configured.
     google_client_id: str | None = None

@@ -9,6 +9,7 @@ through the PyMongo collections, bypassing per-document Beanie overhead.
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import math
 import random
@@ -735,7 +736,7 @@ def generate_categories(seed: int) -> list[dict[str, Any]]:
                 "_id": category_id,
                 "name": name,
                 "slug": slug,
-                "description": description,
+                "description": html.escape(description, quote=False),
                 "image": {
                     "url": f"https://picsum.photos/seed/{slug}/600/400",
                     "alt": name,
@@ -907,7 +908,7 @@ def _products(
             "_id": product_id,
             "name": name,
             "slug": slug,
-            "description": description,
+            "description": html.escape(description, quote=False),
             "brand": brand,
             "price": price,
             "currency": currency,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from bson import ObjectId
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents.catalog import Product, StockMovement, utc_now
@@ -135,3 +136,58 @@ async def _in_transaction(apply: object) -> StockMovement:
     async with client.start_session() as session:
         result: StockMovement = await session.with_transaction(apply)  # type: ignore[arg-type]
     return result
+
+
+@dataclass(frozen=True)
+class StockCount:
+    """A product's stock as counted (an import), and what it was when the count was read."""
+
+    product_id: ObjectId
+    before: int
+    after: int
+
+
+async def set_counted_stock(
+    counts: list[StockCount],
+    *,
+    reason: str,
+    actor_id: ObjectId | None,
+    session: AsyncClientSession,
+) -> None:
+    """Set many products' stock in the caller's transaction, and record each change.
+
+    Each update matches only the stock the count was read against, so a change that slipped in
+    since fails the transaction (the caller retries it) instead of being overwritten unrecorded.
+    """
+    if not counts:
+        return
+    now = utc_now()
+    operations = [
+        UpdateOne(
+            {"_id": count.product_id, "stock": count.before},
+            {"$set": {"stock": count.after, "updated_at": now}},
+        )
+        for count in counts
+    ]
+    result = await Product.get_pymongo_collection().bulk_write(
+        operations, ordered=False, session=session
+    )
+    if result.matched_count != len(operations):
+        raise StockCountConflictError("stock changed while it was being counted")
+    movements = [
+        StockMovement(
+            product_id=count.product_id,
+            delta=count.after - count.before,
+            before=count.before,
+            after=count.after,
+            reason=reason,
+            actor_id=actor_id,
+            created_at=now,
+        ).model_dump(exclude={"id", "revision_id"})
+        for count in counts
+    ]
+    await StockMovement.get_pymongo_collection().insert_many(movements, session=session)
+
+
+class StockCountConflictError(Exception):
+    """The stock changed between reading and writing a count; retry the transaction."""

@@ -13,6 +13,7 @@ from strawberry import relay
 from documents import catalog as documents
 from documents.money import to_decimal
 from resolvers import catalog as resolvers
+from resolvers.catalog_admin import images as image_admin
 from resolvers.catalog_admin.products import stock_movements
 from resolvers.pagination import PageArgs
 from schema.catalog_admin.types import StockMovement, StockMovementConnection
@@ -34,16 +35,48 @@ class Money:
         return cls(amount=to_decimal(minor_units, currency), currency=currency)
 
 
+@strawberry.input(description="A size to deliver an image at; give one side or both.")
+class ImageTransform:
+    width: int | None = strawberry.field(default=None, description="Width in pixels, 1 to 4000.")
+    height: int | None = strawberry.field(default=None, description="Height in pixels, 1 to 4000.")
+
+
 @strawberry.type(description="An image in the shop's image store.")
 class Image:
-    url: str = strawberry.field(description="Absolute URL of the image.")
+    id: strawberry.ID = strawberry.field(
+        description=(
+            "Names the image in image mutations: its id in the image store, or its URL for an "
+            "image kept elsewhere."
+        )
+    )
     alt: str = strawberry.field(description="Text alternative for screen readers.")
     width: int | None = strawberry.field(description="Width in pixels, when known.")
     height: int | None = strawberry.field(description="Height in pixels, when known.")
+    _document: strawberry.Private[documents.Image]
 
     @classmethod
     def from_document(cls, image: documents.Image) -> Image:
-        return cls(url=image.url, alt=image.alt, width=image.width, height=image.height)
+        return cls(
+            id=strawberry.ID(image_admin.image_id(image)),
+            alt=image.alt,
+            width=image.width,
+            height=image.height,
+            _document=image,
+        )
+
+    @strawberry.field(
+        description=(
+            "Absolute URL of the image. With `transform`, resized where the image store can: "
+            "Cloudinary crops to fill both sides (or scales to one); local files and images "
+            "kept elsewhere are served as they are."
+        )
+    )
+    def url(self, info: Info, transform: ImageTransform | None = None) -> str:
+        if transform is None:
+            return self._document.url
+        return image_admin.image_url(
+            info.context, self._document, width=transform.width, height=transform.height
+        )
 
 
 @strawberry.enum(description="What a product list is ordered by.")

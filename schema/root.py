@@ -20,7 +20,9 @@ from strawberry.types import ExecutionContext
 from schema.accounts import AccountMutation, AccountQuery
 from schema.caching import QueryCacheExtension
 from schema.catalog import CatalogQuery
+from schema.catalog_admin.images import CatalogImageMutation
 from schema.catalog_admin.operations import CatalogAdminMutation
+from schema.catalog_admin.transfer import CatalogTransferMutation, CatalogTransferQuery
 from schema.errors import log_errors
 from schema.node import NodeQuery
 
@@ -28,12 +30,14 @@ DOCUMENT_CACHE_SIZE = 1024
 
 
 @strawberry.type(description="The root of every read.")
-class Query(CatalogQuery, AccountQuery, NodeQuery):
+class Query(CatalogQuery, AccountQuery, NodeQuery, CatalogTransferQuery):
     pass
 
 
 @strawberry.type(description="The root of every write.")
-class Mutation(AccountMutation, CatalogAdminMutation):
+class Mutation(
+    AccountMutation, CatalogAdminMutation, CatalogImageMutation, CatalogTransferMutation
+):
     pass
 
 

@@ -102,3 +102,40 @@ async def outbox(app: Any, settings: Any, to: str) -> list[dict[str, Any]]:
     """The emails the outbox stand-in stored for `to`, oldest first."""
     collection = app.state.mongo[settings.mongodb_database]["email_outbox"]
     return await collection.find({"to": to}, {"_id": 0}).sort("created_at", 1).to_list()
+
+
+async def signed_in_token(client: httpx.AsyncClient, email: str, *, role: Any = None) -> str:
+    """The access token of a new account with `email` (and `role`), signed in through the API."""
+    from documents.accounts import Role
+    from tests.factories import DEFAULT_PASSWORD, make_user
+
+    await make_user(email, role=role or Role.USER)
+    token: str = (await login(client, email, DEFAULT_PASSWORD))["accessToken"]
+    return token
+
+
+async def admin_token(client: httpx.AsyncClient, email: str = "admin@example.com") -> str:
+    from documents.accounts import Role
+
+    return await signed_in_token(client, email, role=Role.ADMIN)
+
+
+async def user_token(client: httpx.AsyncClient, email: str = "customer@example.com") -> str:
+    return await signed_in_token(client, email)
+
+
+async def catalog_state() -> dict[str, list[dict[str, Any]]]:
+    """Every stored catalog document, to compare before and after a refused change."""
+    from documents.catalog import CATALOG_DOCUMENTS
+
+    return {
+        document.get_collection_name(): await document.get_pymongo_collection()
+        .find({}, sort=[("_id", 1)])
+        .to_list()
+        for document in CATALOG_DOCUMENTS
+    }
+
+
+def payload_errors(body: dict[str, Any], mutation: str) -> list[tuple[str | None, str]]:
+    """The (field, code) pairs in a mutation payload's `errors`."""
+    return [(error["field"], error["code"]) for error in body["data"][mutation]["errors"]]

@@ -106,10 +106,15 @@ async def delete_category(
     where they go: products to another category or subcategory, subcategories to another
     top-level category. Moves and the deletion happen in one transaction."""
     category = await category_for_admin(category_id)
-    scope = "subcategory_id" if category.parent_id else "category_id"
+    # Its own products; those of its subcategories stay with them (and follow them when moved).
+    owned: dict[str, Any] = (
+        {"subcategory_id": category_id}
+        if category.parent_id
+        else {"category_id": category_id, "subcategory_id": None}
+    )
     products = Product.get_pymongo_collection()
     children = Category.get_pymongo_collection()
-    has_products = await products.count_documents({scope: category_id}, limit=1) > 0
+    has_products = await products.count_documents(owned, limit=1) > 0
     has_children = await children.count_documents({"parent_id": category_id}, limit=1) > 0
     if has_products and move_products_to is None:
         raise CatalogError(
@@ -138,7 +143,7 @@ async def delete_category(
     async def apply(session: AsyncClientSession) -> None:
         if product_target is not None:
             await products.update_many(
-                {scope: category_id},
+                owned,
                 {"$set": {**product_target, "updated_at": utc_now()}},
                 session=session,
             )

@@ -50,7 +50,7 @@ class ProductFields:
     stock: Any = UNSET  # create only; later changes go through adjust/set stock
 
 
-def _checked(ctx: Context, fields: ProductFields) -> dict[str, Any]:
+def checked_fields(ctx: Context, fields: ProductFields) -> dict[str, Any]:
     """The stored form of every field given, each checked; CatalogError names the first bad one."""
     values: dict[str, Any] = {}
     if fields.name is not UNSET:
@@ -88,7 +88,7 @@ def _minor_units(price: Decimal, currency: str) -> int:
 
 async def create_product(ctx: Context, fields: ProductFields) -> Product:
     """A new product; the slug comes from the name unless given. Unpublished unless told."""
-    values = _checked(ctx, fields)
+    values = checked_fields(ctx, fields)
     for required in ("name", "price", "category_id"):
         if required not in values:
             field_name = {"category_id": "categoryId"}.get(required, required)
@@ -133,7 +133,7 @@ async def update_product(ctx: Context, product_id: ObjectId, fields: ProductFiel
             field="stock",
         )
     before = await product_for_admin(product_id)
-    values = _checked(ctx, fields)
+    values = checked_fields(ctx, fields)
     if not values:
         return before
     if values.get("published") and before.archived_at is not None:
@@ -142,7 +142,8 @@ async def update_product(ctx: Context, product_id: ObjectId, fields: ProductFiel
         )
     category_id = values.get("category_id", before.category_id)
     subcategory_id = values.get("subcategory_id", before.subcategory_id)
-    if "category_id" in values and "subcategory_id" not in values and subcategory_id is not None:
+    moved = values.get("category_id", before.category_id) != before.category_id
+    if moved and "subcategory_id" not in values and subcategory_id is not None:
         subcategory_id = values["subcategory_id"] = None  # a new category drops the old subcategory
     if "category_id" in values or "subcategory_id" in values:
         await check_placement(category_id, subcategory_id)

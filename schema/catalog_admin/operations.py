@@ -20,10 +20,10 @@ from schema.payloads import user_errors
 from schema.permissions import IsAdmin
 
 
-def _maybe(value: Any, convert: Any = None) -> Any:
-    """A `strawberry.Maybe` as the resolvers' UNSET-or-value."""
+def _maybe(value: Any, convert: Any = None, *, unset: Any = product_admin.UNSET) -> Any:
+    """A `strawberry.Maybe` as the resolvers' UNSET-or-value (each resolver module has its own)."""
     if value is None:
-        return product_admin.UNSET
+        return unset
     return convert(value.value) if convert and value.value is not None else value.value
 
 
@@ -236,9 +236,9 @@ class CatalogAdminMutation:
             info.context,
             _id(input.id, "Category", "id"),
             category_admin.CategoryFields(
-                name=_maybe(input.name),
-                slug=_maybe(input.slug),
-                description=_maybe(input.description),
+                name=_maybe(input.name, unset=category_admin.UNSET),
+                slug=_maybe(input.slug, unset=category_admin.UNSET),
+                description=_maybe(input.description, unset=category_admin.UNSET),
             ),
         )
         return UpdateCategoryPayload(category=Category.from_document(category))

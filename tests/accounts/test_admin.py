@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image as PillowImage
 from starlette.applications import Starlette
 from strawberry import relay
+from strawberry.types.base import StrawberryObjectDefinition
 
 import server
 from documents.accounts import AuthSession, RefreshToken, Role, User, password_matches
+from documents.catalog import Category, Image, Product, StockMovement
 from resolvers.accounts import admin as admin_resolvers
 from schema.permissions import IsAdmin
 from schema.root import build_schema
 from settings import Settings
-from tests.factories import BASE_TIME, DEFAULT_PASSWORD, make_user
+from tests.factories import (
+    BASE_TIME,
+    DEFAULT_PASSWORD,
+    global_id,
+    make_category,
+    make_product,
+    make_user,
+)
 from tests.support import LOGIN, error_codes, graphql, login, payload_codes
 
 USERS = """
@@ -53,12 +67,228 @@ mutation Refresh($token: String) {
 """
 ME = "{ me { email role } }"
 
-# Every admin-only root field, with the variables a caller would send (given a target user's id).
-ADMIN_OPERATIONS: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
-    "users": (USERS, lambda target: {"first": 10, "search": "example"}),
-    # The plain user is the target: for a signed-in USER caller this is self-promotion.
-    "setUserRole": (SET_USER_ROLE, lambda target: {"userId": target, "role": "ADMIN"}),
-    "setUserDisabled": (SET_USER_DISABLED, lambda target: {"userId": target, "disabled": True}),
+# One document per admin-only field the permission test calls.
+CREATE_CATEGORY = """
+mutation CreateCategory($input: CreateCategoryInput!) {
+  createCategory(input: $input) { category { id } errors { code } }
+}
+"""
+UPDATE_CATEGORY = """
+mutation UpdateCategory($input: UpdateCategoryInput!) {
+  updateCategory(input: $input) { category { id } errors { code } }
+}
+"""
+DELETE_CATEGORY = """
+mutation DeleteCategory($input: DeleteCategoryInput!) {
+  deleteCategory(input: $input) { deletedId errors { code } }
+}
+"""
+CREATE_PRODUCT = """
+mutation CreateProduct($input: CreateProductInput!) {
+  createProduct(input: $input) { product { id } errors { code } }
+}
+"""
+UPDATE_PRODUCT = """
+mutation UpdateProduct($input: UpdateProductInput!) {
+  updateProduct(input: $input) { product { id } errors { code } }
+}
+"""
+SET_PRODUCT_PUBLISHED = """
+mutation SetProductPublished($id: ID!, $published: Boolean!) {
+  setProductPublished(id: $id, published: $published) { product { id } errors { code } }
+}
+"""
+DELETE_PRODUCT = """
+mutation DeleteProduct($id: ID!, $hard: Boolean!) {
+  deleteProduct(id: $id, hard: $hard) { deletedId errors { code } }
+}
+"""
+RESTORE_PRODUCT = """
+mutation RestoreProduct($id: ID!) { restoreProduct(id: $id) { product { id } errors { code } } }
+"""
+ADJUST_STOCK = """
+mutation AdjustStock($input: AdjustStockInput!) {
+  adjustStock(input: $input) { stockMovement { id } errors { code } }
+}
+"""
+SET_STOCK = """
+mutation SetStock($input: SetStockInput!) {
+  setStock(input: $input) { stockMovement { id } errors { code } }
+}
+"""
+STOCK_MOVEMENTS = """
+query StockMovements($slug: String!) {
+  product(slug: $slug) { name stockMovements(first: 5) { totalCount } }
+}
+"""
+ADD_PRODUCT_IMAGE = """
+mutation AddProductImage($productId: ID!, $file: Upload!) {
+  addProductImage(productId: $productId, file: $file) { image { id } errors { code } }
+}
+"""
+REMOVE_PRODUCT_IMAGE = """
+mutation RemoveProductImage($productId: ID!, $imageId: String!) {
+  removeProductImage(productId: $productId, imageId: $imageId) { product { id } errors { code } }
+}
+"""
+REORDER_PRODUCT_IMAGES = """
+mutation ReorderProductImages($productId: ID!, $imageIds: [String!]!) {
+  reorderProductImages(productId: $productId, imageIds: $imageIds) {
+    product { id }
+    errors { code }
+  }
+}
+"""
+UPDATE_PRODUCT_IMAGE = """
+mutation UpdateProductImage($productId: ID!, $imageId: String!, $alt: String!) {
+  updateProductImage(productId: $productId, imageId: $imageId, alt: $alt) {
+    product { id }
+    errors { code }
+  }
+}
+"""
+SET_CATEGORY_IMAGE = """
+mutation SetCategoryImage($categoryId: ID!, $file: Upload!) {
+  setCategoryImage(categoryId: $categoryId, file: $file) { category { id } errors { code } }
+}
+"""
+REMOVE_CATEGORY_IMAGE = """
+mutation RemoveCategoryImage($categoryId: ID!) {
+  removeCategoryImage(categoryId: $categoryId) { category { id } errors { code } }
+}
+"""
+IMPORT_PRODUCTS = """
+mutation ImportProducts($file: Upload!) {
+  importProducts(file: $file) { created updated failed errors { code } }
+}
+"""
+PRODUCT_EXPORT_URL = "query ProductExportUrl { productExportUrl }"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the admin operations act on."""
+
+    customer: User  # a plain user: for a signed-in USER caller, setUserRole is self-promotion
+    category: Category  # top-level, with an image and `product`
+    empty_category: Category
+    product: Product  # published, in stock, with one image kept elsewhere (its URL is its id)
+
+
+Upload = tuple[str, bytes, str]
+
+
+@dataclass(frozen=True)
+class AdminOperation:
+    """An admin-only field called with minimal valid arguments: an admin would succeed."""
+
+    document: str
+    variables: Callable[[Targets], dict[str, Any]]
+    # Upload variables, sent as a GraphQL multipart request.
+    uploads: Callable[[Targets], dict[str, Upload]] | None = None
+    # Where the denial is reported, and the data left, for a field below the root.
+    path: tuple[str, ...] | None = None
+    denied_data: dict[str, Any] | None = None
+
+
+def png() -> Upload:
+    buffer = BytesIO()
+    PillowImage.new("RGB", (4, 3), (200, 80, 20)).save(buffer, "PNG")
+    return ("picture.png", buffer.getvalue(), "image/png")
+
+
+def product_csv(targets: Targets) -> Upload:
+    rows = f"slug,name,price,category_slug\nnew-runner,New Runner,10.00,{targets.category.slug}\n"
+    return ("products.csv", rows.encode(), "text/csv")
+
+
+def product_image_id(targets: Targets) -> str:
+    return targets.product.images[0].url
+
+
+# Every admin-only field of the schema, by "Type.field".
+ADMIN_OPERATIONS: dict[str, AdminOperation] = {
+    "Query.users": AdminOperation(USERS, lambda t: {"first": 10, "search": "example"}),
+    "Query.productExportUrl": AdminOperation(PRODUCT_EXPORT_URL, lambda t: {}),
+    "Mutation.setUserRole": AdminOperation(
+        SET_USER_ROLE, lambda t: {"userId": user_id(t.customer), "role": "ADMIN"}
+    ),
+    "Mutation.setUserDisabled": AdminOperation(
+        SET_USER_DISABLED, lambda t: {"userId": user_id(t.customer), "disabled": True}
+    ),
+    "Mutation.createCategory": AdminOperation(
+        CREATE_CATEGORY, lambda t: {"input": {"name": "Boots"}}
+    ),
+    "Mutation.updateCategory": AdminOperation(
+        UPDATE_CATEGORY, lambda t: {"input": {"id": global_id(t.category), "name": "Footwear"}}
+    ),
+    "Mutation.deleteCategory": AdminOperation(
+        DELETE_CATEGORY, lambda t: {"input": {"id": global_id(t.empty_category)}}
+    ),
+    "Mutation.createProduct": AdminOperation(
+        CREATE_PRODUCT,
+        lambda t: {
+            "input": {"name": "Boot", "price": "10.00", "categoryId": global_id(t.category)}
+        },
+    ),
+    "Mutation.updateProduct": AdminOperation(
+        UPDATE_PRODUCT, lambda t: {"input": {"id": global_id(t.product), "price": "12.00"}}
+    ),
+    "Mutation.setProductPublished": AdminOperation(
+        SET_PRODUCT_PUBLISHED, lambda t: {"id": global_id(t.product), "published": False}
+    ),
+    "Mutation.deleteProduct": AdminOperation(
+        DELETE_PRODUCT, lambda t: {"id": global_id(t.product), "hard": True}
+    ),
+    "Mutation.restoreProduct": AdminOperation(
+        RESTORE_PRODUCT, lambda t: {"id": global_id(t.product)}
+    ),
+    "Mutation.adjustStock": AdminOperation(
+        ADJUST_STOCK,
+        lambda t: {"input": {"productId": global_id(t.product), "delta": -1, "reason": "Lost"}},
+    ),
+    "Mutation.setStock": AdminOperation(
+        SET_STOCK,
+        lambda t: {"input": {"productId": global_id(t.product), "stock": 0, "reason": "Count"}},
+    ),
+    "Mutation.addProductImage": AdminOperation(
+        ADD_PRODUCT_IMAGE,
+        lambda t: {"productId": global_id(t.product)},
+        uploads=lambda t: {"file": png()},
+    ),
+    "Mutation.removeProductImage": AdminOperation(
+        REMOVE_PRODUCT_IMAGE,
+        lambda t: {"productId": global_id(t.product), "imageId": product_image_id(t)},
+    ),
+    "Mutation.reorderProductImages": AdminOperation(
+        REORDER_PRODUCT_IMAGES,
+        lambda t: {"productId": global_id(t.product), "imageIds": [product_image_id(t)]},
+    ),
+    "Mutation.updateProductImage": AdminOperation(
+        UPDATE_PRODUCT_IMAGE,
+        lambda t: {
+            "productId": global_id(t.product),
+            "imageId": product_image_id(t),
+            "alt": "A red shoe",
+        },
+    ),
+    "Mutation.setCategoryImage": AdminOperation(
+        SET_CATEGORY_IMAGE,
+        lambda t: {"categoryId": global_id(t.category)},
+        uploads=lambda t: {"file": png()},
+    ),
+    "Mutation.removeCategoryImage": AdminOperation(
+        REMOVE_CATEGORY_IMAGE, lambda t: {"categoryId": global_id(t.category)}
+    ),
+    "Mutation.importProducts": AdminOperation(
+        IMPORT_PRODUCTS, lambda t: {}, uploads=lambda t: {"file": product_csv(t)}
+    ),
+    "Product.stockMovements": AdminOperation(
+        STOCK_MOVEMENTS,
+        lambda t: {"slug": t.product.slug},
+        path=("product", "stockMovements"),
+        denied_data={"product": None},
+    ),
 }
 
 
@@ -81,8 +311,13 @@ async def database_state() -> dict[str, list[dict[str, Any]]]:
         document.Settings.name: await document.get_pymongo_collection()
         .find({}, sort=[("_id", 1)])
         .to_list()
-        for document in (User, AuthSession, RefreshToken)
+        for document in (User, AuthSession, RefreshToken, Category, Product, StockMovement)
     }
+
+
+def media_files(settings: Settings) -> set[Path]:
+    """The files of the local image store."""
+    return set(settings.media_dir.rglob("*")) if settings.media_dir.exists() else set()
 
 
 async def role_of(user: User) -> Role:
@@ -96,37 +331,101 @@ async def active_admins() -> list[str]:
     return sorted(admin.email for admin in admins)
 
 
+async def make_targets() -> Targets:
+    await make_user("admin@example.com", role=Role.ADMIN)
+    category = await make_category(
+        "Shoes", image=Image(url="https://img.test/shoes.jpg", alt="Shoes")
+    )
+    return Targets(
+        customer=await make_user("customer@example.com"),
+        category=category,
+        empty_category=await make_category("Empty"),
+        product=await make_product(category, slug="runner", stock=5),
+    )
+
+
+async def call(
+    client: httpx.AsyncClient, operation: AdminOperation, targets: Targets, token: str | None
+) -> dict[str, Any]:
+    """Send the operation as a client would: JSON, or a multipart request when it uploads."""
+    variables = operation.variables(targets)
+    if operation.uploads is None:
+        return await graphql(client, operation.document, variables, token=token)
+    uploads = operation.uploads(targets)
+    files = {str(number): upload for number, upload in enumerate(uploads.values())}
+    mapping = {str(number): [f"variables.{name}"] for number, name in enumerate(uploads)}
+    headers = {"apollo-require-preflight": "true"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    response = await client.post(
+        "/graphql",
+        data={
+            "operations": json.dumps(
+                {"query": operation.document, "variables": {**variables, **dict.fromkeys(uploads)}}
+            ),
+            "map": json.dumps(mapping),
+        },
+        files=files,
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 # --- who may use it --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("caller", ["anonymous", "user"])
 @pytest.mark.parametrize("operation", sorted(ADMIN_OPERATIONS))
 async def test_admin_operations_refuse_anonymous_callers_and_users(
-    app: Starlette, client: httpx.AsyncClient, operation: str, caller: str
+    app: Starlette, client: httpx.AsyncClient, settings: Settings, operation: str, caller: str
 ) -> None:
-    await make_user("admin@example.com", role=Role.ADMIN)
-    customer = await make_user("customer@example.com")
-    token = await access_token(app, customer) if caller == "user" else None
-    document, variables = ADMIN_OPERATIONS[operation]
+    targets = await make_targets()
+    token = await access_token(app, targets.customer) if caller == "user" else None
+    admin_operation = ADMIN_OPERATIONS[operation]
     before = await database_state()
+    files_before = media_files(settings)
 
-    body = await graphql(client, document, variables(user_id(customer)), token=token)
+    body = await call(client, admin_operation, targets, token)
 
-    assert body["data"] is None
+    assert body["data"] == admin_operation.denied_data
     assert error_codes(body) == ["UNAUTHENTICATED" if caller == "anonymous" else "FORBIDDEN"]
-    assert body["errors"][0]["path"] == [operation]
+    path = admin_operation.path or (operation.split(".")[1],)
+    assert body["errors"][0]["path"] == list(path)
     assert await database_state() == before
+    assert media_files(settings) == files_before
+
+
+@pytest.mark.parametrize("operation", sorted(ADMIN_OPERATIONS))
+async def test_admin_operations_succeed_for_an_admin_with_the_same_arguments(
+    app: Starlette, client: httpx.AsyncClient, operation: str
+) -> None:
+    """So the denials above come from the permission check, not from the arguments."""
+    targets = await make_targets()
+    admin = await User.find_one(User.email == "admin@example.com")
+    assert admin is not None
+
+    body = await call(client, ADMIN_OPERATIONS[operation], targets, await access_token(app, admin))
+
+    assert "errors" not in body, body
+    for result in body["data"].values():
+        if isinstance(result, dict) and "errors" in result:
+            assert result["errors"] == [], result
+            assert result.get("failed", 0) == 0, result  # importProducts reports rows apart
 
 
 def test_every_admin_only_field_is_covered_by_the_permission_test() -> None:
     schema = build_schema()
     guarded = set()
-    for root in ("Query", "Mutation"):
-        definition = schema.get_type_by_name(root)
-        assert definition is not None
-        for field in definition.fields:  # type: ignore[union-attr]
+    for type_name in schema._schema.type_map:
+        definition = schema.get_type_by_name(type_name)
+        if not isinstance(definition, StrawberryObjectDefinition) or definition.is_input:
+            continue
+        for field in definition.fields:
             if any(issubclass(permission, IsAdmin) for permission in field.permission_classes):
-                guarded.add(schema.config.name_converter.get_graphql_name(field))
+                field_name = schema.config.name_converter.get_graphql_name(field)
+                guarded.add(f"{type_name}.{field_name}")
 
     assert guarded == set(ADMIN_OPERATIONS)
 

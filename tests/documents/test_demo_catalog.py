@@ -11,6 +11,7 @@ import pytest
 from bson import ObjectId
 
 from documents.catalog import Category, Product
+from documents.catalog_rules import sanitize_description
 from documents.demo_catalog import BASE_DATE, generate_categories, generate_products
 from documents.money import MAX_DISCOUNT_PERCENT, final_price
 
@@ -155,3 +156,11 @@ async def test_documents_validate_as_beanie_models(many_products: list[dict[str,
         assert product.id == raw["_id"]
         assert product.final_price == raw["final_price"]
         assert product.model_dump(by_alias=True, exclude={"revision_id"}) == raw
+
+
+def test_descriptions_are_stored_as_the_api_would_store_them(
+    many_products: list[dict[str, Any]],
+) -> None:
+    # The API keeps descriptions as sanitized rich text; demo data must round-trip through it.
+    for raw in [*generate_categories(2024), *many_products[::50]]:
+        assert sanitize_description(raw["description"]) == raw["description"]
