@@ -213,7 +213,7 @@ def normalize_email(email: str, *, field: str = "email") -> str:
     normalized = email.strip().lower()
     if (
         len(normalized) > MAX_EMAIL_LENGTH
-        or not _EMAIL.match(normalized)
+        or not _EMAIL.fullmatch(normalized)
         or not is_visible_text(normalized)
     ):
         raise AccountError(
@@ -235,7 +235,7 @@ def check_mobile(mobile: str | None, *, field: str = "mobile") -> str | None:
     if mobile is None or not mobile.strip():
         return None
     cleaned = mobile.strip()
-    if not _MOBILE.match(cleaned):
+    if not _MOBILE.fullmatch(cleaned):
         raise AccountError(
             AccountErrorCode.INVALID_MOBILE, "Enter a valid phone number", field=field
         )

@@ -178,4 +178,4 @@ CATALOG_DOCUMENTS: list[type[Document]] = [Category, Product, StockMovement]
 
 
 # The storefront shows exactly the products matching this filter; keep it in step with is_visible.
-VISIBLE_PRODUCTS: dict[str, Any] = {"published": True}
+VISIBLE_PRODUCTS: dict[str, Any] = {"published": True, "archived_at": None}

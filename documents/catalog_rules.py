@@ -100,7 +100,7 @@ def slugify(text: str) -> str:
 
 
 def check_slug(slug: str, *, field: str = "slug") -> str:
-    if not (1 <= len(slug) <= MAX_SLUG_LENGTH and _SLUG.match(slug)):
+    if not (1 <= len(slug) <= MAX_SLUG_LENGTH and _SLUG.fullmatch(slug)):
         raise CatalogError(
             CatalogErrorCode.INVALID_SLUG,
             "Use lower-case letters, digits and single hyphens",

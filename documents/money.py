@@ -58,12 +58,23 @@ def to_minor_units(amount: Decimal, currency: str, *, field: str) -> int:
     # Checked before scaling, which could otherwise overflow the decimal context.
     if amount.copy_abs() >= MAX_MINOR_UNITS:
         raise InvalidInputError(f"{field} is too large", field=field)
-    scaled = amount.scaleb(minor_unit_exponent(currency))
-    if scaled != scaled.to_integral_value():
+    exponent = minor_unit_exponent(currency)
+    # Checked on the digits as written, without the decimal context: scaling (or normalizing)
+    # "1e-999999999999" would underflow to a silent 0.
+    if _smallest_decimal_place(amount) < -exponent:
         raise InvalidInputError(f"{field} has more decimals than {currency} allows", field=field)
+    scaled = amount.scaleb(exponent)
     if abs(scaled) > MAX_MINOR_UNITS:
         raise InvalidInputError(f"{field} is too large", field=field)
     return int(scaled)
+
+
+def _smallest_decimal_place(amount: Decimal) -> int:
+    """The exponent of the last non-zero digit (-2 for 12.50 and 12.5, 0 for 1200 and 0)."""
+    _, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # finite, checked before
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return 0 if not any(digits) else exponent + trailing_zeros
 
 
 def final_price(price_minor: int, discount_percent: int) -> int:

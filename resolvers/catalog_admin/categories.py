@@ -19,7 +19,12 @@ from documents.catalog_rules import (
     sanitize_description,
     slugify,
 )
-from resolvers.catalog_admin.placement import top_level_category, unique_slug
+from resolvers.catalog_admin.placement import (
+    claim_placement,
+    in_transaction,
+    top_level_category,
+    unique_slug,
+)
 from resolvers.context import Context
 
 UNSET: Any = object()
@@ -141,6 +146,31 @@ async def delete_category(
         new_parent = await top_level_category(move_subcategories_to, field="moveSubcategoriesTo")
 
     async def apply(session: AsyncClientSession) -> None:
+        # Checked again inside the transaction: a product or subcategory may have arrived since
+        # the check above. Placement writes touch this category's document too, so they conflict
+        # with this transaction rather than slip past it (see placement.claim_placement).
+        if product_target is None and await products.count_documents(
+            owned, limit=1, session=session
+        ):
+            raise CatalogError(
+                CatalogErrorCode.CATEGORY_NOT_EMPTY,
+                "It has products; say where to move them",
+                field="moveProductsTo",
+            )
+        if new_parent is None and await children.count_documents(
+            {"parent_id": category_id}, limit=1, session=session
+        ):
+            raise CatalogError(
+                CatalogErrorCode.CATEGORY_NOT_EMPTY,
+                "It has subcategories; say where to move them",
+                field="moveSubcategoriesTo",
+            )
+        if product_target is not None:
+            await claim_placement(
+                session, product_target["category_id"], product_target["subcategory_id"]
+            )
+        if new_parent is not None:
+            await claim_placement(session, stored_id(new_parent), None)
         if product_target is not None:
             await products.update_many(
                 owned,
@@ -160,13 +190,16 @@ async def delete_category(
                 {"$set": {"category_id": new_parent.id, "updated_at": utc_now()}},
                 session=session,
             )
-        await children.delete_one({"_id": category_id}, session=session)
+        deleted = await children.delete_one({"_id": category_id}, session=session)
+        if deleted.deleted_count == 0:
+            raise CatalogError(CatalogErrorCode.CATEGORY_NOT_FOUND, "No such category", field="id")
 
-    client = Category.get_pymongo_collection().database.client
-    async with client.start_session() as session:
-        await session.with_transaction(apply)
-    # Products and subcategories moved in bulk: every cached catalog result may show them.
-    await ctx.query_cache.invalidate_catalog()
+    await in_transaction(apply)
+    if product_target is None and new_parent is None:
+        await ctx.query_cache.invalidate_category(category)
+    else:
+        # Products and subcategories moved in bulk: every cached catalog result may show them.
+        await ctx.query_cache.invalidate_catalog()
 
 
 async def _product_target(category: Category, target_id: ObjectId | None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from documents.errors import InvalidInputError
 from integrations.images import ImageStoreError, InvalidImageError, StoredImage
 from resolvers.catalog_admin.categories import category_for_admin
 from resolvers.catalog_admin.products import product_for_admin
+from resolvers.catalog_admin.stored_images import discard_image
 from resolvers.context import Context
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ async def add_product_image(
             await product_for_admin(product_id)  # PRODUCT_NOT_FOUND if it was deleted meanwhile
             raise _too_many_images(limit)
     except BaseException:
-        await _discard(ctx, stored.public_id, "not added to the product")
+        await discard_image(ctx, stored.public_id, "not added to the product")
         raise
     after = Product.model_validate(raw)
     await ctx.query_cache.invalidate_product(before, after)
@@ -101,7 +102,7 @@ async def remove_product_image(ctx: Context, product_id: ObjectId, wanted_id: st
     after = Product.model_validate(raw)
     await ctx.query_cache.invalidate_product(before, after)
     if image.public_id:
-        await _discard(ctx, image.public_id, "removed from its product")
+        await discard_image(ctx, image.public_id, "removed from its product")
     return after
 
 
@@ -182,13 +183,13 @@ async def set_category_image(
                 CatalogErrorCode.CATEGORY_NOT_FOUND, "No such category", field="categoryId"
             )
     except BaseException:
-        await _discard(ctx, stored.public_id, "not set on the category")
+        await discard_image(ctx, stored.public_id, "not set on the category")
         raise
     before = Category.model_validate(raw)
     after = Category.model_validate({**raw, "image": image, "updated_at": now})
     await ctx.query_cache.invalidate_category(before, after)
     if before.image and before.image.public_id:
-        await _discard(ctx, before.image.public_id, "replaced on its category")
+        await discard_image(ctx, before.image.public_id, "replaced on its category")
     return after
 
 
@@ -206,7 +207,7 @@ async def remove_category_image(ctx: Context, category_id: ObjectId) -> Category
     after = Category.model_validate({**raw, "image": None, "updated_at": now})
     await ctx.query_cache.invalidate_category(before, after)
     if before.image and before.image.public_id:
-        await _discard(ctx, before.image.public_id, "removed from its category")
+        await discard_image(ctx, before.image.public_id, "removed from its category")
     return after
 
 
@@ -224,15 +225,6 @@ async def _store(ctx: Context, data: bytes, *, folder: str) -> StoredImage:
             "The image could not be stored; try again",
             field="file",
         ) from None
-
-
-async def _discard(ctx: Context, public_id: str, why: str) -> None:
-    """Delete a file nothing references; if that fails the file is orphaned, which is logged."""
-    try:
-        await ctx.services.images.delete(public_id)
-    except (ImageStoreError, ValueError) as error:
-        # ValueError: an id another store made (the store was switched); nothing to delete here.
-        logger.warning("image %s (%s) not deleted: %s", public_id, why, error)
 
 
 def _image(stored: StoredImage, alt: str) -> Image:

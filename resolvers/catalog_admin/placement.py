@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from beanie import Document
 from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents.catalog import Category
 from documents.catalog_rules import CatalogError, CatalogErrorCode
+
+T = TypeVar("T")
 
 
 async def top_level_category(category_id: ObjectId, *, field: str = "categoryId") -> Category:
@@ -56,3 +60,39 @@ async def unique_slug(
         number += 1
         slug = f"{base}-{number}"
     return slug
+
+
+# A counter every placement write increments on the categories it uses, inside its transaction.
+# Deleting a category writes the same document, so a product moved into a category that is being
+# deleted conflicts with the deletion instead of both committing (write skew); the one that retries
+# sees the other's result. Not part of the Category model: nothing reads it.
+PLACEMENT_GUARD = "placement_guard"
+
+
+async def claim_placement(
+    session: AsyncClientSession, category_id: ObjectId, subcategory_id: ObjectId | None
+) -> None:
+    """Inside a transaction: the category (and subcategory) still exist as they must, and a
+    concurrent deletion of either conflicts with this transaction."""
+    categories = Category.get_pymongo_collection()
+    claims = [({"_id": category_id, "parent_id": None}, "categoryId")]
+    if subcategory_id is not None:
+        claims.append(({"_id": subcategory_id, "parent_id": category_id}, "subcategoryId"))
+    for condition, field in claims:
+        result = await categories.update_one(
+            condition, {"$inc": {PLACEMENT_GUARD: 1}}, session=session
+        )
+        if result.matched_count == 0:
+            raise CatalogError(
+                CatalogErrorCode.CATEGORY_NOT_FOUND,
+                "The category is gone or has moved",
+                field=field,
+            )
+
+
+async def in_transaction(apply: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+    """Run `apply` in a MongoDB transaction, retried on transient conflicts."""
+    client = Category.get_pymongo_collection().database.client
+    async with client.start_session() as session:
+        result: T = await session.with_transaction(apply)
+    return result

@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
+from pymongo.results import UpdateResult
 
 from documents.catalog import Product, StockMovement, stored_id, utc_now
 from documents.catalog_rules import (
@@ -26,7 +28,13 @@ from documents.catalog_rules import (
 from documents.errors import InvalidInputError
 from documents.money import final_price, to_minor_units
 from documents.stock import StockError, adjust_stock, set_stock
-from resolvers.catalog_admin.placement import check_placement, unique_slug
+from resolvers.catalog_admin.placement import (
+    check_placement,
+    claim_placement,
+    in_transaction,
+    unique_slug,
+)
+from resolvers.catalog_admin.stored_images import discard_image
 from resolvers.context import Context
 from resolvers.pagination import Ordering, Page, PageArgs, find_page
 
@@ -103,8 +111,13 @@ async def create_product(ctx: Context, fields: ProductFields) -> Product:
     values.setdefault("slug", await unique_slug(Product, slugify(values["name"])))
     values.setdefault("published", False)
     product = Product(currency=ctx.settings.shop_currency, **values)
+
+    async def insert(session: AsyncClientSession) -> None:
+        await claim_placement(session, values["category_id"], values.get("subcategory_id"))
+        await product.insert(session=session)
+
     try:
-        await product.insert()
+        await in_transaction(insert)
     except DuplicateKeyError:
         if explicit_slug:
             raise CatalogError(
@@ -112,7 +125,7 @@ async def create_product(ctx: Context, fields: ProductFields) -> Product:
             ) from None
         # Two products with the same name created at once: take the next free slug.
         product.slug = await unique_slug(Product, slugify(values["name"]))
-        await product.insert()
+        await in_transaction(insert)
     await ctx.query_cache.invalidate_product(product)
     return product
 
@@ -151,16 +164,33 @@ async def update_product(ctx: Context, product_id: ObjectId, fields: ProductFiel
         values.get("price", before.price), values.get("discount_percent", before.discount_percent)
     )
     values["updated_at"] = utc_now()
-    try:
-        result = await Product.get_pymongo_collection().update_one(
-            {"_id": product_id}, {"$set": values}
+    condition: dict[str, Any] = {"_id": product_id}
+    if values.get("published"):
+        condition["archived_at"] = None  # archiving at the same moment must win, not mix
+    placed = "category_id" in values or "subcategory_id" in values
+
+    async def write(session: AsyncClientSession) -> UpdateResult:
+        if placed:
+            await claim_placement(session, category_id, subcategory_id)
+        return await Product.get_pymongo_collection().update_one(
+            condition, {"$set": values}, session=session
         )
+
+    try:
+        result = await in_transaction(write)
     except DuplicateKeyError:
         raise CatalogError(
             CatalogErrorCode.SLUG_TAKEN, "Another product has this slug", field="slug"
         ) from None
     if result.matched_count == 0:
-        raise CatalogError(CatalogErrorCode.PRODUCT_NOT_FOUND, "No such product", field="productId")
+        gone = await Product.get(product_id) is None
+        if gone:
+            raise CatalogError(
+                CatalogErrorCode.PRODUCT_NOT_FOUND, "No such product", field="productId"
+            )
+        raise CatalogError(
+            CatalogErrorCode.PRODUCT_ARCHIVED, "Restore the product first", field="published"
+        )
     after = await product_for_admin(product_id)
     await ctx.query_cache.invalidate_product(before, after)
     return after
@@ -201,10 +231,10 @@ async def delete_product(ctx: Context, product_id: ObjectId) -> None:
     product an order references can only be archived."""
     product = await product_for_admin(product_id)
     await Product.get_pymongo_collection().delete_one({"_id": product_id})
+    await ctx.query_cache.invalidate_product(product)
     for image in product.images:
         if image.public_id:
-            await ctx.services.images.delete(image.public_id)
-    await ctx.query_cache.invalidate_product(product)
+            await discard_image(ctx, image.public_id, "its product was deleted")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from resolvers.catalog_admin.transfer.formats import (
     COLUMNS,
     EXPORT_PATH,
     TransferFormat,
+    escape_formula,
 )
 from resolvers.context import Context
 
@@ -47,7 +48,7 @@ def _export_row(product: dict[str, Any], category_slugs: dict[Any, str]) -> dict
 def _csv_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else str(value)
+    return "" if value is None else escape_formula(str(value))
 
 
 def _csv_lines(rows: Iterable[Iterable[Any]]) -> bytes:

@@ -160,7 +160,11 @@ def _csv_rows(text: str) -> Iterator[_Row | RowResult]:
             yield _invalid_row(line, slug, f"Expected {len(header)} values, found {len(cells)}")
             continue
         yield _keyed(
-            line, {n: c if c.strip() else None for n, c in zip(header, cells, strict=True)}
+            line,
+            {
+                n: unescape_formula(c) if c.strip() else None
+                for n, c in zip(header, cells, strict=True)
+            },
         )
 
 
@@ -259,7 +263,7 @@ def _whole_number(code: CatalogErrorCode) -> Any:
             return 0
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and _WHOLE_NUMBER.match(value.strip()):
+        if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
             return int(value)
         _refuse(code, f"{column} must be a whole number", column)
 
@@ -294,3 +298,16 @@ _REQUIRED_TO_CREATE = {
 
 def _stored(document: Product) -> dict[str, Any]:
     return {"_id": document.id, **document.model_dump(exclude={"id", "revision_id"})}
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection). Exports put
+# a quote before such cells, and imports take it off again, so the round trip stays exact.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(cell: str) -> str:
+    return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell
+
+
+def unescape_formula(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_STARTS) else cell

@@ -17,6 +17,7 @@ retries the batch, so the recorded stock before and after is exact.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +55,8 @@ from resolvers.catalog_admin.transfer.formats import (
     detect_format,
 )
 from resolvers.context import Context
+
+logger = logging.getLogger(__name__)
 
 # --- planning and writing -----------------------------------------------------------------------
 
@@ -243,17 +246,36 @@ async def import_products(
     }
     planner = _Planner(ctx, categories, actor_id)
     created = updated = 0
-    for start in range(0, len(rows), BATCH_SIZE):
-        batch = rows[start : start + BATCH_SIZE]
-        plans = await (planner.plan(batch, None) if dry_run else _write_batch(planner, batch))
-        for plan in plans:
-            if isinstance(plan, RowResult):
-                failures.append(plan)
-            elif plan.outcome is RowOutcome.CREATED:
-                created += 1
-            else:
-                updated += 1
-    if not dry_run and created + updated:
-        await ctx.query_cache.invalidate_catalog()
+    try:
+        for start in range(0, len(rows), BATCH_SIZE):
+            batch = rows[start : start + BATCH_SIZE]
+            try:
+                plans = await (
+                    planner.plan(batch, None) if dry_run else _write_batch(planner, batch)
+                )
+            except (StockCountConflictError, BulkWriteError, DuplicateKeyError) as error:
+                # This batch was rolled back and so will the rest not be tried: say so per row,
+                # since the batches before it did apply.
+                logger.warning("import stopped at line %d: %s", batch[0].line, error)
+                unapplied = rows[start:]
+                failures += [_not_applied(row) for row in unapplied]
+                break
+            for plan in plans:
+                if isinstance(plan, RowResult):
+                    failures.append(plan)
+                elif plan.outcome is RowOutcome.CREATED:
+                    created += 1
+                else:
+                    updated += 1
+    finally:
+        # Whatever was committed must not be hidden behind cached results, even if a later
+        # batch failed.
+        if not dry_run and created + updated:
+            await ctx.query_cache.invalidate_catalog()
     failures.sort(key=lambda failure: failure.line)
     return ImportResult(created, updated, len(failures), failures[:MAX_REPORTED_ROWS])
+
+
+def _not_applied(row: _Row) -> RowResult:
+    message = "Not applied: the products changed during the import; import this row again"
+    return _failed(row.line, row.slug, CatalogError(CatalogErrorCode.INVALID_ROW, message))
