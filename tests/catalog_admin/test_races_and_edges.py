@@ -217,3 +217,22 @@ async def test_formula_looking_cells_are_escaped_in_exports_and_restored_on_impo
     restored = await Product.find_one(Product.slug == "sneaky")
     assert restored is not None
     assert restored.name == formula
+
+
+async def test_an_import_never_places_products_in_a_category_deleted_meanwhile(
+    client: httpx.AsyncClient,
+) -> None:
+    token = await admin_token(client)
+    for round_number in range(6):
+        target = await make_category(f"Target {round_number}", slug=f"target-{round_number}")
+        row = (
+            f"item-{round_number},Item {round_number},,,10.00,0,1,target-{round_number},,true,false"
+        )
+
+        await asyncio.gather(
+            imported(client, csv_file(row), token=token),
+            graphql(client, DELETE_CATEGORY, {"input": {"id": global_id(target)}}, token=token),
+        )
+
+        for product in await Product.find_all().to_list():
+            assert await Category.get(product.category_id) is not None, round_number

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
+from bson import ObjectId
 from pymongo import InsertOne, UpdateOne
 
 from documents.catalog import Product
@@ -96,6 +97,8 @@ class _Write:
     outcome: RowOutcome
     operation: InsertOne[Any] | UpdateOne | None  # None: nothing differs
     stock: StockCount | None = None
+    # The category and subcategory the write puts the product in, when it sets them.
+    placement: tuple[ObjectId, ObjectId | None] | None = None
 
 
 def _failed(line: int, slug: str | None, error: CatalogError) -> RowResult:

@@ -30,7 +30,7 @@ from documents.catalog import Category, Product, utc_now
 from documents.catalog_rules import CatalogError, CatalogErrorCode
 from documents.money import final_price
 from documents.stock import StockCount, StockCountConflictError, set_counted_stock
-from resolvers.catalog_admin.placement import check_placement
+from resolvers.catalog_admin.placement import check_placement, claim_placement
 from resolvers.catalog_admin.products import ProductFields, checked_fields
 from resolvers.catalog_admin.transfer.formats import (
     _CONVERTERS,
@@ -112,7 +112,8 @@ class _Planner:
                 updated_at=now,
                 **stored,
             )
-            return _Write(RowOutcome.CREATED, InsertOne(_stored(product)))
+            created_in = (product.category_id, product.subcategory_id)
+            return _Write(RowOutcome.CREATED, InsertOne(_stored(product)), None, created_in)
         price = stored.get("price", before["price"])
         stored["final_price"] = final_price(
             price, stored.get("discount_percent", before.get("discount_percent", 0))
@@ -127,7 +128,10 @@ class _Planner:
         update = None
         if changes:
             update = UpdateOne({"_id": before["_id"]}, {"$set": {**changes, "updated_at": now}})
-        return _Write(RowOutcome.UPDATED, update, count)
+        moved_to = None
+        if "category_id" in changes or "subcategory_id" in changes:
+            moved_to = (stored["category_id"], stored.get("subcategory_id"))
+        return _Write(RowOutcome.UPDATED, update, count, moved_to)
 
     async def _placement(
         self, values: dict[str, Any], before: dict[str, Any] | None
@@ -189,6 +193,10 @@ async def _write_batch(planner: _Planner, rows: list[_Row]) -> list[_Write | Row
         writes = [plan for plan in plans if isinstance(plan, _Write)]
         operations = [write.operation for write in writes if write.operation is not None]
         counts = [write.stock for write in writes if write.stock is not None]
+        # As for single writes: categories this batch places products in cannot be deleted
+        # under it (see placement.claim_placement).
+        for placement in sorted({w.placement for w in writes if w.placement}, key=str):
+            await claim_placement(session, *placement)
         if operations:
             await Product.get_pymongo_collection().bulk_write(
                 operations, ordered=False, session=session
@@ -253,7 +261,12 @@ async def import_products(
                 plans = await (
                     planner.plan(batch, None) if dry_run else _write_batch(planner, batch)
                 )
-            except (StockCountConflictError, BulkWriteError, DuplicateKeyError) as error:
+            except (
+                StockCountConflictError,
+                BulkWriteError,
+                DuplicateKeyError,
+                CatalogError,
+            ) as error:
                 # This batch was rolled back and so will the rest not be tried: say so per row,
                 # since the batches before it did apply.
                 logger.warning("import stopped at line %d: %s", batch[0].line, error)
