@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from starlette.background import BackgroundTasks
@@ -40,8 +41,8 @@ class Context:
     # The bearer token's claims, checked for signature and expiry only; `viewer` checks the rest.
     access_claims: AccessClaims | None = None
     access_error: AccountError | None = None
-    viewer_checked: bool = field(default=False, repr=False)
-    viewer: Viewer | None = field(default=None, repr=False)
+    # The one lookup of the viewer, shared by every field that asks while it is in flight.
+    viewer_lookup: asyncio.Future[Viewer | None] | None = field(default=None, repr=False)
     # Work to do after the response is sent (emails); None outside an HTTP request.
     background: BackgroundTasks | None = None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from documents.accounts import Role
 from documents.errors import ForbiddenError, NotAuthenticatedError
 from resolvers.context import Context, Viewer
@@ -10,15 +12,24 @@ from resolvers.query_cache import ANONYMOUS_AUDIENCE
 
 async def current_viewer(ctx: Context) -> Viewer | None:
     """The signed-in user, or None. A revoked session or a disabled user signs the token out at
-    once, not when the token expires: every authenticated request checks both."""
-    if ctx.viewer_checked:
-        return ctx.viewer
-    ctx.viewer_checked = True
+    once, not when the token expires: every authenticated request checks both.
+
+    Fields resolve concurrently, so the lookup is shared: the first caller starts it and every
+    caller awaits the same result.
+    """
+    if ctx.viewer_lookup is None:
+        ctx.viewer_lookup = asyncio.ensure_future(_look_up_viewer(ctx))
+    return await asyncio.shield(ctx.viewer_lookup)
+
+
+async def _look_up_viewer(ctx: Context) -> Viewer | None:
     claims = ctx.access_claims
     if claims is None:
         return None
-    session = await ctx.loaders.session_by_id.load(claims.session_id)
-    user = await ctx.loaders.user_by_id.load(claims.user_id)
+    session, user = await asyncio.gather(
+        ctx.loaders.session_by_id.load(claims.session_id),
+        ctx.loaders.user_by_id.load(claims.user_id),
+    )
     if (
         session is None
         or user is None
@@ -27,8 +38,7 @@ async def current_viewer(ctx: Context) -> Viewer | None:
         or user.disabled
     ):
         return None
-    ctx.viewer = Viewer(user=user, session=session)
-    return ctx.viewer
+    return Viewer(user=user, session=session)
 
 
 async def viewer_audience(ctx: Context) -> str:

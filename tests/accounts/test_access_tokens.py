@@ -177,3 +177,21 @@ async def test_asymmetric_keys_sign_and_verify_and_refuse_algorithm_confusion(
     with pytest.raises(AccountError) as refused:
         tokens.verify(confused)
     assert refused.value.code is AccountErrorCode.INVALID_TOKEN
+
+
+async def test_several_fields_that_need_the_viewer_resolve_together(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_user("boss@example.com", role=Role.ADMIN)
+    token = (await login(client, "boss@example.com", DEFAULT_PASSWORD))["accessToken"]
+
+    body = await graphql(
+        client,
+        "{ me { email } users(first: 1) { totalCount } again: me { role } }",
+        token=token,
+    )
+
+    assert "errors" not in body, body
+    assert body["data"]["me"] == {"email": "boss@example.com"}
+    assert body["data"]["users"] == {"totalCount": 1}
+    assert body["data"]["again"] == {"role": "ADMIN"}
