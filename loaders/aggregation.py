@@ -22,8 +22,10 @@ FIRST_BATCH_SIZE = 1000
 
 
 def _starts_with_text_search(pipeline: Pipeline) -> bool:
-    first = pipeline[0].get("$match", {}) if pipeline else {}
-    return "$text" in str(first)
+    """Whether the first stage matches with `$text`, directly or among its `$and` conditions."""
+    match = pipeline[0].get("$match", {}) if pipeline else {}
+    conditions = [match, *match.get("$and", [])]
+    return any("$text" in condition for condition in conditions)
 
 
 class PipelineLoader(DataLoader):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.permission import BasePermission
@@ -202,6 +202,29 @@ class SetStockPayload(StockPayload):
 
 
 ADMIN: list[type[BasePermission]] = [IsAdmin]
+StockPayloadT = TypeVar("StockPayloadT", bound=StockPayload)
+
+
+async def _change_stock(
+    payload: type[StockPayloadT],
+    info: Info,
+    product_id: strawberry.ID,
+    reason: str,
+    **change: int,
+) -> StockPayloadT:
+    """`adjustStock` (delta=) and `setStock` (stock=): the change, recorded as the admin's."""
+    viewer = await require_viewer(info.context)
+    result = await product_admin.change_stock(
+        info.context,
+        _id(product_id, "Product", "productId"),
+        reason=reason,
+        actor_id=stored_id(viewer.user),
+        **change,
+    )
+    return payload(
+        product=Product.from_document(result.product),
+        stock_movement=StockMovement.from_document(result.movement),
+    )
 
 
 @strawberry.type
@@ -352,17 +375,8 @@ class CatalogAdminMutation:
     )
     @user_errors(AdjustStockPayload, CatalogError)
     async def adjust_stock(self, info: Info, input: AdjustStockInput) -> AdjustStockPayload:
-        viewer = await require_viewer(info.context)
-        change = await product_admin.change_stock(
-            info.context,
-            _id(input.product_id, "Product", "productId"),
-            delta=input.delta,
-            reason=input.reason,
-            actor_id=stored_id(viewer.user),
-        )
-        return AdjustStockPayload(
-            product=Product.from_document(change.product),
-            stock_movement=StockMovement.from_document(change.movement),
+        return await _change_stock(
+            AdjustStockPayload, info, input.product_id, input.reason, delta=input.delta
         )
 
     @strawberry.mutation(
@@ -371,15 +385,6 @@ class CatalogAdminMutation:
     )
     @user_errors(SetStockPayload, CatalogError)
     async def set_stock(self, info: Info, input: SetStockInput) -> SetStockPayload:
-        viewer = await require_viewer(info.context)
-        change = await product_admin.change_stock(
-            info.context,
-            _id(input.product_id, "Product", "productId"),
-            stock=input.stock,
-            reason=input.reason,
-            actor_id=stored_id(viewer.user),
-        )
-        return SetStockPayload(
-            product=Product.from_document(change.product),
-            stock_movement=StockMovement.from_document(change.movement),
+        return await _change_stock(
+            SetStockPayload, info, input.product_id, input.reason, stock=input.stock
         )

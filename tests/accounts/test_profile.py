@@ -13,6 +13,8 @@ from PIL import Image as PillowImage
 from starlette.applications import Starlette
 
 from documents.accounts import User
+from integrations.images import CloudinaryImageStore
+from integrations.local_servers import free_port
 from settings import Settings
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.support import error_codes, graphql, login, outbox
@@ -276,3 +278,25 @@ async def test_anonymous_callers_cannot_upload(
     assert response.status_code == 200
     assert error_codes(response.json()) == ["UNAUTHENTICATED"]
     assert avatar_files(settings) == files_before
+
+
+async def test_an_image_store_that_cannot_be_reached_is_reported_and_changes_nothing(
+    client: httpx.AsyncClient, replace_services: Any
+) -> None:
+    # The real Cloudinary SDK, pointed at a port where nothing listens.
+    replace_services(
+        images=CloudinaryImageStore(
+            "cloudinary://key:secret@demo", upload_prefix=f"http://127.0.0.1:{free_port()}"
+        )
+    )
+    token = await sign_in(client)
+    before = await stored()
+
+    response = await upload(client, picture("PNG"), token=token)
+
+    payload = response.json()["data"]["uploadAvatar"]
+    assert payload["user"] is None
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [
+        ("file", "IMAGE_STORE_UNAVAILABLE")
+    ]
+    assert await stored() == before

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from io import BytesIO
-from types import TracebackType
 from typing import Any
 
 from cloudinary.utils import api_sign_request
 from PIL import Image
+
+from tests.fakes.local_http import LocalHttpFake
 
 # Sent with the request but, as on Cloudinary, not part of the signed string.
 UNSIGNED_FIELDS = frozenset({"file", "api_key", "signature", "resource_type", "cloud_name"})
@@ -64,7 +65,7 @@ class FakeAsset:
     bytes: int
 
 
-class FakeCloudinary:
+class FakeCloudinary(LocalHttpFake):
     """Cloudinary's image upload and destroy endpoints for one account."""
 
     def __init__(
@@ -74,6 +75,7 @@ class FakeCloudinary:
         api_key: str = DEFAULT_API_KEY,
         api_secret: str = DEFAULT_API_SECRET,
     ) -> None:
+        super().__init__()
         self.cloud_name = cloud_name
         self.api_key = api_key
         self.api_secret = api_secret
@@ -81,16 +83,14 @@ class FakeCloudinary:
         self.assets: dict[str, FakeAsset] = {}
         self._lock = threading.Lock()
         self._failure: tuple[int, str] | None = None
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     @property
     def url(self) -> str:
-        """Base URL to pass as the SDK's ``upload_prefix``, e.g. ``http://127.0.0.1:54321``."""
-        if self._server is None:
-            raise RuntimeError("FakeCloudinary is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        """The base URL to give the SDK, e.g. ``http://127.0.0.1:54321``."""
+        return self.base_url
 
     @property
     def cloudinary_url(self) -> str:
@@ -108,43 +108,6 @@ class FakeCloudinary:
             self.requests.clear()
             self.assets.clear()
             self._failure = None
-
-    def start(self) -> FakeCloudinary:
-        """Listen on a free port of 127.0.0.1 and serve from a background thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeCloudinary is already started")
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            # shutdown() waits up to one poll interval; the default 0.5 s slows every test.
-            kwargs={"poll_interval": 0.05},
-            name="fake-cloudinary",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket; a no-op when not started."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeCloudinary:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _answer(
         self, path: str, fields: dict[str, str], file: tuple[str | None, bytes] | None

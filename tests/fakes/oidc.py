@@ -26,8 +26,7 @@ import threading
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -35,6 +34,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from tests.fakes.local_http import LocalHttpFake
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/jwks"
@@ -87,7 +88,7 @@ class _Grant:
     claims: dict[str, Any]
 
 
-class FakeOpenIdProvider:
+class FakeOpenIdProvider(LocalHttpFake):
     """An OpenID provider for one registered client, signing in ``user`` without asking."""
 
     def __init__(
@@ -97,6 +98,7 @@ class FakeOpenIdProvider:
         client_secret: str,
         issuer: str | None = None,
     ) -> None:
+        super().__init__()
         self.client_id = client_id
         self.client_secret = client_secret
         #: Claims of the account that signs in at the authorization endpoint.
@@ -108,18 +110,11 @@ class FakeOpenIdProvider:
         self._published: list[SigningKey] = [self._signing_key]
         self._grants: dict[str, _Grant] = {}
         self._failure: int | None = None
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     # --- addresses ---------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """Where the server listens, e.g. ``http://127.0.0.1:54321``."""
-        if self._server is None:
-            raise RuntimeError("FakeOpenIdProvider is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     @property
     def issuer(self) -> str:
@@ -232,43 +227,6 @@ class FakeOpenIdProvider:
         )
 
     # --- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> FakeOpenIdProvider:
-        """Listen on a free port of 127.0.0.1 and serve from a background thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeOpenIdProvider is already started")
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        # shutdown() waits up to one poll interval; the default 0.5 s adds up over a suite.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="fake-oidc",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket; a no-op when not started."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeOpenIdProvider:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- endpoints ---------------------------------------------------------------------------
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.local_http import LocalHttpFake
 
 MAIL_SEND_PATH = "/v3/mail/send"
 
@@ -33,24 +34,23 @@ class RecordedRequest:
     json: Any  # the decoded body; the raw text if it was not JSON
 
 
-class FakeSendGrid:
+class FakeSendGrid(LocalHttpFake):
     """SendGrid's mail send endpoint, answering 202 unless told to fail."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._status = 202
         self._body = b""
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     @property
     def url(self) -> str:
-        """Base URL to pass as the SDK's ``host``, e.g. ``http://127.0.0.1:54321``."""
-        if self._server is None:
-            raise RuntimeError("FakeSendGrid is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        """The base URL to give the SDK, e.g. ``http://127.0.0.1:54321``."""
+        return self.base_url
 
     def fail_with(self, status: int, message: str = "simulated failure") -> None:
         """Answer later requests with ``status`` and SendGrid's error JSON carrying ``message``."""
@@ -64,39 +64,6 @@ class FakeSendGrid:
             self.requests.clear()
             self._status = 202
             self._body = b""
-
-    def start(self) -> FakeSendGrid:
-        """Listen on a free port of 127.0.0.1 and serve from a background thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeSendGrid is already started")
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-sendgrid", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket; a no-op when not started."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeSendGrid:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _answer(self, request: RecordedRequest) -> tuple[int, bytes]:
         with self._lock:

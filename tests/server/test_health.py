@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
@@ -45,3 +47,24 @@ async def test_readyz_is_503_when_redis_is_down(
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "mongodb": "ok", "redis": "unavailable"}
     await stopped_redis.aclose()
+
+
+@pytest.fixture
+def unreachable_mongo(app: Starlette) -> Iterator[AsyncMongoClient[Any]]:
+    client: AsyncMongoClient[Any] = AsyncMongoClient(
+        f"mongodb://127.0.0.1:{free_port()}/?directConnection=true", serverSelectionTimeoutMS=200
+    )
+    original = app.state.mongo
+    app.state.mongo = client
+    yield client
+    app.state.mongo = original
+
+
+async def test_readyz_is_503_when_mongodb_is_down(
+    client: httpx.AsyncClient, unreachable_mongo: AsyncMongoClient[Any]
+) -> None:
+    response = await client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "mongodb": "unavailable", "redis": "ok"}
+    await unreachable_mongo.close()
