@@ -17,7 +17,7 @@ from beanie import Document, PydanticObjectId
 from pydantic import Field
 from pymongo import IndexModel
 
-from documents.catalog import Image, utc_now
+from documents.common import Image, utc_now
 from documents.errors import DomainError
 from documents.text import is_visible_text
 

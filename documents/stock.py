@@ -9,7 +9,8 @@ from bson import ObjectId
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from documents.catalog import Product, StockMovement, utc_now
+from documents.catalog import Product, StockMovement
+from documents.common import utc_now
 from documents.errors import DomainError
 
 MAX_STOCK = 10_000_000

@@ -11,72 +11,15 @@ import strawberry
 from strawberry import relay
 
 from documents import catalog as documents
-from documents.money import to_decimal
 from resolvers import catalog as resolvers
-from resolvers.catalog_admin import images as image_admin
 from resolvers.catalog_admin.products import stock_movements
 from resolvers.pagination import PageArgs
 from schema.catalog_admin.types import StockMovement, StockMovementConnection
+from schema.common import Image, Money
 from schema.ids import decode_global_id
 from schema.info import Info
-from schema.pagination import CountedConnection
+from schema.pagination import AfterArg, BeforeArg, CountedConnection, FirstArg, LastArg
 from schema.permissions import IsAdmin
-
-
-@strawberry.type(description="An amount of money in one currency.")
-class Money:
-    amount: Decimal = strawberry.field(
-        description='Exact decimal amount in major units, sent as a string ("1299.00").'
-    )
-    currency: str = strawberry.field(description="ISO 4217 currency code, e.g. INR.")
-
-    @classmethod
-    def of(cls, minor_units: int, currency: str) -> Money:
-        return cls(amount=to_decimal(minor_units, currency), currency=currency)
-
-
-@strawberry.input(description="A size to deliver an image at; give one side or both.")
-class ImageTransform:
-    width: int | None = strawberry.field(default=None, description="Width in pixels, 1 to 4000.")
-    height: int | None = strawberry.field(default=None, description="Height in pixels, 1 to 4000.")
-
-
-@strawberry.type(description="An image in the shop's image store.")
-class Image:
-    id: strawberry.ID = strawberry.field(
-        description=(
-            "Names the image in image mutations: its id in the image store, or its URL for an "
-            "image kept elsewhere."
-        )
-    )
-    alt: str = strawberry.field(description="Text alternative for screen readers.")
-    width: int | None = strawberry.field(description="Width in pixels, when known.")
-    height: int | None = strawberry.field(description="Height in pixels, when known.")
-    _document: strawberry.Private[documents.Image]
-
-    @classmethod
-    def from_document(cls, image: documents.Image) -> Image:
-        return cls(
-            id=strawberry.ID(image_admin.image_id(image)),
-            alt=image.alt,
-            width=image.width,
-            height=image.height,
-            _document=image,
-        )
-
-    @strawberry.field(
-        description=(
-            "Absolute URL of the image. With `transform`, resized where the image store can: "
-            "Cloudinary crops to fill both sides (or scales to one); local files and images "
-            "kept elsewhere are served as they are."
-        )
-    )
-    def url(self, info: Info, transform: ImageTransform | None = None) -> str:
-        if transform is None:
-            return self._document.url
-        return image_admin.image_url(
-            info.context, self._document, width=transform.width, height=transform.height
-        )
 
 
 @strawberry.enum(description="What a product list is ordered by.")
@@ -164,16 +107,6 @@ def _domain_sort(sort_by: ProductSortInput | None) -> resolvers.ProductSort:
     )
 
 
-FirstArg = Annotated[
-    int | None, strawberry.argument(description="Page size from the start, 0 to 100 (default 20).")
-]
-AfterArg = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
-LastArg = Annotated[
-    int | None, strawberry.argument(description="Page size from the end, 0 to 100.")
-]
-BeforeArg = Annotated[
-    str | None, strawberry.argument(description="Return items before this cursor.")
-]
 FilterArg = Annotated[ProductFilter | None, strawberry.argument(description="Filters.")]
 SortArg = Annotated[
     ProductSortInput | None,

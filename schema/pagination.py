@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
 
 from resolvers.pagination import Page
+
+FirstArg = Annotated[
+    int | None, strawberry.argument(description="Page size from the start, 0 to 100 (default 20).")
+]
+AfterArg = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
+LastArg = Annotated[
+    int | None, strawberry.argument(description="Page size from the end, 0 to 100.")
+]
+BeforeArg = Annotated[
+    str | None, strawberry.argument(description="Return items before this cursor.")
+]
 
 NodeT = TypeVar("NodeT", bound=relay.Node)
 

@@ -10,7 +10,8 @@ from beanie import Document
 from strawberry import relay
 
 from documents.accounts import Role, User, hash_password
-from documents.catalog import Category, Image, Product
+from documents.catalog import Category, Product
+from documents.common import Image
 
 _sequence = itertools.count(1)
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)

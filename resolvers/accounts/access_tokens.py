@@ -11,7 +11,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from documents.accounts import AccountError, AccountErrorCode, AuthSession, Role, User
-from documents.catalog import utc_now
+from documents.common import utc_now
 from settings import JwtAlgorithm, Settings
 
 _REQUIRED_CLAIMS = ["sub", "role", "sid", "iat", "exp", "jti", "iss", "aud"]

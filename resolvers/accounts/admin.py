@@ -16,7 +16,7 @@ from documents.accounts import (
     Role,
     User,
 )
-from documents.catalog import stored_id, utc_now
+from documents.common import stored_id, utc_now
 from documents.errors import InvalidInputError
 from documents.text import is_visible_text
 from resolvers.accounts.sessions import revoke_sessions

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pymongo.errors import DuplicateKeyError
 
 from documents.accounts import AccountError, AccountErrorCode, User, check_name, normalize_email
-from documents.catalog import stored_id, utc_now
+from documents.common import stored_id, utc_now
 from integrations.google import GoogleIdentity, GoogleSignIn, GoogleSignInError
 from resolvers.accounts.sessions import SignedIn, revoke_sessions, start_session
 from resolvers.context import Context

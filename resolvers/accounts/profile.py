@@ -17,7 +17,7 @@ from documents.accounts import (
     check_name,
     normalize_email,
 )
-from documents.catalog import Image, utc_now
+from documents.common import Image, utc_now
 from integrations.images import ImageStoreError, InvalidImageError
 from resolvers.accounts.signup import send_verification_email
 from resolvers.accounts.viewer import require_viewer

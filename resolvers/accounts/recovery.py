@@ -21,7 +21,7 @@ from documents.accounts import (
     password_matches,
     token_hash,
 )
-from documents.catalog import stored_id, utc_now
+from documents.common import stored_id, utc_now
 from resolvers.accounts import emails
 from resolvers.accounts.sessions import revoke_sessions
 from resolvers.accounts.viewer import require_viewer

@@ -17,7 +17,7 @@ from documents.accounts import (
     new_secret_token,
     token_hash,
 )
-from documents.catalog import utc_now
+from documents.common import utc_now
 from resolvers.context import Context
 
 

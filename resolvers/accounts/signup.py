@@ -26,7 +26,7 @@ from documents.accounts import (
     password_matches,
     token_hash,
 )
-from documents.catalog import utc_now
+from documents.common import utc_now
 from resolvers.accounts import emails
 from resolvers.accounts.sessions import SignedIn, start_session
 from resolvers.accounts.viewer import current_viewer

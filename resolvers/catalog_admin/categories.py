@@ -9,7 +9,7 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from documents.catalog import Category, Product, stored_id, utc_now
+from documents.catalog import Category, Product
 from documents.catalog_rules import (
     MAX_CATEGORY_NAME_LENGTH,
     CatalogError,
@@ -19,6 +19,7 @@ from documents.catalog_rules import (
     sanitize_description,
     slugify,
 )
+from documents.common import stored_id, utc_now
 from resolvers.catalog_admin.placement import (
     claim_placement,
     in_transaction,

@@ -18,36 +18,19 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ReturnDocument
 
-from documents.catalog import Category, Image, Product, utc_now
+from documents.catalog import Category, Product
 from documents.catalog_rules import CatalogError, CatalogErrorCode, check_alt_text
-from documents.errors import InvalidInputError
+from documents.common import Image, utc_now
 from integrations.images import ImageStoreError, InvalidImageError, StoredImage
 from resolvers.catalog_admin.categories import category_for_admin
 from resolvers.catalog_admin.products import product_for_admin
 from resolvers.catalog_admin.stored_images import discard_image
 from resolvers.context import Context
+from resolvers.images import image_id
 
 logger = logging.getLogger(__name__)
 PRODUCT_FOLDER = "products"
 CATEGORY_FOLDER = "categories"
-MAX_TRANSFORM_SIDE = 4000
-
-
-def image_id(image: Image) -> str:
-    """The id clients name an image by: its public id in the store, else its URL."""
-    return image.public_id or image.url
-
-
-def image_url(ctx: Context, image: Image, *, width: int | None, height: int | None) -> str:
-    """The image's URL, resized by the store where it can (1 to 4000 pixels a side)."""
-    for name, value in (("width", width), ("height", height)):
-        if value is not None and not 1 <= value <= MAX_TRANSFORM_SIDE:
-            raise InvalidInputError(
-                f"{name} must be 1 to {MAX_TRANSFORM_SIDE} pixels", field=f"transform.{name}"
-            )
-    if image.public_id is None or (width is None and height is None):
-        return image.url
-    return ctx.services.images.url(image.public_id, width=width, height=height)
 
 
 @dataclass(frozen=True)

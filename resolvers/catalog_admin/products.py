@@ -12,7 +12,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 from pymongo.results import UpdateResult
 
-from documents.catalog import Product, StockMovement, stored_id, utc_now
+from documents.catalog import Product, StockMovement
 from documents.catalog_rules import (
     CatalogError,
     CatalogErrorCode,
@@ -25,6 +25,7 @@ from documents.catalog_rules import (
     sanitize_description,
     slugify,
 )
+from documents.common import stored_id, utc_now
 from documents.errors import InvalidInputError
 from documents.money import final_price, to_minor_units
 from documents.stock import StockError, adjust_stock, set_stock

@@ -9,7 +9,7 @@ from strawberry.file_uploads import Upload
 
 from documents import accounts as documents
 from documents.accounts import AccountErrorCode, Role
-from documents.catalog import stored_id
+from documents.common import stored_id
 from documents.errors import InvalidInputError
 from resolvers.accounts import admin, google, profile, recovery, sessions, signup
 from resolvers.accounts.viewer import require_viewer
@@ -42,9 +42,9 @@ from schema.accounts.payloads import (
     profile_changes,
 )
 from schema.accounts.types import AccountError, User, UserConnection
-from schema.catalog import AfterArg, BeforeArg, FirstArg, LastArg
 from schema.ids import decode_global_id
 from schema.info import Info
+from schema.pagination import AfterArg, BeforeArg, FirstArg, LastArg
 from schema.payloads import user_errors
 from schema.permissions import IsAdmin, IsAuthenticated
 

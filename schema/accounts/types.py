@@ -11,7 +11,7 @@ from documents import accounts as documents
 from documents.accounts import AccountErrorCode, Role
 from resolvers.accounts import sessions
 from resolvers.accounts.viewer import require_viewer
-from schema.catalog import Image
+from schema.common import Image
 from schema.info import Info
 from schema.pagination import CountedConnection
 

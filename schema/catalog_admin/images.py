@@ -12,9 +12,10 @@ from strawberry.file_uploads import Upload
 
 from documents.errors import InvalidInputError
 from resolvers.catalog_admin import images as image_admin
-from schema.catalog import Category, Image, Product
+from schema.catalog import Category, Product
 from schema.catalog_admin.operations import ADMIN, CategoryPayload, ProductPayload, _id
 from schema.catalog_admin.types import CatalogError
+from schema.common import Image
 from schema.info import Info
 from schema.payloads import user_errors
 

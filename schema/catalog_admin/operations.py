@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.permission import BasePermission
 
-from documents.catalog import stored_id
+from documents.common import stored_id
 from resolvers.accounts.viewer import require_viewer
 from resolvers.catalog_admin import categories as category_admin
 from resolvers.catalog_admin import products as product_admin

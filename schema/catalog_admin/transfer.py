@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from strawberry.file_uploads import Upload
 
-from documents.catalog import stored_id
 from documents.catalog_rules import CatalogErrorCode
+from documents.common import stored_id
 from documents.errors import DomainError, ErrorCode, InvalidInputError
 from resolvers.accounts.viewer import require_admin, require_viewer
 from resolvers.catalog_admin import transfer

@@ -20,7 +20,8 @@ from strawberry.types.base import StrawberryObjectDefinition
 
 import server
 from documents.accounts import AuthSession, RefreshToken, Role, User, password_matches
-from documents.catalog import Category, Image, Product, StockMovement
+from documents.catalog import Category, Product, StockMovement
+from documents.common import Image
 from resolvers.accounts import admin as admin_resolvers
 from schema.permissions import IsAdmin
 from schema.root import build_schema

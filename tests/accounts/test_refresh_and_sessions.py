@@ -9,7 +9,7 @@ import httpx
 from starlette.applications import Starlette
 
 from documents.accounts import AuthSession, RefreshToken
-from documents.catalog import utc_now
+from documents.common import utc_now
 from settings import Settings
 from tests.factories import DEFAULT_PASSWORD, global_id, make_user
 from tests.support import error_codes, graphql, login, payload_codes

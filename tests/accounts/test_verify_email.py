@@ -9,7 +9,7 @@ import httpx
 from starlette.applications import Starlette
 
 from documents.accounts import CodePurpose, OneTimeCode, User, token_hash
-from documents.catalog import utc_now
+from documents.common import utc_now
 from settings import Settings
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.support import graphql, login, outbox, payload_codes

@@ -16,7 +16,8 @@ import pytest
 from PIL import Image as PillowImage
 
 from documents.accounts import Role
-from documents.catalog import Category, Image, Product
+from documents.catalog import Category, Product
+from documents.common import Image
 from integrations.images import CloudinaryImageStore, ImageStore, StoredImage
 from settings import Settings
 from tests.factories import DEFAULT_PASSWORD, global_id, make_category, make_product, make_user

@@ -13,7 +13,8 @@ from PIL import Image as PillowImage
 from starlette.applications import Starlette
 from strawberry import relay
 
-from documents.catalog import Image, Product
+from documents.catalog import Product
+from documents.common import Image
 from settings import Settings
 from tests.factories import global_id, make_category, make_product
 from tests.support import admin_token, catalog_state, error_codes, graphql, user_token

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from documents.catalog import Category, Image, Product
+from documents.catalog import Category, Product
+from documents.common import Image
 from documents.errors import InvalidInputError
 from documents.money import to_minor_units
 from documents.stock import StockCountConflictError

@@ -12,8 +12,8 @@ import orjson
 from documents.catalog import Category, Product
 from documents.money import to_decimal
 from resolvers.catalog_admin.transfer.formats import (
-    _EXPORT_CHUNK_ROWS,
     COLUMNS,
+    EXPORT_CHUNK_ROWS,
     EXPORT_PATH,
     TransferFormat,
     escape_formula,
@@ -71,13 +71,13 @@ async def export_products(ctx: Context, fmt: TransferFormat) -> AsyncIterator[by
     if fmt is TransferFormat.CSV:
         yield _csv_lines([COLUMNS])
     cursor = Product.get_pymongo_collection().find(
-        {}, {"images": 0}, sort=[("_id", 1)], batch_size=_EXPORT_CHUNK_ROWS
+        {}, {"images": 0}, sort=[("_id", 1)], batch_size=EXPORT_CHUNK_ROWS
     )
     chunk: list[dict[str, Any]] = []
     try:
         async for product in cursor:
             chunk.append(_export_row(product, category_slugs))
-            if len(chunk) == _EXPORT_CHUNK_ROWS:
+            if len(chunk) == EXPORT_CHUNK_ROWS:
                 yield _encode(chunk, fmt)
                 chunk = []
     finally:

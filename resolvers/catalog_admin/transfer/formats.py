@@ -33,14 +33,14 @@ COLUMNS = (
     "archived",
 )
 # Accepted on import when it names the shop currency; prices are always in it.
-_CURRENCY = "currency"
+CURRENCY_COLUMN = "currency"
 EXPORT_PATH = "/admin/export"
 BATCH_SIZE = 1000
 MAX_REPORTED_ROWS = 1000
 STOCK_REASON = "import"
-_EXPORT_CHUNK_ROWS = 500
-_WRITE_ATTEMPTS = 3
-_DUPLICATE_KEY = 11000
+EXPORT_CHUNK_ROWS = 500
+WRITE_ATTEMPTS = 3
+DUPLICATE_KEY = 11000
 # Errors of the shared checks name GraphQL input fields; an import names its columns.
 _COLUMN_OF_FIELD = {
     "discountPercent": "discount_percent",
@@ -86,14 +86,14 @@ class ImportResult:
 
 
 @dataclass(frozen=True)
-class _Row:
+class Row:
     line: int
     slug: str
     values: dict[str, Any]  # by column; None for a blank cell or a JSON null
 
 
 @dataclass(frozen=True)
-class _Write:
+class RowWrite:
     outcome: RowOutcome
     operation: InsertOne[Any] | UpdateOne | None  # None: nothing differs
     stock: StockCount | None = None
@@ -101,13 +101,13 @@ class _Write:
     placement: tuple[ObjectId, ObjectId | None] | None = None
 
 
-def _failed(line: int, slug: str | None, error: CatalogError) -> RowResult:
+def failed_row(line: int, slug: str | None, error: CatalogError) -> RowResult:
     column = _COLUMN_OF_FIELD.get(error.field or "", error.field)
     code = CatalogErrorCode(error.code)
     return RowResult(line, slug, RowOutcome.FAILED, code, column, error.message)
 
 
-def _refuse(code: CatalogErrorCode, message: str, column: str | None = None) -> NoReturn:
+def refuse(code: CatalogErrorCode, message: str, column: str | None = None) -> NoReturn:
     raise CatalogError(code, message, field=column)
 
 
@@ -132,7 +132,7 @@ def detect_format(data: bytes, filename: str | None, content_type: str | None) -
     return TransferFormat.CSV
 
 
-def _csv_rows(text: str) -> Iterator[_Row | RowResult]:
+def _csv_rows(text: str) -> Iterator[Row | RowResult]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [name.strip().lower() for name in next(reader)]
@@ -140,7 +140,7 @@ def _csv_rows(text: str) -> Iterator[_Row | RowResult]:
         raise _file_error("The file is empty") from None
     except csv.Error as error:
         raise _file_error(f"Line 1: {error}") from None
-    unknown = [name for name in header if name not in COLUMNS and name != _CURRENCY]
+    unknown = [name for name in header if name not in COLUMNS and name != CURRENCY_COLUMN]
     if unknown or len(set(header)) != len(header) or "slug" not in header:
         raise _file_error(
             f"The header must name a slug column and others of {', '.join(COLUMNS)}, once each"
@@ -175,7 +175,7 @@ def _refuse_json_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a number")
 
 
-def _jsonl_rows(text: str) -> Iterator[_Row | RowResult]:
+def _jsonl_rows(text: str) -> Iterator[Row | RowResult]:
     for line, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
@@ -187,7 +187,7 @@ def _jsonl_rows(text: str) -> Iterator[_Row | RowResult]:
         if not isinstance(value, dict):
             yield _invalid_row(line, None, "Each line must be one JSON object")
             continue
-        unknown = sorted(key for key in value if key not in COLUMNS and key != _CURRENCY)
+        unknown = sorted(key for key in value if key not in COLUMNS and key != CURRENCY_COLUMN)
         if unknown:
             slug = value.get("slug") if isinstance(value.get("slug"), str) else None
             yield _invalid_row(line, slug, f"Unknown column {unknown[0]!r}", unknown[0])
@@ -196,25 +196,25 @@ def _jsonl_rows(text: str) -> Iterator[_Row | RowResult]:
         yield _keyed(line, {k: None if v == "" else v for k, v in value.items()})
 
 
-def _keyed(line: int, values: dict[str, Any]) -> _Row | RowResult:
+def _keyed(line: int, values: dict[str, Any]) -> Row | RowResult:
     raw = values.get("slug")
     slug = raw.strip() if isinstance(raw, str) else ""
     try:
         if not slug:
-            _refuse(CatalogErrorCode.INVALID_SLUG, "slug is required", "slug")
-        return _Row(line, check_slug(slug), values)
+            refuse(CatalogErrorCode.INVALID_SLUG, "slug is required", "slug")
+        return Row(line, check_slug(slug), values)
     except CatalogError as error:
-        return _failed(line, slug or None, error)
+        return failed_row(line, slug or None, error)
 
 
-def _read_rows(
+def read_rows(
     data: bytes, fmt: TransferFormat, max_rows: int, failures: list[RowResult]
-) -> list[_Row]:
+) -> list[Row]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise _file_error(f"The file is not UTF-8 text (byte {error.start + 1})") from None
-    rows: list[_Row] = []
+    rows: list[Row] = []
     first_line_of: dict[str, int] = {}
     parsed = _csv_rows(text) if fmt is TransferFormat.CSV else _jsonl_rows(text)
     for count, item in enumerate(parsed, start=1):
@@ -229,7 +229,7 @@ def _read_rows(
         elif item.slug in first_line_of:
             message = f"Line {first_line_of[item.slug]} has this slug already"
             taken = CatalogError(CatalogErrorCode.SLUG_TAKEN, message, field="slug")
-            failures.append(_failed(item.line, item.slug, taken))
+            failures.append(failed_row(item.line, item.slug, taken))
         else:
             first_line_of[item.slug] = item.line
             rows.append(item)
@@ -239,17 +239,17 @@ def _read_rows(
 # --- values of a row ----------------------------------------------------------------------------
 
 
-def _text(value: Any, column: str) -> str:
+def text_value(value: Any, column: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        _refuse(CatalogErrorCode.INVALID_ROW, f"{column} must be text", column)
+        refuse(CatalogErrorCode.INVALID_ROW, f"{column} must be text", column)
     return value
 
 
 def _price(value: Any, column: str) -> Decimal:
     if value is None:
-        _refuse(CatalogErrorCode.INVALID_PRICE, "price is required", column)
+        refuse(CatalogErrorCode.INVALID_PRICE, "price is required", column)
     try:
         if isinstance(value, str):
             return Decimal(value.strip())
@@ -257,7 +257,7 @@ def _price(value: Any, column: str) -> Decimal:
             return Decimal(value)
     except InvalidOperation:
         pass
-    _refuse(CatalogErrorCode.INVALID_PRICE, "price must be a decimal number", column)
+    refuse(CatalogErrorCode.INVALID_PRICE, "price must be a decimal number", column)
 
 
 def _whole_number(code: CatalogErrorCode) -> Any:
@@ -268,38 +268,38 @@ def _whole_number(code: CatalogErrorCode) -> Any:
             return value
         if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
             return int(value)
-        _refuse(code, f"{column} must be a whole number", column)
+        refuse(code, f"{column} must be a whole number", column)
 
     return convert
 
 
-def _flag(value: Any, column: str) -> bool:
+def flag_value(value: Any, column: str) -> bool:
     if value is None:
         return False
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    _refuse(CatalogErrorCode.INVALID_ROW, f"{column} must be true or false", column)
+    refuse(CatalogErrorCode.INVALID_ROW, f"{column} must be true or false", column)
 
 
-_CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
-    "name": _text,
-    "description": _text,
-    "brand": _text,
+CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
+    "name": text_value,
+    "description": text_value,
+    "brand": text_value,
     "price": _price,
     "discount_percent": _whole_number(CatalogErrorCode.INVALID_DISCOUNT),
     "stock": _whole_number(CatalogErrorCode.INVALID_STOCK),
-    "published": _flag,
+    "published": flag_value,
 }
-_REQUIRED_TO_CREATE = {
+REQUIRED_TO_CREATE = {
     "name": CatalogErrorCode.INVALID_NAME,
     "price": CatalogErrorCode.INVALID_PRICE,
     "category_slug": CatalogErrorCode.CATEGORY_NOT_FOUND,
 }
 
 
-def _stored(document: Product) -> dict[str, Any]:
+def stored_fields(document: Product) -> dict[str, Any]:
     return {"_id": document.id, **document.model_dump(exclude={"id", "revision_id"})}
 
 

@@ -26,33 +26,34 @@ from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from documents.catalog import Category, Product, utc_now
+from documents.catalog import Category, Product
 from documents.catalog_rules import CatalogError, CatalogErrorCode
+from documents.common import utc_now
 from documents.money import final_price
 from documents.stock import StockCount, StockCountConflictError, set_counted_stock
 from resolvers.catalog_admin.placement import check_placement, claim_placement
 from resolvers.catalog_admin.products import ProductFields, checked_fields
 from resolvers.catalog_admin.transfer.formats import (
-    _CONVERTERS,
-    _CURRENCY,
-    _DUPLICATE_KEY,
-    _REQUIRED_TO_CREATE,
-    _WRITE_ATTEMPTS,
     BATCH_SIZE,
+    CONVERTERS,
+    CURRENCY_COLUMN,
+    DUPLICATE_KEY,
     MAX_REPORTED_ROWS,
+    REQUIRED_TO_CREATE,
     STOCK_REASON,
+    WRITE_ATTEMPTS,
     ImportResult,
+    Row,
     RowOutcome,
     RowResult,
-    _failed,
-    _flag,
-    _read_rows,
-    _refuse,
-    _Row,
-    _stored,
-    _text,
-    _Write,
+    RowWrite,
     detect_format,
+    failed_row,
+    flag_value,
+    read_rows,
+    refuse,
+    stored_fields,
+    text_value,
 )
 from resolvers.context import Context
 
@@ -71,32 +72,32 @@ class _Planner:
         self._placements: dict[tuple[Any, Any], CatalogError | None] = {}
 
     async def plan(
-        self, rows: list[_Row], session: AsyncClientSession | None
-    ) -> list[_Write | RowResult]:
+        self, rows: list[Row], session: AsyncClientSession | None
+    ) -> list[RowWrite | RowResult]:
         query = {"slug": {"$in": [row.slug for row in rows]}}
         found = Product.get_pymongo_collection().find(query, {"images": 0}, session=session)
         existing = {product["slug"]: product async for product in found}
         now = utc_now()
-        plans: list[_Write | RowResult] = []
+        plans: list[RowWrite | RowResult] = []
         for row in rows:
             try:
                 plans.append(await self._plan_row(row, existing.get(row.slug), now))
             except CatalogError as error:
-                plans.append(_failed(row.line, row.slug, error))
+                plans.append(failed_row(row.line, row.slug, error))
         return plans
 
-    async def _plan_row(self, row: _Row, before: dict[str, Any] | None, now: datetime) -> _Write:
+    async def _plan_row(self, row: Row, before: dict[str, Any] | None, now: datetime) -> RowWrite:
         values = row.values
-        for column, code in _REQUIRED_TO_CREATE.items():
+        for column, code in REQUIRED_TO_CREATE.items():
             if before is None and values.get(column) is None:
-                _refuse(code, f"{column} is required for a new product", column)
-        currency = _text(values.get(_CURRENCY), _CURRENCY).strip().upper()
+                refuse(code, f"{column} is required for a new product", column)
+        currency = text_value(values.get(CURRENCY_COLUMN), CURRENCY_COLUMN).strip().upper()
         if currency and currency != self._ctx.settings.shop_currency:
             message = f"Prices are in {self._ctx.settings.shop_currency}"
-            _refuse(CatalogErrorCode.INVALID_PRICE, message, _CURRENCY)
+            refuse(CatalogErrorCode.INVALID_PRICE, message, CURRENCY_COLUMN)
         given = {
             name: convert(values[name], name)
-            for name, convert in _CONVERTERS.items()
+            for name, convert in CONVERTERS.items()
             if name in values
         }
         stored = checked_fields(self._ctx, ProductFields(**given))
@@ -113,14 +114,14 @@ class _Planner:
                 **stored,
             )
             created_in = (product.category_id, product.subcategory_id)
-            return _Write(RowOutcome.CREATED, InsertOne(_stored(product)), None, created_in)
+            return RowWrite(RowOutcome.CREATED, InsertOne(stored_fields(product)), None, created_in)
         price = stored.get("price", before["price"])
         stored["final_price"] = final_price(
             price, stored.get("discount_percent", before.get("discount_percent", 0))
         )
         changes = {key: value for key, value in stored.items() if before.get(key) != value}
         if not changes:
-            return _Write(RowOutcome.UPDATED, None)
+            return RowWrite(RowOutcome.UPDATED, None)
         count = None
         if "stock" in changes:
             # Stock is written by documents/stock.py, with its history, not by the product update.
@@ -131,7 +132,7 @@ class _Planner:
         moved_to = None
         if "category_id" in changes or "subcategory_id" in changes:
             moved_to = (stored["category_id"], stored.get("subcategory_id"))
-        return _Write(RowOutcome.UPDATED, update, count, moved_to)
+        return RowWrite(RowOutcome.UPDATED, update, count, moved_to)
 
     async def _placement(
         self, values: dict[str, Any], before: dict[str, Any] | None
@@ -162,11 +163,11 @@ class _Planner:
         return {"category_id": category_id, "subcategory_id": subcategory_id}
 
     def _category(self, value: Any, column: str) -> Category:
-        slug = _text(value, column).strip()
+        slug = text_value(value, column).strip()
         category = self._categories.get(slug)
         if category is None:
             message = f"No category has the slug {slug!r}" if slug else f"{column} is required"
-            _refuse(CatalogErrorCode.CATEGORY_NOT_FOUND, message, column)
+            refuse(CatalogErrorCode.CATEGORY_NOT_FOUND, message, column)
         return category
 
     @staticmethod
@@ -175,22 +176,24 @@ class _Planner:
     ) -> None:
         """Archiving unpublishes; an archived product cannot be published (as `updateProduct`)."""
         was_archived = before is not None and before.get("archived_at") is not None
-        archived = _flag(values["archived"], "archived") if "archived" in values else was_archived
+        archived = (
+            flag_value(values["archived"], "archived") if "archived" in values else was_archived
+        )
         if archived and stored.get("published"):
             message = "An archived product cannot be published; restore it (archived false)"
-            _refuse(CatalogErrorCode.PRODUCT_ARCHIVED, message, "published")
+            refuse(CatalogErrorCode.PRODUCT_ARCHIVED, message, "published")
         if archived:
             stored["published"] = False
         if archived != was_archived:
             stored["archived_at"] = now if archived else None
 
 
-async def _write_batch(planner: _Planner, rows: list[_Row]) -> list[_Write | RowResult]:
+async def _write_batch(planner: _Planner, rows: list[Row]) -> list[RowWrite | RowResult]:
     """Plan and write one batch in a transaction; again if a product appeared meanwhile."""
 
-    async def apply(session: AsyncClientSession) -> list[_Write | RowResult]:
+    async def apply(session: AsyncClientSession) -> list[RowWrite | RowResult]:
         plans = await planner.plan(rows, session)
-        writes = [plan for plan in plans if isinstance(plan, _Write)]
+        writes = [plan for plan in plans if isinstance(plan, RowWrite)]
         operations = [write.operation for write in writes if write.operation is not None]
         counts = [write.stock for write in writes if write.stock is not None]
         # As for single writes: categories this batch places products in cannot be deleted
@@ -207,19 +210,19 @@ async def _write_batch(planner: _Planner, rows: list[_Row]) -> list[_Write | Row
         return plans
 
     client = Product.get_pymongo_collection().database.client
-    for attempt in range(1, _WRITE_ATTEMPTS + 1):
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
             async with client.start_session() as session:
                 return await session.with_transaction(apply)
         except StockCountConflictError:
-            if attempt == _WRITE_ATTEMPTS:
+            if attempt == WRITE_ATTEMPTS:
                 raise
         except (BulkWriteError, DuplicateKeyError) as error:
             details = error.details or {}
             codes = {e.get("code") for e in details.get("writeErrors", [])} | {error.code}
             # Someone created a product with a slug of this batch since it was read: on the
             # next attempt that row updates it.
-            if _DUPLICATE_KEY not in codes or attempt == _WRITE_ATTEMPTS:
+            if DUPLICATE_KEY not in codes or attempt == WRITE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
 
@@ -242,7 +245,7 @@ async def import_products(
         raise CatalogError(CatalogErrorCode.IMPORT_FILE_TOO_LARGE, message, field="file")
     failures: list[RowResult] = []
     fmt = detect_format(data, filename, content_type)
-    rows = _read_rows(data, fmt, ctx.settings.import_max_rows, failures)
+    rows = read_rows(data, fmt, ctx.settings.import_max_rows, failures)
     slugs = {
         value.strip()
         for row in rows
@@ -289,6 +292,6 @@ async def import_products(
     return ImportResult(created, updated, len(failures), failures[:MAX_REPORTED_ROWS])
 
 
-def _not_applied(row: _Row) -> RowResult:
+def _not_applied(row: Row) -> RowResult:
     message = "Not applied: the products changed during the import; import this row again"
-    return _failed(row.line, row.slug, CatalogError(CatalogErrorCode.INVALID_ROW, message))
+    return failed_row(row.line, row.slug, CatalogError(CatalogErrorCode.INVALID_ROW, message))
