@@ -41,6 +41,10 @@ class Category(Document):
         ]
 
 
+# The storefront shows exactly the products matching this filter (and `Product.is_visible`).
+VISIBLE_PRODUCTS: dict[str, Any] = {"published": True, "archived_at": None}
+
+
 class ProductSortField(enum.StrEnum):
     """What a product list can be ordered by; each maps to one stored field."""
 
@@ -110,8 +114,8 @@ class Product(Document):
 
     @property
     def is_visible(self) -> bool:
-        """Whether the storefront may show this product."""
-        return self.published and self.archived_at is None
+        """Whether the storefront may show this product: it matches `VISIBLE_PRODUCTS`."""
+        return all(getattr(self, name) == value for name, value in VISIBLE_PRODUCTS.items())
 
     class Settings:
         name = "products"
@@ -127,6 +131,16 @@ class Product(Document):
         ]
 
 
+class StockMovementKind(enum.StrEnum):
+    """What changed the stock: an admin (adjusted or counted), an import, or an order."""
+
+    ADJUSTED = "ADJUSTED"
+    COUNTED = "COUNTED"
+    IMPORTED = "IMPORTED"
+    TAKEN = "TAKEN"  # by an order or a reservation, named by `reference`
+    GIVEN_BACK = "GIVEN_BACK"  # what was taken under `reference`, returned (cancelled, expired)
+
+
 class StockMovement(Document):
     """One change of a product's stock: who, when, why, and the stock before and after."""
 
@@ -135,6 +149,9 @@ class StockMovement(Document):
     before: int
     after: int
     reason: str
+    kind: StockMovementKind = StockMovementKind.ADJUSTED
+    # What the change belongs to (an order's id), so its stock history can be listed.
+    reference: str | None = None
     actor_id: PydanticObjectId | None = None  # None for changes made by the system (orders)
     created_at: datetime = Field(default_factory=utc_now)
 
@@ -149,11 +166,19 @@ class StockMovement(Document):
                 ],
                 name="product_newest",
             ),
+            # A reference takes a product's stock once and gives it back once: the guard that
+            # makes taking and giving back idempotent, whoever retries.
+            IndexModel(
+                [
+                    ("reference", pymongo.ASCENDING),
+                    ("kind", pymongo.ASCENDING),
+                    ("product_id", pymongo.ASCENDING),
+                ],
+                name="reference_kind_product_unique",
+                unique=True,
+                partialFilterExpression={"reference": {"$type": "string"}},
+            ),
         ]
 
 
 CATALOG_DOCUMENTS: list[type[Document]] = [Category, Product, StockMovement]
-
-
-# The storefront shows exactly the products matching this filter; keep it in step with is_visible.
-VISIBLE_PRODUCTS: dict[str, Any] = {"published": True, "archived_at": None}

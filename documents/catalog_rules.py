@@ -5,8 +5,12 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
+from typing import Any
 
 import nh3
+from beanie import Document
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents.errors import DomainError
 from documents.money import MAX_DISCOUNT_PERCENT, MAX_MINOR_UNITS
@@ -97,6 +101,27 @@ def slugify(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:MAX_SLUG_LENGTH].rstrip("-") or "item"
+
+
+async def unique_slug(
+    document: type[Document],
+    base: str,
+    *,
+    excluding: ObjectId | None = None,
+    session: AsyncClientSession | None = None,
+) -> str:
+    """`base`, or `base-2`, `base-3` ..., whichever no other document of the kind has."""
+    query: dict[str, Any] = {"slug": {"$regex": f"^{re.escape(base)}(-[0-9]+)?$"}}
+    if excluding is not None:
+        query["_id"] = {"$ne": excluding}
+    rows = document.get_pymongo_collection().find(query, {"slug": 1}, session=session)
+    taken = {row["slug"] async for row in rows}
+    number = 1
+    slug = base
+    while slug in taken:
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
 
 
 def check_slug(slug: str, *, field: str = "slug") -> str:

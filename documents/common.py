@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from beanie import Document, PydanticObjectId
 from pydantic import BaseModel
+
+# A field a partial write leaves as it is (None may be a value to store).
+UNSET: Any = object()
 
 
 def utc_now() -> datetime:

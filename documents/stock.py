@@ -1,20 +1,38 @@
-"""The only code that writes stock. Changes are atomic and never take stock below zero."""
+"""The only code that writes stock. Changes are atomic and never take stock below zero.
+
+Every change writes its `StockMovement` in the same transaction as the stock itself, so the
+history never misses one. Each function takes `session=`: given the caller's session it joins the
+caller's transaction (checkout takes the stock in the same transaction that writes the order),
+otherwise it runs in a transaction of its own.
+
+- `adjust_stock` / `set_stock`: an admin's change of one product (a delivery, a count).
+- `take_stock`: many lines at once for an order or reservation, all or nothing.
+- `give_back_stock`: return what a reference took (cancelled order, expired reservation), once.
+- `set_counted_stock`: an import's counted stock, in the importer's transaction.
+"""
 
 from __future__ import annotations
 
 import enum
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
-from documents.catalog import Product, StockMovement
+from documents.catalog import Product, StockMovement, StockMovementKind
 from documents.common import utc_now
 from documents.errors import DomainError
+from documents.transactions import in_transaction
 
 MAX_STOCK = 10_000_000
 MAX_REASON_LENGTH = 200
+MAX_LINES = 100
 
 
 class StockErrorCode(enum.StrEnum):
@@ -22,11 +40,42 @@ class StockErrorCode(enum.StrEnum):
     INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
     INVALID_STOCK = "INVALID_STOCK"
     INVALID_REASON = "INVALID_REASON"
+    ALREADY_TAKEN = "ALREADY_TAKEN"
 
 
 class StockError(DomainError):
     def __init__(self, code: StockErrorCode, message: str, *, field: str | None = None) -> None:
         super().__init__(code, message, field=field)
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """A quantity of one product."""
+
+    product_id: ObjectId
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ShortLine:
+    """A line that could not be taken: how many were asked for, how many are left."""
+
+    product_id: ObjectId
+    requested: int
+    available: int  # 0 as well for a product that no longer exists
+
+
+class InsufficientStockError(StockError):
+    """Some lines lack stock; nothing was taken. `short` names every such line."""
+
+    def __init__(self, short: list[ShortLine]) -> None:
+        self.short = short
+        described = ", ".join(
+            f"{line.product_id}: {line.requested} asked, {line.available} left" for line in short
+        )
+        super().__init__(
+            StockErrorCode.INSUFFICIENT_STOCK, f"Not enough stock for {described}", field="lines"
+        )
 
 
 def _check_reason(reason: str) -> str:
@@ -41,12 +90,16 @@ def _check_reason(reason: str) -> str:
 
 
 async def adjust_stock(
-    product_id: ObjectId, delta: int, *, reason: str, actor_id: ObjectId | None
+    product_id: ObjectId,
+    delta: int,
+    *,
+    reason: str,
+    actor_id: ObjectId | None,
+    session: AsyncClientSession | None = None,
 ) -> StockMovement:
     """Add `delta` (negative to remove) to the stock, and record it; refuses to go below zero.
 
-    The update matches only while enough stock is left, so concurrent changes can never oversell;
-    the movement is written in the same transaction, so the history never misses a change.
+    The update matches only while enough stock is left, so concurrent changes can never oversell.
     """
     reason = _check_reason(reason)
     if delta == 0 or abs(delta) > MAX_STOCK:
@@ -82,15 +135,22 @@ async def adjust_stock(
             raise StockError(
                 StockErrorCode.INVALID_STOCK, "Stock would be too large", field="delta"
             )
-        return await _record(
-            session, product_id, updated["stock"] - delta, updated["stock"], reason, actor_id
+        movement = _movement(
+            product_id, updated["stock"] - delta, updated["stock"], reason, actor_id
         )
+        await movement.insert(session=session)
+        return movement
 
-    return await _in_transaction(apply)
+    return await in_transaction(apply, session=session)
 
 
 async def set_stock(
-    product_id: ObjectId, stock: int, *, reason: str, actor_id: ObjectId | None
+    product_id: ObjectId,
+    stock: int,
+    *,
+    reason: str,
+    actor_id: ObjectId | None,
+    session: AsyncClientSession | None = None,
 ) -> StockMovement:
     """Set the stock to a counted number, and record the difference."""
     reason = _check_reason(reason)
@@ -107,36 +167,150 @@ async def set_stock(
         )
         if before is None:
             raise StockError(StockErrorCode.PRODUCT_NOT_FOUND, "No such product", field="productId")
-        return await _record(session, product_id, before["stock"], stock, reason, actor_id)
+        movement = _movement(
+            product_id, before["stock"], stock, reason, actor_id, kind=StockMovementKind.COUNTED
+        )
+        await movement.insert(session=session)
+        return movement
 
-    return await _in_transaction(apply)
+    return await in_transaction(apply, session=session)
 
 
-async def _record(
-    session: AsyncClientSession,
-    product_id: ObjectId,
-    before: int,
-    after: int,
+def _merged(lines: Iterable[StockLine]) -> dict[ObjectId, int]:
+    """Quantities by product, in first-seen order; the same product twice counts once, summed."""
+    merged: Counter[ObjectId] = Counter()
+    for line in lines:
+        if not 1 <= line.quantity <= MAX_STOCK:
+            raise StockError(
+                StockErrorCode.INVALID_STOCK, "Quantities must be 1 or more", field="lines"
+            )
+        merged[line.product_id] += line.quantity
+    if not merged or len(merged) > MAX_LINES:
+        raise StockError(
+            StockErrorCode.INVALID_STOCK, f"Take 1 to {MAX_LINES} products at once", field="lines"
+        )
+    return dict(merged)
+
+
+async def take_stock(
+    lines: Iterable[StockLine],
+    *,
+    reference: str,
     reason: str,
-    actor_id: ObjectId | None,
-) -> StockMovement:
-    movement = StockMovement(
-        product_id=product_id,
-        delta=after - before,
-        before=before,
-        after=after,
-        reason=reason,
-        actor_id=actor_id,
-    )
-    await movement.insert(session=session)
-    return movement
+    session: AsyncClientSession | None = None,
+) -> list[StockMovement]:
+    """Take every line's quantity for `reference` (an order or reservation), all or nothing.
+
+    If any line lacks stock nothing is taken, and `InsufficientStockError` names every short line
+    with what is left. A reference takes stock once: taking again for the same reference is
+    refused with ALREADY_TAKEN (a retry that finds its own earlier, committed result). Four round
+    trips, whatever the number of lines.
+    """
+    reason = _check_reason(reason)
+    wanted = _merged(lines)
+    products = Product.get_pymongo_collection()
+
+    async def apply(session: AsyncClientSession) -> list[StockMovement]:
+        if await _movements_of(reference, StockMovementKind.TAKEN, session, limit=1):
+            raise _already_taken()
+        # Read and written in one transaction: a concurrent change of any of these products
+        # between the read and the write is a write conflict, and the whole attempt runs again.
+        available = await _stock_of(list(wanted), session)
+        short = [
+            ShortLine(product_id, quantity, available.get(product_id, 0))
+            for product_id, quantity in wanted.items()
+            if available.get(product_id, 0) < quantity
+        ]
+        if short:
+            raise InsufficientStockError(short)
+        now = utc_now()
+        result = await products.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": product_id, "stock": {"$gte": quantity}},
+                    {"$inc": {"stock": -quantity}, "$set": {"updated_at": now}},
+                )
+                for product_id, quantity in wanted.items()
+            ],
+            ordered=False,
+            session=session,
+        )
+        if result.matched_count != len(wanted):
+            raise RuntimeError("stock changed inside a transaction")  # a conflict, in principle
+        taken = [
+            _movement(
+                product_id,
+                available[product_id],
+                available[product_id] - quantity,
+                reason,
+                None,
+                kind=StockMovementKind.TAKEN,
+                reference=reference,
+                created_at=now,
+            )
+            for product_id, quantity in wanted.items()
+        ]
+        await _insert_movements(taken, session)
+        return taken
+
+    return await in_transaction(apply, session=session)
 
 
-async def _in_transaction(apply: object) -> StockMovement:
-    client = Product.get_pymongo_collection().database.client
-    async with client.start_session() as session:
-        result: StockMovement = await session.with_transaction(apply)  # type: ignore[arg-type]
-    return result
+async def give_back_stock(
+    *, reference: str, reason: str, session: AsyncClientSession | None = None
+) -> list[StockMovement]:
+    """Return everything `reference` took, once: a second call (a replayed webhook, a sweep
+    racing a cancellation) finds it given back and changes nothing. Returns the movements this
+    call made; empty when there was nothing (left) to give back. Products deleted since are
+    skipped."""
+    reason = _check_reason(reason)
+    products = Product.get_pymongo_collection()
+
+    async def apply(session: AsyncClientSession) -> list[StockMovement]:
+        taken = await _movements_of(reference, StockMovementKind.TAKEN, session)
+        if not taken or await _movements_of(
+            reference, StockMovementKind.GIVEN_BACK, session, limit=1
+        ):
+            return []
+        now = utc_now()
+        quantities = {movement.product_id: -movement.delta for movement in taken}
+        await products.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": product_id},
+                    {"$inc": {"stock": quantity}, "$set": {"updated_at": now}},
+                )
+                for product_id, quantity in quantities.items()
+            ],
+            ordered=False,
+            session=session,
+        )
+        stock_after = await _stock_of(list(quantities), session)
+        given_back = [
+            _movement(
+                product_id,
+                stock_after[product_id] - quantity,
+                stock_after[product_id],
+                reason,
+                None,
+                kind=StockMovementKind.GIVEN_BACK,
+                reference=reference,
+                created_at=now,
+            )
+            for product_id, quantity in quantities.items()
+            if product_id in stock_after
+        ]
+        await _insert_movements(given_back, session)
+        return given_back
+
+    return await in_transaction(apply, session=session)
+
+
+async def stock_movements_of(
+    reference: str, *, session: AsyncClientSession | None = None
+) -> list[StockMovement]:
+    """The stock history of one order or reservation, oldest first."""
+    return await _movements_of(reference, None, session)
 
 
 @dataclass(frozen=True)
@@ -146,6 +320,10 @@ class StockCount:
     product_id: ObjectId
     before: int
     after: int
+
+
+class StockCountConflictError(Exception):
+    """The stock changed between reading and writing a count; retry the transaction."""
 
 
 async def set_counted_stock(
@@ -176,19 +354,83 @@ async def set_counted_stock(
     if result.matched_count != len(operations):
         raise StockCountConflictError("stock changed while it was being counted")
     movements = [
-        StockMovement(
-            product_id=count.product_id,
-            delta=count.after - count.before,
-            before=count.before,
-            after=count.after,
-            reason=reason,
-            actor_id=actor_id,
+        _movement(
+            count.product_id,
+            count.before,
+            count.after,
+            reason,
+            actor_id,
+            kind=StockMovementKind.IMPORTED,
             created_at=now,
-        ).model_dump(exclude={"id", "revision_id"})
+        )
         for count in counts
     ]
-    await StockMovement.get_pymongo_collection().insert_many(movements, session=session)
+    await _insert_movements(movements, session)
 
 
-class StockCountConflictError(Exception):
-    """The stock changed between reading and writing a count; retry the transaction."""
+def _movement(
+    product_id: ObjectId,
+    before: int,
+    after: int,
+    reason: str,
+    actor_id: ObjectId | None,
+    *,
+    kind: StockMovementKind = StockMovementKind.ADJUSTED,
+    reference: str | None = None,
+    created_at: datetime | None = None,
+) -> StockMovement:
+    return StockMovement(
+        product_id=product_id,
+        delta=after - before,
+        before=before,
+        after=after,
+        reason=reason,
+        kind=kind,
+        reference=reference,
+        actor_id=actor_id,
+        created_at=created_at or utc_now(),
+    )
+
+
+async def _stock_of(product_ids: list[ObjectId], session: AsyncClientSession) -> dict[Any, int]:
+    rows = Product.get_pymongo_collection().find(
+        {"_id": {"$in": product_ids}}, {"stock": 1}, session=session
+    )
+    return {row["_id"]: row["stock"] async for row in rows}
+
+
+async def _movements_of(
+    reference: str,
+    kind: StockMovementKind | None,
+    session: AsyncClientSession | None,
+    *,
+    limit: int = 0,
+) -> list[StockMovement]:
+    query: dict[str, Any] = {"reference": reference}
+    if kind is not None:
+        query["kind"] = kind
+    rows = StockMovement.get_pymongo_collection().find(
+        query, sort=[("created_at", 1), ("_id", 1)], limit=limit, session=session
+    )
+    return [StockMovement.model_validate(row) async for row in rows]
+
+
+async def _insert_movements(movements: list[StockMovement], session: AsyncClientSession) -> None:
+    if not movements:
+        return
+    documents = [movement.model_dump(exclude={"id", "revision_id"}) for movement in movements]
+    try:
+        result = await StockMovement.get_pymongo_collection().insert_many(
+            documents, session=session
+        )
+    except DuplicateKeyError:
+        # The unique (reference, kind, product) index: a concurrent call for this reference won.
+        raise _already_taken() from None
+    for movement, inserted_id in zip(movements, result.inserted_ids, strict=True):
+        movement.id = inserted_id
+
+
+def _already_taken() -> StockError:
+    return StockError(
+        StockErrorCode.ALREADY_TAKEN, "Stock was taken for this already", field="reference"
+    )

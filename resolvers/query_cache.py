@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from documents.catalog import Category, Product
+from documents.transactions import run_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -276,3 +277,21 @@ class QueryCache:
     async def invalidate_category(self, *versions: Category) -> bool:
         """Invalidate every cached result a category change affects."""
         return await self.invalidate(category_tags(*versions))
+
+    # What writers call: the invalidation waits for the transaction under way to commit (it never
+    # runs inside one, nor after an abort); outside a transaction the write is already durable
+    # and it runs at once.
+
+    async def product_changed(self, *versions: Product) -> None:
+        """`versions` (before and after) changed: retire every entry that shows either."""
+        tags = product_tags(*versions)
+        await run_after_commit(lambda: self.invalidate(tags))
+
+    async def category_changed(self, *versions: Category) -> None:
+        """A category changed (before and after): retire every entry that shows it."""
+        tags = category_tags(*versions)
+        await run_after_commit(lambda: self.invalidate(tags))
+
+    async def catalog_changed(self) -> None:
+        """A bulk change (import, moves): retire every entry."""
+        await run_after_commit(self.invalidate_catalog)

@@ -19,6 +19,7 @@ from documents.accounts import (
 from documents.common import stored_id, utc_now
 from documents.errors import InvalidInputError
 from documents.text import is_visible_text
+from documents.transactions import in_transaction
 from resolvers.accounts.sessions import revoke_sessions
 from resolvers.context import Context
 from resolvers.pagination import Ordering, Page, PageArgs, find_page
@@ -39,7 +40,6 @@ async def _change_active_admins(user_id: ObjectId, changes: dict[str, Any]) -> U
     active admin is decided on the user as the transaction reads it: a read made before it may
     be outdated by a change that committed in between.
     """
-    client = User.get_pymongo_collection().database.client
 
     async def apply(session: AsyncClientSession) -> None:
         await AdminGuard.get_pymongo_collection().update_one(
@@ -63,8 +63,7 @@ async def _change_active_admins(user_id: ObjectId, changes: dict[str, Any]) -> U
             {"_id": user_id}, {"$set": {**changes, "updated_at": utc_now()}}, session=session
         )
 
-    async with client.start_session() as session:
-        await session.with_transaction(apply)
+    await in_transaction(apply)
     updated = await User.get(user_id)
     assert updated is not None
     return updated

@@ -6,6 +6,7 @@ import html
 import logging
 from urllib.parse import urlencode
 
+from documents.transactions import run_after_commit
 from integrations.email import EmailDeliveryError, EmailMessage
 from resolvers.context import Context
 
@@ -60,7 +61,9 @@ def password_changed_email(ctx: Context, *, to: str, name: str) -> EmailMessage:
 
 
 async def deliver(ctx: Context, message: EmailMessage) -> None:
-    """Send after the response has gone out, so the answer's timing says nothing about the email.
+    """Send after the response has gone out, so the answer's timing says nothing about the email,
+    and only once the transaction under way (if any) has committed: never for a change that was
+    rolled back.
 
     A failed delivery is logged; the user can ask again (resend, new code).
     """
@@ -71,7 +74,10 @@ async def deliver(ctx: Context, message: EmailMessage) -> None:
         except EmailDeliveryError as error:
             logger.error("email %r to %s not delivered: %s", message.subject, message.to, error)
 
-    if ctx.background is not None:
-        ctx.background.add_task(send)
-    else:
-        await send()
+    async def schedule() -> None:
+        if ctx.background is not None:
+            ctx.background.add_task(send)
+        else:
+            await send()
+
+    await run_after_commit(schedule)

@@ -15,15 +15,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from bson import ObjectId
 from pymongo import ReturnDocument
 
 from documents.catalog import Category, Product
 from documents.catalog_rules import CatalogError, CatalogErrorCode, check_alt_text
-from documents.common import Image, utc_now
+from documents.categories import category_in
+from documents.common import Image, stored_id, utc_now
+from documents.products import product_in
 from integrations.images import ImageStoreError, InvalidImageError, StoredImage
-from resolvers.catalog_admin.categories import category_for_admin
-from resolvers.catalog_admin.products import product_for_admin
 from resolvers.catalog_admin.stored_images import discard_image
 from resolvers.context import Context
 from resolvers.images import image_id
@@ -40,13 +39,14 @@ class AddedImage:
 
 
 async def add_product_image(
-    ctx: Context, product_id: ObjectId, data: bytes, *, alt: str | None = None
+    ctx: Context, product: Product, data: bytes, *, alt: str | None = None
 ) -> AddedImage:
     """Store an upload and append it to the product's images; alt text defaults to its name.
 
     The image limit is part of the update's condition, so concurrent uploads cannot pass it.
     """
-    before = await product_for_admin(product_id)
+    product_id = stored_id(product)
+    before = product
     alt_text = before.name if alt is None else check_alt_text(alt)
     limit = ctx.settings.max_product_images
     if len(before.images) >= limit:
@@ -60,19 +60,21 @@ async def add_product_image(
             return_document=ReturnDocument.AFTER,
         )
         if raw is None:
-            await product_for_admin(product_id)  # PRODUCT_NOT_FOUND if it was deleted meanwhile
+            # PRODUCT_NOT_FOUND if it was deleted meanwhile, else the limit was reached.
+            await product_in(None, product_id, field="productId")
             raise _too_many_images(limit)
     except BaseException:
         await discard_image(ctx, stored.public_id, "not added to the product")
         raise
     after = Product.model_validate(raw)
-    await ctx.query_cache.invalidate_product(before, after)
+    await ctx.query_cache.product_changed(before, after)
     return AddedImage(product=after, image=image)
 
 
-async def remove_product_image(ctx: Context, product_id: ObjectId, wanted_id: str) -> Product:
+async def remove_product_image(ctx: Context, product: Product, wanted_id: str) -> Product:
     """Take an image off the product, then delete its file from the store."""
-    before = await product_for_admin(product_id)
+    product_id = stored_id(product)
+    before = product
     image = _find_image(before, wanted_id)
     raw = await Product.get_pymongo_collection().find_one_and_update(
         {"_id": product_id, "images": {"$elemMatch": _matching(image)}},
@@ -80,23 +82,22 @@ async def remove_product_image(ctx: Context, product_id: ObjectId, wanted_id: st
         return_document=ReturnDocument.AFTER,
     )
     if raw is None:
-        await product_for_admin(product_id)
+        await product_in(None, product_id, field="productId")
         raise _image_not_found()  # removed by someone else since it was read
     after = Product.model_validate(raw)
-    await ctx.query_cache.invalidate_product(before, after)
+    await ctx.query_cache.product_changed(before, after)
     if image.public_id:
         await discard_image(ctx, image.public_id, "removed from its product")
     return after
 
 
-async def reorder_product_images(
-    ctx: Context, product_id: ObjectId, image_ids: list[str]
-) -> Product:
+async def reorder_product_images(ctx: Context, product: Product, image_ids: list[str]) -> Product:
     """Put the product's images in the order of `image_ids`, a permutation of their ids.
 
     The write only happens if the images are still the ones read; after a concurrent change it
     is tried once more against the new images, then refused.
     """
+    product_id = stored_id(product)
     collection = Product.get_pymongo_collection()
     for _attempt in range(2):
         raw = await collection.find_one({"_id": product_id})
@@ -116,7 +117,7 @@ async def reorder_product_images(
         )
         if updated is not None:
             after = Product.model_validate(updated)
-            await ctx.query_cache.invalidate_product(before, after)
+            await ctx.query_cache.product_changed(before, after)
             return after
     raise CatalogError(
         CatalogErrorCode.INVALID_IMAGE_ORDER,
@@ -126,11 +127,12 @@ async def reorder_product_images(
 
 
 async def update_product_image(
-    ctx: Context, product_id: ObjectId, wanted_id: str, *, alt: str
+    ctx: Context, product: Product, wanted_id: str, *, alt: str
 ) -> Product:
     """Change an image's alt text."""
     alt_text = check_alt_text(alt)
-    before = await product_for_admin(product_id)
+    product_id = stored_id(product)
+    before = product
     image = _find_image(before, wanted_id)
     raw = await Product.get_pymongo_collection().find_one_and_update(
         {"_id": product_id, "images": {"$elemMatch": _matching(image)}},
@@ -138,18 +140,19 @@ async def update_product_image(
         return_document=ReturnDocument.AFTER,
     )
     if raw is None:
-        await product_for_admin(product_id)
+        await product_in(None, product_id, field="productId")
         raise _image_not_found()
     after = Product.model_validate(raw)
-    await ctx.query_cache.invalidate_product(before, after)
+    await ctx.query_cache.product_changed(before, after)
     return after
 
 
 async def set_category_image(
-    ctx: Context, category_id: ObjectId, data: bytes, *, alt: str | None = None
+    ctx: Context, category: Category, data: bytes, *, alt: str | None = None
 ) -> Category:
     """Store an upload as the category's image; the image it replaces is deleted from the store."""
-    current = await category_for_admin(category_id, field="categoryId")
+    category_id = stored_id(category)
+    current = category
     alt_text = current.name if alt is None else check_alt_text(alt)
     stored = await _store(ctx, data, folder=CATEGORY_FOLDER)
     image = _image(stored, alt_text).model_dump()
@@ -170,14 +173,15 @@ async def set_category_image(
         raise
     before = Category.model_validate(raw)
     after = Category.model_validate({**raw, "image": image, "updated_at": now})
-    await ctx.query_cache.invalidate_category(before, after)
+    await ctx.query_cache.category_changed(before, after)
     if before.image and before.image.public_id:
         await discard_image(ctx, before.image.public_id, "replaced on its category")
     return after
 
 
-async def remove_category_image(ctx: Context, category_id: ObjectId) -> Category:
+async def remove_category_image(ctx: Context, category: Category) -> Category:
     """Take the category's image off, then delete its file from the store."""
+    category_id = stored_id(category)
     now = utc_now()
     raw = await Category.get_pymongo_collection().find_one_and_update(
         {"_id": category_id, "image": {"$ne": None}},
@@ -185,10 +189,10 @@ async def remove_category_image(ctx: Context, category_id: ObjectId) -> Category
         return_document=ReturnDocument.BEFORE,
     )
     if raw is None:
-        return await category_for_admin(category_id, field="categoryId")  # none to remove
+        return await category_in(None, category_id, field="categoryId")  # none to remove
     before = Category.model_validate(raw)
     after = Category.model_validate({**raw, "image": None, "updated_at": now})
-    await ctx.query_cache.invalidate_category(before, after)
+    await ctx.query_cache.category_changed(before, after)
     if before.image and before.image.public_id:
         await discard_image(ctx, before.image.public_id, "removed from its category")
     return after

@@ -13,10 +13,11 @@ from strawberry.file_uploads import Upload
 from documents.errors import InvalidInputError
 from resolvers.catalog_admin import images as image_admin
 from schema.catalog import Category, Product
-from schema.catalog_admin.operations import ADMIN, CategoryPayload, ProductPayload, _id
+from schema.catalog_admin.operations import ADMIN, CategoryPayload, ProductPayload
 from schema.catalog_admin.types import CatalogError
 from schema.common import Image
 from schema.info import Info
+from schema.lookup import CATEGORY, PRODUCT, load_or_error
 from schema.payloads import user_errors
 
 ProductIdArg = Annotated[strawberry.ID, strawberry.argument(description="The product.")]
@@ -88,7 +89,10 @@ class CatalogImageMutation:
     ) -> AddProductImagePayload:
         data = await _read_upload(info, file)
         added = await image_admin.add_product_image(
-            info.context, _id(product_id, "Product", "productId"), data, alt=alt
+            info.context,
+            await load_or_error(info.context, PRODUCT, product_id, field="productId"),
+            data,
+            alt=alt,
         )
         return AddProductImagePayload(
             product=Product.from_document(added.product), image=Image.from_document(added.image)
@@ -103,7 +107,9 @@ class CatalogImageMutation:
         self, info: Info, product_id: ProductIdArg, image_id: ImageIdArg
     ) -> RemoveProductImagePayload:
         product = await image_admin.remove_product_image(
-            info.context, _id(product_id, "Product", "productId"), image_id
+            info.context,
+            await load_or_error(info.context, PRODUCT, product_id, field="productId"),
+            image_id,
         )
         return RemoveProductImagePayload(product=Product.from_document(product))
 
@@ -122,7 +128,9 @@ class CatalogImageMutation:
         ],
     ) -> ReorderProductImagesPayload:
         product = await image_admin.reorder_product_images(
-            info.context, _id(product_id, "Product", "productId"), image_ids
+            info.context,
+            await load_or_error(info.context, PRODUCT, product_id, field="productId"),
+            image_ids,
         )
         return ReorderProductImagesPayload(product=Product.from_document(product))
 
@@ -139,7 +147,10 @@ class CatalogImageMutation:
         alt: Annotated[str, strawberry.argument(description="At most 300 characters.")],
     ) -> UpdateProductImagePayload:
         product = await image_admin.update_product_image(
-            info.context, _id(product_id, "Product", "productId"), image_id, alt=alt
+            info.context,
+            await load_or_error(info.context, PRODUCT, product_id, field="productId"),
+            image_id,
+            alt=alt,
         )
         return UpdateProductImagePayload(product=Product.from_document(product))
 
@@ -162,7 +173,10 @@ class CatalogImageMutation:
     ) -> SetCategoryImagePayload:
         data = await _read_upload(info, file)
         category = await image_admin.set_category_image(
-            info.context, _id(category_id, "Category", "categoryId"), data, alt=alt
+            info.context,
+            await load_or_error(info.context, CATEGORY, category_id, field="categoryId"),
+            data,
+            alt=alt,
         )
         return SetCategoryImagePayload(category=Category.from_document(category))
 
@@ -175,6 +189,7 @@ class CatalogImageMutation:
         self, info: Info, category_id: CategoryIdArg
     ) -> RemoveCategoryImagePayload:
         category = await image_admin.remove_category_image(
-            info.context, _id(category_id, "Category", "categoryId")
+            info.context,
+            await load_or_error(info.context, CATEGORY, category_id, field="categoryId"),
         )
         return RemoveCategoryImagePayload(category=Category.from_document(category))

@@ -8,7 +8,9 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.permission import BasePermission
 
-from documents.common import stored_id
+from documents.categories import CategoryFields
+from documents.common import UNSET, stored_id
+from documents.products import ProductAction, ProductFields
 from resolvers.accounts.viewer import require_viewer
 from resolvers.catalog_admin import categories as category_admin
 from resolvers.catalog_admin import products as product_admin
@@ -16,21 +18,16 @@ from schema.catalog import Category, Product
 from schema.catalog_admin.types import CatalogError, StockMovement
 from schema.ids import decode_global_id
 from schema.info import Info
+from schema.lookup import CATEGORY, PRODUCT, load_optional_or_error, load_or_error
 from schema.payloads import user_errors
 from schema.permissions import IsAdmin
 
 
-def _maybe(value: Any, convert: Any = None, *, unset: Any = product_admin.UNSET) -> Any:
-    """A `strawberry.Maybe` as the resolvers' UNSET-or-value (each resolver module has its own)."""
+def _maybe(value: Any, convert: Any = None) -> Any:
+    """A `strawberry.Maybe` as the domain's UNSET-or-value."""
     if value is None:
-        return unset
+        return UNSET
     return convert(value.value) if convert and value.value is not None else value.value
-
-
-def _id(value: str, type_name: str, field: str) -> Any:
-    decoded = decode_global_id(value, type_name, field=field)
-    assert decoded is not None
-    return decoded
 
 
 @strawberry.input(description="A new category; with `parentId`, a subcategory of that category.")
@@ -216,7 +213,7 @@ async def _change_stock(
     viewer = await require_viewer(info.context)
     result = await product_admin.change_stock(
         info.context,
-        _id(product_id, "Product", "productId"),
+        await load_or_error(info.context, PRODUCT, product_id, field="productId"),
         reason=reason,
         actor_id=stored_id(viewer.user),
         **change,
@@ -236,16 +233,16 @@ class CatalogAdminMutation:
     async def create_category(
         self, info: Info, input: CreateCategoryInput
     ) -> CreateCategoryPayload:
-        parent = decode_global_id(input.parent_id, "Category", field="parentId")
+        parent = await load_optional_or_error(
+            info.context, CATEGORY, input.parent_id, field="parentId"
+        )
         category = await category_admin.create_category(
             info.context,
-            category_admin.CategoryFields(
+            CategoryFields(
                 name=input.name,
                 slug=input.slug,
-                description=input.description
-                if input.description is not None
-                else category_admin.UNSET,
-                parent_id=parent,
+                description=UNSET if input.description is None else input.description,
+                parent_id=parent.id if parent else None,
             ),
         )
         return CreateCategoryPayload(category=Category.from_document(category))
@@ -257,11 +254,11 @@ class CatalogAdminMutation:
     ) -> UpdateCategoryPayload:
         category = await category_admin.update_category(
             info.context,
-            _id(input.id, "Category", "id"),
-            category_admin.CategoryFields(
-                name=_maybe(input.name, unset=category_admin.UNSET),
-                slug=_maybe(input.slug, unset=category_admin.UNSET),
-                description=_maybe(input.description, unset=category_admin.UNSET),
+            await load_or_error(info.context, CATEGORY, input.id, field="id"),
+            CategoryFields(
+                name=_maybe(input.name),
+                slug=_maybe(input.slug),
+                description=_maybe(input.description),
             ),
         )
         return UpdateCategoryPayload(category=Category.from_document(category))
@@ -274,15 +271,16 @@ class CatalogAdminMutation:
     async def delete_category(
         self, info: Info, input: DeleteCategoryInput
     ) -> DeleteCategoryPayload:
+        ctx = info.context
+        category = await load_or_error(ctx, CATEGORY, input.id, field="id")
+        products_to = await load_optional_or_error(
+            ctx, CATEGORY, input.move_products_to, field="moveProductsTo"
+        )
+        subcategories_to = await load_optional_or_error(
+            ctx, CATEGORY, input.move_subcategories_to, field="moveSubcategoriesTo"
+        )
         await category_admin.delete_category(
-            info.context,
-            _id(input.id, "Category", "id"),
-            move_products_to=decode_global_id(
-                input.move_products_to, "Category", field="moveProductsTo"
-            ),
-            move_subcategories_to=decode_global_id(
-                input.move_subcategories_to, "Category", field="moveSubcategoriesTo"
-            ),
+            ctx, category, move_products_to=products_to, move_subcategories_to=subcategories_to
         )
         return DeleteCategoryPayload(deleted_id=input.id)
 
@@ -291,14 +289,14 @@ class CatalogAdminMutation:
     async def create_product(self, info: Info, input: CreateProductInput) -> CreateProductPayload:
         product = await product_admin.create_product(
             info.context,
-            product_admin.ProductFields(
+            ProductFields(
                 name=input.name,
                 slug=input.slug,
                 description=input.description or "",
                 brand=input.brand or "",
                 price=input.price,
                 discount_percent=input.discount_percent,
-                category_id=_id(input.category_id, "Category", "categoryId"),
+                category_id=decode_global_id(input.category_id, "Category", field="categoryId"),
                 subcategory_id=decode_global_id(
                     input.subcategory_id, "Category", field="subcategoryId"
                 ),
@@ -312,12 +310,12 @@ class CatalogAdminMutation:
     @user_errors(UpdateProductPayload, CatalogError)
     async def update_product(self, info: Info, input: UpdateProductInput) -> UpdateProductPayload:
         def category(field: str) -> Any:
-            return lambda value: _id(value, "Category", field)
+            return lambda value: decode_global_id(value, "Category", field=field)
 
         product = await product_admin.update_product(
             info.context,
-            _id(input.id, "Product", "id"),
-            product_admin.ProductFields(
+            await load_or_error(info.context, PRODUCT, input.id, field="id"),
+            ProductFields(
                 name=_maybe(input.name),
                 slug=_maybe(input.slug),
                 description=_maybe(input.description),
@@ -337,8 +335,10 @@ class CatalogAdminMutation:
     async def set_product_published(
         self, info: Info, id: strawberry.ID, published: bool
     ) -> SetProductPublishedPayload:
-        product = await product_admin.set_product_published(
-            info.context, _id(id, "Product", "id"), published
+        product = await product_admin.change_product_state(
+            info.context,
+            await load_or_error(info.context, PRODUCT, id, field="id"),
+            ProductAction.PUBLISH if published else ProductAction.UNPUBLISH,
         )
         return SetProductPublishedPayload(product=Product.from_document(product))
 
@@ -353,12 +353,14 @@ class CatalogAdminMutation:
     async def delete_product(
         self, info: Info, id: strawberry.ID, hard: bool = False
     ) -> DeleteProductPayload:
-        product_id = _id(id, "Product", "id")
+        product = await load_or_error(info.context, PRODUCT, id, field="id")
         if hard:
-            await product_admin.delete_product(info.context, product_id)
+            await product_admin.delete_product(info.context, product)
             return DeleteProductPayload(deleted_id=id)
-        product = await product_admin.archive_product(info.context, product_id)
-        return DeleteProductPayload(product=Product.from_document(product))
+        archived = await product_admin.change_product_state(
+            info.context, product, ProductAction.ARCHIVE
+        )
+        return DeleteProductPayload(product=Product.from_document(archived))
 
     @strawberry.mutation(
         description="Bring an archived product back, unpublished (admins only).",
@@ -366,7 +368,11 @@ class CatalogAdminMutation:
     )
     @user_errors(RestoreProductPayload, CatalogError)
     async def restore_product(self, info: Info, id: strawberry.ID) -> RestoreProductPayload:
-        product = await product_admin.restore_product(info.context, _id(id, "Product", "id"))
+        product = await product_admin.change_product_state(
+            info.context,
+            await load_or_error(info.context, PRODUCT, id, field="id"),
+            ProductAction.RESTORE,
+        )
         return RestoreProductPayload(product=Product.from_document(product))
 
     @strawberry.mutation(

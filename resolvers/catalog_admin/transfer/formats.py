@@ -291,11 +291,7 @@ CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
     "discount_percent": _whole_number(CatalogErrorCode.INVALID_DISCOUNT),
     "stock": _whole_number(CatalogErrorCode.INVALID_STOCK),
     "published": flag_value,
-}
-REQUIRED_TO_CREATE = {
-    "name": CatalogErrorCode.INVALID_NAME,
-    "price": CatalogErrorCode.INVALID_PRICE,
-    "category_slug": CatalogErrorCode.CATEGORY_NOT_FOUND,
+    "archived": flag_value,
 }
 
 

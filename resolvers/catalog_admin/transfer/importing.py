@@ -27,19 +27,18 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from documents.catalog import Category, Product
-from documents.catalog_rules import CatalogError, CatalogErrorCode
-from documents.common import utc_now
-from documents.money import final_price
+from documents.catalog_rules import CatalogError, CatalogErrorCode, check_stock
+from documents.common import stored_id, utc_now
+from documents.placement import Placement, check_placement, claim_placement
+from documents.products import ProductFields, plan_product_change
 from documents.stock import StockCount, StockCountConflictError, set_counted_stock
-from resolvers.catalog_admin.placement import check_placement, claim_placement
-from resolvers.catalog_admin.products import ProductFields, checked_fields
+from documents.transactions import in_transaction
 from resolvers.catalog_admin.transfer.formats import (
     BATCH_SIZE,
     CONVERTERS,
     CURRENCY_COLUMN,
     DUPLICATE_KEY,
     MAX_REPORTED_ROWS,
-    REQUIRED_TO_CREATE,
     STOCK_REASON,
     WRITE_ATTEMPTS,
     ImportResult,
@@ -49,7 +48,6 @@ from resolvers.catalog_admin.transfer.formats import (
     RowWrite,
     detect_format,
     failed_row,
-    flag_value,
     read_rows,
     refuse,
     stored_fields,
@@ -63,20 +61,21 @@ logger = logging.getLogger(__name__)
 
 
 class _Planner:
-    """Turns rows into writes against the products they match; remembers category checks."""
+    """Turns rows into writes against the products they match, with the rules of
+    `createProduct` / `updateProduct` (`plan_product_change`); remembers placement checks."""
 
     def __init__(self, ctx: Context, categories: dict[str, Category], actor_id: ObjectId | None):
-        self._ctx = ctx
+        self._currency = ctx.settings.shop_currency
         self._categories = categories
         self.actor_id = actor_id
-        self._placements: dict[tuple[Any, Any], CatalogError | None] = {}
+        self._placements: dict[Placement, CatalogError | None] = {}
 
     async def plan(
         self, rows: list[Row], session: AsyncClientSession | None
     ) -> list[RowWrite | RowResult]:
         query = {"slug": {"$in": [row.slug for row in rows]}}
         found = Product.get_pymongo_collection().find(query, {"images": 0}, session=session)
-        existing = {product["slug"]: product async for product in found}
+        existing = {product["slug"]: Product.model_validate(product) async for product in found}
         now = utc_now()
         plans: list[RowWrite | RowResult] = []
         for row in rows:
@@ -86,81 +85,63 @@ class _Planner:
                 plans.append(failed_row(row.line, row.slug, error))
         return plans
 
-    async def _plan_row(self, row: Row, before: dict[str, Any] | None, now: datetime) -> RowWrite:
+    async def _plan_row(self, row: Row, before: Product | None, now: datetime) -> RowWrite:
         values = row.values
-        for column, code in REQUIRED_TO_CREATE.items():
-            if before is None and values.get(column) is None:
-                refuse(code, f"{column} is required for a new product", column)
         currency = text_value(values.get(CURRENCY_COLUMN), CURRENCY_COLUMN).strip().upper()
-        if currency and currency != self._ctx.settings.shop_currency:
-            message = f"Prices are in {self._ctx.settings.shop_currency}"
-            refuse(CatalogErrorCode.INVALID_PRICE, message, CURRENCY_COLUMN)
+        if currency and currency != self._currency:
+            refuse(
+                CatalogErrorCode.INVALID_PRICE, f"Prices are in {self._currency}", CURRENCY_COLUMN
+            )
         given = {
             name: convert(values[name], name)
             for name, convert in CONVERTERS.items()
             if name in values
         }
-        stored = checked_fields(self._ctx, ProductFields(**given))
-        stored.update(await self._placement(values, before))
-        self._archive(values, before, stored, now)
+        # Stock is written by documents/stock.py, with its history, not by the product update.
+        counted = check_stock(given.pop("stock")) if before and "stock" in given else None
+        given.update(self._placement_ids(values))
+        plan = plan_product_change(before, ProductFields(**given), currency=self._currency, now=now)
+        if plan.placement is not None:
+            await self._check_placement(plan.placement)
         if before is None:
-            stored.setdefault("published", False)
             product = Product(
                 id=ObjectId(),  # made here, in file order, so exports list rows as imported
-                slug=row.slug,
-                currency=self._ctx.settings.shop_currency,
-                created_at=now,
-                updated_at=now,
-                **stored,
+                **{**plan.values, "slug": row.slug},
+                currency=self._currency,
             )
-            created_in = (product.category_id, product.subcategory_id)
-            return RowWrite(RowOutcome.CREATED, InsertOne(stored_fields(product)), None, created_in)
-        price = stored.get("price", before["price"])
-        stored["final_price"] = final_price(
-            price, stored.get("discount_percent", before.get("discount_percent", 0))
-        )
-        changes = {key: value for key, value in stored.items() if before.get(key) != value}
-        if not changes:
-            return RowWrite(RowOutcome.UPDATED, None)
+            return RowWrite(
+                RowOutcome.CREATED, InsertOne(stored_fields(product)), None, plan.placement
+            )
         count = None
-        if "stock" in changes:
-            # Stock is written by documents/stock.py, with its history, not by the product update.
-            count = StockCount(before["_id"], before["stock"], changes.pop("stock"))
+        if counted is not None and counted != before.stock:
+            count = StockCount(stored_id(before), before.stock, counted)
         update = None
-        if changes:
-            update = UpdateOne({"_id": before["_id"]}, {"$set": {**changes, "updated_at": now}})
-        moved_to = None
-        if "category_id" in changes or "subcategory_id" in changes:
-            moved_to = (stored["category_id"], stored.get("subcategory_id"))
-        return RowWrite(RowOutcome.UPDATED, update, count, moved_to)
+        if not plan.changes_nothing:
+            update = UpdateOne({"_id": before.id}, {"$set": plan.values})
+        return RowWrite(RowOutcome.UPDATED, update, count, plan.placement)
 
-    async def _placement(
-        self, values: dict[str, Any], before: dict[str, Any] | None
-    ) -> dict[str, Any]:
-        """The category and subcategory the row asks for, checked like `updateProduct` does."""
-        if "category_slug" not in values and "subcategory_slug" not in values:
-            return {}
-        category_id = before["category_id"] if before else None
-        subcategory_id = before.get("subcategory_id") if before else None
+    def _placement_ids(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The category and subcategory ids the row's slugs name, as product fields."""
+        ids: dict[str, Any] = {}
         if "category_slug" in values:
-            category = self._category(values["category_slug"], "category_slug")
-            if category.id != category_id and "subcategory_slug" not in values:
-                subcategory_id = None  # a new category drops the old subcategory
-            category_id = category.id
+            ids["category_id"] = self._category(values["category_slug"], "category_slug").id
         if "subcategory_slug" in values:
             slug = values["subcategory_slug"]
-            subcategory_id = None if slug is None else self._category(slug, "subcategory_slug").id
-        assert category_id is not None  # a new product has a category_slug, or it failed
-        key = (category_id, subcategory_id)
-        if key not in self._placements:
+            ids["subcategory_id"] = (
+                None if slug is None else self._category(slug, "subcategory_slug").id
+            )
+        return ids
+
+    async def _check_placement(self, placement: Placement) -> None:
+        """`check_placement`, once per distinct placement of the file."""
+        if placement not in self._placements:
             try:
-                await check_placement(category_id, subcategory_id)
-                self._placements[key] = None
+                await check_placement(*placement)
+                self._placements[placement] = None
             except CatalogError as error:
-                self._placements[key] = error
-        if refused := self._placements[key]:
+                self._placements[placement] = error
+        if refused := self._placements[placement]:
             raise CatalogError(CatalogErrorCode(refused.code), refused.message, field=refused.field)
-        return {"category_id": category_id, "subcategory_id": subcategory_id}
 
     def _category(self, value: Any, column: str) -> Category:
         slug = text_value(value, column).strip()
@@ -170,26 +151,14 @@ class _Planner:
             refuse(CatalogErrorCode.CATEGORY_NOT_FOUND, message, column)
         return category
 
-    @staticmethod
-    def _archive(
-        values: dict[str, Any], before: dict[str, Any] | None, stored: dict[str, Any], now: datetime
-    ) -> None:
-        """Archiving unpublishes; an archived product cannot be published (as `updateProduct`)."""
-        was_archived = before is not None and before.get("archived_at") is not None
-        archived = (
-            flag_value(values["archived"], "archived") if "archived" in values else was_archived
-        )
-        if archived and stored.get("published"):
-            message = "An archived product cannot be published; restore it (archived false)"
-            refuse(CatalogErrorCode.PRODUCT_ARCHIVED, message, "published")
-        if archived:
-            stored["published"] = False
-        if archived != was_archived:
-            stored["archived_at"] = now if archived else None
 
+async def _write_batch(
+    ctx: Context, planner: _Planner, rows: list[Row]
+) -> list[RowWrite | RowResult]:
+    """Plan and write one batch in a transaction; again if a product appeared meanwhile.
 
-async def _write_batch(planner: _Planner, rows: list[Row]) -> list[RowWrite | RowResult]:
-    """Plan and write one batch in a transaction; again if a product appeared meanwhile."""
+    A committed batch retires the cached catalog, whatever becomes of the batches after it.
+    """
 
     async def apply(session: AsyncClientSession) -> list[RowWrite | RowResult]:
         plans = await planner.plan(rows, session)
@@ -207,13 +176,13 @@ async def _write_batch(planner: _Planner, rows: list[Row]) -> list[RowWrite | Ro
         await set_counted_stock(
             counts, reason=STOCK_REASON, actor_id=planner.actor_id, session=session
         )
+        if operations or counts:
+            await ctx.query_cache.catalog_changed()
         return plans
 
-    client = Product.get_pymongo_collection().database.client
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            async with client.start_session() as session:
-                return await session.with_transaction(apply)
+            return await in_transaction(apply)
         except StockCountConflictError:
             if attempt == WRITE_ATTEMPTS:
                 raise
@@ -257,37 +226,31 @@ async def import_products(
     }
     planner = _Planner(ctx, categories, actor_id)
     created = updated = 0
-    try:
-        for start in range(0, len(rows), BATCH_SIZE):
-            batch = rows[start : start + BATCH_SIZE]
-            try:
-                plans = await (
-                    planner.plan(batch, None) if dry_run else _write_batch(planner, batch)
-                )
-            except (
-                StockCountConflictError,
-                BulkWriteError,
-                DuplicateKeyError,
-                CatalogError,
-            ) as error:
-                # This batch was rolled back and so will the rest not be tried: say so per row,
-                # since the batches before it did apply.
-                logger.warning("import stopped at line %d: %s", batch[0].line, error)
-                unapplied = rows[start:]
-                failures += [_not_applied(row) for row in unapplied]
-                break
-            for plan in plans:
-                if isinstance(plan, RowResult):
-                    failures.append(plan)
-                elif plan.outcome is RowOutcome.CREATED:
-                    created += 1
-                else:
-                    updated += 1
-    finally:
-        # Whatever was committed must not be hidden behind cached results, even if a later
-        # batch failed.
-        if not dry_run and created + updated:
-            await ctx.query_cache.invalidate_catalog()
+    for start in range(0, len(rows), BATCH_SIZE):
+        batch = rows[start : start + BATCH_SIZE]
+        try:
+            plans = await (
+                planner.plan(batch, None) if dry_run else _write_batch(ctx, planner, batch)
+            )
+        except (
+            StockCountConflictError,
+            BulkWriteError,
+            DuplicateKeyError,
+            CatalogError,
+        ) as error:
+            # This batch was rolled back and so will the rest not be tried: say so per row,
+            # since the batches before it did apply.
+            logger.warning("import stopped at line %d: %s", batch[0].line, error)
+            unapplied = rows[start:]
+            failures += [_not_applied(row) for row in unapplied]
+            break
+        for plan in plans:
+            if isinstance(plan, RowResult):
+                failures.append(plan)
+            elif plan.outcome is RowOutcome.CREATED:
+                created += 1
+            else:
+                updated += 1
     failures.sort(key=lambda failure: failure.line)
     return ImportResult(created, updated, len(failures), failures[:MAX_REPORTED_ROWS])
 

@@ -1,25 +1,26 @@
-"""Where things sit in the catalog: a product's category and subcategory, and free slugs."""
+"""Where a product sits in the catalog: its category and subcategory, checked and claimed."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-
-from beanie import Document
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents.catalog import Category
 from documents.catalog_rules import CatalogError, CatalogErrorCode
 
-T = TypeVar("T")
+Placement = tuple[ObjectId, ObjectId | None]  # (category, subcategory or None)
 
 
-async def top_level_category(category_id: ObjectId, *, field: str = "categoryId") -> Category:
-    category = await Category.get(category_id)
-    if category is None:
+async def top_level_category(
+    category_id: ObjectId,
+    *,
+    field: str = "categoryId",
+    session: AsyncClientSession | None = None,
+) -> Category:
+    raw = await Category.get_pymongo_collection().find_one({"_id": category_id}, session=session)
+    if raw is None:
         raise CatalogError(CatalogErrorCode.CATEGORY_NOT_FOUND, "No such category", field=field)
+    category = Category.model_validate(raw)
     if category.parent_id is not None:
         raise CatalogError(
             CatalogErrorCode.NOT_A_TOP_LEVEL_CATEGORY, "Choose a top-level category", field=field
@@ -27,39 +28,29 @@ async def top_level_category(category_id: ObjectId, *, field: str = "categoryId"
     return category
 
 
-async def check_placement(category_id: ObjectId, subcategory_id: ObjectId | None) -> None:
+async def check_placement(
+    category_id: ObjectId,
+    subcategory_id: ObjectId | None,
+    *,
+    session: AsyncClientSession | None = None,
+) -> None:
     """The category exists and is top-level; the subcategory, if any, belongs to it."""
-    await top_level_category(category_id)
+    await top_level_category(category_id, session=session)
     if subcategory_id is None:
         return
-    subcategory = await Category.get(subcategory_id)
+    subcategory = await Category.get_pymongo_collection().find_one(
+        {"_id": subcategory_id}, {"parent_id": 1}, session=session
+    )
     if subcategory is None:
         raise CatalogError(
             CatalogErrorCode.CATEGORY_NOT_FOUND, "No such subcategory", field="subcategoryId"
         )
-    if subcategory.parent_id != category_id:
+    if subcategory.get("parent_id") != category_id:
         raise CatalogError(
             CatalogErrorCode.SUBCATEGORY_MISMATCH,
             "The subcategory belongs to another category",
             field="subcategoryId",
         )
-
-
-async def unique_slug(
-    document: type[Document], base: str, *, excluding: ObjectId | None = None
-) -> str:
-    """`base`, or `base-2`, `base-3` ..., whichever no other document of the kind has."""
-    query: dict[str, Any] = {"slug": {"$regex": f"^{re.escape(base)}(-[0-9]+)?$"}}
-    if excluding is not None:
-        query["_id"] = {"$ne": excluding}
-    rows = await document.get_pymongo_collection().find(query, {"slug": 1}).to_list()
-    taken = {row["slug"] for row in rows}
-    number = 1
-    slug = base
-    while slug in taken:
-        number += 1
-        slug = f"{base}-{number}"
-    return slug
 
 
 # A counter every placement write increments on the categories it uses, inside its transaction.
@@ -88,11 +79,3 @@ async def claim_placement(
                 "The category is gone or has moved",
                 field=field,
             )
-
-
-async def in_transaction(apply: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
-    """Run `apply` in a MongoDB transaction, retried on transient conflicts."""
-    client = Category.get_pymongo_collection().database.client
-    async with client.start_session() as session:
-        result: T = await session.with_transaction(apply)
-    return result

@@ -1,0 +1,347 @@
+"""How a product may change: one plan for every write (admin mutations and the import alike), and
+the publish / archive / restore transitions as a table.
+
+`plan_product_change(before, fields)` turns the fields a write asks for into the values to store,
+or refuses them with a `CatalogError`: every field checked, the required ones on create, "a new
+category drops the old subcategory", the final price recomputed, and the product's state moved only
+through `PRODUCT_TRANSITIONS` (an archived product cannot be published). `create_product` and
+`change_product` apply a plan in a transaction, checking and claiming the placement there.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from documents.catalog import Product
+from documents.catalog_rules import (
+    CatalogError,
+    CatalogErrorCode,
+    check_brand,
+    check_discount,
+    check_name,
+    check_price,
+    check_slug,
+    check_stock,
+    sanitize_description,
+    slugify,
+    unique_slug,
+)
+from documents.common import UNSET, utc_now
+from documents.errors import InvalidInputError
+from documents.money import final_price, to_minor_units
+from documents.placement import Placement, check_placement, claim_placement
+from documents.transactions import in_transaction
+
+T = TypeVar("T")
+
+
+class ProductState(enum.StrEnum):
+    """Where a product is in its life: a draft, on sale, or archived (hidden, kept for orders)."""
+
+    DRAFT = "DRAFT"
+    PUBLISHED = "PUBLISHED"
+    ARCHIVED = "ARCHIVED"
+
+
+class ProductAction(enum.StrEnum):
+    PUBLISH = "PUBLISH"
+    UNPUBLISH = "UNPUBLISH"
+    ARCHIVE = "ARCHIVE"
+    RESTORE = "RESTORE"
+
+
+# Every (state, action) either moves to a state here, or is refused in PRODUCT_REFUSALS; asking
+# for the state a product is already in changes nothing.
+PRODUCT_TRANSITIONS: dict[tuple[ProductState, ProductAction], ProductState] = {
+    (ProductState.DRAFT, ProductAction.PUBLISH): ProductState.PUBLISHED,
+    (ProductState.DRAFT, ProductAction.UNPUBLISH): ProductState.DRAFT,
+    (ProductState.DRAFT, ProductAction.ARCHIVE): ProductState.ARCHIVED,
+    (ProductState.DRAFT, ProductAction.RESTORE): ProductState.DRAFT,
+    (ProductState.PUBLISHED, ProductAction.PUBLISH): ProductState.PUBLISHED,
+    (ProductState.PUBLISHED, ProductAction.UNPUBLISH): ProductState.DRAFT,
+    (ProductState.PUBLISHED, ProductAction.ARCHIVE): ProductState.ARCHIVED,
+    (ProductState.PUBLISHED, ProductAction.RESTORE): ProductState.PUBLISHED,
+    (ProductState.ARCHIVED, ProductAction.UNPUBLISH): ProductState.ARCHIVED,
+    (ProductState.ARCHIVED, ProductAction.ARCHIVE): ProductState.ARCHIVED,
+    (ProductState.ARCHIVED, ProductAction.RESTORE): ProductState.DRAFT,  # comes back unpublished
+}
+PRODUCT_REFUSALS: dict[tuple[ProductState, ProductAction], tuple[CatalogErrorCode, str, str]] = {
+    (ProductState.ARCHIVED, ProductAction.PUBLISH): (
+        CatalogErrorCode.PRODUCT_ARCHIVED,
+        "An archived product cannot be published; restore it first",
+        "published",
+    ),
+}
+
+
+def _check_transitions_table() -> None:
+    """Checked on import: the table and the refusals together cover every pair exactly once."""
+    pairs = {(state, action) for state in ProductState for action in ProductAction}
+    covered = set(PRODUCT_TRANSITIONS) | set(PRODUCT_REFUSALS)
+    if covered != pairs or set(PRODUCT_TRANSITIONS) & set(PRODUCT_REFUSALS):
+        raise RuntimeError(f"product transitions do not cover {sorted(pairs - covered)}")
+
+
+_check_transitions_table()
+
+
+def product_state(product: Product) -> ProductState:
+    if product.archived_at is not None:
+        return ProductState.ARCHIVED
+    return ProductState.PUBLISHED if product.published else ProductState.DRAFT
+
+
+def next_state(state: ProductState, action: ProductAction) -> ProductState:
+    """The state `action` leads to from `state`; CatalogError when the table refuses it."""
+    if refusal := PRODUCT_REFUSALS.get((state, action)):
+        code, message, field = refusal
+        raise CatalogError(code, message, field=field)
+    return PRODUCT_TRANSITIONS[(state, action)]
+
+
+def _state_values(state: ProductState, before: Product | None, now: datetime) -> dict[str, Any]:
+    """The stored fields of a state; an archived product keeps the moment it was archived."""
+    archived_at = None
+    if state is ProductState.ARCHIVED:
+        archived_at = before.archived_at if before and before.archived_at else now
+    return {"published": state is ProductState.PUBLISHED, "archived_at": archived_at}
+
+
+@dataclass(frozen=True)
+class ProductFields:
+    """Fields of a product write; UNSET ones stay as they are (on create: their defaults)."""
+
+    name: Any = UNSET
+    slug: Any = UNSET
+    description: Any = UNSET
+    brand: Any = UNSET
+    price: Any = UNSET  # Decimal, in the shop currency
+    discount_percent: Any = UNSET
+    category_id: Any = UNSET
+    subcategory_id: Any = UNSET  # None: no subcategory
+    published: Any = UNSET
+    archived: Any = UNSET  # the import's column; mutations use archive/restore
+    stock: Any = UNSET  # create only; later changes go through documents/stock.py
+
+
+def checked_values(fields: ProductFields, *, currency: str) -> dict[str, Any]:
+    """The stored form of every content field given, each checked; CatalogError names the first
+    bad one. State (published, archived) and stock are planned separately."""
+    values: dict[str, Any] = {}
+    if fields.name is not UNSET:
+        values["name"] = check_name(fields.name or "")
+    if fields.slug is not UNSET and fields.slug is not None:
+        values["slug"] = check_slug(fields.slug)
+    if fields.description is not UNSET:
+        values["description"] = sanitize_description(fields.description or "")
+    if fields.brand is not UNSET:
+        values["brand"] = check_brand(fields.brand or "")
+    if fields.price is not UNSET:
+        price = fields.price if isinstance(fields.price, Decimal) else Decimal(str(fields.price))
+        values["price"] = check_price(_minor_units(price, currency))
+    if fields.discount_percent is not UNSET:
+        values["discount_percent"] = check_discount(fields.discount_percent)
+    if fields.category_id is not UNSET:
+        values["category_id"] = fields.category_id
+    if fields.subcategory_id is not UNSET:
+        values["subcategory_id"] = fields.subcategory_id
+    return values
+
+
+def _minor_units(price: Decimal, currency: str) -> int:
+    try:
+        return to_minor_units(price, currency, field="price")
+    except InvalidInputError as error:
+        raise CatalogError(CatalogErrorCode.INVALID_PRICE, error.message, field="price") from None
+
+
+_REQUIRED_TO_CREATE = {
+    "name": (CatalogErrorCode.INVALID_NAME, "name"),
+    "price": (CatalogErrorCode.INVALID_PRICE, "price"),
+    "category_id": (CatalogErrorCode.CATEGORY_NOT_FOUND, "categoryId"),
+}
+
+
+@dataclass(frozen=True)
+class ProductPlan:
+    """What a write stores. `values` are the fields to set (on create, the new product's fields);
+    `placement` is set when the write puts the product in a category, to check and claim."""
+
+    values: dict[str, Any]
+    placement: Placement | None = None
+
+    @property
+    def changes_nothing(self) -> bool:
+        return not self.values
+
+
+def plan_product_change(
+    before: Product | None, fields: ProductFields, *, currency: str, now: datetime
+) -> ProductPlan:
+    """The values a create (`before` None) or an update of `before` stores, every rule applied.
+
+    On update only the values that differ from `before` are kept, with `updated_at`.
+    """
+    values = checked_values(fields, currency=currency)
+    if before is None:
+        for name, (code, field) in _REQUIRED_TO_CREATE.items():
+            if name not in values:
+                raise CatalogError(code, f"{field} is required", field=field)
+        if fields.stock is not UNSET:
+            values["stock"] = check_stock(fields.stock)
+    elif fields.stock is not UNSET:
+        raise CatalogError(
+            CatalogErrorCode.INVALID_STOCK,
+            "Change stock with adjustStock or setStock",
+            field="stock",
+        )
+    values.update(_state_values(_planned_state(before, fields), before, now))
+    placement = _planned_placement(before, values)
+    if before is None:
+        values["final_price"] = final_price(values["price"], values.get("discount_percent", 0))
+        return ProductPlan({**values, "created_at": now, "updated_at": now}, placement)
+    values["final_price"] = final_price(
+        values.get("price", before.price), values.get("discount_percent", before.discount_percent)
+    )
+    current = before.model_dump()
+    changed = {key: value for key, value in values.items() if current.get(key) != value}
+    if not changed:
+        return ProductPlan({})
+    moves = changed.keys() & {"category_id", "subcategory_id"}
+    return ProductPlan({**changed, "updated_at": now}, placement if moves else None)
+
+
+def _planned_state(before: Product | None, fields: ProductFields) -> ProductState:
+    state = ProductState.DRAFT if before is None else product_state(before)
+    if fields.archived is not UNSET:
+        action = ProductAction.ARCHIVE if fields.archived else ProductAction.RESTORE
+        state = next_state(state, action)
+    if fields.published is not UNSET:
+        action = ProductAction.PUBLISH if fields.published else ProductAction.UNPUBLISH
+        state = next_state(state, action)
+    return state
+
+
+def _planned_placement(before: Product | None, values: dict[str, Any]) -> Placement | None:
+    """Where the write puts the product; a new category drops the old subcategory."""
+    if "category_id" not in values and "subcategory_id" not in values:
+        return None
+    if before is None:
+        values.setdefault("subcategory_id", None)
+        return values["category_id"], values["subcategory_id"]
+    category_id = values.get("category_id", before.category_id)
+    if category_id != before.category_id and "subcategory_id" not in values:
+        values["subcategory_id"] = None
+    return category_id, values.get("subcategory_id", before.subcategory_id)
+
+
+async def create_product(
+    fields: ProductFields, *, currency: str, session: AsyncClientSession | None = None
+) -> Product:
+    """A new product; the slug comes from the name unless given. Unpublished unless told."""
+    plan = plan_product_change(None, fields, currency=currency, now=utc_now())
+    placement = plan.placement
+    assert placement is not None  # a category is required
+    await check_placement(*placement, session=session)
+    explicit_slug = "slug" in plan.values
+
+    async def insert(session: AsyncClientSession) -> Product:
+        slug = plan.values.get("slug") or await unique_slug(
+            Product, slugify(plan.values["name"]), session=session
+        )
+        product = Product(currency=currency, **{**plan.values, "slug": slug})
+        await claim_placement(session, *placement)
+        await product.insert(session=session)
+        return product
+
+    if session is not None:
+        try:
+            return await in_transaction(insert, session=session)
+        except DuplicateKeyError:
+            if explicit_slug:
+                raise _slug_taken() from None
+            raise  # the caller's unit of work runs again under `retry_on_slug_race`
+    return await retry_on_slug_race(lambda: in_transaction(insert), fields)
+
+
+async def retry_on_slug_race(create: Callable[[], Awaitable[T]], fields: ProductFields) -> T:
+    """Run `create` (a unit of work that creates the product), once more if another product took
+    the slug made from the same name meanwhile; an explicit slug that is taken is SLUG_TAKEN."""
+    try:
+        return await create()
+    except DuplicateKeyError:
+        if fields.slug is not UNSET and fields.slug is not None:
+            raise _slug_taken() from None
+    try:
+        return await create()
+    except DuplicateKeyError:
+        raise _slug_taken() from None
+
+
+async def change_product(
+    product_id: ObjectId,
+    fields: ProductFields,
+    *,
+    currency: str,
+    session: AsyncClientSession | None = None,
+) -> tuple[Product, Product]:
+    """Apply `fields` to the product, all rules checked on the product as the transaction reads
+    it (a concurrent change makes it run again). Returns the product before and after."""
+
+    async def apply(session: AsyncClientSession) -> tuple[Product, Product]:
+        before = await product_in(session, product_id)
+        plan = plan_product_change(before, fields, currency=currency, now=utc_now())
+        if plan.changes_nothing:
+            return before, before
+        if plan.placement is not None:
+            await check_placement(*plan.placement, session=session)
+            await claim_placement(session, *plan.placement)
+        raw = await Product.get_pymongo_collection().find_one_and_update(
+            {"_id": product_id},
+            {"$set": plan.values},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        return before, Product.model_validate(raw)
+
+    try:
+        return await in_transaction(apply, session=session)
+    except DuplicateKeyError:
+        raise _slug_taken() from None
+
+
+async def product_in(
+    session: AsyncClientSession | None, product_id: ObjectId, *, field: str | None = None
+) -> Product:
+    """The product as `session` reads it; PRODUCT_NOT_FOUND (naming `field`) if there is none."""
+    raw = await Product.get_pymongo_collection().find_one({"_id": product_id}, session=session)
+    if raw is None:
+        raise CatalogError(CatalogErrorCode.PRODUCT_NOT_FOUND, "No such product", field=field)
+    return Product.model_validate(raw)
+
+
+async def delete_product(
+    product_id: ObjectId, *, session: AsyncClientSession | None = None
+) -> Product:
+    """Delete the product for good; returns it as it was (its images are the caller's to discard
+    once the deletion committed)."""
+    raw = await Product.get_pymongo_collection().find_one_and_delete(
+        {"_id": product_id}, session=session
+    )
+    if raw is None:
+        raise CatalogError(CatalogErrorCode.PRODUCT_NOT_FOUND, "No such product")
+    return Product.model_validate(raw)
+
+
+def _slug_taken() -> CatalogError:
+    return CatalogError(CatalogErrorCode.SLUG_TAKEN, "Another product has this slug", field="slug")

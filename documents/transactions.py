@@ -1,0 +1,122 @@
+"""One way to run a unit of work in a MongoDB transaction, and what to do once it commits.
+
+`in_transaction(work)` starts a session and a transaction and runs `work(session)` in it.
+PyMongo's `with_transaction` retries the whole unit when the server labels an error
+`TransientTransactionError` (a write conflict with a concurrent transaction, a failover), and
+retries the commit alone on `UnknownTransactionCommitResult`; any other error aborts and is raised.
+Given the caller's `session`, it joins the caller's transaction instead: the caller commits or
+aborts, and retries.
+
+Effects that must not happen unless the data they describe was committed (cache invalidation,
+emails, background jobs) are registered with `after_commit` while the work runs. They are kept per
+attempt: an attempt that aborts (or is retried) drops its effects, and the outermost transaction
+runs the effects of the attempt that committed, once, after the commit.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from documents.catalog import Category
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Effect = Callable[[], Awaitable[object]]
+Work = Callable[[AsyncClientSession], Coroutine[Any, Any, T]]
+
+
+class AfterCommit:
+    """The effects one attempt of a transaction registered, in the order they were added."""
+
+    def __init__(self) -> None:
+        self._effects: list[Effect] = []
+
+    def add(self, effect: Effect) -> None:
+        self._effects.append(effect)
+
+    async def run(self) -> None:
+        """Run each effect once. A failing effect is logged and the others still run: the data
+        is committed either way, and each effect is one that may be lost (a cache entry lives out
+        its TTL) or is made durable by its own means (an outbox)."""
+        effects, self._effects = self._effects, []
+        for effect in effects:
+            try:
+                await effect()
+            except Exception:
+                logger.exception("an after-commit effect failed")
+
+
+# The effects of the transaction attempt running in this task, if one is.
+_current: contextvars.ContextVar[AfterCommit | None] = contextvars.ContextVar(
+    "after_commit", default=None
+)
+
+
+def in_transaction_now() -> bool:
+    """Whether the calling code runs inside `in_transaction`."""
+    return _current.get() is not None
+
+
+def after_commit(effect: Effect) -> None:
+    """Run `effect` once the transaction under way commits; never if it aborts.
+
+    Outside a transaction there is nothing to wait for: use `run_after_commit` to run it now.
+    """
+    effects = _current.get()
+    if effects is None:
+        raise RuntimeError("after_commit needs a transaction; use run_after_commit outside one")
+    effects.add(effect)
+
+
+async def run_after_commit(effect: Effect) -> None:
+    """Inside a transaction: `after_commit(effect)`. Outside one (a single-document write that
+    is already durable): run it now, with the same error handling."""
+    if in_transaction_now():
+        after_commit(effect)
+        return
+    effects = AfterCommit()
+    effects.add(effect)
+    await effects.run()
+
+
+def mongo_client() -> AsyncMongoClient[Any]:
+    """The client every document is bound to (`init_beanie` binds them all to one database)."""
+    return Category.get_pymongo_collection().database.client
+
+
+async def in_transaction(work: Work[T], *, session: AsyncClientSession | None = None) -> T:
+    """Run `work(session)` in a transaction: a new one, or the caller's when `session` is given.
+
+    Returns what `work` returns, after the commit and after the effects registered with
+    `after_commit` have run. Domain errors raised by `work` abort the transaction and propagate.
+    """
+    if session is not None:
+        if not session.in_transaction:
+            raise RuntimeError("in_transaction can join a session only while its transaction runs")
+        return await work(session)
+    if in_transaction_now():
+        # A second, independent transaction would conflict with the first, or commit alone.
+        raise RuntimeError("already in a transaction: pass its session to join it")
+    attempts: list[AfterCommit] = []
+
+    async def attempt(session: AsyncClientSession) -> T:
+        effects = AfterCommit()
+        attempts.append(effects)
+        token = _current.set(effects)
+        try:
+            return await work(session)
+        finally:
+            _current.reset(token)
+
+    async with mongo_client().start_session() as new_session:
+        result = await new_session.with_transaction(attempt)
+    # Only the last attempt committed; the ones before it aborted and their effects are dropped.
+    await attempts[-1].run()
+    return result
