@@ -215,44 +215,41 @@ async def import_products(
     failures: list[RowResult] = []
     fmt = detect_format(data, filename, content_type)
     rows = read_rows(data, fmt, ctx.settings.import_max_rows, failures)
-    slugs = {
-        value.strip()
-        for row in rows
-        for column in ("category_slug", "subcategory_slug")
-        if isinstance(value := row.values.get(column), str)
-    }
-    categories = {
-        c.slug: c for c in await Category.find({"slug": {"$in": sorted(slugs)}}).to_list()
-    }
-    planner = _Planner(ctx, categories, actor_id)
-    created = updated = 0
+    planner = _Planner(ctx, await _categories_named_in(rows), actor_id)
+    outcomes: list[RowOutcome] = []
     for start in range(0, len(rows), BATCH_SIZE):
         batch = rows[start : start + BATCH_SIZE]
         try:
             plans = await (
                 planner.plan(batch, None) if dry_run else _write_batch(ctx, planner, batch)
             )
-        except (
-            StockCountConflictError,
-            BulkWriteError,
-            DuplicateKeyError,
-            CatalogError,
-        ) as error:
+        except (StockCountConflictError, BulkWriteError, DuplicateKeyError, CatalogError) as error:
             # This batch was rolled back and so will the rest not be tried: say so per row,
             # since the batches before it did apply.
             logger.warning("import stopped at line %d: %s", batch[0].line, error)
-            unapplied = rows[start:]
-            failures += [_not_applied(row) for row in unapplied]
+            failures += [_not_applied(row) for row in rows[start:]]
             break
-        for plan in plans:
-            if isinstance(plan, RowResult):
-                failures.append(plan)
-            elif plan.outcome is RowOutcome.CREATED:
-                created += 1
-            else:
-                updated += 1
+        failures += [plan for plan in plans if isinstance(plan, RowResult)]
+        outcomes += [plan.outcome for plan in plans if isinstance(plan, RowWrite)]
     failures.sort(key=lambda failure: failure.line)
-    return ImportResult(created, updated, len(failures), failures[:MAX_REPORTED_ROWS])
+    return ImportResult(
+        outcomes.count(RowOutcome.CREATED),
+        outcomes.count(RowOutcome.UPDATED),
+        len(failures),
+        failures[:MAX_REPORTED_ROWS],
+    )
+
+
+async def _categories_named_in(rows: list[Row]) -> dict[str, Category]:
+    """The categories the rows name by slug, in one query."""
+    slugs = {
+        value.strip()
+        for row in rows
+        for column in ("category_slug", "subcategory_slug")
+        if isinstance(value := row.values.get(column), str)
+    }
+    found = await Category.find({"slug": {"$in": sorted(slugs)}}).to_list()
+    return {category.slug: category for category in found}
 
 
 def _not_applied(row: Row) -> RowResult:
