@@ -203,8 +203,8 @@ async def take_stock(
 
     If any line lacks stock nothing is taken, and `InsufficientStockError` names every short line
     with what is left. A reference takes stock once: taking again for the same reference is
-    refused with ALREADY_TAKEN (a retry that finds its own earlier, committed result). Four round
-    trips, whatever the number of lines.
+    refused with ALREADY_TAKEN (a retry that finds its own earlier, committed result). Four
+    commands and the commit, whatever the number of lines.
     """
     reason = _check_reason(reason)
     wanted = _merged(lines)

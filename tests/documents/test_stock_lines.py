@@ -22,6 +22,7 @@ from documents.stock import (
 )
 from documents.transactions import in_transaction
 from tests.factories import make_category, make_product
+from tests.support import MongoCommandCounter
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -176,3 +177,20 @@ async def test_concurrent_orders_never_oversell() -> None:
     movements = await StockMovement.find(StockMovement.kind == StockMovementKind.TAKEN).to_list()
     assert len(movements) == 8
     assert all(m.after == m.before + m.delta and m.after >= 0 for m in movements)
+
+
+async def test_taking_many_lines_costs_the_same_round_trips_as_one(
+    mongo_commands: MongoCommandCounter,
+) -> None:
+    shoes = await make_category("Shoes")
+    products = [await make_product(shoes, stock=5) for _ in range(20)]
+
+    mongo_commands.reset()
+    await take_stock([line(products[0], 1)], reference="order-1", reason="order")
+    one_line = mongo_commands.commands
+    mongo_commands.reset()
+    await take_stock([line(p, 1) for p in products], reference="order-2", reason="order")
+    twenty_lines = mongo_commands.commands
+
+    assert twenty_lines == one_line
+    assert one_line == ["find", "find", "update", "insert", "commitTransaction"]
