@@ -208,7 +208,6 @@ async def take_stock(
     """
     reason = _check_reason(reason)
     wanted = _merged(lines)
-    products = Product.get_pymongo_collection()
 
     async def apply(session: AsyncClientSession) -> list[StockMovement]:
         if await _movements_of(reference, StockMovementKind.TAKEN, session, limit=1):
@@ -224,34 +223,15 @@ async def take_stock(
         if short:
             raise InsufficientStockError(short)
         now = utc_now()
-        result = await products.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": product_id, "stock": {"$gte": quantity}},
-                    {"$inc": {"stock": -quantity}, "$set": {"updated_at": now}},
-                )
-                for product_id, quantity in wanted.items()
-            ],
-            ordered=False,
-            session=session,
-        )
-        if result.matched_count != len(wanted):
+        removals = {product_id: -quantity for product_id, quantity in wanted.items()}
+        if await _increment(removals, now, session) != len(removals):
             raise RuntimeError("stock changed inside a transaction")  # a conflict, in principle
-        taken = [
-            _movement(
-                product_id,
-                available[product_id],
-                available[product_id] - quantity,
-                reason,
-                None,
-                kind=StockMovementKind.TAKEN,
-                reference=reference,
-                created_at=now,
-            )
-            for product_id, quantity in wanted.items()
-        ]
-        await _insert_movements(taken, session)
-        return taken
+        stock_after = {
+            product_id: available[product_id] + delta for product_id, delta in removals.items()
+        }
+        return await _record_moves(
+            removals, stock_after, StockMovementKind.TAKEN, reference, reason, now, session
+        )
 
     return await in_transaction(apply, session=session)
 
@@ -264,7 +244,6 @@ async def give_back_stock(
     call made; empty when there was nothing (left) to give back. Products deleted since are
     skipped."""
     reason = _check_reason(reason)
-    products = Product.get_pymongo_collection()
 
     async def apply(session: AsyncClientSession) -> list[StockMovement]:
         taken = await _movements_of(reference, StockMovementKind.TAKEN, session)
@@ -273,35 +252,12 @@ async def give_back_stock(
         ):
             return []
         now = utc_now()
-        quantities = {movement.product_id: -movement.delta for movement in taken}
-        await products.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": product_id},
-                    {"$inc": {"stock": quantity}, "$set": {"updated_at": now}},
-                )
-                for product_id, quantity in quantities.items()
-            ],
-            ordered=False,
-            session=session,
+        returns: dict[ObjectId, int] = {m.product_id: -m.delta for m in taken}
+        await _increment(returns, now, session)
+        stock_after = await _stock_of(list(returns), session)  # without the products deleted since
+        return await _record_moves(
+            returns, stock_after, StockMovementKind.GIVEN_BACK, reference, reason, now, session
         )
-        stock_after = await _stock_of(list(quantities), session)
-        given_back = [
-            _movement(
-                product_id,
-                stock_after[product_id] - quantity,
-                stock_after[product_id],
-                reason,
-                None,
-                kind=StockMovementKind.GIVEN_BACK,
-                reference=reference,
-                created_at=now,
-            )
-            for product_id, quantity in quantities.items()
-            if product_id in stock_after
-        ]
-        await _insert_movements(given_back, session)
-        return given_back
 
     return await in_transaction(apply, session=session)
 
@@ -390,6 +346,54 @@ def _movement(
         actor_id=actor_id,
         created_at=created_at or utc_now(),
     )
+
+
+async def _increment(
+    deltas: dict[ObjectId, int], now: datetime, session: AsyncClientSession
+) -> int:
+    """Add each delta to its product's stock in one bulk write; a removal matches only while
+    enough is left. Returns how many products matched."""
+    result = await Product.get_pymongo_collection().bulk_write(
+        [
+            UpdateOne(
+                {"_id": product_id, **({"stock": {"$gte": -delta}} if delta < 0 else {})},
+                {"$inc": {"stock": delta}, "$set": {"updated_at": now}},
+            )
+            for product_id, delta in deltas.items()
+        ],
+        ordered=False,
+        session=session,
+    )
+    return result.matched_count
+
+
+async def _record_moves(
+    deltas: dict[ObjectId, int],
+    stock_after: dict[Any, int],
+    kind: StockMovementKind,
+    reference: str,
+    reason: str,
+    now: datetime,
+    session: AsyncClientSession,
+) -> list[StockMovement]:
+    """The movements of a change by `deltas` for `reference`, inserted; products missing from
+    `stock_after` (deleted) are skipped."""
+    movements = [
+        _movement(
+            product_id,
+            stock_after[product_id] - delta,
+            stock_after[product_id],
+            reason,
+            None,
+            kind=kind,
+            reference=reference,
+            created_at=now,
+        )
+        for product_id, delta in deltas.items()
+        if product_id in stock_after
+    ]
+    await _insert_movements(movements, session)
+    return movements
 
 
 async def _stock_of(product_ids: list[ObjectId], session: AsyncClientSession) -> dict[Any, int]:
