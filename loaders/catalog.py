@@ -1,4 +1,7 @@
-"""Loaders for categories and products. `batch_load_fn` returns a list aligned with the keys."""
+"""Loaders for categories, products and stock movements.
+
+`batch_load_fn` returns a list aligned with the keys.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from aiodataloader import DataLoader
 from beanie import PydanticObjectId, SortDirection
 from beanie.operators import In
 
-from documents.catalog import Category, Product
+from documents.catalog import Category, Product, StockMovement
 from loaders.documents import DocumentByFieldLoader
 from loaders.observer import ReadObserver
 
@@ -32,6 +35,11 @@ class ProductByIdLoader(DocumentByFieldLoader):
 class ProductBySlugLoader(DocumentByFieldLoader):
     document = Product
     key_field = "slug"
+
+
+class StockMovementByIdLoader(DocumentByFieldLoader):
+    document = StockMovement
+    key_field = "id"
 
 
 class SubcategoriesByParentIdLoader(DataLoader):

@@ -13,6 +13,7 @@ from loaders.catalog import (
     CategoryBySlugLoader,
     ProductByIdLoader,
     ProductBySlugLoader,
+    StockMovementByIdLoader,
     SubcategoriesByParentIdLoader,
 )
 from loaders.observer import ReadObserver, ignore_reads
@@ -31,6 +32,7 @@ class Loaders:
     category_pipelines: PipelineLoader
     user_by_id: UserByIdLoader
     user_pipelines: PipelineLoader
+    stock_movement_by_id: StockMovementByIdLoader
     stock_movement_pipelines: PipelineLoader
     session_by_id: AuthSessionByIdLoader
 
@@ -47,6 +49,7 @@ def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
         category_pipelines=PipelineLoader(Category),
         user_by_id=UserByIdLoader(observe),
         user_pipelines=PipelineLoader(User),
+        stock_movement_by_id=StockMovementByIdLoader(observe),
         stock_movement_pipelines=PipelineLoader(StockMovement),
         session_by_id=AuthSessionByIdLoader(observe),
     )

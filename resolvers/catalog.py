@@ -167,7 +167,7 @@ async def product(
     ctx: Context, *, product_id: ObjectId | None = None, slug: str | None = None
 ) -> Product | None:
     """One product by id or slug (exactly one of them): visible ones for everyone, any for admins."""
-    _require_one_key(product_id, slug)
+    require_one_key(product_id, slug)
     if product_id is not None:
         found = await ctx.loaders.product_by_id.load(product_id)
     else:
@@ -191,7 +191,7 @@ async def category(
     ctx: Context, *, category_id: ObjectId | None = None, slug: str | None = None
 ) -> Category | None:
     """One category or subcategory by id or slug (exactly one of them)."""
-    _require_one_key(category_id, slug)
+    require_one_key(category_id, slug)
     if category_id is not None:
         return await ctx.loaders.category_by_id.load(category_id)
     return await ctx.loaders.category_by_slug.load(slug)
@@ -207,6 +207,8 @@ async def category_by_id(ctx: Context, category_id: ObjectId | None) -> Category
     return None if category_id is None else await ctx.loaders.category_by_id.load(category_id)
 
 
-def _require_one_key(object_id: ObjectId | None, slug: str | None) -> None:
+def require_one_key(object_id: object | None, slug: str | None) -> None:
+    """A single lookup takes an id or a slug, exactly one. Check it before decoding the id, so a
+    client that sent both (or neither) hears that, not what is wrong with the id."""
     if (object_id is None) == (slug is None):
         raise InvalidInputError("Pass exactly one of id and slug", field="id")

@@ -45,7 +45,7 @@ class CacheStatus(enum.StrEnum):
 
     HIT = "HIT"
     MISS = "MISS"
-    BYPASS = "BYPASS"  # not a cacheable query, or caching is off
+    BYPASS = "BYPASS"  # not a cacheable query, a response with errors, or caching is off
     UNAVAILABLE = "UNAVAILABLE"  # Redis failed; served from MongoDB
 
 

@@ -36,11 +36,17 @@ def is_cacheable(execution_context: ExecutionContext) -> bool:
 
 
 class QueryCacheExtension(SchemaExtension):
-    """Reports `extensions.cache`: HIT, MISS, BYPASS or UNAVAILABLE."""
+    """Reports `extensions.cache`: HIT, MISS, BYPASS or UNAVAILABLE.
+
+    A response with errors reports BYPASS: it is never stored, so asking again will not hit. That
+    covers documents that fail to parse or validate (execution, and so the cache, is never
+    reached) and results with a resolver error. UNAVAILABLE wins over it: Redis being down is what
+    an operator needs to see.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self._status: CacheStatus | None = None
+        self._status = CacheStatus.BYPASS
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution_context = self.execution_context
@@ -69,14 +75,13 @@ class QueryCacheExtension(SchemaExtension):
             # Strawberry skips execution when an extension has already set the result.
             execution_context.result = ExecutionResult(data=lookup.data)
         yield
+        if lookup.status is not CacheStatus.MISS:
+            return
         result = execution_context.result
-        if (
-            lookup.status is CacheStatus.MISS
-            and isinstance(result, ExecutionResult)
-            and result.data is not None
-            and not result.errors
-        ):
-            await ctx.query_cache.store(key, result.data, ctx.cache_dependencies, lookup.epoch)
+        if not isinstance(result, ExecutionResult) or result.data is None or result.errors:
+            self._status = CacheStatus.BYPASS
+            return
+        await ctx.query_cache.store(key, result.data, ctx.cache_dependencies, lookup.epoch)
 
     def get_results(self) -> dict[str, Any]:
-        return {"cache": str(self._status)} if self._status else {}
+        return {"cache": str(self._status)}

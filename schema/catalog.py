@@ -290,6 +290,7 @@ class CatalogQuery:
 
     @strawberry.field(description="A category by `id` or `slug` (exactly one); null if none.")
     async def category(self, info: Info, id: IdArg = None, slug: SlugArg = None) -> Category | None:
+        resolvers.require_one_key(id, slug)
         found = await resolvers.category(
             info.context, category_id=decode_global_id(id, "Category"), slug=slug
         )
@@ -297,6 +298,7 @@ class CatalogQuery:
 
     @strawberry.field(description="A product by `id` or `slug` (exactly one); null if none.")
     async def product(self, info: Info, id: IdArg = None, slug: SlugArg = None) -> Product | None:
+        resolvers.require_one_key(id, slug)
         found = await resolvers.product(
             info.context, product_id=decode_global_id(id, "Product"), slug=slug
         )

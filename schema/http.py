@@ -15,10 +15,10 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from resolvers.context import Context, new_context
-from resolvers.services import Services
+from resolvers.context import Context
 from schema.errors import to_api_error
 from schema.middleware import RequestBodyTooLargeError
+from schema.request_context import context_for_request, request_id_of
 from settings import Settings
 
 HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
@@ -71,7 +71,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
             response = _error_response(error.reason, code, error.status_code)
         except Exception:
-            request_id = request.scope.get("state", {}).get("request_id", "")
+            request_id = request_id_of(request)
             logger.exception("unexpected error handling request %s", request_id)
             response = _error_response(
                 "Internal server error", "INTERNAL_SERVER_ERROR", 500, requestId=request_id
@@ -90,20 +90,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return parsed
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        services: Services = request.app.state.services
-        return new_context(
-            settings=self.settings,
-            services=services,
-            request_id=request.scope.get("state", {}).get("request_id", ""),
-            request=request if isinstance(request, Request) else None,
-            response=response if isinstance(response, Response) else None,
-        )
+        return context_for_request(request, response if isinstance(response, Response) else None)
 
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         if result.errors:
-            request_id = request.scope.get("state", {}).get("request_id", "")
+            request_id = request_id_of(request)
             result.errors = [to_api_error(error, request_id) for error in result.errors]
         return await super().process_result(request, result)
 

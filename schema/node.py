@@ -17,6 +17,7 @@ from resolvers.accounts.viewer import private_viewer
 from resolvers.context import Context
 from schema.accounts import Session, User
 from schema.catalog import Category, Product
+from schema.catalog_admin.types import StockMovement
 from schema.ids import parse_global_id
 from schema.info import Info
 
@@ -50,12 +51,23 @@ async def _session(ctx: Context, object_id: ObjectId) -> Session | None:
     return Session.from_document(found, current_id=viewer.session.id)
 
 
-# Every Node type, by GraphQL type name. A type added to the schema must be added here.
+async def _stock_movement(ctx: Context, object_id: ObjectId) -> StockMovement | None:
+    """Stock history is for admins only, like `Product.stockMovements`."""
+    viewer = await private_viewer(ctx)
+    if viewer is None or viewer.user.role is not Role.ADMIN:
+        return None
+    found = await ctx.loaders.stock_movement_by_id.load(object_id)
+    return StockMovement.from_document(found) if found else None
+
+
+# Every Node type, by GraphQL type name. A type added to the schema must be added here
+# (tests/api/test_node_types.py fails until it is).
 NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
     "Product": _product,
     "Category": _category,
     "User": _user,
     "Session": _session,
+    "StockMovement": _stock_movement,
 }
 
 

@@ -16,9 +16,8 @@ from starlette.responses import RedirectResponse, Response
 
 from documents.accounts import AccountError
 from resolvers.accounts.google import complete_google_redirect, google_client
-from resolvers.context import new_context
-from resolvers.services import Services
 from schema.accounts import set_refresh_cookie
+from schema.request_context import context_for_request
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,8 +43,7 @@ def _back_to_frontend(settings: Settings, error: str | None = None) -> RedirectR
 async def google_login(request: Request) -> Response:
     """GET /auth/google/login: off to Google's consent screen."""
     settings: Settings = request.app.state.settings
-    services: Services = request.app.state.services
-    context = new_context(settings=settings, services=services, request_id="", request=request)
+    context = context_for_request(request)
     try:
         google = google_client(context)
         state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
@@ -73,7 +71,6 @@ async def google_login(request: Request) -> Response:
 async def google_callback(request: Request) -> Response:
     """GET /auth/google/callback: check state, exchange the code, set the session cookie."""
     settings: Settings = request.app.state.settings
-    services: Services = request.app.state.services
     if request.query_params.get("error"):
         # The user said no at Google (access_denied), or Google could not go on.
         return _back_to_frontend(settings, "GOOGLE_SIGN_IN_CANCELLED")
@@ -87,9 +84,7 @@ async def google_callback(request: Request) -> Response:
     if not state or not secrets.compare_digest(state, str(saved.get("state", ""))) or not code:
         return _back_to_frontend(settings, "GOOGLE_STATE_MISMATCH")
     response = _back_to_frontend(settings)
-    context = new_context(
-        settings=settings, services=services, request_id="", request=request, response=response
-    )
+    context = context_for_request(request, response)
     try:
         signed_in = await complete_google_redirect(
             context, code=code, redirect_uri=_callback_url(settings), nonce=str(saved["nonce"])

@@ -10,7 +10,7 @@ from beanie import Document
 from strawberry import relay
 
 from documents.accounts import Role, User, hash_password
-from documents.catalog import Category, Product
+from documents.catalog import Category, Product, StockMovement
 from documents.common import Image
 
 _sequence = itertools.count(1)
@@ -59,6 +59,21 @@ async def make_product(category: Category, **fields: Any) -> Product:
         **fields,
     )
     return await product.insert()
+
+
+async def make_stock_movement(product: Product, **fields: Any) -> StockMovement:
+    """A record of a stock change of `product` (the record only: the product's stock is untouched)."""
+    delta = fields.pop("delta", 5)
+    before = fields.pop("before", product.stock)
+    movement = StockMovement(
+        product_id=product.id,
+        delta=delta,
+        before=before,
+        after=fields.pop("after", before + delta),
+        reason=fields.pop("reason", "restock"),
+        **fields,
+    )
+    return await movement.insert()
 
 
 DEFAULT_PASSWORD = "correct horse battery"

@@ -1,7 +1,9 @@
-"""Sessions per device, and refresh tokens rotated on every use with reuse detection."""
+"""Password sign-in, sessions per device, and refresh tokens rotated on every use with reuse
+detection."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,16 +11,19 @@ from beanie import SortDirection
 from bson import ObjectId
 
 from documents.accounts import (
+    MAX_EMAIL_LENGTH,
     AccountError,
     AccountErrorCode,
     AuthSession,
     RefreshToken,
     User,
     new_secret_token,
+    normalize_email,
+    password_matches,
     token_hash,
 )
 from documents.common import utc_now
-from resolvers.context import Context
+from resolvers.context import Context, Viewer
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,28 @@ async def start_session(ctx: Context, user: User) -> SignedIn:
     return await _signed_in(ctx, user, session)
 
 
+async def login(ctx: Context, email: str, password: str) -> SignedIn:
+    """Sign in with email and password. Wrong email and wrong password get the same answer, in
+    about the same time (bcrypt runs either way)."""
+    try:
+        address = normalize_email(email)
+    except AccountError:
+        address = email.strip().lower()[:MAX_EMAIL_LENGTH]
+    await ctx.services.rate_limiter.check("login", ip=ctx.client_ip, account=address)
+    user = await User.find_one(User.email == address)
+    matches = await asyncio.to_thread(
+        password_matches,
+        password,
+        user.password_hash if user else None,
+        rounds=ctx.settings.bcrypt_rounds,
+    )
+    if user is None or not matches:
+        raise AccountError(AccountErrorCode.INVALID_CREDENTIALS, "Wrong email or password")
+    if user.disabled:
+        raise AccountError(AccountErrorCode.ACCOUNT_DISABLED, "This account is disabled")
+    return await start_session(ctx, user)
+
+
 async def rotate(ctx: Context, token: str | None) -> SignedIn:
     """Trade a refresh token for new tokens; the old one dies.
 
@@ -117,6 +144,16 @@ async def revoke_session(session_id: ObjectId, *, reason: str) -> bool:
         {"session_id": session_id, "rotated_at": None}, {"$set": {"rotated_at": now}}
     )
     return result.modified_count == 1
+
+
+async def revoke_own_session(ctx: Context, viewer: Viewer, session_id: ObjectId) -> None:
+    """End one of the viewer's live sessions. Anyone else's session, an ended one and an unknown
+    id all get the same SESSION_NOT_FOUND, so the answer reveals nothing about other users."""
+    found = await ctx.loaders.session_by_id.load(session_id)
+    owned = found is not None and found.user_id == viewer.user.id and found.active
+    # A concurrent revocation of the same session wins the write; this one then finds nothing.
+    if not owned or not await revoke_session(session_id, reason="revoked by user"):
+        raise AccountError(AccountErrorCode.SESSION_NOT_FOUND, "No such session", field="id")
 
 
 async def revoke_sessions(user_id: ObjectId, *, reason: str, keep: ObjectId | None = None) -> int:

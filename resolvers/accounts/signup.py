@@ -1,4 +1,4 @@
-"""Sign-up, email verification and password sign-in."""
+"""Sign-up and email verification."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from documents.accounts import (
-    MAX_EMAIL_LENGTH,
     AccountError,
     AccountErrorCode,
     CodePurpose,
@@ -23,7 +22,6 @@ from documents.accounts import (
     hash_password,
     new_secret_token,
     normalize_email,
-    password_matches,
     token_hash,
 )
 from documents.common import utc_now
@@ -150,25 +148,3 @@ async def resend_verification_email(ctx: Context, email: str | None) -> None:
     user = viewer.user if viewer else await User.find_one(User.email == address)
     if user is not None and not user.email_verified and not user.disabled:
         await send_verification_email(ctx, user)
-
-
-async def login(ctx: Context, email: str, password: str) -> SignedIn:
-    """Sign in with email and password. Wrong email and wrong password get the same answer, in
-    about the same time (bcrypt runs either way)."""
-    try:
-        address = normalize_email(email)
-    except AccountError:
-        address = email.strip().lower()[:MAX_EMAIL_LENGTH]
-    await ctx.services.rate_limiter.check("login", ip=ctx.client_ip, account=address)
-    user = await User.find_one(User.email == address)
-    matches = await asyncio.to_thread(
-        password_matches,
-        password,
-        user.password_hash if user else None,
-        rounds=ctx.settings.bcrypt_rounds,
-    )
-    if user is None or not matches:
-        raise AccountError(AccountErrorCode.INVALID_CREDENTIALS, "Wrong email or password")
-    if user.disabled:
-        raise AccountError(AccountErrorCode.ACCOUNT_DISABLED, "This account is disabled")
-    return await start_session(ctx, user)

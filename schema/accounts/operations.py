@@ -7,8 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.file_uploads import Upload
 
-from documents import accounts as documents
-from documents.accounts import AccountErrorCode, Role
+from documents.accounts import Role
 from documents.common import stored_id
 from documents.errors import InvalidInputError
 from resolvers.accounts import admin, google, profile, recovery, sessions, signup
@@ -97,7 +96,7 @@ class AccountMutation:
     @strawberry.mutation(description="Sign in with email and password.")
     @user_errors(LoginPayload, AccountError)
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
-        signed_in = await signup.login(info.context, input.email, input.password)
+        signed_in = await sessions.login(info.context, input.email, input.password)
         return LoginPayload.signed_in(info, signed_in)  # type: ignore[return-value]
 
     @strawberry.mutation(
@@ -167,12 +166,8 @@ class AccountMutation:
     async def revoke_session(self, info: Info, id: strawberry.ID) -> RevokeSessionPayload:
         viewer = await require_viewer(info.context)
         session_id = decode_global_id(id, "Session")
-        found = await info.context.loaders.session_by_id.load(session_id)
-        if found is None or found.user_id != viewer.user.id or not found.active:
-            raise documents.AccountError(
-                AccountErrorCode.SESSION_NOT_FOUND, "No such session", field="id"
-            )
-        await sessions.revoke_session(found.id, reason="revoked by user")
+        assert session_id is not None
+        await sessions.revoke_own_session(info.context, viewer, session_id)
         return RevokeSessionPayload(ok=True)
 
     @strawberry.mutation(description="Email a 6-digit code to reset the password.")

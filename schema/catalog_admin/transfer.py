@@ -15,13 +15,11 @@ from documents.common import stored_id
 from documents.errors import DomainError, ErrorCode, InvalidInputError
 from resolvers.accounts.viewer import require_admin, require_viewer
 from resolvers.catalog_admin import transfer
-from resolvers.context import new_context
-from resolvers.services import Services
 from schema.catalog_admin.types import CatalogError
 from schema.info import Info
 from schema.payloads import user_errors
 from schema.permissions import IsAdmin
-from settings import Settings
+from schema.request_context import context_for_request
 
 EXPORT_PATH = transfer.EXPORT_PATH
 _MEDIA_TYPES = {
@@ -130,14 +128,7 @@ def _error(message: str, code: str, status: int) -> JSONResponse:
 
 async def export_products(request: Request) -> Response:
     """GET /admin/export?format=csv|jsonl: every product, streamed, for an admin's bearer token."""
-    settings: Settings = request.app.state.settings
-    services: Services = request.app.state.services
-    context = new_context(
-        settings=settings,
-        services=services,
-        request_id=request.scope.get("state", {}).get("request_id", ""),
-        request=request,
-    )
+    context = context_for_request(request)
     try:
         await require_admin(context)
     except DomainError as error:

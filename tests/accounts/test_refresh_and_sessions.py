@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from strawberry import relay
 
 from documents.accounts import AuthSession, RefreshToken
 from documents.common import utc_now
@@ -154,6 +155,54 @@ async def test_a_session_of_someone_else_cannot_be_revoked(client: httpx.AsyncCl
 
     assert payload_codes(body, "revokeSession") == ["SESSION_NOT_FOUND"]
     assert error_codes(await graphql(client, ME, token=ravi_tokens["accessToken"])) == []
+
+
+async def test_an_ended_or_unknown_session_is_not_found(client: httpx.AsyncClient) -> None:
+    asha = await make_user("asha@example.com")
+    laptop = await login(client, "asha@example.com", DEFAULT_PASSWORD, user_agent="Laptop")
+    await login(client, "asha@example.com", DEFAULT_PASSWORD, user_agent="Phone")
+    phone = await AuthSession.find_one(
+        AuthSession.user_id == asha.id, AuthSession.user_agent == "Phone"
+    )
+    assert phone is not None
+    unknown = str(relay.GlobalID("Session", "0123456789abcdef01234567"))
+    first = await graphql(client, REVOKE, {"id": global_id(phone)}, token=laptop["accessToken"])
+    ended = await AuthSession.get(phone.id)
+
+    again = await graphql(client, REVOKE, {"id": global_id(phone)}, token=laptop["accessToken"])
+    missing = await graphql(client, REVOKE, {"id": unknown}, token=laptop["accessToken"])
+
+    assert first["data"]["revokeSession"] == {"ok": True, "errors": []}
+    for body in (again, missing):
+        assert body["data"]["revokeSession"] == {
+            "ok": False,
+            "errors": [{"field": "id", "code": "SESSION_NOT_FOUND"}],
+        }
+    assert await AuthSession.get(phone.id) == ended
+    assert error_codes(await graphql(client, ME, token=laptop["accessToken"])) == []
+
+
+async def test_a_session_revoked_twice_at_once_is_revoked_once(client: httpx.AsyncClient) -> None:
+    asha = await make_user("asha@example.com")
+    laptop = await login(client, "asha@example.com", DEFAULT_PASSWORD, user_agent="Laptop")
+    await login(client, "asha@example.com", DEFAULT_PASSWORD, user_agent="Phone")
+    phone = await AuthSession.find_one(
+        AuthSession.user_id == asha.id, AuthSession.user_agent == "Phone"
+    )
+    assert phone is not None
+
+    bodies = await asyncio.gather(
+        *(
+            graphql(client, REVOKE, {"id": global_id(phone)}, token=laptop["accessToken"])
+            for _ in range(2)
+        )
+    )
+
+    outcomes = sorted(",".join(payload_codes(body, "revokeSession")) or "ok" for body in bodies)
+    assert outcomes == ["SESSION_NOT_FOUND", "ok"]
+    ended = await AuthSession.get(phone.id)
+    assert ended is not None
+    assert ended.revoked_reason == "revoked by user"
 
 
 async def test_logout_ends_this_session_and_logout_all_every_session(

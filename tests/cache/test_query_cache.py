@@ -187,7 +187,49 @@ async def test_partial_results_with_errors_are_not_stored(client: httpx.AsyncCli
         assert body["errors"]
         statuses.append(body["extensions"]["cache"])
 
-    assert statuses == ["MISS", "MISS"]
+    assert statuses == ["BYPASS", "BYPASS"]
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("{ products(first: 1 { totalCount } }", "GRAPHQL_PARSE_FAILED"),
+        ("{ products(first: 1) { totalCount secretField } }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ products(first: 101) { totalCount } }", "BAD_USER_INPUT"),
+        ('{ product(id: "garbage") { name } }', "BAD_USER_INPUT"),
+    ],
+)
+async def test_error_responses_bypass_the_cache_and_store_nothing(
+    client: httpx.AsyncClient, settings: Settings, redis: Redis, query: str, code: str
+) -> None:
+    shoes = await make_category("Shoes")
+    await make_product(shoes)
+
+    bodies = [(await client.post("/graphql", json={"query": query})).json() for _ in range(2)]
+
+    assert [[error["extensions"]["code"] for error in body["errors"]] for body in bodies] == [
+        [code],
+        [code],
+    ]
+    assert [body["extensions"] for body in bodies] == [{"cache": "BYPASS"}] * 2
+    assert [key async for key in redis.scan_iter(match=f"{settings.redis_key_prefix}*")] == []
+
+
+async def test_an_error_response_while_redis_is_down_says_unavailable(
+    client: httpx.AsyncClient, swap_query_cache: Any
+) -> None:
+    # Nothing listens on the port: every Redis call is refused, as in an outage.
+    redis = Redis.from_url(f"redis://127.0.0.1:{free_port()}", socket_connect_timeout=0.5)
+    swap_query_cache(QueryCache(redis, key_prefix="t:", ttl_seconds=60))
+    try:
+        body = (
+            await client.post("/graphql", json={"query": "{ products(first: 101) { totalCount } }"})
+        ).json()
+    finally:
+        await redis.aclose()
+
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
+    assert body["extensions"] == {"cache": "UNAVAILABLE"}
 
 
 async def test_private_and_oversized_results_are_not_stored(app: Starlette, redis: Redis) -> None:

@@ -95,3 +95,18 @@ async def test_unknown_category_is_null_and_bad_keys_are_refused(
     assert error_codes(await graphql(client, CATEGORY, {})) == ["BAD_USER_INPUT"]
     wrong_type = await graphql(client, CATEGORY, {"id": global_id(product)})
     assert error_codes(wrong_type) == ["BAD_USER_INPUT"]
+
+
+async def test_an_id_with_a_slug_is_refused_for_both_before_the_id_is_read(
+    client: httpx.AsyncClient,
+) -> None:
+    shoes = await make_category("Shoes", slug="shoes")
+    product = await make_product(shoes)
+
+    for bad_id in ("garbage", global_id(product)):
+        body = await graphql(client, CATEGORY, {"id": bad_id, "slug": "shoes"})
+
+        assert body["data"] == {"category": None}
+        assert [(error["message"], error["extensions"]) for error in body["errors"]] == [
+            ("Pass exactly one of id and slug", {"code": "BAD_USER_INPUT", "field": "id"})
+        ], bad_id

@@ -58,3 +58,18 @@ async def test_refuses_malformed_ids_and_ids_of_other_types(client: httpx.AsyncC
         body = await graphql(client, PRODUCT, {"id": bad_id})
         assert error_codes(body) == ["BAD_USER_INPUT"], bad_id
         assert body["errors"][0]["extensions"]["field"] == "id"
+
+
+async def test_an_id_with_a_slug_is_refused_for_both_before_the_id_is_read(
+    client: httpx.AsyncClient,
+) -> None:
+    shoes = await make_category("Shoes")
+    await make_product(shoes, slug="runner")
+
+    for bad_id in ("garbage", global_id(shoes)):
+        body = await graphql(client, PRODUCT, {"id": bad_id, "slug": "runner"})
+
+        assert body["data"] == {"product": None}
+        assert [(error["message"], error["extensions"]) for error in body["errors"]] == [
+            ("Pass exactly one of id and slug", {"code": "BAD_USER_INPUT", "field": "id"})
+        ], bad_id
