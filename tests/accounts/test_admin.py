@@ -544,8 +544,25 @@ async def test_an_admin_may_demote_themselves_while_another_admin_remains(
     ],
 )
 async def test_two_admins_removing_each_other_at_once_leave_exactly_one_admin(
-    app: Starlette, client: httpx.AsyncClient, mutation: str, document: str, removal: dict[str, Any]
+    app: Starlette,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    mutation: str,
+    document: str,
+    removal: dict[str, Any],
 ) -> None:
+    # Both requests pass their permission check before either change starts; otherwise the one
+    # checked second may just find its admin already removed (FORBIDDEN), and the race this test
+    # is about, between the two transactions, never happens.
+    operation = "set_user_role" if mutation == "setUserRole" else "set_user_disabled"
+    original = getattr(admin_resolvers, operation)
+    both_checked = asyncio.Barrier(2)
+
+    async def after_both_checks(*args: Any) -> Any:
+        await both_checked.wait()
+        return await original(*args)
+
+    monkeypatch.setattr(admin_resolvers, operation, after_both_checks)
     for round_number in range(8):
         await User.get_pymongo_collection().delete_many({})
         a = await make_user(f"a{round_number}@example.com", role=Role.ADMIN)
