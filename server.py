@@ -57,7 +57,7 @@ from schema.catalog_admin import transfer as catalog_transfer
 from schema.http import GraphQLEndpoint
 from schema.middleware import BodySizeLimitMiddleware, RequestIdLogFilter, RequestIdMiddleware
 from schema.root import build_schema
-from settings import Settings
+from settings import Environment, Settings
 
 logger = logging.getLogger("commerce")
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -144,6 +144,8 @@ def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) ->
             from_name=settings.email_from_name,
             sendgrid_host=settings.sendgrid_host,
             outbox=mongo[settings.mongodb_database][EMAIL_OUTBOX_COLLECTION],
+            # Emails hold one-time links and codes: fine in a developer's log, not in production's.
+            log_outbox_bodies=settings.environment is not Environment.PRODUCTION,
         ),
         images=build_image_store(
             cloudinary_url=(
