@@ -46,7 +46,13 @@ from documents.demo_catalog import load_demo_catalog
 from integrations.email import build_email_sender
 from integrations.google import GoogleSignIn
 from integrations.images import build_image_store
-from integrations.local_servers import LocalServer, LocalServerError, start_mongod, start_redis
+from integrations.local_servers import (
+    LocalServer,
+    LocalServerError,
+    running_mongod_uri,
+    start_mongod,
+    start_redis,
+)
 from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.accounts.admin import make_admin
 from resolvers.query_cache import QueryCache
@@ -302,23 +308,40 @@ async def create_admin(settings: Settings, email: str, name: str) -> int:
     return 0
 
 
-def start_embedded_servers(settings: Settings) -> tuple[Settings, list[LocalServer]]:
-    """Start mongod and/or redis-server for the URIs that are not set, data under DATA_DIR."""
+def start_embedded_servers(
+    settings: Settings, *, with_redis: bool = True, join_running: bool = False
+) -> tuple[Settings, list[LocalServer]]:
+    """Start mongod and/or redis-server for the URIs that are not set, data under DATA_DIR.
+
+    `with_redis=False` is for commands that only need MongoDB. With `join_running`, a mongod
+    already serving DATA_DIR on EMBEDDED_MONGO_PORT (the one `make run` started) is used as it
+    is: it is not started here, and so not among the servers returned to be stopped.
+    """
     servers: list[LocalServer] = []
     updates: dict[str, str] = {}
+    mongo_dir = settings.data_dir / "mongo"
     try:
         if settings.mongodb_uri is None:
-            started = time.monotonic()
-            mongod = start_mongod(settings.data_dir / "mongo", settings.embedded_mongo_port)
-            servers.append(mongod)
-            updates["mongodb_uri"] = mongod.uri
-            logger.info(
-                "embedded MongoDB replica set at %s (data in %s, %.1fs)",
-                mongod.uri,
-                settings.data_dir / "mongo",
-                time.monotonic() - started,
+            running = (
+                running_mongod_uri(mongo_dir, settings.embedded_mongo_port)
+                if join_running
+                else None
             )
-        if settings.redis_url is None:
+            if running is not None:
+                updates["mongodb_uri"] = running
+                logger.info("using the embedded MongoDB already running at %s", running)
+            else:
+                started = time.monotonic()
+                mongod = start_mongod(mongo_dir, settings.embedded_mongo_port)
+                servers.append(mongod)
+                updates["mongodb_uri"] = mongod.uri
+                logger.info(
+                    "embedded MongoDB replica set at %s (data in %s, %.1fs)",
+                    mongod.uri,
+                    mongo_dir,
+                    time.monotonic() - started,
+                )
+        if with_redis and settings.redis_url is None:
             redis = start_redis(settings.data_dir / "redis", settings.embedded_redis_port)
             servers.append(redis)
             updates["redis_url"] = redis.uri
@@ -385,8 +408,13 @@ def main(argv: list[str] | None = None) -> int:
         SCHEMA_FILE.write_text(str(build_schema()) + "\n")
         return 0
 
+    # Seeding and making an admin need only MongoDB, and are run while `make run` is up: they
+    # join its mongod rather than fail to start a second one on the same port and data.
+    one_off = args.command in ("seed", "create-admin")
     try:
-        settings, servers = start_embedded_servers(settings)
+        settings, servers = start_embedded_servers(
+            settings, with_redis=not one_off, join_running=one_off
+        )
     except LocalServerError as error:
         print(f"Could not start an embedded server: {error}", file=sys.stderr)
         return 1
