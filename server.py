@@ -58,7 +58,7 @@ from resolvers.accounts.admin import make_admin
 from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
-from schema import oauth
+from schema import demo_images, oauth
 from schema.catalog_admin import transfer as catalog_transfer
 from schema.http import GraphQLEndpoint
 from schema.middleware import BodySizeLimitMiddleware, RequestIdLogFilter, RequestIdMiddleware
@@ -240,6 +240,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/auth/google/login", oauth.google_login, methods=["GET"]),
         Route("/auth/google/callback", oauth.google_callback, methods=["GET"]),
         Route(catalog_transfer.EXPORT_PATH, catalog_transfer.export_products, methods=["GET"]),
+        Route(demo_images.DEMO_IMAGE_PATH, demo_images.demo_image, methods=["GET"]),
     ]
     if settings.cloudinary_url is None:
         settings.media_dir.mkdir(parents=True, exist_ok=True)
@@ -269,7 +270,10 @@ async def seed_if_empty(settings: Settings, *, products: int | None = None) -> N
             return
         count = settings.seed_products if products is None else products
         summary = await load_demo_catalog(
-            count, seed=settings.seed_random_seed, currency=settings.shop_currency
+            count,
+            public_url=settings.public_url,
+            seed=settings.seed_random_seed,
+            currency=settings.shop_currency,
         )
         logger.info(
             "seeded %d categories, %d subcategories and %d products in %.1fs",
