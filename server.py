@@ -46,18 +46,24 @@ from documents.demo_catalog import load_demo_catalog
 from integrations.email import build_email_sender
 from integrations.google import GoogleSignIn
 from integrations.images import build_image_store
-from integrations.local_servers import LocalServer, LocalServerError, start_mongod, start_redis
+from integrations.local_servers import (
+    LocalServer,
+    LocalServerError,
+    running_mongod_uri,
+    start_mongod,
+    start_redis,
+)
 from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.accounts.admin import make_admin
 from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
-from schema import oauth
+from schema import demo_images, oauth
 from schema.catalog_admin import transfer as catalog_transfer
 from schema.http import GraphQLEndpoint
 from schema.middleware import BodySizeLimitMiddleware, RequestIdLogFilter, RequestIdMiddleware
 from schema.root import build_schema
-from settings import Settings
+from settings import Environment, Settings
 
 logger = logging.getLogger("commerce")
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -144,6 +150,8 @@ def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) ->
             from_name=settings.email_from_name,
             sendgrid_host=settings.sendgrid_host,
             outbox=mongo[settings.mongodb_database][EMAIL_OUTBOX_COLLECTION],
+            # Emails hold one-time links and codes: fine in a developer's log, not in production's.
+            log_outbox_bodies=settings.environment is not Environment.PRODUCTION,
         ),
         images=build_image_store(
             cloudinary_url=(
@@ -232,6 +240,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/auth/google/login", oauth.google_login, methods=["GET"]),
         Route("/auth/google/callback", oauth.google_callback, methods=["GET"]),
         Route(catalog_transfer.EXPORT_PATH, catalog_transfer.export_products, methods=["GET"]),
+        Route(demo_images.DEMO_IMAGE_PATH, demo_images.demo_image, methods=["GET"]),
     ]
     if settings.cloudinary_url is None:
         settings.media_dir.mkdir(parents=True, exist_ok=True)
@@ -261,7 +270,10 @@ async def seed_if_empty(settings: Settings, *, products: int | None = None) -> N
             return
         count = settings.seed_products if products is None else products
         summary = await load_demo_catalog(
-            count, seed=settings.seed_random_seed, currency=settings.shop_currency
+            count,
+            public_url=settings.public_url,
+            seed=settings.seed_random_seed,
+            currency=settings.shop_currency,
         )
         logger.info(
             "seeded %d categories, %d subcategories and %d products in %.1fs",
@@ -300,23 +312,40 @@ async def create_admin(settings: Settings, email: str, name: str) -> int:
     return 0
 
 
-def start_embedded_servers(settings: Settings) -> tuple[Settings, list[LocalServer]]:
-    """Start mongod and/or redis-server for the URIs that are not set, data under DATA_DIR."""
+def start_embedded_servers(
+    settings: Settings, *, with_redis: bool = True, join_running: bool = False
+) -> tuple[Settings, list[LocalServer]]:
+    """Start mongod and/or redis-server for the URIs that are not set, data under DATA_DIR.
+
+    `with_redis=False` is for commands that only need MongoDB. With `join_running`, a mongod
+    already serving DATA_DIR on EMBEDDED_MONGO_PORT (the one `make run` started) is used as it
+    is: it is not started here, and so not among the servers returned to be stopped.
+    """
     servers: list[LocalServer] = []
     updates: dict[str, str] = {}
+    mongo_dir = settings.data_dir / "mongo"
     try:
         if settings.mongodb_uri is None:
-            started = time.monotonic()
-            mongod = start_mongod(settings.data_dir / "mongo", settings.embedded_mongo_port)
-            servers.append(mongod)
-            updates["mongodb_uri"] = mongod.uri
-            logger.info(
-                "embedded MongoDB replica set at %s (data in %s, %.1fs)",
-                mongod.uri,
-                settings.data_dir / "mongo",
-                time.monotonic() - started,
+            running = (
+                running_mongod_uri(mongo_dir, settings.embedded_mongo_port)
+                if join_running
+                else None
             )
-        if settings.redis_url is None:
+            if running is not None:
+                updates["mongodb_uri"] = running
+                logger.info("using the embedded MongoDB already running at %s", running)
+            else:
+                started = time.monotonic()
+                mongod = start_mongod(mongo_dir, settings.embedded_mongo_port)
+                servers.append(mongod)
+                updates["mongodb_uri"] = mongod.uri
+                logger.info(
+                    "embedded MongoDB replica set at %s (data in %s, %.1fs)",
+                    mongod.uri,
+                    mongo_dir,
+                    time.monotonic() - started,
+                )
+        if with_redis and settings.redis_url is None:
             redis = start_redis(settings.data_dir / "redis", settings.embedded_redis_port)
             servers.append(redis)
             updates["redis_url"] = redis.uri
@@ -383,8 +412,13 @@ def main(argv: list[str] | None = None) -> int:
         SCHEMA_FILE.write_text(str(build_schema()) + "\n")
         return 0
 
+    # Seeding and making an admin need only MongoDB, and are run while `make run` is up: they
+    # join its mongod rather than fail to start a second one on the same port and data.
+    one_off = args.command in ("seed", "create-admin")
     try:
-        settings, servers = start_embedded_servers(settings)
+        settings, servers = start_embedded_servers(
+            settings, with_redis=not one_off, join_running=one_off
+        )
     except LocalServerError as error:
         print(f"Could not start an embedded server: {error}", file=sys.stderr)
         return 1

@@ -14,6 +14,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+# Listening addresses that mean "this machine" to a browser on it.
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "0.0.0.0", "localhost", "::1", "::"})  # noqa: S104
 
 
 class JwtAlgorithm(enum.StrEnum):
@@ -93,7 +95,8 @@ class Settings(BaseSettings):
     password_reset_max_attempts: Annotated[int, Field(ge=1, le=10)] = 5
     admin_signup_key: SecretStr | None = None
     frontend_url: str = "http://localhost:3000"
-    public_url: str = "http://localhost:8000"
+    # This API's address as clients reach it; unset = derived from HOST and PORT (`_public_url`).
+    public_url: str = ""
     # Rate limits, in the `limits` library's notation ("5/minute"), per action and scope.
     rate_limits: dict[str, str] = Field(
         default_factory=lambda: {
@@ -173,6 +176,17 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @model_validator(mode="after")
+    def _public_url(self) -> Settings:
+        # Without PUBLIC_URL, this server's own address: local image URLs and the Google
+        # callback then follow PORT. An explicit value is kept as given (a proxy, a domain).
+        if not self.public_url.strip():
+            host = "localhost" if self.host in _LOCAL_HOSTS else self.host
+            if ":" in host:
+                host = f"[{host}]"  # an IPv6 literal
+            self.public_url = f"http://{host}:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _check_jwt_keys(self) -> Settings:

@@ -201,7 +201,9 @@ async def _bulk_load(uri: str, products: int) -> tuple[float, int]:
         if await client[DATABASE]["products"].estimated_document_count():
             raise BenchError(f"database {DATABASE!r} is not empty")
         started = time.perf_counter()
-        summary = await load_demo_catalog(products, seed=settings.seed_random_seed)
+        summary = await load_demo_catalog(
+            products, public_url=settings.public_url, seed=settings.seed_random_seed
+        )
         seconds = time.perf_counter() - started
         stored = await client[DATABASE]["products"].count_documents({})
     finally:

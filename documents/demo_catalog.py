@@ -24,6 +24,7 @@ from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 
 from documents.catalog import Category, Product
+from documents.demo_images import DemoImage
 from documents.demo_vocabulary import (
     CATALOG,
     LEAD_SENTENCES,
@@ -84,11 +85,12 @@ def _machine_bytes(id_: Any) -> bytes:
     return bytes(ObjectId(id_).binary[4:9])
 
 
-def generate_categories(seed: int) -> list[dict[str, Any]]:
+def generate_categories(seed: int, *, public_url: str) -> list[dict[str, Any]]:
     """The demo category tree as raw MongoDB documents (with `_id`), deterministic in `seed`.
 
     Each top-level category is followed by its subcategories. Subcategory slugs are prefixed with
-    their parent's slug, so slugs are unique across the whole tree.
+    their parent's slug, so slugs are unique across the whole tree. Images are placeholders the
+    API at `public_url` serves (`documents.demo_images`).
     """
     rng = random.Random(f"demo-catalog:{seed}:categories")
     machine = rng.getrandbits(40)
@@ -107,13 +109,7 @@ def generate_categories(seed: int) -> list[dict[str, Any]]:
                 "name": name,
                 "slug": slug,
                 "description": html.escape(description, quote=False),
-                "image": {
-                    "url": f"https://picsum.photos/seed/{slug}/600/400",
-                    "alt": name,
-                    "width": 600,
-                    "height": 400,
-                    "public_id": None,
-                },
+                "image": _image(public_url, slug, name, "", 600, 400),
                 "parent_id": parent_id,
                 "created_at": moment,
                 "updated_at": moment,
@@ -199,24 +195,41 @@ def _rating(rng: random.Random) -> tuple[float, int]:
 
 
 def generate_products(
-    count: int, categories: list[dict[str, Any]], *, seed: int, currency: str
+    count: int, categories: list[dict[str, Any]], *, seed: int, currency: str, public_url: str
 ) -> Iterator[dict[str, Any]]:
     """Lazily yield `count` demo products as raw MongoDB documents, deterministic in `seed`.
 
     `categories` are the documents from `generate_categories`; each product gets a top-level
     `category_id` and a `subcategory_id` under it. Prices are integer minor units of `currency`
-    and `final_price` comes from `documents.money.final_price`. Ids and slugs are unique.
+    and `final_price` comes from `documents.money.final_price`. Ids and slugs are unique. Images
+    are placeholders the API at `public_url` serves (`documents.demo_images`).
     """
     if count < 0 or count > _MAX_PRODUCTS:
         raise ValueError(f"count must be between 0 and {_MAX_PRODUCTS}")
     if re.fullmatch(r"[A-Z]{3}", currency) is None:
         raise ValueError("currency must be a three-letter ISO 4217 code")
     picks = _resolve_categories(categories)
-    return _products(count, picks, seed, currency, {_machine_bytes(c["_id"]) for c in categories})
+    taken_machines = {_machine_bytes(c["_id"]) for c in categories}
+    return _products(count, picks, seed, currency, public_url, taken_machines)
+
+
+def _image(
+    public_url: str, key: str, name: str, view: str, width: int, height: int
+) -> dict[str, Any]:
+    """A stored image pointing at a placeholder: `name` (and `view`) on a colour from `key`."""
+    image = DemoImage.for_key(key, text=name, caption=view, width=width, height=height)
+    alt = f"{name}, {view}" if view else name
+    url = image.url(public_url)
+    return {"url": url, "alt": alt, "width": width, "height": height, "public_id": None}
 
 
 def _products(
-    count: int, picks: list[_SubPick], seed: int, currency: str, taken_machines: set[bytes]
+    count: int,
+    picks: list[_SubPick],
+    seed: int,
+    currency: str,
+    public_url: str,
+    taken_machines: set[bytes],
 ) -> Iterator[dict[str, Any]]:
     rng = random.Random(f"demo-catalog:{seed}:products")
     machine = rng.getrandbits(40)
@@ -265,14 +278,8 @@ def _products(
         rating_average, rating_count = _rating(rng)
         description = _describe(rng, pick, brand, short)
         images = [
-            {
-                "url": f"https://picsum.photos/seed/{slug}-{n}/800/800",
-                "alt": f"{name}, {_IMAGE_VIEWS[n - 1]}",
-                "width": 800,
-                "height": 800,
-                "public_id": None,
-            }
-            for n in range(1, rng.randint(1, 4) + 1)
+            _image(public_url, slug, name, _IMAGE_VIEWS[n], 800, 800)
+            for n in range(rng.randint(1, 4))
         ]
         yield {
             "_id": product_id,
@@ -315,9 +322,16 @@ async def _insert(
 
 
 async def load_demo_catalog(
-    products: int, *, seed: int = 2024, currency: str = "INR", batch_size: int = 5000
+    products: int,
+    *,
+    public_url: str,
+    seed: int = 2024,
+    currency: str = "INR",
+    batch_size: int = 5000,
 ) -> DemoCatalogSummary:
     """Insert the demo categories and `products` demo products; return what was written.
+
+    Image URLs point at the API at `public_url`, which serves the placeholders.
 
     Assumes `init_beanie` has run for `Category` and `Product` and that both collections are
     empty (nothing is dropped; duplicate slugs would fail). Products are generated lazily in a
@@ -327,8 +341,10 @@ async def load_demo_catalog(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     started = time.perf_counter()
-    categories = generate_categories(seed)
-    documents = generate_products(products, categories, seed=seed, currency=currency)
+    categories = generate_categories(seed, public_url=public_url)
+    documents = generate_products(
+        products, categories, seed=seed, currency=currency, public_url=public_url
+    )
     await Category.get_pymongo_collection().insert_many(categories, ordered=False)
 
     collection: AsyncCollection[dict[str, Any]] = Product.get_pymongo_collection()

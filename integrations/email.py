@@ -12,6 +12,7 @@ import asyncio
 import http.client
 import json
 import logging
+import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -116,12 +117,20 @@ class SendGridEmailSender:
 
 
 class OutboxEmailSender:
-    """Development stand-in: stores each message in a MongoDB collection and logs it."""
+    """Development stand-in: stores each message in a MongoDB collection and logs it.
+
+    With ``log_bodies``, the log line carries the plain-text body too, so a developer can follow
+    a verification link or use a reset code straight from the server log. Bodies hold one-time
+    secrets, so the builder turns this off in production.
+    """
 
     name = "outbox"
 
-    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+    def __init__(
+        self, collection: AsyncCollection[dict[str, Any]], *, log_bodies: bool = False
+    ) -> None:
         self._collection = collection
+        self._log_bodies = log_bodies
 
     async def send(self, message: EmailMessage) -> None:
         """Insert ``message`` with a UTC ``created_at``; raise ``EmailDeliveryError`` on failure."""
@@ -136,7 +145,15 @@ class OutboxEmailSender:
             await self._collection.insert_one(document)
         except PyMongoError as exc:
             raise EmailDeliveryError(f"Could not store the email in the outbox: {exc}") from exc
-        logger.info("email to %s: %s", message.to, message.subject)
+        if self._log_bodies:
+            logger.info(
+                "email to %s: %s\n%s",
+                message.to,
+                message.subject,
+                textwrap.indent(message.text, "    "),
+            )
+        else:
+            logger.info("email to %s: %s", message.to, message.subject)
 
 
 def build_email_sender(
@@ -146,11 +163,16 @@ def build_email_sender(
     from_name: str,
     sendgrid_host: str,
     outbox: AsyncCollection[dict[str, Any]],
+    log_outbox_bodies: bool = False,
 ) -> EmailSender:
-    """Return the SendGrid sender when an API key is set, else the MongoDB outbox."""
+    """Return the SendGrid sender when an API key is set, else the MongoDB outbox.
+
+    ``log_outbox_bodies`` makes the outbox log each message's plain text (links, codes); pass it
+    only where the log is not a place for one-time secrets, i.e. outside production.
+    """
     if sendgrid_api_key:
         return SendGridEmailSender(sendgrid_api_key, from_email, from_name, sendgrid_host)
-    return OutboxEmailSender(outbox)
+    return OutboxEmailSender(outbox, log_bodies=log_outbox_bodies)
 
 
 def _sendgrid_error_detail(body: bytes | str | None) -> str:

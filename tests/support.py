@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import xml.etree.ElementTree as ET
 from typing import Any
 
 import httpx
@@ -139,3 +140,13 @@ async def catalog_state() -> dict[str, list[dict[str, Any]]]:
 def payload_errors(body: dict[str, Any], mutation: str) -> list[tuple[str | None, str]]:
     """The (field, code) pairs in a mutation payload's `errors`."""
     return [(error["field"], error["code"]) for error in body["data"][mutation]["errors"]]
+
+
+SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
+
+
+def parse_svg(text: str) -> ET.Element:
+    """Parse an SVG document (raises on malformed XML); the root must be an `svg` element."""
+    root = ET.fromstring(text.encode())  # noqa: S314 - the API's own output, not untrusted input
+    assert root.tag == f"{SVG_NAMESPACE}svg", root.tag
+    return root

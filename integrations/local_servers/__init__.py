@@ -10,7 +10,7 @@ dies, even if the parent is SIGKILLed.
 This module deliberately imports nothing from the project.
 """
 
-from integrations.local_servers.mongod import find_mongod, start_mongod
+from integrations.local_servers.mongod import find_mongod, running_mongod_uri, start_mongod
 from integrations.local_servers.process import LocalServer, LocalServerError, free_port
 from integrations.local_servers.redis_server import find_redis_server, start_redis
 
@@ -20,6 +20,7 @@ __all__ = [
     "find_mongod",
     "find_redis_server",
     "free_port",
+    "running_mongod_uri",
     "start_mongod",
     "start_redis",
 ]

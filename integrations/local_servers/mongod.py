@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import pymongo
-from pymongo.errors import OperationFailure
+from pymongo.errors import OperationFailure, PyMongoError
 
 from integrations.local_servers.process import (
     _HOST,
@@ -119,6 +120,38 @@ def start_mongod(
         server.stop(timeout=10.0)
         raise
     return server
+
+
+def running_mongod_uri(data_dir: Path, port: int, *, timeout: float = 2.0) -> str | None:
+    """The replica set URI of a mongod already serving ``data_dir`` on 127.0.0.1:``port``, or None.
+
+    Lets a short command (``create-admin``, ``seed``) use the embedded mongod that ``make run``
+    started instead of failing to start a second one on the same port and data. A server on
+    that port with other data, or one that does not answer, is not used.
+    """
+    data_dir = Path(data_dir).resolve()
+    try:
+        with socket.create_connection((_HOST, port), timeout=timeout):
+            pass
+    except OSError:
+        return None  # nothing listening: the common case, answered without a client's retries
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        f"{_HOST}:{port}",
+        directConnection=True,
+        serverSelectionTimeoutMS=int(timeout * 1000),
+        connectTimeoutMS=int(timeout * 1000),
+    )
+    try:
+        options = client.admin.command("getCmdLineOpts")["parsed"]
+        replica_set = client.admin.command("hello").get("setName")
+    except PyMongoError:
+        return None
+    finally:
+        client.close()
+    served = options.get("storage", {}).get("dbPath")
+    if served is None or Path(served).resolve() != data_dir or not replica_set:
+        return None
+    return f"mongodb://{_HOST}:{port}/?replicaSet={replica_set}"
 
 
 def _mongo_ping(client: pymongo.MongoClient[dict[str, Any]]) -> bool:

@@ -13,11 +13,22 @@ from resolvers.context import Context
 logger = logging.getLogger(__name__)
 
 
-def _html(paragraphs: list[str], *, action: tuple[str, str] | None = None) -> str:
-    body = "".join(f"<p>{html.escape(text)}</p>" for text in paragraphs)
+def _paragraphs(texts: list[str]) -> str:
+    return "".join(f"<p>{html.escape(text)}</p>" for text in texts)
+
+
+def _html(
+    paragraphs: list[str],
+    *,
+    action: tuple[str, str] | None = None,
+    closing: list[str] | None = None,
+) -> str:
+    """One HTML document: the paragraphs, then the action's link, then the closing paragraphs."""
+    body = _paragraphs(paragraphs)
     if action:
         label, url = action
         body += f'<p><a href="{html.escape(url, quote=True)}">{html.escape(label)}</a></p>'
+    body += _paragraphs(closing or [])
     return f'<!doctype html><html><body style="font-family:sans-serif">{body}</body></html>'
 
 
@@ -30,7 +41,7 @@ def verification_email(ctx: Context, *, to: str, name: str, token: str) -> Email
         to=to,
         subject="Confirm your email address",
         text="\n\n".join([*lines, link, closing]),
-        html=_html([*lines], action=("Confirm email address", link)) + _html([closing]),
+        html=_html(lines, action=("Confirm email address", link), closing=[closing]),
     )
 
 

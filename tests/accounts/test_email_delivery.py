@@ -1,4 +1,7 @@
-"""Account emails through the real SendGrid SDK against a local fake; failures never break a mutation."""
+"""Account emails through the real SendGrid SDK against a local fake; failures never break a mutation.
+
+Without SendGrid, the outbox stand-in logs each email with its link or code (outside production).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,14 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from documents.accounts import CodePurpose, OneTimeCode, User, token_hash
 from integrations.email import SendGridEmailSender
 from settings import Settings
+from tests.factories import make_user
 from tests.fakes.sendgrid import MAIL_SEND_PATH, FakeSendGrid
-from tests.support import graphql
+from tests.support import graphql, outbox
 
 REGISTER = """
 mutation Register($input: RegisterInput!) {
@@ -22,6 +27,11 @@ mutation Register($input: RegisterInput!) {
     user { email emailVerified }
     errors { field code message }
   }
+}
+"""
+REQUEST_RESET = """
+mutation RequestReset($email: String!) {
+  requestPasswordReset(email: $email) { ok errors { field code message } }
 }
 """
 ME = "{ me { email } }"
@@ -123,3 +133,43 @@ async def test_register_succeeds_when_sendgrid_cannot_be_reached(
     assert body["data"]["register"]["errors"] == []
     assert await User.find_one(User.email == "asha@example.com") is not None
     assert any("could not be reached" in record.getMessage() for record in caplog.records)
+
+
+async def test_the_outbox_log_line_carries_the_verification_link(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="commerce.email"):
+        body = await graphql(client, REGISTER, {"input": ASHA})
+
+    assert body["data"]["register"]["errors"] == []
+    [email] = await outbox(app, settings, "asha@example.com")
+    link = re.search(
+        re.escape(settings.frontend_url) + r"/verify-email\?token=[\w-]{40,}", email["text"]
+    )
+    assert link is not None
+    [line] = [record.getMessage() for record in caplog.records if record.name == "commerce.email"]
+    assert line.startswith("email to asha@example.com: Confirm your email address\n")
+    assert link.group(0) in line
+
+
+async def test_the_outbox_log_line_carries_the_password_reset_code(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await make_user("asha@example.com")
+
+    with caplog.at_level(logging.INFO, logger="commerce.email"):
+        body = await graphql(client, REQUEST_RESET, {"email": "asha@example.com"})
+
+    assert body["data"]["requestPasswordReset"] == {"ok": True, "errors": []}
+    [email] = await outbox(app, settings, "asha@example.com")
+    otp = re.search(r"Your password reset code is (\d{6})\.", email["text"])
+    assert otp is not None
+    [line] = [record.getMessage() for record in caplog.records if record.name == "commerce.email"]
+    assert line.startswith("email to asha@example.com: ")
+    assert f"    Your password reset code is {otp.group(1)}." in line

@@ -230,3 +230,21 @@ async def test_a_link_for_a_previous_address_cannot_verify_the_current_one(
 
     assert payload_codes(body, "verifyEmail") == ["INVALID_TOKEN"]
     assert not await verified("asha@work.example")
+
+
+async def test_the_verification_email_is_one_html_document_with_the_link_and_closing(
+    app: Starlette, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await register(client, "asha@example.com")
+
+    [email] = await outbox(app, settings, "asha@example.com")
+    [token] = await link_tokens(app, settings, "asha@example.com")
+    document = email["html"]
+    assert document.count("<html") == 1
+    assert document.count("</html>") == 1
+    assert f"{settings.frontend_url}/verify-email?token={token}" in document
+    hours = settings.email_verification_hours
+    closing = f"The link works for {hours} hours. If you did not sign up, ignore this email."
+    assert closing in document
+    # The closing paragraph is part of the body, not text after the document.
+    assert document.index("ignore this email") < document.index("</body>")

@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from documents.catalog import Category, Product
 from documents.demo_catalog import load_demo_catalog
+from settings import Settings
 from tests.factories import global_id
 from tests.support import MongoCommandCounter, graphql
 
@@ -68,9 +69,9 @@ async def explain_all(database: AsyncDatabase[Any], sent: list[tuple[str, dict[s
 
 
 async def test_every_filter_and_sort_combination_uses_an_index(
-    client: httpx.AsyncClient, mongo_commands: MongoCommandCounter
+    client: httpx.AsyncClient, mongo_commands: MongoCommandCounter, settings: Settings
 ) -> None:
-    await load_demo_catalog(2000, seed=11)
+    await load_demo_catalog(2000, public_url=settings.public_url, seed=11)
     category = await Category.find_one({"parent_id": None})
     assert category is not None
     subcategory = await Category.find_one({"parent_id": category.id})
@@ -106,9 +107,9 @@ async def test_every_filter_and_sort_combination_uses_an_index(
 
 
 async def test_search_and_lookups_use_indexes(
-    client: httpx.AsyncClient, mongo_commands: MongoCommandCounter
+    client: httpx.AsyncClient, mongo_commands: MongoCommandCounter, settings: Settings
 ) -> None:
-    await load_demo_catalog(2000, seed=11)
+    await load_demo_catalog(2000, public_url=settings.public_url, seed=11)
     product = await Product.find_one({"published": True})
     category = await Category.find_one({"parent_id": None})
     assert product is not None

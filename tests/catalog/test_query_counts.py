@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from documents.demo_catalog import load_demo_catalog
+from settings import Settings
 from tests.support import MongoCommandCounter, graphql
 
 PAGE_WITH_RELATIONS = """
@@ -19,9 +20,9 @@ PAGE_WITH_RELATIONS = """
 
 
 async def test_a_100_product_page_with_categories_costs_a_constant_number_of_commands(
-    client: httpx.AsyncClient, mongo_commands: MongoCommandCounter
+    client: httpx.AsyncClient, mongo_commands: MongoCommandCounter, settings: Settings
 ) -> None:
-    await load_demo_catalog(300, seed=7)
+    await load_demo_catalog(300, public_url=settings.public_url, seed=7)
     mongo_commands.reset()
 
     body = await graphql(client, PAGE_WITH_RELATIONS)
@@ -44,9 +45,9 @@ NESTED_PAGES = """
 
 
 async def test_the_product_pages_of_many_categories_are_fetched_in_one_command(
-    client: httpx.AsyncClient, mongo_commands: MongoCommandCounter
+    client: httpx.AsyncClient, mongo_commands: MongoCommandCounter, settings: Settings
 ) -> None:
-    await load_demo_catalog(300, seed=7)
+    await load_demo_catalog(300, public_url=settings.public_url, seed=7)
     mongo_commands.reset()
 
     body = await graphql(client, NESTED_PAGES)

@@ -434,7 +434,7 @@ async def test_ten_thousand_rows_import_in_batches(
 async def test_an_export_imported_into_an_empty_catalog_exports_identically(
     app: Starlette, client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    await load_demo_catalog(300, seed=7, currency="INR")
+    await load_demo_catalog(300, public_url=settings.public_url, seed=7, currency="INR")
     archived = await Product.find_one(sort=[("_id", -1)])
     assert archived is not None
     await archived.set({"archived_at": datetime.now(UTC), "published": False})

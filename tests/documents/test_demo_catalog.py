@@ -6,6 +6,7 @@ import itertools
 import re
 from datetime import UTC
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from bson import ObjectId
@@ -13,13 +14,29 @@ from bson import ObjectId
 from documents.catalog import Category, Product
 from documents.catalog_rules import sanitize_description
 from documents.demo_catalog import BASE_DATE, generate_categories, generate_products
+from documents.demo_images import DEMO_IMAGE_PATH
 from documents.money import MAX_DISCOUNT_PERCENT, final_price
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+COLOR = re.compile(r"^[0-9a-f]{6}$")
+# Images point at the API's public URL, whatever it is.
+PUBLIC_URL = "http://shop.test:8123"
 
 
 def products(count: int, *, seed: int = 2024, currency: str = "INR") -> list[dict[str, Any]]:
-    return list(generate_products(count, generate_categories(seed), seed=seed, currency=currency))
+    categories = generate_categories(seed, public_url=PUBLIC_URL)
+    return list(
+        generate_products(count, categories, seed=seed, currency=currency, public_url=PUBLIC_URL)
+    )
+
+
+def image_query(url: str) -> dict[str, str]:
+    """The query of a demo image URL on the API at PUBLIC_URL, one value per parameter."""
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{PUBLIC_URL}{DEMO_IMAGE_PATH}"
+    query = parse_qs(parts.query, strict_parsing=True)
+    assert all(len(values) == 1 for values in query.values())
+    return {name: values[0] for name, values in query.items()}
 
 
 @pytest.fixture(scope="module")
@@ -28,25 +45,31 @@ def many_products() -> list[dict[str, Any]]:
 
 
 def test_same_seed_gives_identical_catalog() -> None:
-    assert generate_categories(7) == generate_categories(7)
+    assert generate_categories(7, public_url=PUBLIC_URL) == generate_categories(
+        7, public_url=PUBLIC_URL
+    )
     assert products(500, seed=7) == products(500, seed=7)
 
 
 def test_different_seed_gives_different_catalog() -> None:
-    assert [c["_id"] for c in generate_categories(1)] != [c["_id"] for c in generate_categories(2)]
+    assert [c["_id"] for c in generate_categories(1, public_url=PUBLIC_URL)] != [
+        c["_id"] for c in generate_categories(2, public_url=PUBLIC_URL)
+    ]
     first, second = products(200, seed=1), products(200, seed=2)
     assert [p["_id"] for p in first] != [p["_id"] for p in second]
     assert [p["name"] for p in first] != [p["name"] for p in second]
 
 
 def test_generation_is_lazy() -> None:
-    categories = generate_categories(3)
-    iterator = generate_products(10_000_000, categories, seed=3, currency="INR")
+    categories = generate_categories(3, public_url=PUBLIC_URL)
+    iterator = generate_products(
+        10_000_000, categories, seed=3, currency="INR", public_url=PUBLIC_URL
+    )
     assert len(list(itertools.islice(iterator, 5))) == 5
 
 
 def test_category_tree_shape() -> None:
-    categories = generate_categories(2024)
+    categories = generate_categories(2024, public_url=PUBLIC_URL)
     tops = [c for c in categories if c["parent_id"] is None]
     assert len(tops) >= 12
     top_ids = {c["_id"] for c in tops}
@@ -61,17 +84,21 @@ def test_category_tree_shape() -> None:
     assert {"electronics", "fashion", "home-kitchen", "books"} <= set(slugs)
     for category in categories:
         assert category["description"].endswith(".")
-        assert category["image"] == {
-            "url": f"https://picsum.photos/seed/{category['slug']}/600/400",
+        image = category["image"]
+        assert image == {
+            "url": image["url"],
             "alt": category["name"],
             "width": 600,
             "height": 400,
             "public_id": None,
         }
+        query = image_query(image["url"])
+        assert query == {"w": "600", "h": "400", "color": query["color"], "text": category["name"]}
+        assert COLOR.match(query["color"])
 
 
 def test_products_belong_to_their_category(many_products: list[dict[str, Any]]) -> None:
-    parent_of = {c["_id"]: c["parent_id"] for c in generate_categories(2024)}
+    parent_of = {c["_id"]: c["parent_id"] for c in generate_categories(2024, public_url=PUBLIC_URL)}
     for product in many_products:
         assert parent_of[product["category_id"]] is None
         assert parent_of[product["subcategory_id"]] == product["category_id"]
@@ -79,7 +106,9 @@ def test_products_belong_to_their_category(many_products: list[dict[str, Any]]) 
 
 def test_unique_slugs_and_ids(many_products: list[dict[str, Any]]) -> None:
     slugs = [p["slug"] for p in many_products]
-    ids = [p["_id"] for p in many_products] + [c["_id"] for c in generate_categories(2024)]
+    ids = [p["_id"] for p in many_products] + [
+        c["_id"] for c in generate_categories(2024, public_url=PUBLIC_URL)
+    ]
     assert len(set(slugs)) == len(slugs) == 20_000
     assert len(set(ids)) == len(ids)
     assert all(isinstance(i, ObjectId) for i in ids)
@@ -124,10 +153,22 @@ def test_text_images_and_dates(many_products: list[dict[str, Any]]) -> None:
         assert product["description"].endswith(".")
         images = product["images"]
         assert 1 <= len(images) <= 4
-        for n, image in enumerate(images, start=1):
-            assert image["url"] == f"https://picsum.photos/seed/{product['slug']}-{n}/800/800"
-            assert image["alt"]
+        colors = set()
+        views = ("front view", "side view", "close-up", "in use")[: len(images)]
+        for image, view in zip(images, views, strict=True):
+            assert image["alt"] == f"{product['name']}, {view}"
             assert image["width"] == image["height"] == 800
+            assert image["public_id"] is None
+            query = image_query(image["url"])
+            assert query == {
+                "w": "800",
+                "h": "800",
+                "color": query["color"],
+                "text": product["name"],
+                "caption": view,
+            }
+            colors.add(query["color"])
+        assert len(colors) == 1  # one product, one colour
         created, updated = product["created_at"], product["updated_at"]
         assert created.tzinfo is UTC
         assert updated.tzinfo is UTC
@@ -146,7 +187,7 @@ def test_other_currencies() -> None:
 
 @pytest.mark.usefixtures("app")  # the app binds the documents to the test database
 async def test_documents_validate_as_beanie_models(many_products: list[dict[str, Any]]) -> None:
-    for raw in generate_categories(2024):
+    for raw in generate_categories(2024, public_url=PUBLIC_URL):
         category = Category.model_validate(raw)
         assert category.id == raw["_id"]
         assert category.parent_id == raw["parent_id"]
@@ -162,5 +203,27 @@ def test_descriptions_are_stored_as_the_api_would_store_them(
     many_products: list[dict[str, Any]],
 ) -> None:
     # The API keeps descriptions as sanitized rich text; demo data must round-trip through it.
-    for raw in [*generate_categories(2024), *many_products[::50]]:
+    for raw in [*generate_categories(2024, public_url=PUBLIC_URL), *many_products[::50]]:
         assert sanitize_description(raw["description"]) == raw["description"]
+
+
+def test_image_urls_follow_the_public_url_and_nothing_else_changes() -> None:
+    elsewhere = "http://localhost:9000"
+    here = products(50, seed=5)
+    moved = list(
+        generate_products(
+            50,
+            generate_categories(5, public_url=elsewhere),
+            seed=5,
+            currency="INR",
+            public_url=elsewhere,
+        )
+    )
+
+    for product, same in zip(here, moved, strict=True):
+        urls = [image["url"] for image in product["images"]]
+        assert [image["url"] for image in same["images"]] == [
+            url.replace(PUBLIC_URL, elsewhere, 1) for url in urls
+        ]
+        assert all(url.startswith(f"{PUBLIC_URL}{DEMO_IMAGE_PATH}?") for url in urls)
+        assert {**same, "images": product["images"]} == product

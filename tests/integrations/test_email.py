@@ -131,6 +131,50 @@ async def test_outbox_stores_the_message_and_logs_it(
     ]
 
 
+async def test_outbox_logs_the_plain_text_body_when_asked(
+    outbox: AsyncCollection[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    message = EmailMessage(
+        to="customer@example.org",
+        subject="Confirm your email address",
+        text="Hello,\n\nhttp://localhost:3000/verify-email?token=abc123",
+        html="<p>Hello,</p>",
+    )
+
+    with caplog.at_level(logging.INFO, logger="commerce.email"):
+        await OutboxEmailSender(outbox, log_bodies=True).send(message)
+
+    assert [record.getMessage() for record in caplog.records] == [
+        "email to customer@example.org: Confirm your email address\n"
+        "    Hello,\n"
+        "\n"
+        "    http://localhost:3000/verify-email?token=abc123"
+    ]
+
+
+async def test_build_passes_the_body_logging_choice_to_the_outbox(
+    outbox: AsyncCollection[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    options: dict[str, Any] = {
+        "sendgrid_api_key": None,
+        "from_email": FROM_EMAIL,
+        "from_name": FROM_NAME,
+        "sendgrid_host": "https://api.sendgrid.com",
+        "outbox": outbox,
+    }
+
+    with caplog.at_level(logging.INFO, logger="commerce.email"):
+        await build_email_sender(**options, log_outbox_bodies=True).send(MESSAGE)
+        await build_email_sender(**options, log_outbox_bodies=False).send(MESSAGE)
+        await build_email_sender(**options).send(MESSAGE)
+
+    assert [record.getMessage() for record in caplog.records] == [
+        "email to customer@example.org: Your order #1001\n    Thanks for your order.",
+        "email to customer@example.org: Your order #1001",
+        "email to customer@example.org: Your order #1001",
+    ]
+
+
 async def test_build_picks_sendgrid_with_a_key_and_the_outbox_without(
     outbox: AsyncCollection[dict[str, Any]],
 ) -> None:

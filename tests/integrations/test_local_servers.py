@@ -20,6 +20,7 @@ from integrations.local_servers import (
     LocalServer,
     LocalServerError,
     free_port,
+    running_mongod_uri,
     start_mongod,
     start_redis,
 )
@@ -126,6 +127,26 @@ def test_mongod_is_a_primary_with_transactions_and_keeps_data_across_restarts(
     finally:
         server.stop()
     assert not _accepts_connections(new_port)
+
+
+def test_a_running_mongod_is_found_only_for_its_own_data_dir_and_port(
+    tmp_path: Path, listening_socket: socket.socket
+) -> None:
+    data_dir = tmp_path / "mongo"
+    port = free_port()
+    assert running_mongod_uri(data_dir, port) is None  # nothing runs yet
+
+    server = start_mongod(data_dir, port)
+    try:
+        assert running_mongod_uri(data_dir, port) == server.uri
+        assert running_mongod_uri(tmp_path / "mongo" / ".." / "mongo", port) == server.uri
+        assert running_mongod_uri(tmp_path / "other", port) is None
+        assert running_mongod_uri(data_dir, free_port()) is None
+        # Something listening that is not mongod at all.
+        assert running_mongod_uri(data_dir, listening_socket.getsockname()[1], timeout=0.5) is None
+    finally:
+        server.stop()
+    assert running_mongod_uri(data_dir, port) is None
 
 
 def test_redis_set_get_and_stop(tmp_path: Path) -> None:

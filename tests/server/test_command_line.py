@@ -1,10 +1,18 @@
-"""The command line reports bad configuration without a traceback."""
+"""The command line: bad configuration is reported plainly; `create-admin` works beside `make run`."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pymongo
+import pytest
+
+from integrations.local_servers import LocalServer, free_port, start_mongod
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -24,3 +32,123 @@ def test_an_invalid_setting_stops_the_service_with_a_message() -> None:
     assert "Invalid configuration" in result.stderr
     assert "port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def running_embedded_mongod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    """An embedded mongod under `<data dir>/mongo`, as `make run` leaves it while serving."""
+    data_dir = tmp_path_factory.mktemp("running") / "data"
+    server = start_mongod(data_dir / "mongo", free_port())
+    yield server
+    server.stop()
+
+
+def _port_of(server: LocalServer) -> int:
+    return int(server.uri.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+
+
+def _accepts_connections(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def create_admin(
+    tmp_path: Path, *, data_dir: Path, mongo_port: int, database: str, email: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m server create-admin` with embedded servers (no MONGODB_URI or REDIS_URL)."""
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "server", "create-admin", "--email", email],
+        cwd=tmp_path,  # no .env file here
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "ENVIRONMENT": "development",
+            "DATA_DIR": str(data_dir),
+            "EMBEDDED_MONGO_PORT": str(mongo_port),
+            "EMBEDDED_REDIS_PORT": str(free_port()),
+            "MONGODB_DATABASE": database,
+            "ADMIN_PASSWORD": "a good passphrase",
+            "BCRYPT_ROUNDS": "4",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _stored_user(server: LocalServer, database: str, email: str) -> dict[str, Any] | None:
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        server.uri, serverSelectionTimeoutMS=5000
+    )
+    try:
+        return client[database]["users"].find_one({"email": email})
+    finally:
+        client.close()
+
+
+def test_create_admin_uses_the_embedded_mongod_that_is_already_running(
+    tmp_path: Path, running_embedded_mongod: LocalServer
+) -> None:
+    mongod = running_embedded_mongod
+    data_dir = mongod.log_path.parent.parent
+
+    result = create_admin(
+        tmp_path,
+        data_dir=data_dir,
+        mongo_port=_port_of(mongod),
+        database="while_running",
+        email="asha@example.com",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "asha@example.com is an admin" in result.stdout
+    assert "using the embedded MongoDB already running" in result.stderr
+    user = _stored_user(mongod, "while_running", "asha@example.com")
+    assert user is not None
+    assert (user["role"], user["email_verified"]) == ("ADMIN", True)
+    # The running server was used, not stopped; and Redis, which making an admin does not
+    # need, was not started.
+    assert mongod.process.poll() is None
+    assert _accepts_connections(_port_of(mongod))
+    assert not (data_dir / "redis").exists()
+
+
+def test_create_admin_does_not_use_a_mongod_serving_other_data_on_its_port(
+    tmp_path: Path, running_embedded_mongod: LocalServer
+) -> None:
+    mongod = running_embedded_mongod
+
+    result = create_admin(
+        tmp_path,
+        data_dir=tmp_path / "other-data",
+        mongo_port=_port_of(mongod),
+        database="other_data",
+        email="asha@example.com",
+    )
+
+    assert result.returncode == 1
+    assert f"port {_port_of(mongod)} on 127.0.0.1 is already in use" in result.stderr
+    assert _stored_user(mongod, "other_data", "asha@example.com") is None
+    assert mongod.process.poll() is None
+
+
+def test_create_admin_without_a_running_mongod_starts_one_and_stops_it(tmp_path: Path) -> None:
+    port = free_port()
+
+    result = create_admin(
+        tmp_path,
+        data_dir=tmp_path / "data",
+        mongo_port=port,
+        database="fresh",
+        email="asha@example.com",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "asha@example.com is an admin" in result.stdout
+    assert "embedded MongoDB replica set at" in result.stderr
+    assert not _accepts_connections(port)
+    assert not (tmp_path / "data" / "redis").exists()

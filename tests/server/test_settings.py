@@ -64,3 +64,40 @@ def test_values_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
 
     assert (settings.workers, settings.cache_enabled) == (4, False)
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "public_url"),
+    [
+        ("127.0.0.1", 8000, "http://localhost:8000"),
+        ("127.0.0.1", 8123, "http://localhost:8123"),
+        ("0.0.0.0", 9000, "http://localhost:9000"),  # noqa: S104
+        ("localhost", 8001, "http://localhost:8001"),
+        ("::1", 8002, "http://localhost:8002"),
+        ("10.1.2.3", 8080, "http://10.1.2.3:8080"),
+        ("shop.internal", 80, "http://shop.internal:80"),
+        ("fd00::5", 8000, "http://[fd00::5]:8000"),
+    ],
+)
+def test_the_public_url_follows_host_and_port_unless_set(
+    host: str, port: int, public_url: str
+) -> None:
+    settings = Settings(_env_file=None, host=host, port=port)  # type: ignore[call-arg]
+
+    assert settings.public_url == public_url
+
+
+def test_an_explicit_public_url_is_kept_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "8123")
+    monkeypatch.setenv("PUBLIC_URL", "https://api.shop.example")
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+
+    assert (settings.port, settings.public_url) == (8123, "https://api.shop.example")
+
+
+def test_a_blank_public_url_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "8123")
+    monkeypatch.setenv("PUBLIC_URL", " ")
+
+    assert Settings(_env_file=None).public_url == "http://localhost:8123"  # type: ignore[call-arg]

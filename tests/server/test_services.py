@@ -1,0 +1,47 @@
+"""The composition root picks each integration, and how it behaves, from the settings."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from starlette.applications import Starlette
+
+from integrations.email import EmailMessage
+from server import build_services
+from settings import Environment, Settings
+
+MESSAGE = EmailMessage(
+    to="asha@example.com",
+    subject="123456 is your password reset code",
+    text="Your password reset code is 123456.",
+    html="<p>Your password reset code is 123456.</p>",
+)
+SUBJECT_LINE = "email to asha@example.com: 123456 is your password reset code"
+WITH_BODY = f"{SUBJECT_LINE}\n    Your password reset code is 123456."
+
+
+@pytest.mark.parametrize(
+    ("environment", "logged"),
+    [
+        (Environment.DEVELOPMENT, WITH_BODY),
+        (Environment.TEST, WITH_BODY),
+        # Production may run without SENDGRID_API_KEY; its log must not collect one-time codes.
+        (Environment.PRODUCTION, SUBJECT_LINE),
+    ],
+)
+async def test_the_outbox_logs_email_bodies_outside_production_only(
+    app: Starlette,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    environment: Environment,
+    logged: str,
+) -> None:
+    configured = settings.model_copy(update={"environment": environment})
+    services = build_services(configured, app.state.mongo, app.state.redis)
+
+    with caplog.at_level(logging.INFO, logger="commerce.email"):
+        await services.email.send(MESSAGE)
+
+    assert services.email.name == "outbox"
+    assert [record.getMessage() for record in caplog.records] == [logged]
