@@ -51,3 +51,39 @@ def test_nothing_imports_the_composition_root() -> None:
     ]
 
     assert importers == []
+
+
+def _project_files() -> list[Path]:
+    files = [ROOT / "server.py", ROOT / "settings.py"]
+    for layer in ("schema", "resolvers", "documents", "loaders", "integrations"):
+        files += sorted((ROOT / layer).rglob("*.py"))
+    return files
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    offenders = []
+    for path in _project_files():
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or node.level):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                if private and not (node.module or "").startswith("__"):
+                    offenders.append(f"{path.relative_to(ROOT)}: {', '.join(private)}")
+
+    assert offenders == []
+
+
+def test_accounts_do_not_depend_on_the_catalog() -> None:
+    accounts = [ROOT / "documents" / "accounts.py"]
+    accounts += sorted((ROOT / "resolvers" / "accounts").rglob("*.py"))
+    accounts += sorted((ROOT / "schema" / "accounts").rglob("*.py"))
+    importers = []
+    for path in accounts:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            importers += [f"{path.relative_to(ROOT)}: {n}" for n in names if "catalog" in n]
+
+    assert importers == []

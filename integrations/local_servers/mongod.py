@@ -12,13 +12,13 @@ import pymongo
 from pymongo.errors import OperationFailure, PyMongoError
 
 from integrations.local_servers.process import (
-    _HOST,
+    HOST,
     LocalServer,
     LocalServerError,
-    _ensure_port_free,
-    _poll,
-    _spawn,
-    _wait_for_port,
+    ensure_port_free,
+    poll_until_ready,
+    spawn,
+    wait_for_port,
 )
 
 # Server error codes (src/mongo/base/error_codes.yml) that mean "not ready yet, ask again".
@@ -72,14 +72,14 @@ def start_mongod(
     deadline = time.monotonic() + timeout
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    _ensure_port_free("mongod", port)
+    ensure_port_free("mongod", port)
     log_path = data_dir / "mongod.log"
-    host = f"{_HOST}:{port}"
+    host = f"{HOST}:{port}"
     args = [
         str(find_mongod()),
         "--dbpath", str(data_dir),
         "--port", str(port),
-        "--bind_ip", _HOST,
+        "--bind_ip", HOST,
         "--replSet", replica_set,
         "--logpath", str(log_path),
         "--logappend",
@@ -92,11 +92,11 @@ def start_mongod(
     server = LocalServer(
         name="mongod",
         uri=f"mongodb://{host}/?replicaSet={replica_set}",
-        process=_spawn(args),
+        process=spawn(args),
         log_path=log_path,
     )
     try:
-        _wait_for_port(server, port, deadline, hint)
+        wait_for_port(server, port, deadline, hint)
         client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
             host,
             directConnection=True,
@@ -104,18 +104,22 @@ def start_mongod(
             connectTimeoutMS=2000,
         )
         try:
-            _poll(server, deadline, "answer ping", hint, lambda: _mongo_ping(client))
-            _poll(
+            poll_until_ready(server, deadline, "answer ping", hint, lambda: _mongo_ping(client))
+            poll_until_ready(
                 server,
                 deadline,
                 "accept the replica set configuration",
                 hint,
                 lambda: _ensure_replica_set(client, replica_set, host, data_dir),
             )
-            _poll(server, deadline, "become PRIMARY", hint, lambda: _is_writable_primary(client))
+            poll_until_ready(
+                server, deadline, "become PRIMARY", hint, lambda: _is_writable_primary(client)
+            )
         finally:
             client.close()
-        _poll(server, deadline, "accept replica set clients", hint, lambda: _check_uri(server))
+        poll_until_ready(
+            server, deadline, "accept replica set clients", hint, lambda: _check_uri(server)
+        )
     except BaseException:
         server.stop(timeout=10.0)
         raise
@@ -131,12 +135,12 @@ def running_mongod_uri(data_dir: Path, port: int, *, timeout: float = 2.0) -> st
     """
     data_dir = Path(data_dir).resolve()
     try:
-        with socket.create_connection((_HOST, port), timeout=timeout):
+        with socket.create_connection((HOST, port), timeout=timeout):
             pass
     except OSError:
         return None  # nothing listening: the common case, answered without a client's retries
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-        f"{_HOST}:{port}",
+        f"{HOST}:{port}",
         directConnection=True,
         serverSelectionTimeoutMS=int(timeout * 1000),
         connectTimeoutMS=int(timeout * 1000),
@@ -151,7 +155,7 @@ def running_mongod_uri(data_dir: Path, port: int, *, timeout: float = 2.0) -> st
     served = options.get("storage", {}).get("dbPath")
     if served is None or Path(served).resolve() != data_dir or not replica_set:
         return None
-    return f"mongodb://{_HOST}:{port}/?replicaSet={replica_set}"
+    return f"mongodb://{HOST}:{port}/?replicaSet={replica_set}"
 
 
 def _mongo_ping(client: pymongo.MongoClient[dict[str, Any]]) -> bool:
@@ -191,7 +195,7 @@ def _ensure_replica_set(
         if exc.code == _MONGO_ALREADY_INITIALIZED:
             return False  # initiated concurrently; look at the stored config again
         if exc.code in _MONGO_RETRY_CODES:
-            raise  # retried by _poll until the deadline
+            raise  # retried by poll until the deadline
         raise LocalServerError(
             f"Configuring replica set {replica_set!r} on mongod {host} failed: {exc}. "
             f"If the data directory {data_dir} is disposable, delete it and start again."

@@ -20,7 +20,7 @@ from pathlib import Path
 import redis
 from pymongo.errors import PyMongoError
 
-_HOST = "127.0.0.1"
+HOST = "127.0.0.1"
 
 _POLL_INTERVAL = 0.02
 
@@ -73,7 +73,7 @@ class LocalServer:
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that is free right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((_HOST, 0))
+        sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
 
@@ -108,7 +108,7 @@ def _die_with_parent_hook() -> Callable[[], None] | None:
     return hook
 
 
-def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
+def spawn(args: list[str]) -> subprocess.Popen[bytes]:
     # Own process group: a terminal Ctrl-C reaches only the parent, which stops children in order.
     return subprocess.Popen(  # noqa: S603
         args,
@@ -121,20 +121,20 @@ def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
     )
 
 
-def _ensure_port_free(name: str, port: int) -> None:
+def ensure_port_free(name: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # Same option the servers use, so a port merely in TIME_WAIT does not count as taken.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((_HOST, port))
+            sock.bind((HOST, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise LocalServerError(
-                    f"Cannot start {name}: port {port} on {_HOST} is already in use. "
+                    f"Cannot start {name}: port {port} on {HOST} is already in use. "
                     "Stop whatever is listening there or choose another port."
                 ) from exc
             raise LocalServerError(
-                f"Cannot start {name}: cannot bind {_HOST}:{port}: {exc}"
+                f"Cannot start {name}: cannot bind {HOST}:{port}: {exc}"
             ) from exc
 
 
@@ -173,7 +173,7 @@ def _startup_error(server: LocalServer, message: str, hint: str) -> LocalServerE
     return LocalServerError(f"{server.name} {message}. {hint}\n{_log_excerpt(server)}")
 
 
-def _poll(
+def poll_until_ready(
     server: LocalServer,
     deadline: float,
     what: str,
@@ -196,13 +196,13 @@ def _poll(
         time.sleep(_POLL_INTERVAL)
 
 
-def _wait_for_port(server: LocalServer, port: int, deadline: float, hint: str) -> None:
+def wait_for_port(server: LocalServer, port: int, deadline: float, hint: str) -> None:
     # A raw connect is cheap; client libraries back off for hundreds of ms between failed attempts.
     def accepting() -> bool:
-        with socket.create_connection((_HOST, port), timeout=0.5):
+        with socket.create_connection((HOST, port), timeout=0.5):
             return True
 
-    _poll(server, deadline, f"listen on {_HOST}:{port}", hint, accepting)
+    poll_until_ready(server, deadline, f"listen on {HOST}:{port}", hint, accepting)
 
 
 # --- mongod replica set -----------------------------------------------------------------------

@@ -10,13 +10,13 @@ from pathlib import Path
 import redis
 
 from integrations.local_servers.process import (
-    _HOST,
+    HOST,
     LocalServer,
     LocalServerError,
-    _ensure_port_free,
-    _poll,
-    _spawn,
-    _wait_for_port,
+    ensure_port_free,
+    poll_until_ready,
+    spawn,
+    wait_for_port,
 )
 
 
@@ -53,12 +53,12 @@ def start_redis(data_dir: Path, port: int, *, timeout: float = 20.0) -> LocalSer
     deadline = time.monotonic() + timeout
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    _ensure_port_free("redis-server", port)
+    ensure_port_free("redis-server", port)
     log_path = data_dir / "redis.log"
     args = [
         str(find_redis_server()),
         "--port", str(port),
-        "--bind", _HOST,
+        "--bind", HOST,
         "--save", "",
         "--appendonly", "no",
         "--dir", str(data_dir),
@@ -67,15 +67,15 @@ def start_redis(data_dir: Path, port: int, *, timeout: float = 20.0) -> LocalSer
     hint = f"Is port {port} already in use?"
     server = LocalServer(
         name="redis-server",
-        uri=f"redis://{_HOST}:{port}/0",
-        process=_spawn(args),
+        uri=f"redis://{HOST}:{port}/0",
+        process=spawn(args),
         log_path=log_path,
     )
     try:
-        _wait_for_port(server, port, deadline, hint)
-        client = redis.Redis(host=_HOST, port=port, socket_connect_timeout=1.0, socket_timeout=2.0)
+        wait_for_port(server, port, deadline, hint)
+        client = redis.Redis(host=HOST, port=port, socket_connect_timeout=1.0, socket_timeout=2.0)
         try:
-            _poll(server, deadline, "answer PING", hint, lambda: bool(client.ping()))
+            poll_until_ready(server, deadline, "answer PING", hint, lambda: bool(client.ping()))
         finally:
             client.close()
     except BaseException:
