@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -152,8 +153,7 @@ async def set_category_image(
 ) -> Category:
     """Store an upload as the category's image; the image it replaces is deleted from the store."""
     category_id = stored_id(category)
-    current = category
-    alt_text = current.name if alt is None else check_alt_text(alt)
+    alt_text = category.name if alt is None else check_alt_text(alt)
     stored = await _store(ctx, data, folder=CATEGORY_FOLDER)
     image = _image(stored, alt_text).model_dump()
     now = utc_now()
@@ -171,12 +171,7 @@ async def set_category_image(
     except BaseException:
         await discard_image(ctx, stored.public_id, "not set on the category")
         raise
-    before = Category.model_validate(raw)
-    after = Category.model_validate({**raw, "image": image, "updated_at": now})
-    await ctx.query_cache.category_changed(before, after)
-    if before.image and before.image.public_id:
-        await discard_image(ctx, before.image.public_id, "replaced on its category")
-    return after
+    return await _image_replaced(ctx, raw, image, now, "replaced on its category")
 
 
 async def remove_category_image(ctx: Context, category: Category) -> Category:
@@ -190,11 +185,19 @@ async def remove_category_image(ctx: Context, category: Category) -> Category:
     )
     if raw is None:
         return await category_in(None, category_id, field="categoryId")  # none to remove
+    return await _image_replaced(ctx, raw, None, now, "removed from its category")
+
+
+async def _image_replaced(
+    ctx: Context, raw: dict[str, Any], image: dict[str, Any] | None, now: datetime, why: str
+) -> Category:
+    """After a category's image was set or removed (`raw` is the category as it was): the cache
+    learns of it, and the file it had is deleted from the store. Returns the category after."""
     before = Category.model_validate(raw)
-    after = Category.model_validate({**raw, "image": None, "updated_at": now})
+    after = Category.model_validate({**raw, "image": image, "updated_at": now})
     await ctx.query_cache.category_changed(before, after)
     if before.image and before.image.public_id:
-        await discard_image(ctx, before.image.public_id, "removed from its category")
+        await discard_image(ctx, before.image.public_id, why)
     return after
 
 
