@@ -54,7 +54,8 @@ def password_reset_email(ctx: Context, *, to: str, otp: str) -> EmailMessage:
     ]
     return EmailMessage(
         to=to,
-        subject=f"{otp} is your password reset code",
+        # No code in the subject: subjects are logged (delivery failures, the outbox in production).
+        subject="Your password reset code",
         text="\n\n".join(lines),
         html=_html(lines),
     )

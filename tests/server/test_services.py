@@ -8,16 +8,18 @@ import pytest
 from starlette.applications import Starlette
 
 from integrations.email import EmailMessage
+from resolvers.accounts.emails import password_reset_email
+from resolvers.context import new_context
 from server import build_services
 from settings import Environment, Settings
 
 MESSAGE = EmailMessage(
     to="asha@example.com",
-    subject="123456 is your password reset code",
+    subject="Your password reset code",
     text="Your password reset code is 123456.",
     html="<p>Your password reset code is 123456.</p>",
 )
-SUBJECT_LINE = "email to asha@example.com: 123456 is your password reset code"
+SUBJECT_LINE = "email to asha@example.com: Your password reset code"
 WITH_BODY = f"{SUBJECT_LINE}\n    Your password reset code is 123456."
 
 
@@ -45,3 +47,19 @@ async def test_the_outbox_logs_email_bodies_outside_production_only(
 
     assert services.email.name == "outbox"
     assert [record.getMessage() for record in caplog.records] == [logged]
+
+
+async def test_a_production_log_never_holds_a_reset_code(
+    app: Starlette, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    production = settings.model_copy(update={"environment": Environment.PRODUCTION})
+    services = build_services(production, app.state.mongo, app.state.redis)
+    ctx = new_context(settings=production, services=services, request_id="test")
+    message = password_reset_email(ctx, to="asha@example.com", otp="493817")
+
+    with caplog.at_level(logging.INFO):
+        await services.email.send(message)
+
+    assert "493817" in message.text
+    assert caplog.records
+    assert all("493817" not in record.getMessage() for record in caplog.records)
