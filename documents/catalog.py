@@ -181,4 +181,26 @@ class StockMovement(Document):
         ]
 
 
-CATALOG_DOCUMENTS: list[type[Document]] = [Category, Product, StockMovement]
+class StockReferenceState(enum.StrEnum):
+    TAKEN = "TAKEN"
+    GIVEN_BACK = "GIVEN_BACK"
+
+
+class StockReference(Document):
+    """What became of the stock of one reference (an order or reservation): one document per
+    reference, written by every take and give-back of it. Two takes for the same reference, or a
+    take and a give-back, write the same document and so conflict, however different their lines;
+    a reference given back (or cancelled before it took anything) never takes again."""
+
+    reference: str
+    state: StockReferenceState
+    updated_at: datetime = Field(default_factory=utc_now)
+
+    class Settings:
+        name = "stock_references"
+        indexes = [
+            IndexModel([("reference", pymongo.ASCENDING)], name="reference_unique", unique=True)
+        ]
+
+
+CATALOG_DOCUMENTS: list[type[Document]] = [Category, Product, StockMovement, StockReference]

@@ -25,7 +25,13 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from documents.catalog import Product, StockMovement, StockMovementKind
+from documents.catalog import (
+    Product,
+    StockMovement,
+    StockMovementKind,
+    StockReference,
+    StockReferenceState,
+)
 from documents.common import utc_now
 from documents.errors import DomainError
 from documents.transactions import in_transaction
@@ -202,16 +208,16 @@ async def take_stock(
     """Take every line's quantity for `reference` (an order or reservation), all or nothing.
 
     If any line lacks stock nothing is taken, and `InsufficientStockError` names every short line
-    with what is left. A reference takes stock once: taking again for the same reference is
-    refused with ALREADY_TAKEN (a retry that finds its own earlier, committed result). Four
+    with what is left. A reference takes stock once: taking again for the same reference, with
+    the same lines or others, or after it was given back, is refused with ALREADY_TAKEN (its
+    `StockReference` is the guard; concurrent takes of one reference conflict on it). Four
     commands and the commit, whatever the number of lines.
     """
     reason = _check_reason(reason)
     wanted = _merged(lines)
 
     async def apply(session: AsyncClientSession) -> list[StockMovement]:
-        if await _movements_of(reference, StockMovementKind.TAKEN, session, limit=1):
-            raise _already_taken()
+        await _claim_reference(reference, session)
         # Read and written in one transaction: a concurrent change of any of these products
         # between the read and the write is a write conflict, and the whole attempt runs again.
         available = await _stock_of(list(wanted), session)
@@ -241,16 +247,16 @@ async def give_back_stock(
 ) -> list[StockMovement]:
     """Return everything `reference` took, once: a second call (a replayed webhook, a sweep
     racing a cancellation) finds it given back and changes nothing. Returns the movements this
-    call made; empty when there was nothing (left) to give back. Products deleted since are
-    skipped."""
+    call made; empty when there was nothing (left) to give back. A reference given back before it
+    took anything (an order expired while its checkout was still running) can no longer take:
+    the take and the give-back write the same `StockReference`, so one of them sees the other.
+    Products deleted since are skipped."""
     reason = _check_reason(reason)
 
     async def apply(session: AsyncClientSession) -> list[StockMovement]:
+        if not await _release_reference(reference, session):
+            return []  # given back already, or nothing taken (and now nothing ever will be)
         taken = await _movements_of(reference, StockMovementKind.TAKEN, session)
-        if not taken or await _movements_of(
-            reference, StockMovementKind.GIVEN_BACK, session, limit=1
-        ):
-            return []
         now = utc_now()
         returns: dict[ObjectId, int] = {m.product_id: -m.delta for m in taken}
         await _increment(returns, now, session)
@@ -407,14 +413,12 @@ async def _movements_of(
     reference: str,
     kind: StockMovementKind | None,
     session: AsyncClientSession | None,
-    *,
-    limit: int = 0,
 ) -> list[StockMovement]:
     query: dict[str, Any] = {"reference": reference}
     if kind is not None:
         query["kind"] = kind
     rows = StockMovement.get_pymongo_collection().find(
-        query, sort=[("created_at", 1), ("_id", 1)], limit=limit, session=session
+        query, sort=[("created_at", 1), ("_id", 1)], session=session
     )
     return [StockMovement.model_validate(row) async for row in rows]
 
@@ -432,6 +436,31 @@ async def _insert_movements(movements: list[StockMovement], session: AsyncClient
         raise _already_taken() from None
     for movement, inserted_id in zip(movements, result.inserted_ids, strict=True):
         movement.id = inserted_id
+
+
+async def _claim_reference(reference: str, session: AsyncClientSession) -> None:
+    """Record that `reference` takes stock; ALREADY_TAKEN if it took or was given back before."""
+    now = utc_now()
+    try:
+        await StockReference.get_pymongo_collection().insert_one(
+            {"reference": reference, "state": StockReferenceState.TAKEN, "updated_at": now},
+            session=session,
+        )
+    except DuplicateKeyError:
+        raise _already_taken() from None
+
+
+async def _release_reference(reference: str, session: AsyncClientSession) -> bool:
+    """Mark `reference` given back, creating it if it never took; whether it held stock to give
+    back (it was TAKEN until now)."""
+    before = await StockReference.get_pymongo_collection().find_one_and_update(
+        {"reference": reference},
+        {"$set": {"state": StockReferenceState.GIVEN_BACK, "updated_at": utc_now()}},
+        upsert=True,
+        return_document=ReturnDocument.BEFORE,
+        session=session,
+    )
+    return before is not None and before["state"] == StockReferenceState.TAKEN
 
 
 def _already_taken() -> StockError:

@@ -4,6 +4,7 @@ transaction when there is one, and never oversold under concurrency."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from bson import ObjectId
@@ -193,4 +194,73 @@ async def test_taking_many_lines_costs_the_same_round_trips_as_one(
     twenty_lines = mongo_commands.commands
 
     assert twenty_lines == one_line
-    assert one_line == ["find", "find", "update", "insert", "commitTransaction"]
+    assert one_line == ["insert", "find", "update", "insert", "commitTransaction"]
+
+
+async def test_one_reference_taking_other_lines_at_the_same_time_takes_once() -> None:
+    a, b = await three_products(5, 5)
+    both_started = asyncio.Barrier(2)
+    first_attempts: set[Any] = set()
+
+    async def checkout(product: Product) -> list[StockMovement]:
+        async def work(session: AsyncClientSession) -> list[StockMovement]:
+            # Both transactions have their snapshot before either writes (on the first attempt;
+            # the loser's retry runs alone).
+            await Product.get_pymongo_collection().find_one({}, session=session)
+            if product.id not in first_attempts:
+                first_attempts.add(product.id)
+                await both_started.wait()
+            return await take_stock(
+                [line(product, 1)], reference="order-1", reason="order", session=session
+            )
+
+        return await in_transaction(work)
+
+    results = await asyncio.gather(checkout(a), checkout(b), return_exceptions=True)
+
+    refused = [r for r in results if isinstance(r, StockError)]
+    assert len(refused) == 1
+    assert refused[0].code is StockErrorCode.ALREADY_TAKEN
+    assert sorted(await stocks(a, b)) == [4, 5]
+    assert len(await stock_movements_of("order-1")) == 1
+
+
+async def test_a_reference_given_back_before_it_took_never_takes() -> None:
+    (a,) = await three_products(5)
+
+    assert await give_back_stock(reference="order-1", reason="expired") == []
+    with pytest.raises(StockError) as refused:
+        await take_stock([line(a, 1)], reference="order-1", reason="order")
+
+    assert refused.value.code is StockErrorCode.ALREADY_TAKEN
+    assert await stocks(a) == [5]
+
+
+async def test_a_give_back_racing_an_uncommitted_take_leaves_no_stock_taken() -> None:
+    (a,) = await three_products(5)
+    taken, sweep_tried = asyncio.Event(), asyncio.Event()
+
+    async def checkout(session: AsyncClientSession) -> list[StockMovement]:
+        movements = await take_stock(
+            [line(a, 2)], reference="order-1", reason="order", session=session
+        )
+        taken.set()
+        await sweep_tried.wait()  # commits only after the sweep's first attempt ran its course
+        return movements
+
+    async def sweep(session: AsyncClientSession) -> list[StockMovement]:
+        try:
+            return await give_back_stock(reference="order-1", reason="expired", session=session)
+        finally:
+            sweep_tried.set()
+
+    async def expiry_sweep() -> list[StockMovement]:
+        await taken.wait()
+        return await in_transaction(sweep)
+
+    taken_back = await asyncio.gather(in_transaction(checkout), expiry_sweep())
+
+    # The sweep's first attempt conflicted with the open checkout, ran again after it committed,
+    # and gave back what it took: nothing stays taken by an expired order.
+    assert [m.delta for m in taken_back[1]] == [2]
+    assert await stocks(a) == [5]
