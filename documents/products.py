@@ -222,13 +222,18 @@ def plan_product_change(
 
 
 def _planned_state(before: Product | None, fields: ProductFields) -> ProductState:
-    state = ProductState.DRAFT if before is None else product_state(before)
+    """The state a write asks for, through the transitions table. A restore brings a product
+    back unpublished: publishing it is a change of its own, even in one import row that says
+    `archived: false, published: true` (a blank `archived` cell would otherwise republish it)."""
+    start = state = ProductState.DRAFT if before is None else product_state(before)
     if fields.archived is not UNSET:
         action = ProductAction.ARCHIVE if fields.archived else ProductAction.RESTORE
         state = next_state(state, action)
     if fields.published is not UNSET:
         action = ProductAction.PUBLISH if fields.published else ProductAction.UNPUBLISH
         state = next_state(state, action)
+    if start is ProductState.ARCHIVED and state is ProductState.PUBLISHED:
+        next_state(start, ProductAction.PUBLISH)  # refused, as publishing an archived product is
     return state
 
 

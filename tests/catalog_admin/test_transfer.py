@@ -316,6 +316,26 @@ async def test_a_row_cannot_publish_an_archived_product(
     assert await database_state() == before
 
 
+async def test_a_row_restoring_an_archived_product_cannot_publish_it_at_once(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    footwear = await make_category("Footwear", slug="footwear")
+    await make_product(footwear, slug="gone", published=False, archived_at=datetime.now(UTC))
+    await make_product(footwear, slug="also-gone", published=False, archived_at=datetime.now(UTC))
+    before = await database_state()
+    _, token = await token_for(app)
+    # A blank archived cell means false (restore), and false spelled out too.
+    data = b"slug,published,archived\ngone,true,\nalso-gone,true,false\n"
+
+    payload = await imported(client, data, token=token)
+
+    assert failures(payload) == [
+        (2, "gone", "PRODUCT_ARCHIVED", "published"),
+        (3, "also-gone", "PRODUCT_ARCHIVED", "published"),
+    ]
+    assert await database_state() == before
+
+
 async def test_malformed_json_lines_fail_on_their_own(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
