@@ -11,10 +11,16 @@ Effects that must not happen unless the data they describe was committed (cache 
 emails, background jobs) are registered with `after_commit` while the work runs. They are kept per
 attempt: an attempt that aborts (or is retried) drops its effects, and the outermost transaction
 runs the effects of the attempt that committed, once, after the commit.
+
+Effects are best effort: a process that dies between the commit and the effects, or a commit
+whose result stays unknown, loses them. That is fine for a cache entry, which expires; work that
+must not be lost (an order email, a refund follow-up) is written to MongoDB inside the transaction
+(an outbox) and only handed on by an effect.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
@@ -53,9 +59,9 @@ class AfterCommit:
                 logger.exception("an after-commit effect failed")
 
 
-# The effects of the transaction attempt running in this task, if one is.
-_current: contextvars.ContextVar[AfterCommit | None] = contextvars.ContextVar(
-    "after_commit", default=None
+# The session and effects of the transaction attempt running in this task, if one is.
+_current: contextvars.ContextVar[tuple[AsyncClientSession, AfterCommit] | None] = (
+    contextvars.ContextVar("after_commit", default=None)
 )
 
 
@@ -69,10 +75,10 @@ def after_commit(effect: Effect) -> None:
 
     Outside a transaction there is nothing to wait for: use `run_after_commit` to run it now.
     """
-    effects = _current.get()
-    if effects is None:
+    current = _current.get()
+    if current is None:
         raise RuntimeError("after_commit needs a transaction; use run_after_commit outside one")
-    effects.add(effect)
+    current[1].add(effect)
 
 
 async def run_after_commit(effect: Effect) -> None:
@@ -87,7 +93,8 @@ async def run_after_commit(effect: Effect) -> None:
 
 
 def mongo_client() -> AsyncMongoClient[Any]:
-    """The client every document is bound to (`init_beanie` binds them all to one database)."""
+    """The client every document is bound to: `init_beanie` binds them all to one database, so
+    any document leads to it (`Category` is only the handle)."""
     return Category.get_pymongo_collection().database.client
 
 
@@ -98,8 +105,11 @@ async def in_transaction(work: Work[T], *, session: AsyncClientSession | None = 
     `after_commit` have run. Domain errors raised by `work` abort the transaction and propagate.
     """
     if session is not None:
-        if not session.in_transaction:
-            raise RuntimeError("in_transaction can join a session only while its transaction runs")
+        current = _current.get()
+        if current is None or current[0] is not session:
+            # A transaction opened some other way would run the effects registered in it at
+            # once, before it commits (or aborts).
+            raise RuntimeError("in_transaction joins only a transaction in_transaction opened")
         return await work(session)
     if in_transaction_now():
         # A second, independent transaction would conflict with the first, or commit alone.
@@ -109,7 +119,7 @@ async def in_transaction(work: Work[T], *, session: AsyncClientSession | None = 
     async def attempt(session: AsyncClientSession) -> T:
         effects = AfterCommit()
         attempts.append(effects)
-        token = _current.set(effects)
+        token = _current.set((session, effects))
         try:
             return await work(session)
         finally:
@@ -118,5 +128,6 @@ async def in_transaction(work: Work[T], *, session: AsyncClientSession | None = 
     async with mongo_client().start_session() as new_session:
         result = await new_session.with_transaction(attempt)
     # Only the last attempt committed; the ones before it aborted and their effects are dropped.
-    await attempts[-1].run()
+    # Shielded: a request cancelled now (a client gone, a shutdown) still runs them all.
+    await asyncio.shield(attempts[-1].run())
     return result

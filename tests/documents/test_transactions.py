@@ -11,7 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from starlette.applications import Starlette
 
 from documents.catalog import Category, Product
-from documents.transactions import after_commit, in_transaction, run_after_commit
+from documents.transactions import after_commit, in_transaction, mongo_client, run_after_commit
 from integrations.email import EmailMessage
 from resolvers.accounts.emails import deliver
 from resolvers.context import new_context
@@ -189,3 +189,20 @@ async def _record(into: list[Any], value: Any) -> None:
 
 async def _nothing(session: AsyncClientSession) -> None:
     return None
+
+
+async def test_a_transaction_opened_by_hand_cannot_be_joined() -> None:
+    shoes = await make_category("Shoes")
+    ran: list[str] = []
+
+    async def work(session: AsyncClientSession) -> None:
+        await rename(session, shoes, "Boots")
+        after_commit(lambda: _record(ran, "too early"))
+
+    async with mongo_client().start_session() as session:
+        await session.start_transaction()
+        with pytest.raises(RuntimeError, match="joins only"):
+            await in_transaction(work, session=session)
+        await session.abort_transaction()
+
+    assert (await stored_name(shoes), ran) == ("Shoes", [])
