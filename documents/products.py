@@ -299,12 +299,13 @@ async def change_product(
     *,
     currency: str,
     session: AsyncClientSession | None = None,
+    field: str | None = None,
 ) -> tuple[Product, Product]:
     """Apply `fields` to the product, all rules checked on the product as the transaction reads
     it (a concurrent change makes it run again). Returns the product before and after."""
 
     async def apply(session: AsyncClientSession) -> tuple[Product, Product]:
-        before = await product_in(session, product_id)
+        before = await product_in(session, product_id, field=field)
         plan = plan_product_change(before, fields, currency=currency, now=utc_now())
         if plan.changes_nothing:
             return before, before
@@ -336,7 +337,7 @@ async def product_in(
 
 
 async def delete_product(
-    product_id: ObjectId, *, session: AsyncClientSession | None = None
+    product_id: ObjectId, *, session: AsyncClientSession | None = None, field: str | None = None
 ) -> Product:
     """Delete the product for good; returns it as it was (its images are the caller's to discard
     once the deletion committed)."""
@@ -344,7 +345,7 @@ async def delete_product(
         {"_id": product_id}, session=session
     )
     if raw is None:
-        raise CatalogError(CatalogErrorCode.PRODUCT_NOT_FOUND, "No such product")
+        raise CatalogError(CatalogErrorCode.PRODUCT_NOT_FOUND, "No such product", field=field)
     return Product.model_validate(raw)
 
 

@@ -20,10 +20,13 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
+_REFUSAL_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
 
 async def demo_image(request: Request) -> Response:
     try:
         image = DemoImage.from_query(request.query_params)
-    except ValueError as error:
-        return PlainTextResponse(f"Not a demo image: {error}", status_code=400)
+    except ValueError:
+        # A fixed answer: the reason would echo the caller's input back from the API's origin.
+        return PlainTextResponse("Not a demo image", status_code=400, headers=_REFUSAL_HEADERS)
     return Response(image.svg(), media_type="image/svg+xml", headers=_HEADERS)

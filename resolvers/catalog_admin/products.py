@@ -53,7 +53,11 @@ async def update_product(ctx: Context, product: Product, fields: ProductFields) 
 
     async def work(session: AsyncClientSession) -> Product:
         before, after = await products.change_product(
-            stored_id(product), fields, currency=ctx.settings.shop_currency, session=session
+            stored_id(product),
+            fields,
+            currency=ctx.settings.shop_currency,
+            session=session,
+            field="id",  # if it was deleted since it was loaded
         )
         await ctx.query_cache.product_changed(before, after)
         return after
@@ -71,7 +75,7 @@ async def delete_product(ctx: Context, product: Product) -> None:
     they do, a product an order references can only be archived."""
 
     async def work(session: AsyncClientSession) -> None:
-        removed = await products.delete_product(stored_id(product), session=session)
+        removed = await products.delete_product(stored_id(product), session=session, field="id")
         await ctx.query_cache.product_changed(removed)
         for image in removed.images:
             if image.public_id:

@@ -73,4 +73,8 @@ async def test_a_url_that_is_no_demo_image_is_refused(client: httpx.AsyncClient)
     response = await client.get(DEMO_IMAGE_PATH, params={"w": "800", "h": "800", "text": "x"})
 
     assert response.status_code == 400
-    assert response.text == "Not a demo image: color is missing"
+    assert response.text == "Not a demo image"  # the same answer, whatever was wrong
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    echoed = await client.get(DEMO_IMAGE_PATH, params={"w": "<b>800</b>", "h": "800"})
+    assert (echoed.status_code, echoed.text) == (400, "Not a demo image")
