@@ -5,18 +5,21 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import nh3
 from beanie import Document
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
 from documents.errors import DomainError
 from documents.money import MAX_DISCOUNT_PERCENT, MAX_MINOR_UNITS
 from documents.stock import MAX_STOCK
 from documents.text import is_visible_text
 
+T = TypeVar("T")
 MIN_NAME_LENGTH, MAX_NAME_LENGTH = 2, 200
 MAX_CATEGORY_NAME_LENGTH = 120
 MAX_DESCRIPTION_LENGTH = 20_000
@@ -122,6 +125,21 @@ async def unique_slug(
         number += 1
         slug = f"{base}-{number}"
     return slug
+
+
+async def retry_on_slug_race(
+    create: Callable[[], Awaitable[T]], taken: Callable[[], CatalogError]
+) -> T:
+    """Run `create`, a unit of work that makes a slug from a name, once more if another document
+    took that slug meanwhile (the second run picks the next free one); `taken()` after that."""
+    try:
+        return await create()
+    except DuplicateKeyError:
+        pass
+    try:
+        return await create()
+    except DuplicateKeyError:
+        raise taken() from None
 
 
 def check_slug(slug: str, *, field: str = "slug") -> str:

@@ -47,35 +47,28 @@ def _checked(fields: CategoryFields) -> dict[str, Any]:
     return values
 
 
-async def create_category(
-    fields: CategoryFields, *, session: AsyncClientSession | None = None
-) -> Category:
-    """A top-level category, or with `parent_id` a subcategory of one (two levels only)."""
+async def create_category(fields: CategoryFields, *, session: AsyncClientSession) -> Category:
+    """A top-level category, or with `parent_id` a subcategory of one (two levels only), in the
+    caller's transaction. As with products, a slug made from the name that was taken meanwhile
+    raises DuplicateKeyError for `retry_on_slug_race`."""
     values = _checked(fields)
     if "name" not in values:
         raise CatalogError(CatalogErrorCode.INVALID_NAME, "name is required", field="name")
     parent_id = None if fields.parent_id is UNSET else fields.parent_id
-    explicit_slug = "slug" in values
-
-    async def insert(session: AsyncClientSession) -> Category:
-        if parent_id is not None:
-            await top_level_category(parent_id, field="parentId", session=session)
-            await claim_placement(session, parent_id, None)
-        slug = values.get("slug") or await unique_slug(
-            Category, slugify(values["name"]), session=session
-        )
-        category = Category(parent_id=parent_id, **{**values, "slug": slug})
+    if parent_id is not None:
+        await top_level_category(parent_id, field="parentId", session=session)
+        await claim_placement(session, parent_id, None)
+    slug = values.get("slug") or await unique_slug(
+        Category, slugify(values["name"]), session=session
+    )
+    category = Category(parent_id=parent_id, **{**values, "slug": slug})
+    try:
         await category.insert(session=session)
-        return category
-
-    for attempt in (1, 2):
-        try:
-            return await in_transaction(insert, session=session)
-        except DuplicateKeyError:
-            # The same name created twice at once takes the next free slug, once more.
-            if explicit_slug or session is not None or attempt == 2:
-                raise _slug_taken() from None
-    raise AssertionError("unreachable")
+    except DuplicateKeyError:
+        if "slug" in values:
+            raise slug_taken() from None
+        raise
+    return category
 
 
 async def change_category(
@@ -99,7 +92,7 @@ async def change_category(
     try:
         return await in_transaction(apply, session=session)
     except DuplicateKeyError:
-        raise _slug_taken() from None
+        raise slug_taken() from None
 
 
 @dataclass(frozen=True)
@@ -219,5 +212,5 @@ async def _move_subcategories(
     )
 
 
-def _slug_taken() -> CatalogError:
+def slug_taken() -> CatalogError:
     return CatalogError(CatalogErrorCode.SLUG_TAKEN, "Another category has this slug", field="slug")

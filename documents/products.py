@@ -11,11 +11,10 @@ through `PRODUCT_TRANSITIONS` (an archived product cannot be published). `create
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument
@@ -41,8 +40,6 @@ from documents.errors import InvalidInputError
 from documents.money import final_price, to_minor_units
 from documents.placement import Placement, check_placement, claim_placement
 from documents.transactions import in_transaction
-
-T = TypeVar("T")
 
 
 class ProductState(enum.StrEnum):
@@ -251,46 +248,27 @@ def _planned_placement(before: Product | None, values: dict[str, Any]) -> Placem
 
 
 async def create_product(
-    fields: ProductFields, *, currency: str, session: AsyncClientSession | None = None
+    fields: ProductFields, *, currency: str, session: AsyncClientSession
 ) -> Product:
-    """A new product; the slug comes from the name unless given. Unpublished unless told."""
+    """A new product, in the caller's transaction; the slug comes from the name unless given.
+    Unpublished unless told. A slug made from the name that another product took meanwhile
+    raises DuplicateKeyError: run the unit of work under `retry_on_slug_race`."""
     plan = plan_product_change(None, fields, currency=currency, now=utc_now())
     placement = plan.placement
     assert placement is not None  # a category is required
     await check_placement(*placement, session=session)
-    explicit_slug = "slug" in plan.values
-
-    async def insert(session: AsyncClientSession) -> Product:
-        slug = plan.values.get("slug") or await unique_slug(
-            Product, slugify(plan.values["name"]), session=session
-        )
-        product = Product(currency=currency, **{**plan.values, "slug": slug})
-        await claim_placement(session, *placement)
+    slug = plan.values.get("slug") or await unique_slug(
+        Product, slugify(plan.values["name"]), session=session
+    )
+    product = Product(currency=currency, **{**plan.values, "slug": slug})
+    await claim_placement(session, *placement)
+    try:
         await product.insert(session=session)
-        return product
-
-    if session is not None:
-        try:
-            return await in_transaction(insert, session=session)
-        except DuplicateKeyError:
-            if explicit_slug:
-                raise _slug_taken() from None
-            raise  # the caller's unit of work runs again under `retry_on_slug_race`
-    return await retry_on_slug_race(lambda: in_transaction(insert), fields)
-
-
-async def retry_on_slug_race(create: Callable[[], Awaitable[T]], fields: ProductFields) -> T:
-    """Run `create` (a unit of work that creates the product), once more if another product took
-    the slug made from the same name meanwhile; an explicit slug that is taken is SLUG_TAKEN."""
-    try:
-        return await create()
     except DuplicateKeyError:
-        if fields.slug is not UNSET and fields.slug is not None:
-            raise _slug_taken() from None
-    try:
-        return await create()
-    except DuplicateKeyError:
-        raise _slug_taken() from None
+        if "slug" in plan.values:
+            raise slug_taken() from None
+        raise
+    return product
 
 
 async def change_product(
@@ -323,7 +301,7 @@ async def change_product(
     try:
         return await in_transaction(apply, session=session)
     except DuplicateKeyError:
-        raise _slug_taken() from None
+        raise slug_taken() from None
 
 
 async def product_in(
@@ -349,5 +327,5 @@ async def delete_product(
     return Product.model_validate(raw)
 
 
-def _slug_taken() -> CatalogError:
+def slug_taken() -> CatalogError:
     return CatalogError(CatalogErrorCode.SLUG_TAKEN, "Another product has this slug", field="slug")

@@ -6,6 +6,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents import categories
 from documents.catalog import Category
+from documents.catalog_rules import retry_on_slug_race
 from documents.categories import CategoryFields
 from documents.common import stored_id
 from documents.transactions import in_transaction
@@ -14,9 +15,13 @@ from resolvers.context import Context
 
 async def create_category(ctx: Context, fields: CategoryFields) -> Category:
     """A top-level category, or with `parent_id` a subcategory of one (two levels only)."""
-    category = await categories.create_category(fields)
-    await ctx.query_cache.category_changed(category)
-    return category
+
+    async def work(session: AsyncClientSession) -> Category:
+        category = await categories.create_category(fields, session=session)
+        await ctx.query_cache.category_changed(category)
+        return category
+
+    return await retry_on_slug_race(lambda: in_transaction(work), categories.slug_taken)
 
 
 async def update_category(ctx: Context, category: Category, fields: CategoryFields) -> Category:

@@ -16,7 +16,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents import products
 from documents.catalog import Product, StockMovement
-from documents.catalog_rules import CatalogError, CatalogErrorCode
+from documents.catalog_rules import CatalogError, CatalogErrorCode, retry_on_slug_race
 from documents.common import stored_id
 from documents.products import ProductAction, ProductFields
 from documents.stock import StockError, adjust_stock, set_stock
@@ -45,7 +45,7 @@ async def create_product(ctx: Context, fields: ProductFields) -> Product:
         await ctx.query_cache.product_changed(product)
         return product
 
-    return await products.retry_on_slug_race(lambda: in_transaction(work), fields)
+    return await retry_on_slug_race(lambda: in_transaction(work), products.slug_taken)
 
 
 async def update_product(ctx: Context, product: Product, fields: ProductFields) -> Product:
