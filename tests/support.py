@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -150,3 +151,12 @@ def parse_svg(text: str) -> ET.Element:
     root = ET.fromstring(text.encode())  # noqa: S314 - the API's own output, not untrusted input
     assert root.tag == f"{SVG_NAMESPACE}svg", root.tag
     return root
+
+
+def accepts_connections(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:`port`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis
 from pymongo.errors import PyMongoError
@@ -51,6 +52,13 @@ class LocalServer:
     uri: str
     process: subprocess.Popen[bytes]
     log_path: Path
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on, from its URI."""
+        port = urlsplit(self.uri).port
+        assert port is not None, self.uri
+        return port
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the server: SIGTERM, wait up to ``timeout`` seconds, then SIGKILL.

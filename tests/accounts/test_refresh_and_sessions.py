@@ -157,7 +157,10 @@ async def test_a_session_of_someone_else_cannot_be_revoked(client: httpx.AsyncCl
     assert error_codes(await graphql(client, ME, token=ravi_tokens["accessToken"])) == []
 
 
-async def test_an_ended_or_unknown_session_is_not_found(client: httpx.AsyncClient) -> None:
+async def signed_in_on_laptop_and_phone(
+    client: httpx.AsyncClient,
+) -> tuple[dict[str, Any], AuthSession]:
+    """Asha signed in twice: the laptop's tokens, and the phone's session."""
     asha = await make_user("asha@example.com")
     laptop = await login(client, "asha@example.com", DEFAULT_PASSWORD, user_agent="Laptop")
     await login(client, "asha@example.com", DEFAULT_PASSWORD, user_agent="Phone")
@@ -165,6 +168,11 @@ async def test_an_ended_or_unknown_session_is_not_found(client: httpx.AsyncClien
         AuthSession.user_id == asha.id, AuthSession.user_agent == "Phone"
     )
     assert phone is not None
+    return laptop, phone
+
+
+async def test_an_ended_or_unknown_session_is_not_found(client: httpx.AsyncClient) -> None:
+    laptop, phone = await signed_in_on_laptop_and_phone(client)
     unknown = str(relay.GlobalID("Session", "0123456789abcdef01234567"))
     first = await graphql(client, REVOKE, {"id": global_id(phone)}, token=laptop["accessToken"])
     ended = await AuthSession.get(phone.id)
@@ -183,13 +191,7 @@ async def test_an_ended_or_unknown_session_is_not_found(client: httpx.AsyncClien
 
 
 async def test_a_session_revoked_twice_at_once_is_revoked_once(client: httpx.AsyncClient) -> None:
-    asha = await make_user("asha@example.com")
-    laptop = await login(client, "asha@example.com", DEFAULT_PASSWORD, user_agent="Laptop")
-    await login(client, "asha@example.com", DEFAULT_PASSWORD, user_agent="Phone")
-    phone = await AuthSession.find_one(
-        AuthSession.user_id == asha.id, AuthSession.user_agent == "Phone"
-    )
-    assert phone is not None
+    laptop, phone = await signed_in_on_laptop_and_phone(client)
 
     bodies = await asyncio.gather(
         *(

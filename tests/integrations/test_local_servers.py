@@ -24,18 +24,7 @@ from integrations.local_servers import (
     start_mongod,
     start_redis,
 )
-
-
-def _port_of(server: LocalServer) -> int:
-    return int(server.uri.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
-
-
-def _accepts_connections(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+from tests.support import accepts_connections
 
 
 @pytest.fixture
@@ -126,7 +115,7 @@ def test_mongod_is_a_primary_with_transactions_and_keeps_data_across_restarts(
             client.close()
     finally:
         server.stop()
-    assert not _accepts_connections(new_port)
+    assert not accepts_connections(new_port)
 
 
 def test_a_running_mongod_is_found_only_for_its_own_data_dir_and_port(
@@ -165,7 +154,7 @@ def test_redis_set_get_and_stop(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert server.process.returncode == 0
-    assert not _accepts_connections(port)
+    assert not accepts_connections(port)
     server.stop()  # idempotent
 
 
@@ -211,7 +200,7 @@ def test_children_die_when_the_parent_is_killed(tmp_path: Path) -> None:
     try:
         assert parent.stdout is not None
         child_pid = int(parent.stdout.readline())
-        assert _accepts_connections(port)
+        assert accepts_connections(port)
         assert os.getpgid(child_pid) == child_pid  # own process group
     finally:
         parent.send_signal(signal.SIGKILL)
@@ -220,6 +209,6 @@ def test_children_die_when_the_parent_is_killed(tmp_path: Path) -> None:
             parent.stdout.close()
 
     deadline = time.monotonic() + 10
-    while _accepts_connections(port) and time.monotonic() < deadline:
+    while accepts_connections(port) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert not _accepts_connections(port)
+    assert not accepts_connections(port)

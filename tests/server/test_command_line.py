@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ import pymongo
 import pytest
 
 from integrations.local_servers import LocalServer, free_port, start_mongod
+from tests.support import accepts_connections
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -41,18 +41,6 @@ def running_embedded_mongod(tmp_path_factory: pytest.TempPathFactory) -> Iterato
     server = start_mongod(data_dir / "mongo", free_port())
     yield server
     server.stop()
-
-
-def _port_of(server: LocalServer) -> int:
-    return int(server.uri.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
-
-
-def _accepts_connections(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def create_admin(
@@ -99,7 +87,7 @@ def test_create_admin_uses_the_embedded_mongod_that_is_already_running(
     result = create_admin(
         tmp_path,
         data_dir=data_dir,
-        mongo_port=_port_of(mongod),
+        mongo_port=mongod.port,
         database="while_running",
         email="asha@example.com",
     )
@@ -113,7 +101,7 @@ def test_create_admin_uses_the_embedded_mongod_that_is_already_running(
     # The running server was used, not stopped; and Redis, which making an admin does not
     # need, was not started.
     assert mongod.process.poll() is None
-    assert _accepts_connections(_port_of(mongod))
+    assert accepts_connections(mongod.port)
     assert not (data_dir / "redis").exists()
 
 
@@ -125,13 +113,13 @@ def test_create_admin_does_not_use_a_mongod_serving_other_data_on_its_port(
     result = create_admin(
         tmp_path,
         data_dir=tmp_path / "other-data",
-        mongo_port=_port_of(mongod),
+        mongo_port=mongod.port,
         database="other_data",
         email="asha@example.com",
     )
 
     assert result.returncode == 1
-    assert f"port {_port_of(mongod)} on 127.0.0.1 is already in use" in result.stderr
+    assert f"port {mongod.port} on 127.0.0.1 is already in use" in result.stderr
     assert _stored_user(mongod, "other_data", "asha@example.com") is None
     assert mongod.process.poll() is None
 
@@ -150,5 +138,5 @@ def test_create_admin_without_a_running_mongod_starts_one_and_stops_it(tmp_path:
     assert result.returncode == 0, result.stderr
     assert "asha@example.com is an admin" in result.stdout
     assert "embedded MongoDB replica set at" in result.stderr
-    assert not _accepts_connections(port)
+    assert not accepts_connections(port)
     assert not (tmp_path / "data" / "redis").exists()
