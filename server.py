@@ -34,15 +34,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from documents.accounts import (
-    ACCOUNT_DOCUMENTS,
     AccountError,
     User,
     check_password_policy,
     hash_password,
     normalize_email,
 )
-from documents.catalog import CATALOG_DOCUMENTS, Category, Product
+from documents.catalog import Category, Product
 from documents.demo_catalog import load_demo_catalog
+from documents.registry import ALL_DOCUMENTS
 from integrations.email import build_email_sender
 from integrations.google import GoogleSignIn
 from integrations.images import build_image_store
@@ -112,7 +112,7 @@ async def init_documents(client: AsyncMongoClient, settings: Settings) -> None:
     """Bind the documents to the database and create their indexes."""
     await init_beanie(
         database=client[settings.mongodb_database],
-        document_models=[*CATALOG_DOCUMENTS, *ACCOUNT_DOCUMENTS],
+        document_models=ALL_DOCUMENTS,
     )
 
 

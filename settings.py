@@ -7,6 +7,7 @@ laptop; `Settings` refuses values that are unsafe in production (see `_refuse_un
 from __future__ import annotations
 
 import enum
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -67,6 +68,13 @@ class Settings(BaseSettings):
     # MAX_REQUEST_BYTES must leave room for the file and its multipart envelope.
     import_max_bytes: Annotated[int, Field(ge=1024, le=99 * 1024 * 1024)] = 20 * 1024 * 1024
     import_max_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 20_000
+
+    # Cart and shipping. Money settings are decimals in the shop currency; prices include tax.
+    cart_max_line_quantity: Annotated[int, Field(ge=1, le=1000)] = 10
+    cart_max_lines: Annotated[int, Field(ge=1, le=100)] = 50
+    guest_cart_days: Annotated[int, Field(ge=1, le=365)] = 30
+    shipping_fee: Annotated[Decimal, Field(ge=0, le=1_000_000)] = Decimal("49.00")
+    free_shipping_from: Annotated[Decimal, Field(ge=0, le=100_000_000)] = Decimal("499.00")
 
     # Query result cache.
     cache_enabled: bool = True

@@ -18,8 +18,7 @@ from pymongo import monitoring
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
-from documents.accounts import ACCOUNT_DOCUMENTS
-from documents.catalog import CATALOG_DOCUMENTS
+from documents.registry import ALL_DOCUMENTS
 from integrations.local_servers import free_port, start_mongod, start_redis
 from server import EMAIL_OUTBOX_COLLECTION, create_app
 from settings import Environment, Settings
@@ -86,7 +85,7 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         return
     app: Starlette = request.getfixturevalue("app")
     settings: Settings = request.getfixturevalue("settings")
-    for document in [*CATALOG_DOCUMENTS, *ACCOUNT_DOCUMENTS]:
+    for document in ALL_DOCUMENTS:
         await document.get_pymongo_collection().delete_many({})
     await app.state.mongo[settings.mongodb_database][EMAIL_OUTBOX_COLLECTION].delete_many({})
     keys = [key async for key in app.state.redis.scan_iter(match=f"{settings.redis_key_prefix}*")]

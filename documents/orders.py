@@ -1,0 +1,187 @@
+"""Orders: what was bought (snapshots, not live reads), where it goes, and the state machine.
+
+An order's lines, totals and address are copies taken at checkout, so an order reads the same
+after its products change, are archived or are deleted. Its status moves only through
+`ORDER_TRANSITIONS`, by `change_order_status`, which appends each move to `history`.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated
+
+import pymongo
+from beanie import Document, PydanticObjectId
+from pydantic import BaseModel, Field
+from pymongo import IndexModel
+
+from documents.common import Image, utc_now
+from documents.errors import DomainError
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING_PAYMENT = "PENDING_PAYMENT"  # online payment under way (the payments issue)
+    CONFIRMED = "CONFIRMED"
+    PACKED = "PACKED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    CANCELLED = "CANCELLED"
+
+
+# Where each status may go next. Cancelling is allowed until the order is shipped; the stock of a
+# cancelled order goes back exactly once (`documents/stock.give_back_stock`).
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING_PAYMENT: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
+    OrderStatus.CONFIRMED: frozenset({OrderStatus.PACKED, OrderStatus.CANCELLED}),
+    OrderStatus.PACKED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+if set(ORDER_TRANSITIONS) != set(OrderStatus) or any(
+    not targets <= set(OrderStatus) for targets in ORDER_TRANSITIONS.values()
+):
+    raise RuntimeError("ORDER_TRANSITIONS must name every status")
+
+
+class PaymentMethod(enum.StrEnum):
+    COD = "COD"  # cash on delivery
+    ONLINE = "ONLINE"  # Razorpay (the payments issue)
+
+
+class OrderErrorCode(enum.StrEnum):
+    """Why an order operation was refused; clients branch on these."""
+
+    CART_EMPTY = "CART_EMPTY"
+    CART_CHANGED = "CART_CHANGED"
+    PRODUCT_UNAVAILABLE = "PRODUCT_UNAVAILABLE"
+    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
+    PRICE_CHANGED = "PRICE_CHANGED"
+    ADDRESS_NOT_FOUND = "ADDRESS_NOT_FOUND"
+    EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
+    INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
+    PAYMENT_METHOD_UNAVAILABLE = "PAYMENT_METHOD_UNAVAILABLE"
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    INVALID_ORDER_TRANSITION = "INVALID_ORDER_TRANSITION"
+    INVALID_REASON = "INVALID_REASON"
+
+
+class OrderError(DomainError):
+    def __init__(
+        self,
+        code: OrderErrorCode,
+        message: str,
+        *,
+        field: str | None = None,
+        extensions: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(code, message, field=field, extensions=extensions)
+
+
+class OrderLine(BaseModel):
+    """A product as it was bought."""
+
+    product_id: PydanticObjectId
+    name: str
+    slug: str
+    image: Image | None = None
+    unit_price: int
+    quantity: Annotated[int, Field(ge=1)]
+    line_total: int
+
+
+class OrderAddress(BaseModel):
+    """The shipping address as it was when the order was placed."""
+
+    name: str
+    phone: str
+    line1: str
+    line2: str = ""
+    city: str
+    state: str
+    postal_code: str
+    country: str
+
+
+class OrderEvent(BaseModel):
+    """One move of an order's status."""
+
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    actor_id: PydanticObjectId | None  # None: the system (a payment, a sweep)
+    at: datetime = Field(default_factory=utc_now)
+    note: str = ""
+
+
+class Order(Document):
+    """A placed order. Money is integer minor units of `currency`."""
+
+    number: int  # human-readable, increasing, unique (#1001)
+    user_id: PydanticObjectId
+    email: str
+    status: OrderStatus
+    payment_method: PaymentMethod
+    lines: list[OrderLine]
+    currency: str
+    item_count: int
+    subtotal: int
+    discount: int
+    shipping: int
+    total: int
+    shipping_address: OrderAddress
+    idempotency_key: str
+    history: list[OrderEvent] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+
+    @property
+    def stock_reference(self) -> str:
+        """The reference its stock is taken and given back under."""
+        return f"order:{self.id}"
+
+    class Settings:
+        name = "orders"
+        indexes = [
+            IndexModel([("number", pymongo.ASCENDING)], name="number_unique", unique=True),
+            # The guard that makes placeOrder idempotent: one order per (user, key).
+            IndexModel(
+                [("user_id", pymongo.ASCENDING), ("idempotency_key", pymongo.ASCENDING)],
+                name="user_idempotency_key_unique",
+                unique=True,
+            ),
+            IndexModel(
+                [
+                    ("user_id", pymongo.ASCENDING),
+                    ("created_at", pymongo.DESCENDING),
+                    ("_id", pymongo.DESCENDING),
+                ],
+                name="user_newest",
+            ),
+            IndexModel(
+                [("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)], name="newest"
+            ),
+            IndexModel(
+                [
+                    ("status", pymongo.ASCENDING),
+                    ("created_at", pymongo.DESCENDING),
+                    ("_id", pymongo.DESCENDING),
+                ],
+                name="status_newest",
+            ),
+            IndexModel([("lines.product_id", pymongo.ASCENDING)], name="product"),
+        ]
+
+
+class OrderCounter(Document):
+    """The next order number. Taken outside the order's transaction, so concurrent checkouts do
+    not all conflict on it; an aborted checkout leaves a gap, as shops' order numbers do."""
+
+    value: int
+
+    class Settings:
+        name = "order_counters"
+
+
+FIRST_ORDER_NUMBER = 1001
+ORDER_DOCUMENTS: list[type[Document]] = [Order, OrderCounter]
