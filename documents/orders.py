@@ -13,11 +13,16 @@ from typing import Annotated
 
 import pymongo
 from beanie import Document, PydanticObjectId
+from bson import ObjectId
 from pydantic import BaseModel, Field
-from pymongo import IndexModel
+from pymongo import IndexModel, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents.common import Image, utc_now
 from documents.errors import DomainError
+from documents.stock import give_back_stock
+from documents.text import is_visible_text
+from documents.transactions import in_transaction
 
 
 class OrderStatus(enum.StrEnum):
@@ -185,3 +190,88 @@ class OrderCounter(Document):
 
 FIRST_ORDER_NUMBER = 1001
 ORDER_DOCUMENTS: list[type[Document]] = [Order, OrderCounter]
+
+
+MAX_NOTE_LENGTH = 500
+
+
+def check_note(note: str | None, *, field: str = "note") -> str:
+    """A short plain-text note or reason: whitespace collapsed, no control characters."""
+    cleaned = " ".join((note or "").split())
+    if len(cleaned) > MAX_NOTE_LENGTH or not is_visible_text(cleaned):
+        raise OrderError(
+            OrderErrorCode.INVALID_REASON,
+            f"Use at most {MAX_NOTE_LENGTH} visible characters",
+            field=field,
+        )
+    return cleaned
+
+
+async def next_order_number() -> int:
+    """The next order number (#1001, #1002, ...), unique and increasing."""
+    counter = await OrderCounter.get_pymongo_collection().find_one_and_update(
+        {"_id": "orders"},
+        {"$inc": {"value": 1}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    assert counter is not None
+    return FIRST_ORDER_NUMBER + int(counter["value"]) - 1
+
+
+async def order_in(
+    session: AsyncClientSession | None, order_id: ObjectId, *, field: str | None = None
+) -> Order:
+    raw = await Order.get_pymongo_collection().find_one({"_id": order_id}, session=session)
+    if raw is None:
+        raise OrderError(OrderErrorCode.ORDER_NOT_FOUND, "No such order", field=field)
+    return Order.model_validate(raw)
+
+
+async def change_order_status(
+    order_id: ObjectId,
+    to_status: OrderStatus,
+    *,
+    actor_id: ObjectId | None,
+    note: str = "",
+    allowed_from: frozenset[OrderStatus] | None = None,
+    session: AsyncClientSession | None = None,
+) -> tuple[Order, Order]:
+    """Move the order to `to_status` if `ORDER_TRANSITIONS` allows it from where it is (and, with
+    `allowed_from`, only from those states), recording the move in its history. Cancelling gives
+    its stock back, exactly once. Returns the order before and after. Every status change goes
+    through here: mutations, the payment webhook and sweeps alike."""
+    note = check_note(note)
+
+    async def apply(session: AsyncClientSession) -> tuple[Order, Order]:
+        before = await order_in(session, order_id, field="id")
+        allowed = ORDER_TRANSITIONS[before.status]
+        if allowed_from is not None and before.status not in allowed_from:
+            allowed = frozenset()
+        if to_status not in allowed:
+            raise OrderError(
+                OrderErrorCode.INVALID_ORDER_TRANSITION,
+                f"An order that is {before.status} cannot become {to_status}",
+                field="status",
+                extensions={"currentStatus": str(before.status)},
+            )
+        event = OrderEvent(
+            from_status=before.status, to_status=to_status, actor_id=actor_id, note=note
+        )
+        raw = await Order.get_pymongo_collection().find_one_and_update(
+            {"_id": order_id, "status": before.status},
+            {
+                "$set": {"status": to_status, "updated_at": event.at},
+                "$push": {"history": event.model_dump()},
+            },
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        assert raw is not None  # read and written in one transaction
+        if to_status is OrderStatus.CANCELLED:
+            await give_back_stock(
+                reference=before.stock_reference, reason="order cancelled", session=session
+            )
+        return before, Order.model_validate(raw)
+
+    return await in_transaction(apply, session=session)

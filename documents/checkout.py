@@ -1,0 +1,221 @@
+"""Placing an order from a cart, in one transaction: price it, take the stock, write the order,
+empty the cart. All or nothing, and idempotent per (user, idempotency key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from documents.accounts import User
+from documents.carts import Cart
+from documents.catalog import Product
+from documents.common import stored_id, utc_now
+from documents.money import to_decimal
+from documents.orders import (
+    Order,
+    OrderAddress,
+    OrderError,
+    OrderErrorCode,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+    next_order_number,
+)
+from documents.pricing import LineProblem, Quote, ShippingRule, price_lines
+from documents.stock import InsufficientStockError, StockLine, take_stock
+from documents.text import is_visible_text
+from documents.transactions import in_transaction
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 100
+# Where each payment method's orders start.
+INITIAL_STATUS = {
+    PaymentMethod.COD: OrderStatus.CONFIRMED,
+    PaymentMethod.ONLINE: OrderStatus.PENDING_PAYMENT,
+}
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What the shopper asked for. `expected_total` (minor units) is the total they were shown."""
+
+    user: User
+    address: OrderAddress
+    payment_method: PaymentMethod
+    idempotency_key: str
+    expected_total: int | None
+    currency: str
+    shipping: ShippingRule
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    created: bool  # False: an earlier call with the same key placed it
+    products: list[Product]  # as they were before the stock was taken (for cache invalidation)
+
+
+def check_idempotency_key(key: str) -> str:
+    if not (1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH and key.isprintable()) or not (
+        is_visible_text(key)
+    ):
+        raise OrderError(
+            OrderErrorCode.INVALID_IDEMPOTENCY_KEY,
+            f"Send 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible characters",
+            field="idempotencyKey",
+        )
+    return key
+
+
+async def order_for_key(
+    user_id: ObjectId, key: str, *, session: AsyncClientSession | None = None
+) -> Order | None:
+    raw = await Order.get_pymongo_collection().find_one(
+        {"user_id": user_id, "idempotency_key": key}, session=session
+    )
+    return Order.model_validate(raw) if raw else None
+
+
+async def place_order(
+    checkout: Checkout, *, session: AsyncClientSession | None = None
+) -> PlacedOrder:
+    """Place the user's cart as an order. A repeated idempotency key returns the first order,
+    also when the two calls race (the unique (user, key) index decides)."""
+    key = check_idempotency_key(checkout.idempotency_key)
+    user_id = stored_id(checkout.user)
+    if earlier := await order_for_key(user_id, key):
+        return PlacedOrder(earlier, created=False, products=[])
+    number = await next_order_number()
+
+    async def apply(session: AsyncClientSession) -> PlacedOrder:
+        # Again inside: a racing call with the same key that committed first makes this attempt
+        # conflict and run again, and then its order is here.
+        if earlier := await order_for_key(user_id, key, session=session):
+            return PlacedOrder(earlier, created=False, products=[])
+        raw_cart = await Cart.get_pymongo_collection().find_one(
+            {"user_id": user_id}, session=session
+        )
+        cart = Cart.model_validate(raw_cart) if raw_cart else None
+        if cart is None or not cart.lines:
+            raise OrderError(OrderErrorCode.CART_EMPTY, "The cart is empty")
+        products = await _products_of(cart, session)
+        quote = price_lines(
+            [(line.product_id, line.quantity) for line in cart.lines],
+            {stored_id(p): p for p in products},
+            currency=checkout.currency,
+            shipping=checkout.shipping,
+        )
+        _refuse_problems(quote, checkout)
+        order = _new_order(checkout, number, quote)
+        try:
+            await take_stock(
+                [StockLine(line.product_id, line.quantity) for line in quote.lines],
+                reference=order.stock_reference,
+                reason=f"order #{number}",
+                session=session,
+            )
+        except InsufficientStockError as error:
+            raise _short(error) from None
+        await order.insert(session=session)
+        emptied = await Cart.get_pymongo_collection().update_one(
+            {"_id": cart.id, "version": cart.version},
+            {"$set": {"lines": [], "updated_at": utc_now()}, "$inc": {"version": 1}},
+            session=session,
+        )
+        if emptied.matched_count != 1:
+            raise OrderError(OrderErrorCode.CART_CHANGED, "The cart changed; review it again")
+        return PlacedOrder(order, created=True, products=products)
+
+    try:
+        return await in_transaction(apply, session=session)
+    except DuplicateKeyError:
+        # Another call with the same key committed first: its order is the answer.
+        earlier = await order_for_key(user_id, key)
+        if earlier is None:
+            raise
+        return PlacedOrder(earlier, created=False, products=[])
+
+
+async def _products_of(cart: Cart, session: AsyncClientSession) -> list[Product]:
+    ids = [line.product_id for line in cart.lines]
+    rows = Product.get_pymongo_collection().find({"_id": {"$in": ids}}, session=session)
+    return [Product.model_validate(row) async for row in rows]
+
+
+def _refuse_problems(quote: Quote, checkout: Checkout) -> None:
+    unavailable = [line for line in quote.lines if line.problem is LineProblem.UNAVAILABLE]
+    if unavailable:
+        raise OrderError(
+            OrderErrorCode.PRODUCT_UNAVAILABLE,
+            "Some products are no longer sold; remove them from the cart",
+            extensions={"productIds": [str(line.product_id) for line in unavailable]},
+        )
+    if checkout.expected_total is not None and checkout.expected_total != quote.total:
+        total = str(to_decimal(quote.total, quote.currency))
+        raise OrderError(
+            OrderErrorCode.PRICE_CHANGED,
+            f"The total is now {total} {quote.currency}; review the cart and confirm again",
+            field="expectedTotal",
+            extensions={"total": total},
+        )
+
+
+def _short(error: InsufficientStockError) -> OrderError:
+    described = ", ".join(f"{line.available} left of {line.requested}" for line in error.short)
+    return OrderError(
+        OrderErrorCode.INSUFFICIENT_STOCK,
+        f"Not enough stock: {described}",
+        extensions={
+            "lines": [
+                {
+                    "productId": str(line.product_id),
+                    "requested": line.requested,
+                    "available": line.available,
+                }
+                for line in error.short
+            ]
+        },
+    )
+
+
+def _new_order(checkout: Checkout, number: int, quote: Quote) -> Order:
+    status = INITIAL_STATUS[checkout.payment_method]
+    lines = []
+    for line in quote.lines:
+        assert line.product is not None  # unavailable lines were refused
+        product = line.product
+        lines.append(
+            OrderLine(
+                product_id=stored_id(product),
+                name=product.name,
+                slug=product.slug,
+                image=product.images[0] if product.images else None,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+                line_total=line.line_total,
+            )
+        )
+    now = utc_now()
+    return Order(
+        id=ObjectId(),
+        number=number,
+        user_id=stored_id(checkout.user),
+        email=checkout.user.email,
+        status=status,
+        payment_method=checkout.payment_method,
+        lines=lines,
+        currency=quote.currency,
+        item_count=quote.item_count,
+        subtotal=quote.subtotal,
+        discount=quote.discount,
+        shipping=quote.shipping,
+        total=quote.total,
+        shipping_address=checkout.address,
+        idempotency_key=checkout.idempotency_key,
+        history=[OrderEvent(from_status=None, to_status=status, actor_id=checkout.user.id, at=now)],
+        created_at=now,
+        updated_at=now,
+    )

@@ -1,0 +1,253 @@
+"""Placing an order (the domain function): all or nothing, idempotent, exact under concurrency;
+and the order state machine."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from documents.accounts import User
+from documents.carts import Cart, CartLine
+from documents.catalog import Product, StockMovement
+from documents.checkout import Checkout, place_order
+from documents.orders import (
+    Order,
+    OrderAddress,
+    OrderError,
+    OrderErrorCode,
+    OrderStatus,
+    PaymentMethod,
+    change_order_status,
+)
+from documents.pricing import ShippingRule
+from documents.stock import stock_movements_of
+from tests.factories import make_category, make_product, make_user
+
+pytestmark = pytest.mark.usefixtures("app")
+
+ADDRESS = OrderAddress(
+    name="Asha Rao",
+    phone="+919812345678",
+    line1="12 MG Road",
+    city="Bengaluru",
+    state="Karnataka",
+    postal_code="560001",
+    country="IN",
+)
+SHIPPING = ShippingRule(fee=4_900, free_from=49_900)
+
+
+def checkout(user: User, key: str = "key-1", expected_total: int | None = None) -> Checkout:
+    return Checkout(
+        user=user,
+        address=ADDRESS,
+        payment_method=PaymentMethod.COD,
+        idempotency_key=key,
+        expected_total=expected_total,
+        currency="INR",
+        shipping=SHIPPING,
+    )
+
+
+async def cart_with(user: User, *lines: tuple[Product, int]) -> Cart:
+    cart = Cart(
+        user_id=user.id,
+        lines=[CartLine(product_id=product.id, quantity=quantity) for product, quantity in lines],
+    )
+    return await cart.insert()
+
+
+async def stock_of(product: Product) -> int:
+    found = await Product.get(product.id)
+    assert found is not None
+    return found.stock
+
+
+async def test_an_order_snapshots_the_cart_takes_the_stock_and_empties_the_cart() -> None:
+    user = await make_user(email_verified=True)
+    shoes = await make_category("Shoes")
+    runner = await make_product(shoes, name="Runner", price=20_000, discount_percent=10, stock=5)
+    sock = await make_product(shoes, name="Sock", price=5_000, stock=9)
+    await cart_with(user, (runner, 2), (sock, 1))
+
+    placed = await place_order(checkout(user, expected_total=45_900))
+
+    order = placed.order
+    assert placed.created
+    assert (order.number, order.status, order.payment_method) == (
+        1001,
+        OrderStatus.CONFIRMED,
+        PaymentMethod.COD,
+    )
+    assert [
+        (line.name, line.unit_price, line.quantity, line.line_total) for line in order.lines
+    ] == [
+        ("Runner", 18_000, 2, 36_000),
+        ("Sock", 5_000, 1, 5_000),
+    ]
+    # 45,000 list, 4,000 discount, free shipping from 499.00.
+    assert (order.subtotal, order.discount, order.shipping, order.total) == (
+        45_000,
+        4_000,
+        0,
+        41_000,
+    )
+    assert order.shipping_address == ADDRESS
+    assert [(e.from_status, e.to_status) for e in order.history] == [(None, OrderStatus.CONFIRMED)]
+    assert (await stock_of(runner), await stock_of(sock)) == (3, 8)
+    assert [m.delta for m in await stock_movements_of(order.stock_reference)] == [-2, -1]
+    cart = await Cart.find_one(Cart.user_id == user.id)
+    assert cart is not None
+    assert (cart.lines, cart.version) == ([], 1)
+
+
+async def test_a_short_line_changes_nothing_and_names_each_short_line() -> None:
+    user = await make_user()
+    shoes = await make_category("Shoes")
+    runner, sock = await make_product(shoes, stock=1), await make_product(shoes, stock=9)
+    cart = await cart_with(user, (runner, 2), (sock, 1))
+
+    with pytest.raises(OrderError) as refused:
+        await place_order(checkout(user))
+
+    assert refused.value.code is OrderErrorCode.INSUFFICIENT_STOCK
+    assert refused.value.extensions["lines"] == [
+        {"productId": str(runner.id), "requested": 2, "available": 1}
+    ]
+    assert (await stock_of(runner), await stock_of(sock)) == (1, 9)
+    assert await Order.find_all().count() == 0
+    assert await Cart.get(cart.id) == cart
+
+
+async def test_a_changed_price_refuses_with_the_new_total() -> None:
+    user = await make_user()
+    runner = await make_product(await make_category("Shoes"), price=60_000, stock=5)
+    await cart_with(user, (runner, 1))
+
+    with pytest.raises(OrderError) as refused:
+        await place_order(checkout(user, expected_total=50_000))
+
+    assert (refused.value.code, refused.value.field) == (
+        OrderErrorCode.PRICE_CHANGED,
+        "expectedTotal",
+    )
+    assert refused.value.extensions["total"] == "600.00"
+    assert await stock_of(runner) == 5
+    assert await Order.find_all().count() == 0
+
+
+@pytest.mark.parametrize(
+    "fields", [{"published": False}, {"archived_at": None, "published": False}]
+)
+async def test_an_unavailable_product_refuses_the_order(fields: dict[str, object]) -> None:
+    user = await make_user()
+    gone = await make_product(await make_category("Shoes"), stock=5, **fields)
+    await cart_with(user, (gone, 1))
+
+    with pytest.raises(OrderError) as refused:
+        await place_order(checkout(user))
+
+    assert refused.value.code is OrderErrorCode.PRODUCT_UNAVAILABLE
+    assert refused.value.extensions["productIds"] == [str(gone.id)]
+    assert await stock_of(gone) == 5
+
+
+async def test_an_empty_cart_places_nothing() -> None:
+    user = await make_user()
+
+    with pytest.raises(OrderError) as refused:
+        await place_order(checkout(user))
+
+    assert refused.value.code is OrderErrorCode.CART_EMPTY
+
+
+async def test_a_repeated_key_returns_the_first_order_even_when_racing() -> None:
+    user = await make_user()
+    runner = await make_product(await make_category("Shoes"), stock=5)
+    await cart_with(user, (runner, 1))
+
+    results = await asyncio.gather(*(place_order(checkout(user, key="same")) for _ in range(5)))
+    again = await place_order(checkout(user, key="same"))
+
+    assert len({placed.order.id for placed in [*results, again]}) == 1
+    assert sum(placed.created for placed in results) == 1
+    assert not again.created
+    assert await stock_of(runner) == 4
+    assert await Order.find_all().count() == 1
+
+
+async def test_bad_idempotency_keys_are_refused() -> None:
+    user = await make_user()
+
+    for key in ("", "x" * 101, "bad\x00key"):
+        with pytest.raises(OrderError) as refused:
+            await place_order(checkout(user, key=key))
+        assert (refused.value.code, refused.value.field) == (
+            OrderErrorCode.INVALID_IDEMPOTENCY_KEY,
+            "idempotencyKey",
+        )
+
+
+async def test_concurrent_buyers_never_oversell() -> None:
+    runner = await make_product(await make_category("Shoes"), stock=10)
+    buyers = [await make_user() for _ in range(30)]
+    for buyer in buyers:
+        await cart_with(buyer, (runner, 1))
+
+    results = await asyncio.gather(
+        *(place_order(checkout(buyer)) for buyer in buyers), return_exceptions=True
+    )
+
+    placed = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(placed) == 10
+    assert all(
+        isinstance(r, OrderError) and r.code is OrderErrorCode.INSUFFICIENT_STOCK for r in refused
+    )
+    assert await stock_of(runner) == 0
+    assert sorted(p.order.number for p in placed) == sorted({p.order.number for p in placed})
+
+
+async def test_the_state_machine_moves_forward_and_records_each_move() -> None:
+    user = await make_user()
+    runner = await make_product(await make_category("Shoes"), stock=5)
+    await cart_with(user, (runner, 1))
+    order = (await place_order(checkout(user))).order
+    admin = await make_user()
+
+    for status in (OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        _, order = await change_order_status(order.id, status, actor_id=admin.id, note="ok")
+
+    assert [(e.from_status, e.to_status) for e in order.history][1:] == [
+        (OrderStatus.CONFIRMED, OrderStatus.PACKED),
+        (OrderStatus.PACKED, OrderStatus.SHIPPED),
+        (OrderStatus.SHIPPED, OrderStatus.DELIVERED),
+    ]
+    assert order.history[-1].actor_id == admin.id
+    with pytest.raises(OrderError) as refused:
+        await change_order_status(order.id, OrderStatus.CANCELLED, actor_id=admin.id)
+    assert refused.value.code is OrderErrorCode.INVALID_ORDER_TRANSITION
+    assert refused.value.extensions == {"currentStatus": "DELIVERED"}
+    assert await stock_of(runner) == 4
+
+
+async def test_concurrent_cancels_return_the_stock_once() -> None:
+    user = await make_user()
+    runner = await make_product(await make_category("Shoes"), stock=5)
+    await cart_with(user, (runner, 3))
+    order = (await place_order(checkout(user))).order
+
+    results = await asyncio.gather(
+        *(change_order_status(order.id, OrderStatus.CANCELLED, actor_id=user.id) for _ in range(6)),
+        return_exceptions=True,
+    )
+
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(
+        r.code is OrderErrorCode.INVALID_ORDER_TRANSITION
+        for r in results
+        if isinstance(r, OrderError)
+    )
+    assert await stock_of(runner) == 5
+    assert [m.delta for m in await StockMovement.find_all().to_list()] == [-3, 3]
