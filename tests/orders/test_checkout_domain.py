@@ -86,12 +86,12 @@ async def test_an_order_snapshots_the_cart_takes_the_stock_and_empties_the_cart(
         ("Runner", 18_000, 2, 36_000),
         ("Sock", 5_000, 1, 5_000),
     ]
-    # 45,000 list, 4,000 discount, free shipping from 499.00.
+    # 450.00 list, 40.00 discount; 410.00 of goods is under 499.00, so shipping is 49.00.
     assert (order.subtotal, order.discount, order.shipping, order.total) == (
         45_000,
         4_000,
-        0,
-        41_000,
+        4_900,
+        45_900,
     )
     assert order.shipping_address == ADDRESS
     assert [(e.from_status, e.to_status) for e in order.history] == [(None, OrderStatus.CONFIRMED)]
