@@ -159,7 +159,7 @@ def _refuse_problems(quote: Quote, checkout: Checkout) -> None:
             OrderErrorCode.PRICE_CHANGED,
             f"The total is now {total} {quote.currency}; review the cart and confirm again",
             field="expectedTotal",
-            extensions={"total": total},
+            extensions={"total": total, "currency": quote.currency},
         )
 
 

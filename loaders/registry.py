@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from documents.accounts import User
 from documents.catalog import Category, Product, StockMovement
+from documents.orders import Order
 from loaders.accounts import AuthSessionByIdLoader, UserByIdLoader
 from loaders.aggregation import PipelineLoader
 from loaders.catalog import (
@@ -17,6 +18,7 @@ from loaders.catalog import (
     SubcategoriesByParentIdLoader,
 )
 from loaders.observer import ReadObserver, ignore_reads
+from loaders.orders import OrderByIdLoader, OrderByNumberLoader
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class Loaders:
     stock_movement_by_id: StockMovementByIdLoader
     stock_movement_pipelines: PipelineLoader
     session_by_id: AuthSessionByIdLoader
+    order_by_id: OrderByIdLoader
+    order_by_number: OrderByNumberLoader
+    order_pipelines: PipelineLoader
 
 
 def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
@@ -52,4 +57,7 @@ def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
         stock_movement_by_id=StockMovementByIdLoader(observe),
         stock_movement_pipelines=PipelineLoader(StockMovement),
         session_by_id=AuthSessionByIdLoader(observe),
+        order_by_id=OrderByIdLoader(observe),
+        order_by_number=OrderByNumberLoader(observe),
+        order_pipelines=PipelineLoader(Order),
     )

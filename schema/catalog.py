@@ -5,18 +5,23 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 
 from documents import catalog as documents
+from documents.common import stored_id
 from resolvers import catalog as resolvers
 from resolvers.catalog_admin.products import stock_movements
+from resolvers.orders.reads import product_orders
 from resolvers.pagination import PageArgs
 from schema.catalog_admin.types import StockMovement, StockMovementConnection
 from schema.common import Image, Money
 from schema.ids import decode_global_id
+
+if TYPE_CHECKING:
+    from schema.orders.types import OrderConnection
 from schema.info import Info
 from schema.pagination import AfterArg, BeforeArg, CountedConnection, FirstArg, LastArg
 from schema.permissions import IsAdmin
@@ -251,6 +256,28 @@ class Product(relay.Node):
             page=PageArgs(first=first, after=after, last=last, before=before),
         )
         return StockMovementConnection.from_page(page, StockMovement.from_document)
+
+    @strawberry.field(
+        description="Orders with this product, newest first, from their own snapshots: they stay "
+        "when the product is archived (admins only).",
+        permission_classes=[IsAdmin],
+    )
+    async def orders(
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
+    ) -> Annotated[OrderConnection, strawberry.lazy("schema.orders.types")]:
+        from schema.orders.types import Order, OrderConnection  # the order types import this one
+
+        page = await product_orders(
+            info.context,
+            stored_id(self._document),
+            page=PageArgs(first=first, after=after, last=last, before=before),
+        )
+        return OrderConnection.from_page(page, Order.from_document)
 
     @strawberry.field(description="The subcategory, if the product has one.")
     async def subcategory(self, info: Info) -> Category | None:

@@ -15,11 +15,13 @@ from documents.errors import InvalidInputError
 from resolvers import catalog
 from resolvers.accounts.viewer import private_viewer
 from resolvers.context import Context
+from resolvers.orders import reads
 from schema.accounts import Session, User
 from schema.catalog import Category, Product
 from schema.catalog_admin.types import StockMovement
 from schema.ids import parse_global_id
 from schema.info import Info
+from schema.orders.types import Order
 
 MAX_NODES = 100
 
@@ -60,6 +62,13 @@ async def _stock_movement(ctx: Context, object_id: ObjectId) -> StockMovement | 
     return StockMovement.from_document(found) if found else None
 
 
+async def _order(ctx: Context, object_id: ObjectId) -> Order | None:
+    """Orders are visible to their buyer and to admins only."""
+    viewer = await private_viewer(ctx)
+    found = reads.visible_to(viewer, await ctx.loaders.order_by_id.load(object_id))
+    return Order.from_document(found) if found else None
+
+
 # Every Node type, by GraphQL type name. A type added to the schema must be added here
 # (tests/api/test_node_types.py fails until it is).
 NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
@@ -68,6 +77,7 @@ NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
     "User": _user,
     "Session": _session,
     "StockMovement": _stock_movement,
+    "Order": _order,
 }
 
 

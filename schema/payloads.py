@@ -27,6 +27,10 @@ def user_errors(
             except DomainError as error:
                 if isinstance(error.code, ErrorCode):
                     raise
+                # An error type with details beyond field, code and message builds itself.
+                from_domain = getattr(error_type, "from_domain", None)
+                if from_domain is not None:
+                    return payload(errors=[from_domain(error)])
                 return payload(
                     errors=[error_type(field=error.field, code=error.code, message=error.message)]
                 )

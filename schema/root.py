@@ -25,18 +25,23 @@ from schema.catalog_admin.operations import CatalogAdminMutation
 from schema.catalog_admin.transfer import CatalogTransferMutation, CatalogTransferQuery
 from schema.errors import log_errors
 from schema.node import NodeQuery
+from schema.orders.operations import OrderMutation, OrderQuery
 
 DOCUMENT_CACHE_SIZE = 1024
 
 
 @strawberry.type(description="The root of every read.")
-class Query(CatalogQuery, AccountQuery, NodeQuery, CatalogTransferQuery):
+class Query(CatalogQuery, AccountQuery, NodeQuery, CatalogTransferQuery, OrderQuery):
     pass
 
 
 @strawberry.type(description="The root of every write.")
 class Mutation(
-    AccountMutation, CatalogAdminMutation, CatalogImageMutation, CatalogTransferMutation
+    AccountMutation,
+    CatalogAdminMutation,
+    CatalogImageMutation,
+    CatalogTransferMutation,
+    OrderMutation,
 ):
     pass
 

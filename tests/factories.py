@@ -12,6 +12,7 @@ from strawberry import relay
 from documents.accounts import Role, User, hash_password
 from documents.catalog import Category, Product, StockMovement
 from documents.common import Image
+from documents.orders import Order, OrderAddress, OrderLine, OrderStatus, PaymentMethod
 
 _sequence = itertools.count(1)
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -96,3 +97,47 @@ async def make_user(
         **fields,
     )
     return await user.insert()
+
+
+async def make_order(buyer: User, *lines: tuple[Product, int], **fields: Any) -> Order:
+    """A confirmed cash-on-delivery order of `lines`, stored as checkout would (no stock taken)."""
+    number = next(_sequence)
+    order_lines = [
+        OrderLine(
+            product_id=product.id,
+            name=product.name,
+            slug=product.slug,
+            unit_price=product.final_price,
+            quantity=quantity,
+            line_total=product.final_price * quantity,
+        )
+        for product, quantity in lines
+    ]
+    goods = sum(line.line_total for line in order_lines)
+    order = Order(
+        number=fields.pop("number", 100_000 + number),
+        user_id=buyer.id,
+        email=buyer.email,
+        status=fields.pop("status", OrderStatus.CONFIRMED),
+        payment_method=fields.pop("payment_method", PaymentMethod.COD),
+        lines=order_lines,
+        currency="INR",
+        item_count=sum(line.quantity for line in order_lines),
+        subtotal=goods,
+        discount=0,
+        shipping=0,
+        total=goods,
+        shipping_address=OrderAddress(
+            name=buyer.name,
+            phone="+919812345678",
+            line1="12 MG Road",
+            city="Bengaluru",
+            state="Karnataka",
+            postal_code="560001",
+            country="IN",
+        ),
+        idempotency_key=fields.pop("idempotency_key", f"key-{number}"),
+        created_at=fields.pop("created_at", BASE_TIME + timedelta(minutes=number)),
+        **fields,
+    )
+    return await order.insert()

@@ -17,7 +17,7 @@ def _paragraphs(texts: list[str]) -> str:
     return "".join(f"<p>{html.escape(text)}</p>" for text in texts)
 
 
-def _html(
+def email_html(
     paragraphs: list[str],
     *,
     action: tuple[str, str] | None = None,
@@ -41,7 +41,7 @@ def verification_email(ctx: Context, *, to: str, name: str, token: str) -> Email
         to=to,
         subject="Confirm your email address",
         text="\n\n".join([*lines, link, closing]),
-        html=_html(lines, action=("Confirm email address", link), closing=[closing]),
+        html=email_html(lines, action=("Confirm email address", link), closing=[closing]),
     )
 
 
@@ -57,7 +57,7 @@ def password_reset_email(ctx: Context, *, to: str, otp: str) -> EmailMessage:
         # No code in the subject: subjects are logged (delivery failures, the outbox in production).
         subject="Your password reset code",
         text="\n\n".join(lines),
-        html=_html(lines),
+        html=email_html(lines),
     )
 
 
@@ -68,7 +68,7 @@ def password_changed_email(ctx: Context, *, to: str, name: str) -> EmailMessage:
         "If this was not you, reset your password now and contact us.",
     ]
     return EmailMessage(
-        to=to, subject="Your password was changed", text="\n\n".join(lines), html=_html(lines)
+        to=to, subject="Your password was changed", text="\n\n".join(lines), html=email_html(lines)
     )
 
 

@@ -15,6 +15,7 @@ from tests.factories import (
     DEFAULT_PASSWORD,
     global_id,
     make_category,
+    make_order,
     make_product,
     make_stock_movement,
     make_user,
@@ -59,12 +60,19 @@ async def _stock_movement(client: httpx.AsyncClient, admin: str) -> tuple[str, s
     return global_id(await make_stock_movement(product)), admin
 
 
+async def _order(client: httpx.AsyncClient, admin: str) -> tuple[str, str | None]:
+    buyer = await make_user()
+    order = await make_order(buyer, (await make_product(await make_category()), 1))
+    return global_id(order), admin
+
+
 BUILDERS: dict[str, Builder] = {
     "Product": _product,
     "Category": _category,
     "User": _user,
     "Session": _session,
     "StockMovement": _stock_movement,
+    "Order": _order,
 }
 
 

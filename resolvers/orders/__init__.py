@@ -1,0 +1,1 @@
+"""Checkout and orders: placing, reading, and moving orders through their states."""

@@ -1,0 +1,61 @@
+"""The emails orders send: confirmation, shipped, delivered, cancelled."""
+
+from __future__ import annotations
+
+from documents.money import to_decimal
+from documents.orders import Order, OrderStatus
+from integrations.email import EmailMessage
+from resolvers.accounts.emails import email_html
+from resolvers.context import Context
+
+
+def _money(amount: int, order: Order) -> str:
+    return f"{to_decimal(amount, order.currency)} {order.currency}"
+
+
+def _order_url(ctx: Context, order: Order) -> str:
+    return f"{ctx.settings.frontend_url}/orders/{order.number}"
+
+
+def confirmation_email(ctx: Context, order: Order) -> EmailMessage:
+    lines = [f"Thank you for your order #{order.number}.", "What you ordered:"]
+    lines += [
+        f"{line.quantity} x {line.name}: {_money(line.line_total, order)}" for line in order.lines
+    ]
+    lines += [
+        f"Subtotal {_money(order.subtotal, order)}, discount {_money(order.discount, order)}, "
+        f"shipping {_money(order.shipping, order)}.",
+        f"Total {_money(order.total, order)}, paid {order.payment_method.value.lower()}.",
+        f"It goes to {order.shipping_address.name}, {order.shipping_address.city} "
+        f"{order.shipping_address.postal_code}.",
+    ]
+    url = _order_url(ctx, order)
+    return EmailMessage(
+        to=order.email,
+        subject=f"Order #{order.number} confirmed",
+        text="\n\n".join([*lines, url]),
+        html=email_html(lines, action=("See your order", url)),
+    )
+
+
+_STATUS_EMAILS = {
+    OrderStatus.SHIPPED: ("Order #{number} is on its way", "Your order #{number} has shipped."),
+    OrderStatus.DELIVERED: ("Order #{number} was delivered", "Your order #{number} was delivered."),
+    OrderStatus.CANCELLED: ("Order #{number} was cancelled", "Your order #{number} was cancelled."),
+}
+
+
+def status_email(ctx: Context, order: Order) -> EmailMessage | None:
+    """The email a move to the order's current status sends, if that status sends one."""
+    if order.status not in _STATUS_EMAILS:
+        return None
+    subject, opening = (text.format(number=order.number) for text in _STATUS_EMAILS[order.status])
+    note = order.history[-1].note if order.history else ""
+    lines = [opening, *([note] if note else [])]
+    url = _order_url(ctx, order)
+    return EmailMessage(
+        to=order.email,
+        subject=subject,
+        text="\n\n".join([*lines, url]),
+        html=email_html(lines, action=("See your order", url)),
+    )

@@ -1,0 +1,73 @@
+"""Moving orders through their states: a buyer cancelling, an admin packing, shipping, delivering
+or cancelling. Each move is one unit of work with its email."""
+
+from __future__ import annotations
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from documents.accounts import Role
+from documents.catalog import Product
+from documents.common import stored_id
+from documents.orders import (
+    ORDER_TRANSITIONS,
+    Order,
+    OrderError,
+    OrderErrorCode,
+    OrderStatus,
+    change_order_status,
+)
+from documents.transactions import in_transaction
+from resolvers.accounts.emails import deliver
+from resolvers.accounts.viewer import Viewer
+from resolvers.context import Context
+from resolvers.orders.emails import status_email
+
+# What a buyer may cancel: an order not yet packed (admins may cancel until it ships).
+BUYER_CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED})
+
+
+async def move_order(
+    ctx: Context,
+    order: Order,
+    to_status: OrderStatus,
+    *,
+    viewer: Viewer | None,
+    note: str = "",
+    allowed_from: frozenset[OrderStatus] | None = None,
+) -> Order:
+    """Move `order` to `to_status` through the transitions table; its email goes out with it."""
+
+    async def work(session: AsyncClientSession) -> Order:
+        _, after = await change_order_status(
+            stored_id(order),
+            to_status,
+            actor_id=viewer.user.id if viewer else None,
+            note=note,
+            allowed_from=allowed_from,
+            session=session,
+        )
+        if to_status is OrderStatus.CANCELLED:  # its stock came back
+            ids = [line.product_id for line in after.lines]
+            products = await Product.find({"_id": {"$in": ids}}, session=session).to_list()
+            await ctx.query_cache.product_changed(*products)
+        if message := status_email(ctx, after):
+            await deliver(ctx, message)
+        return after
+
+    return await in_transaction(work)
+
+
+async def cancel_order(ctx: Context, viewer: Viewer, order: Order, reason: str) -> Order:
+    """The buyer cancels while the order is not packed yet; an admin while the table allows."""
+    is_admin = viewer.user.role is Role.ADMIN
+    if order.user_id != viewer.user.id and not is_admin:
+        raise OrderError(OrderErrorCode.ORDER_NOT_FOUND, "No such order", field="id")
+    allowed_from = None if is_admin else BUYER_CANCELLABLE
+    return await move_order(
+        ctx, order, OrderStatus.CANCELLED, viewer=viewer, note=reason, allowed_from=allowed_from
+    )
+
+
+def next_statuses(order: Order) -> list[OrderStatus]:
+    """Where an admin may move the order next, in the table's order."""
+    return [status for status in OrderStatus if status in ORDER_TRANSITIONS[order.status]]

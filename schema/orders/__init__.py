@@ -1,0 +1,1 @@
+"""Orders in the API: types, checkout and order operations."""
