@@ -22,6 +22,7 @@ import server
 from documents.accounts import AuthSession, RefreshToken, Role, User, password_matches
 from documents.catalog import Category, Product, StockMovement
 from documents.common import Image
+from documents.orders import Order
 from resolvers.accounts import admin as admin_resolvers
 from schema.permissions import IsAdmin
 from schema.root import build_schema
@@ -31,6 +32,7 @@ from tests.factories import (
     DEFAULT_PASSWORD,
     global_id,
     make_category,
+    make_order,
     make_product,
     make_user,
 )
@@ -174,6 +176,7 @@ class Targets:
     category: Category  # top-level, with an image and `product`
     empty_category: Category
     product: Product  # published, in stock, with one image kept elsewhere (its URL is its id)
+    order: Order  # the customer's, of `product`, confirmed
 
 
 Upload = tuple[str, bytes, str]
@@ -284,6 +287,23 @@ ADMIN_OPERATIONS: dict[str, AdminOperation] = {
     "Mutation.importProducts": AdminOperation(
         IMPORT_PRODUCTS, lambda t: {}, uploads=lambda t: {"file": product_csv(t)}
     ),
+    "Query.orders": AdminOperation(
+        "query { orders(first: 5) { totalCount edges { node { number } } } }", lambda t: {}
+    ),
+    "Query.salesSummary": AdminOperation(
+        "query($from: DateTime!, $to: DateTime!) { salesSummary(from: $from, to: $to) { orders } }",
+        lambda t: {"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"},
+    ),
+    "Mutation.updateOrderStatus": AdminOperation(
+        "mutation($id: ID!) { updateOrderStatus(id: $id, status: PACKED) { errors { code } } }",
+        lambda t: {"id": global_id(t.order)},
+    ),
+    "Product.orders": AdminOperation(
+        "query($slug: String!) { product(slug: $slug) { orders(first: 5) { totalCount } } }",
+        lambda t: {"slug": t.product.slug},
+        path=("product", "orders"),
+        denied_data={"product": None},
+    ),
     "Product.stockMovements": AdminOperation(
         STOCK_MOVEMENTS,
         lambda t: {"slug": t.product.slug},
@@ -312,7 +332,7 @@ async def database_state() -> dict[str, list[dict[str, Any]]]:
         document.Settings.name: await document.get_pymongo_collection()
         .find({}, sort=[("_id", 1)])
         .to_list()
-        for document in (User, AuthSession, RefreshToken, Category, Product, StockMovement)
+        for document in (User, AuthSession, RefreshToken, Category, Product, StockMovement, Order)
     }
 
 
@@ -337,11 +357,14 @@ async def make_targets() -> Targets:
     category = await make_category(
         "Shoes", image=Image(url="https://img.test/shoes.jpg", alt="Shoes")
     )
+    customer = await make_user("customer@example.com")
+    product = await make_product(category, slug="runner", stock=5)
     return Targets(
-        customer=await make_user("customer@example.com"),
+        customer=customer,
         category=category,
         empty_category=await make_category("Empty"),
-        product=await make_product(category, slug="runner", stock=5),
+        product=product,
+        order=await make_order(customer, (product, 1)),
     )
 
 

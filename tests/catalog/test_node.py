@@ -47,7 +47,7 @@ async def test_missing_and_hidden_nodes_are_null(client: httpx.AsyncClient) -> N
 
 
 async def test_malformed_and_unknown_type_ids_are_refused(client: httpx.AsyncClient) -> None:
-    for bad_id in ("garbage", "", str(relay.GlobalID("Order", "0123456789abcdef01234567"))):
+    for bad_id in ("garbage", "", str(relay.GlobalID("Invoice", "0123456789abcdef01234567"))):
         body = await graphql(client, NODE, {"id": bad_id})
         assert body["data"] == {"node": None}
         assert error_codes(body) == ["BAD_USER_INPUT"], bad_id
