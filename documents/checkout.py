@@ -3,6 +3,7 @@ empty the cart. All or nothing, and idempotent per (user, idempotency key)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -79,11 +80,20 @@ async def order_for_key(
     return Order.model_validate(raw) if raw else None
 
 
+# More work for the order's transaction, once the order is written: its email into the outbox,
+# its cache invalidations.
+AlsoInTransaction = Callable[["PlacedOrder", AsyncClientSession], Awaitable[None]]
+
+
 async def place_order(
-    checkout: Checkout, *, session: AsyncClientSession | None = None
+    checkout: Checkout,
+    *,
+    also: AlsoInTransaction | None = None,
+    session: AsyncClientSession | None = None,
 ) -> PlacedOrder:
     """Place the user's cart as an order. A repeated idempotency key returns the first order,
-    also when the two calls race (the unique (user, key) index decides)."""
+    also when the two calls race (the unique (user, key) index decides); `also` runs only for
+    the call that placed it."""
     key = check_idempotency_key(checkout.idempotency_key)
     user_id = stored_id(checkout.user)
     if earlier := await order_for_key(user_id, key):
@@ -127,7 +137,10 @@ async def place_order(
         )
         if emptied.matched_count != 1:
             raise OrderError(OrderErrorCode.CART_CHANGED, "The cart changed; review it again")
-        return PlacedOrder(order, created=True, products=products)
+        placed = PlacedOrder(order, created=True, products=products)
+        if also is not None:
+            await also(placed, session)
+        return placed
 
     try:
         return await in_transaction(apply, session=session)
