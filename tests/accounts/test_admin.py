@@ -36,7 +36,7 @@ from tests.factories import (
     make_product,
     make_user,
 )
-from tests.support import LOGIN, error_codes, graphql, login, payload_codes
+from tests.support import LOGIN, access_token_for, error_codes, graphql, login, payload_codes
 
 USERS = """
 query Users($first: Int, $after: String, $search: String) {
@@ -318,12 +318,7 @@ def user_id(user: User) -> str:
 
 
 async def access_token(app: Starlette, user: User) -> str:
-    """A signed-in session for `user` without going through `login` (and its rate limits)."""
-    session = await AuthSession(
-        user_id=user.id, expires_at=BASE_TIME + timedelta(days=3650)
-    ).insert()
-    token, _ = app.state.services.access_tokens.issue(user, session)
-    return str(token)
+    return await access_token_for(app, user)
 
 
 async def database_state() -> dict[str, list[dict[str, Any]]]:
