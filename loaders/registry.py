@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from documents.accounts import User
 from documents.catalog import Category, Product, StockMovement
 from loaders.accounts import AuthSessionByIdLoader, UserByIdLoader
+from loaders.addresses import AddressBookByUserIdLoader
 from loaders.aggregation import PipelineLoader
 from loaders.catalog import (
     CategoryByIdLoader,
@@ -35,6 +36,7 @@ class Loaders:
     stock_movement_by_id: StockMovementByIdLoader
     stock_movement_pipelines: PipelineLoader
     session_by_id: AuthSessionByIdLoader
+    address_book_by_user_id: AddressBookByUserIdLoader
 
 
 def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
@@ -52,4 +54,5 @@ def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
         stock_movement_by_id=StockMovementByIdLoader(observe),
         stock_movement_pipelines=PipelineLoader(StockMovement),
         session_by_id=AuthSessionByIdLoader(observe),
+        address_book_by_user_id=AddressBookByUserIdLoader(observe),
     )

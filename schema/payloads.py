@@ -6,7 +6,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
-from documents.errors import DomainError, ErrorCode
+from documents.errors import DomainError, ErrorCode, InvalidFieldsError
 
 P = ParamSpec("P")
 PayloadT = TypeVar("PayloadT")
@@ -16,7 +16,8 @@ def user_errors(
     payload: Callable[..., PayloadT], error_type: Callable[..., Any]
 ) -> Callable[[Callable[P, Awaitable[PayloadT]]], Callable[P, Awaitable[PayloadT]]]:
     """Wrap a mutation resolver: a domain error with a domain code becomes
-    `payload(errors=[error_type(field, code, message)])`; the codes of `ErrorCode`
+    `payload(errors=[error_type(field, code, message)])` (one per problem of a
+    `InvalidFieldsError`); the codes of `ErrorCode`
     (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED, BAD_USER_INPUT ...) stay top-level errors."""
 
     def decorate(resolver: Callable[P, Awaitable[PayloadT]]) -> Callable[P, Awaitable[PayloadT]]:
@@ -27,8 +28,12 @@ def user_errors(
             except DomainError as error:
                 if isinstance(error.code, ErrorCode):
                     raise
+                problems = error.errors if isinstance(error, InvalidFieldsError) else [error]
                 return payload(
-                    errors=[error_type(field=error.field, code=error.code, message=error.message)]
+                    errors=[
+                        error_type(field=problem.field, code=problem.code, message=problem.message)
+                        for problem in problems
+                    ]
                 )
 
         return wrapper

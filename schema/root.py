@@ -18,6 +18,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as create
 from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery
+from schema.addresses import AddressMutation
 from schema.caching import QueryCacheExtension
 from schema.catalog import CatalogQuery
 from schema.catalog_admin.images import CatalogImageMutation
@@ -36,7 +37,11 @@ class Query(CatalogQuery, AccountQuery, NodeQuery, CatalogTransferQuery):
 
 @strawberry.type(description="The root of every write.")
 class Mutation(
-    AccountMutation, CatalogAdminMutation, CatalogImageMutation, CatalogTransferMutation
+    AccountMutation,
+    AddressMutation,
+    CatalogAdminMutation,
+    CatalogImageMutation,
+    CatalogTransferMutation,
 ):
     pass
 

@@ -14,6 +14,7 @@ from schema.root import build_schema
 from tests.factories import (
     DEFAULT_PASSWORD,
     global_id,
+    make_address,
     make_category,
     make_product,
     make_stock_movement,
@@ -59,12 +60,19 @@ async def _stock_movement(client: httpx.AsyncClient, admin: str) -> tuple[str, s
     return global_id(await make_stock_movement(product)), admin
 
 
+async def _address(client: httpx.AsyncClient, admin: str) -> tuple[str, str | None]:
+    owner = await make_user()
+    token = (await login(client, owner.email, DEFAULT_PASSWORD))["accessToken"]
+    return global_id(await make_address(owner)), token
+
+
 BUILDERS: dict[str, Builder] = {
     "Product": _product,
     "Category": _category,
     "User": _user,
     "Session": _session,
     "StockMovement": _stock_movement,
+    "Address": _address,
 }
 
 
