@@ -12,7 +12,7 @@ from strawberry import relay
 from documents.accounts import Role, User, hash_password
 from documents.addresses import Address, AddressFields, add_address
 from documents.catalog import Category, Product, StockMovement
-from documents.common import Image
+from documents.common import Image, stored_id
 
 _sequence = itertools.count(1)
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -111,7 +111,6 @@ async def make_address(user: User, *, limit: int = 10, **fields: Any) -> Address
         "state": "Karnataka",
         "postal_code": "560001",
     }
-    assert user.id is not None
-    change = await add_address(user.id, AddressFields(**(values | fields)), limit=limit)
+    change = await add_address(stored_id(user), AddressFields(**(values | fields)), limit=limit)
     assert change.address is not None
     return change.address
