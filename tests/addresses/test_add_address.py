@@ -102,6 +102,11 @@ async def test_a_second_address_is_not_the_default_and_is_listed_after_it(
             {"country": "GB", "phone": "+442079460958", "postalCode": "SW1A 1AA"},
         ),
         ({"country": "US", "postalCode": "94105-1804", "phone": "+1 415 555 0100"}, {}),
+        # Text that looks like a MongoDB expression or field path is stored as it is.
+        (
+            {"name": "$addresses", "line1": "$$ROOT", "line2": "{'$literal': 1}"},
+            {"name": "$addresses", "line1": "$$ROOT", "line2": "{'$literal': 1}"},
+        ),
     ],
 )
 async def test_accepted_forms_are_stored_in_one_form(
