@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     shipping_fee: Annotated[Decimal, Field(ge=0, le=1_000_000)] = Decimal("49.00")
     free_shipping_from: Annotated[Decimal, Field(ge=0, le=100_000_000)] = Decimal("499.00")
 
+    # Shipping addresses a user may keep; adding one more is refused (TOO_MANY_ADDRESSES).
+    max_addresses: Annotated[int, Field(ge=1, le=100)] = 10
+
     # Query result cache.
     cache_enabled: bool = True
     cache_ttl_seconds: Annotated[int, Field(ge=1, le=86_400)] = 300

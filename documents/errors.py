@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -33,6 +34,18 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.extensions = extensions or {}
+
+
+class InvalidFieldsError(DomainError):
+    """Several fields of a form are wrong: each problem is reported. It carries the first one's
+    code, message and field for code that reports a single error."""
+
+    def __init__(self, errors: Sequence[DomainError]) -> None:
+        if not errors:
+            raise ValueError("an InvalidFieldsError needs at least one error")
+        first = errors[0]
+        super().__init__(first.code, first.message, field=first.field)
+        self.errors = list(errors)
 
 
 class InvalidInputError(DomainError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from beanie import Document
 
 from documents.accounts import ACCOUNT_DOCUMENTS
+from documents.addresses import ADDRESS_DOCUMENTS
 from documents.carts import CART_DOCUMENTS
 from documents.catalog import CATALOG_DOCUMENTS
 from documents.orders import ORDER_DOCUMENTS
@@ -12,6 +13,7 @@ from documents.orders import ORDER_DOCUMENTS
 ALL_DOCUMENTS: list[type[Document]] = [
     *CATALOG_DOCUMENTS,
     *ACCOUNT_DOCUMENTS,
+    *ADDRESS_DOCUMENTS,
     *CART_DOCUMENTS,
     *ORDER_DOCUMENTS,
 ]

@@ -8,6 +8,7 @@ from documents.accounts import User
 from documents.catalog import Category, Product, StockMovement
 from documents.orders import Order
 from loaders.accounts import AuthSessionByIdLoader, UserByIdLoader
+from loaders.addresses import AddressBookByUserIdLoader
 from loaders.aggregation import PipelineLoader
 from loaders.catalog import (
     CategoryByIdLoader,
@@ -40,6 +41,7 @@ class Loaders:
     order_by_id: OrderByIdLoader
     order_by_number: OrderByNumberLoader
     order_pipelines: PipelineLoader
+    address_book_by_user_id: AddressBookByUserIdLoader
 
 
 def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
@@ -60,4 +62,5 @@ def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
         order_by_id=OrderByIdLoader(observe),
         order_by_number=OrderByNumberLoader(observe),
         order_pipelines=PipelineLoader(Order),
+        address_book_by_user_id=AddressBookByUserIdLoader(observe),
     )

@@ -12,11 +12,12 @@ from strawberry import relay
 
 from documents.accounts import Role
 from documents.errors import InvalidInputError
-from resolvers import catalog
+from resolvers import addresses, catalog
 from resolvers.accounts.viewer import private_viewer
 from resolvers.context import Context
 from resolvers.orders import reads
 from schema.accounts import Session, User
+from schema.addresses import Address
 from schema.catalog import Category, Product
 from schema.catalog_admin.types import StockMovement
 from schema.ids import parse_global_id
@@ -69,6 +70,12 @@ async def _order(ctx: Context, object_id: ObjectId) -> Order | None:
     return Order.from_document(found) if found else None
 
 
+async def _address(ctx: Context, object_id: ObjectId) -> Address | None:
+    """Addresses are visible to their owner only."""
+    found = await addresses.address(ctx, object_id)
+    return Address.from_document(found[1], book=found[0]) if found else None
+
+
 # Every Node type, by GraphQL type name. A type added to the schema must be added here
 # (tests/api/test_node_types.py fails until it is).
 NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
@@ -78,6 +85,7 @@ NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
     "Session": _session,
     "StockMovement": _stock_movement,
     "Order": _order,
+    "Address": _address,
 }
 
 

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
-from documents.errors import DomainError, ErrorCode
+from documents.errors import DomainError, ErrorCode, InvalidFieldsError
 
 P = ParamSpec("P")
 PayloadT = TypeVar("PayloadT")
@@ -16,7 +16,8 @@ def user_errors(
     payload: Callable[..., PayloadT], error_type: Callable[..., Any]
 ) -> Callable[[Callable[P, Awaitable[PayloadT]]], Callable[P, Awaitable[PayloadT]]]:
     """Wrap a mutation resolver: a domain error with a domain code becomes
-    `payload(errors=[error_type(field, code, message)])`; the codes of `ErrorCode`
+    `payload(errors=[error_type(field, code, message)])` (one per problem of a
+    `InvalidFieldsError`); the codes of `ErrorCode`
     (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED, BAD_USER_INPUT ...) stay top-level errors."""
 
     def decorate(resolver: Callable[P, Awaitable[PayloadT]]) -> Callable[P, Awaitable[PayloadT]]:
@@ -27,14 +28,18 @@ def user_errors(
             except DomainError as error:
                 if isinstance(error.code, ErrorCode):
                     raise
-                # An error type with details beyond field, code and message builds itself.
-                from_domain = getattr(error_type, "from_domain", None)
-                if from_domain is not None:
-                    return payload(errors=[from_domain(error)])
-                return payload(
-                    errors=[error_type(field=error.field, code=error.code, message=error.message)]
-                )
+                problems = error.errors if isinstance(error, InvalidFieldsError) else [error]
+                return payload(errors=[_user_error(error_type, problem) for problem in problems])
 
         return wrapper
 
     return decorate
+
+
+def _user_error(error_type: Callable[..., Any], error: DomainError) -> Any:
+    """The payload error for `error`; an error type with details beyond field, code and message
+    (a new total, the short lines) builds itself with `from_domain`."""
+    from_domain = getattr(error_type, "from_domain", None)
+    if from_domain is not None:
+        return from_domain(error)
+    return error_type(field=error.field, code=error.code, message=error.message)

@@ -18,6 +18,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as create
 from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery
+from schema.addresses import AddressMutation
 from schema.caching import QueryCacheExtension
 from schema.catalog import CatalogQuery
 from schema.catalog_admin.images import CatalogImageMutation
@@ -38,6 +39,7 @@ class Query(CatalogQuery, AccountQuery, NodeQuery, CatalogTransferQuery, OrderQu
 @strawberry.type(description="The root of every write.")
 class Mutation(
     AccountMutation,
+    AddressMutation,
     CatalogAdminMutation,
     CatalogImageMutation,
     CatalogTransferMutation,

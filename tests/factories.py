@@ -10,8 +10,9 @@ from beanie import Document
 from strawberry import relay
 
 from documents.accounts import Role, User, hash_password
+from documents.addresses import Address, AddressFields, add_address
 from documents.catalog import Category, Product, StockMovement
-from documents.common import Image
+from documents.common import Image, stored_id
 from documents.orders import Order, OrderAddress, OrderLine, OrderStatus, PaymentMethod
 
 _sequence = itertools.count(1)
@@ -22,9 +23,10 @@ BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 _TYPE_NAMES = {"AuthSession": "Session"}
 
 
-def global_id(document: Document) -> str:
-    type_name = type(document).__name__
-    return str(relay.GlobalID(_TYPE_NAMES.get(type_name, type_name), str(document.id)))
+def global_id(entity: Document | Address) -> str:
+    """The global ID of a stored document, or of an entity stored inside one (an address)."""
+    type_name = type(entity).__name__
+    return str(relay.GlobalID(_TYPE_NAMES.get(type_name, type_name), str(entity.id)))
 
 
 async def make_category(
@@ -141,3 +143,19 @@ async def make_order(buyer: User, *lines: tuple[Product, int], **fields: Any) ->
         **fields,
     )
     return await order.insert()
+
+
+async def make_address(user: User, *, limit: int = 10, **fields: Any) -> Address:
+    """A valid Indian address of `user`, added the way `addAddress` adds it."""
+    number = next(_sequence)
+    values: dict[str, Any] = {
+        "name": f"Receiver {number}",
+        "phone": "9876543210",
+        "line1": f"{number} MG Road",
+        "city": "Bengaluru",
+        "state": "Karnataka",
+        "postal_code": "560001",
+    }
+    change = await add_address(stored_id(user), AddressFields(**(values | fields)), limit=limit)
+    assert change.address is not None
+    return change.address

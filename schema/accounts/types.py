@@ -9,8 +9,11 @@ from strawberry import relay
 
 from documents import accounts as documents
 from documents.accounts import AccountErrorCode, Role
+from documents.common import stored_id
+from resolvers import addresses
 from resolvers.accounts import sessions
 from resolvers.accounts.viewer import require_viewer
+from schema.addresses import Address
 from schema.common import Image
 from schema.info import Info
 from schema.pagination import CountedConnection
@@ -90,6 +93,16 @@ class User(relay.Node):
             return []
         found = await sessions.active_sessions(info.context, self._document)
         return [Session.from_document(s, current_id=viewer.session.id) for s in found]
+
+    @strawberry.field(
+        description=(
+            "The user's shipping addresses, the default first, then the newest; only the user "
+            "may list them (anyone else gets an empty list)."
+        )
+    )
+    async def addresses(self, info: Info) -> list[Address]:
+        book = await addresses.address_book_of(info.context, stored_id(self._document))
+        return Address.list_of(book)
 
 
 @strawberry.type(name="UserConnection", description="A page of users.")

@@ -14,6 +14,7 @@ from schema.root import build_schema
 from tests.factories import (
     DEFAULT_PASSWORD,
     global_id,
+    make_address,
     make_category,
     make_order,
     make_product,
@@ -66,6 +67,12 @@ async def _order(client: httpx.AsyncClient, admin: str) -> tuple[str, str | None
     return global_id(order), admin
 
 
+async def _address(client: httpx.AsyncClient, admin: str) -> tuple[str, str | None]:
+    owner = await make_user()
+    token = (await login(client, owner.email, DEFAULT_PASSWORD))["accessToken"]
+    return global_id(await make_address(owner)), token
+
+
 BUILDERS: dict[str, Builder] = {
     "Product": _product,
     "Category": _category,
@@ -73,6 +80,7 @@ BUILDERS: dict[str, Builder] = {
     "Session": _session,
     "StockMovement": _stock_movement,
     "Order": _order,
+    "Address": _address,
 }
 
 
