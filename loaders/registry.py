@@ -8,6 +8,7 @@ from documents.accounts import User
 from documents.catalog import Category, Product, StockMovement
 from loaders.accounts import AuthSessionByIdLoader, UserByIdLoader
 from loaders.aggregation import PipelineLoader
+from loaders.carts import CartByIdLoader
 from loaders.catalog import (
     CategoryByIdLoader,
     CategoryBySlugLoader,
@@ -35,6 +36,7 @@ class Loaders:
     stock_movement_by_id: StockMovementByIdLoader
     stock_movement_pipelines: PipelineLoader
     session_by_id: AuthSessionByIdLoader
+    cart_by_id: CartByIdLoader
 
 
 def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
@@ -52,4 +54,5 @@ def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
         stock_movement_by_id=StockMovementByIdLoader(observe),
         stock_movement_pipelines=PipelineLoader(StockMovement),
         session_by_id=AuthSessionByIdLoader(observe),
+        cart_by_id=CartByIdLoader(observe),
     )

@@ -12,10 +12,11 @@ from strawberry import relay
 
 from documents.accounts import Role
 from documents.errors import InvalidInputError
-from resolvers import catalog
+from resolvers import cart, catalog
 from resolvers.accounts.viewer import private_viewer
 from resolvers.context import Context
 from schema.accounts import Session, User
+from schema.cart import Cart
 from schema.catalog import Category, Product
 from schema.catalog_admin.types import StockMovement
 from schema.ids import parse_global_id
@@ -60,6 +61,12 @@ async def _stock_movement(ctx: Context, object_id: ObjectId) -> StockMovement | 
     return StockMovement.from_document(found) if found else None
 
 
+async def _cart(ctx: Context, object_id: ObjectId) -> Cart | None:
+    """Carts are visible to their owner only: the user, or the guest holding its token."""
+    view = await cart.cart_node(ctx, object_id)
+    return Cart.from_view(view) if view else None
+
+
 # Every Node type, by GraphQL type name. A type added to the schema must be added here
 # (tests/api/test_node_types.py fails until it is).
 NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
@@ -68,6 +75,7 @@ NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
     "User": _user,
     "Session": _session,
     "StockMovement": _stock_movement,
+    "Cart": _cart,
 }
 
 

@@ -16,7 +16,8 @@ def user_errors(
     payload: Callable[..., PayloadT], error_type: Callable[..., Any]
 ) -> Callable[[Callable[P, Awaitable[PayloadT]]], Callable[P, Awaitable[PayloadT]]]:
     """Wrap a mutation resolver: a domain error with a domain code becomes
-    `payload(errors=[error_type(field, code, message)])`; the codes of `ErrorCode`
+    `payload(errors=[error_type(field, code, message)])` (or `error_type.from_domain_error(error)`
+    where an error type carries more, such as `CartError.available`); the codes of `ErrorCode`
     (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED, BAD_USER_INPUT ...) stay top-level errors."""
 
     def decorate(resolver: Callable[P, Awaitable[PayloadT]]) -> Callable[P, Awaitable[PayloadT]]:
@@ -27,6 +28,9 @@ def user_errors(
             except DomainError as error:
                 if isinstance(error.code, ErrorCode):
                     raise
+                build = getattr(error_type, "from_domain_error", None)
+                if build is not None:
+                    return payload(errors=[build(error)])
                 return payload(
                     errors=[error_type(field=error.field, code=error.code, message=error.message)]
                 )

@@ -19,6 +19,7 @@ from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery
 from schema.caching import QueryCacheExtension
+from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogQuery
 from schema.catalog_admin.images import CatalogImageMutation
 from schema.catalog_admin.operations import CatalogAdminMutation
@@ -30,13 +31,17 @@ DOCUMENT_CACHE_SIZE = 1024
 
 
 @strawberry.type(description="The root of every read.")
-class Query(CatalogQuery, AccountQuery, NodeQuery, CatalogTransferQuery):
+class Query(CatalogQuery, AccountQuery, CartQuery, NodeQuery, CatalogTransferQuery):
     pass
 
 
 @strawberry.type(description="The root of every write.")
 class Mutation(
-    AccountMutation, CatalogAdminMutation, CatalogImageMutation, CatalogTransferMutation
+    AccountMutation,
+    CartMutation,
+    CatalogAdminMutation,
+    CatalogImageMutation,
+    CatalogTransferMutation,
 ):
     pass
 

@@ -18,6 +18,7 @@ from tests.factories import (
     make_product,
     make_stock_movement,
     make_user,
+    make_user_cart,
 )
 from tests.support import MongoCommandCounter, admin_token, graphql, login, user_token
 
@@ -59,12 +60,20 @@ async def _stock_movement(client: httpx.AsyncClient, admin: str) -> tuple[str, s
     return global_id(await make_stock_movement(product)), admin
 
 
+async def _cart(client: httpx.AsyncClient, admin: str) -> tuple[str, str | None]:
+    owner = await make_user()
+    token = (await login(client, owner.email, DEFAULT_PASSWORD))["accessToken"]
+    cart = await make_user_cart(owner, [(await make_product(await make_category()), 1)])
+    return global_id(cart), token
+
+
 BUILDERS: dict[str, Builder] = {
     "Product": _product,
     "Category": _category,
     "User": _user,
     "Session": _session,
     "StockMovement": _stock_movement,
+    "Cart": _cart,
 }
 
 
