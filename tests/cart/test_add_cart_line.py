@@ -289,3 +289,16 @@ async def test_an_expired_access_token_is_unauthenticated_not_a_guest(
     assert error_codes(body) == ["UNAUTHENTICATED"]
     assert await stored_carts() == []
     assert await Product.count() == 1
+
+
+async def test_one_client_may_start_60_guest_carts_an_hour(client: httpx.AsyncClient) -> None:
+    shoes = await make_product(await make_category())
+    variables = {"input": {"productId": global_id(shoes), "quantity": 1}}
+    for _ in range(60):
+        started = await graphql(client, ADD_CART_LINE, variables)
+        assert started["data"]["addCartLine"]["cartToken"]
+
+    refused = await graphql(client, ADD_CART_LINE, variables)
+
+    assert error_codes(refused) == ["RATE_LIMITED"]
+    assert await Cart.count() == 60
