@@ -11,7 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from documents.accounts import User
-from documents.carts import Cart
+from documents.carts import Cart, cart_of_user, empty_cart
 from documents.catalog import Product
 from documents.common import stored_id, utc_now
 from documents.money import to_decimal
@@ -105,10 +105,7 @@ async def place_order(
         # conflict and run again, and then its order is here.
         if earlier := await order_for_key(user_id, key, session=session):
             return PlacedOrder(earlier, created=False, products=[])
-        raw_cart = await Cart.get_pymongo_collection().find_one(
-            {"user_id": user_id}, session=session
-        )
-        cart = Cart.model_validate(raw_cart) if raw_cart else None
+        cart = await cart_of_user(user_id, session=session)
         if cart is None or not cart.lines:
             raise OrderError(OrderErrorCode.CART_EMPTY, "The cart is empty")
         products = await _products_of(cart, session)
@@ -130,12 +127,7 @@ async def place_order(
         except InsufficientStockError as error:
             raise _short(error) from None
         await order.insert(session=session)
-        emptied = await Cart.get_pymongo_collection().update_one(
-            {"_id": cart.id, "version": cart.version},
-            {"$set": {"lines": [], "updated_at": utc_now()}, "$inc": {"version": 1}},
-            session=session,
-        )
-        if emptied.matched_count != 1:
+        if not await empty_cart(stored_id(cart), expected_version=cart.version, session=session):
             raise OrderError(OrderErrorCode.CART_CHANGED, "The cart changed; review it again")
         placed = PlacedOrder(order, created=True, products=products)
         if also is not None:

@@ -48,7 +48,10 @@ class PricedLine:
 
     @property
     def available_quantity(self) -> int:
-        return self.product.stock if self.product else 0
+        """Units that can be bought now: none of a product that cannot be bought at all."""
+        if self.product is None or self.problem is LineProblem.UNAVAILABLE:
+            return 0
+        return self.product.stock
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from documents.orders import Order
 from loaders.accounts import AuthSessionByIdLoader, UserByIdLoader
 from loaders.addresses import AddressBookByUserIdLoader
 from loaders.aggregation import PipelineLoader
+from loaders.carts import CartByIdLoader
 from loaders.catalog import (
     CategoryByIdLoader,
     CategoryBySlugLoader,
@@ -42,6 +43,7 @@ class Loaders:
     order_by_number: OrderByNumberLoader
     order_pipelines: PipelineLoader
     address_book_by_user_id: AddressBookByUserIdLoader
+    cart_by_id: CartByIdLoader
 
 
 def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
@@ -63,4 +65,5 @@ def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
         order_by_number=OrderByNumberLoader(observe),
         order_pipelines=PipelineLoader(Order),
         address_book_by_user_id=AddressBookByUserIdLoader(observe),
+        cart_by_id=CartByIdLoader(observe),
     )

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar, cast
 from aiodataloader import DataLoader
 
 from documents import catalog
+from documents.cart_rules import CartError, CartErrorCode
 from documents.catalog_rules import CatalogError, CatalogErrorCode
 from documents.errors import DomainError
 from resolvers.context import Context
@@ -31,6 +32,14 @@ PRODUCT: Lookup[catalog.Product] = Lookup(
     "Product",
     lambda ctx: ctx.loaders.product_by_id,
     lambda field: CatalogError(CatalogErrorCode.PRODUCT_NOT_FOUND, "No such product", field=field),
+)
+# A product to put in a cart: one that does not exist is unavailable, like a hidden one.
+CART_PRODUCT: Lookup[catalog.Product] = Lookup(
+    "Product",
+    lambda ctx: ctx.loaders.product_by_id,
+    lambda field: CartError(
+        CartErrorCode.PRODUCT_UNAVAILABLE, "This product is not available", field=field
+    ),
 )
 CATEGORY: Lookup[catalog.Category] = Lookup(
     "Category",

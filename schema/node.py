@@ -12,12 +12,13 @@ from strawberry import relay
 
 from documents.accounts import Role
 from documents.errors import InvalidInputError
-from resolvers import addresses, catalog
+from resolvers import addresses, cart, catalog
 from resolvers.accounts.viewer import private_viewer
 from resolvers.context import Context
 from resolvers.orders import reads
 from schema.accounts import Session, User
 from schema.addresses import Address
+from schema.cart import Cart
 from schema.catalog import Category, Product
 from schema.catalog_admin.types import StockMovement
 from schema.ids import parse_global_id
@@ -76,6 +77,12 @@ async def _address(ctx: Context, object_id: ObjectId) -> Address | None:
     return Address.from_document(found[1], book=found[0]) if found else None
 
 
+async def _cart(ctx: Context, object_id: ObjectId) -> Cart | None:
+    """Carts are visible to their owner only: the user, or the guest holding its token."""
+    view = await cart.cart_node(ctx, object_id)
+    return Cart.from_view(view) if view else None
+
+
 # Every Node type, by GraphQL type name. A type added to the schema must be added here
 # (tests/api/test_node_types.py fails until it is).
 NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
@@ -86,6 +93,7 @@ NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
     "StockMovement": _stock_movement,
     "Order": _order,
     "Address": _address,
+    "Cart": _cart,
 }
 
 

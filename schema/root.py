@@ -20,19 +20,21 @@ from strawberry.types import ExecutionContext
 from schema.accounts import AccountMutation, AccountQuery
 from schema.addresses import AddressMutation
 from schema.caching import QueryCacheExtension
+from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogQuery
 from schema.catalog_admin.images import CatalogImageMutation
 from schema.catalog_admin.operations import CatalogAdminMutation
 from schema.catalog_admin.transfer import CatalogTransferMutation, CatalogTransferQuery
 from schema.errors import log_errors
 from schema.node import NodeQuery
+from schema.orders.checkout import CheckoutMutation
 from schema.orders.operations import OrderMutation, OrderQuery
 
 DOCUMENT_CACHE_SIZE = 1024
 
 
 @strawberry.type(description="The root of every read.")
-class Query(CatalogQuery, AccountQuery, NodeQuery, CatalogTransferQuery, OrderQuery):
+class Query(CatalogQuery, AccountQuery, CartQuery, NodeQuery, CatalogTransferQuery, OrderQuery):
     pass
 
 
@@ -40,10 +42,12 @@ class Query(CatalogQuery, AccountQuery, NodeQuery, CatalogTransferQuery, OrderQu
 class Mutation(
     AccountMutation,
     AddressMutation,
+    CartMutation,
     CatalogAdminMutation,
     CatalogImageMutation,
     CatalogTransferMutation,
     OrderMutation,
+    CheckoutMutation,
 ):
     pass
 

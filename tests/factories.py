@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,8 +12,10 @@ from strawberry import relay
 
 from documents.accounts import Role, User, hash_password
 from documents.addresses import Address, AddressFields, add_address
+from documents.cart_rules import cart_token_hash, new_cart_token
+from documents.carts import Cart, CartLine
 from documents.catalog import Category, Product, StockMovement
-from documents.common import Image, stored_id
+from documents.common import Image, stored_id, utc_now
 from documents.orders import Order, OrderAddress, OrderLine, OrderStatus, PaymentMethod
 
 _sequence = itertools.count(1)
@@ -159,3 +162,29 @@ async def make_address(user: User, *, limit: int = 10, **fields: Any) -> Address
     change = await add_address(stored_id(user), AddressFields(**(values | fields)), limit=limit)
     assert change.address is not None
     return change.address
+
+
+async def make_user_cart(user: User, lines: Sequence[tuple[Product, int]] = ()) -> Cart:
+    """The user's cart (under the user's id, as the API creates it) holding `lines`."""
+    cart = Cart(id=user.id, user_id=user.id, lines=_cart_lines(lines), version=len(lines))
+    return await cart.insert()
+
+
+async def make_guest_cart(
+    lines: Sequence[tuple[Product, int]] = (), *, expires_in: timedelta = timedelta(days=30)
+) -> tuple[Cart, str]:
+    """A guest cart holding `lines`, and its token."""
+    token = new_cart_token()
+    cart = Cart(
+        token_hash=cart_token_hash(token),
+        lines=_cart_lines(lines),
+        version=len(lines),
+        expires_at=utc_now() + expires_in,
+    )
+    return await cart.insert(), token
+
+
+def _cart_lines(lines: Sequence[tuple[Product, int]]) -> list[CartLine]:
+    return [
+        CartLine(product_id=stored_id(product), quantity=quantity) for product, quantity in lines
+    ]

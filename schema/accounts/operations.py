@@ -10,10 +10,12 @@ from strawberry.file_uploads import Upload
 from documents.accounts import Role
 from documents.common import stored_id
 from documents.errors import InvalidInputError
+from resolvers import cart
 from resolvers.accounts import admin, google, profile, recovery, sessions, signup
 from resolvers.accounts.viewer import require_viewer
 from resolvers.pagination import PageArgs
 from schema.accounts.payloads import (
+    MERGE_CART_HELP,
     ChangePasswordInput,
     ChangePasswordPayload,
     GoogleLoginPayload,
@@ -91,12 +93,14 @@ class AccountMutation:
                 admin_signup_key=input.admin_signup_key,
             ),
         )
+        await cart.merge_after_sign_in(info.context, signed_in.user, input.cart_token)
         return RegisterPayload.signed_in(info, signed_in)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Sign in with email and password.")
     @user_errors(LoginPayload, AccountError)
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         signed_in = await sessions.login(info.context, input.email, input.password)
+        await cart.merge_after_sign_in(info.context, signed_in.user, input.cart_token)
         return LoginPayload.signed_in(info, signed_in)  # type: ignore[return-value]
 
     @strawberry.mutation(
@@ -119,8 +123,14 @@ class AccountMutation:
 
     @strawberry.mutation(description="Sign in with an ID token from Google Identity Services.")
     @user_errors(GoogleLoginPayload, AccountError)
-    async def google_login(self, info: Info, id_token: str) -> GoogleLoginPayload:
+    async def google_login(
+        self,
+        info: Info,
+        id_token: str,
+        cart_token: Annotated[str | None, strawberry.argument(description=MERGE_CART_HELP)] = None,
+    ) -> GoogleLoginPayload:
         signed_in = await google.google_login(info.context, id_token)
+        await cart.merge_after_sign_in(info.context, signed_in.user, cart_token)
         return GoogleLoginPayload.signed_in(info, signed_in)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Confirm an email address with the token from the email.")

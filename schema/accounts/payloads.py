@@ -181,6 +181,11 @@ class VerifyPasswordResetOtpPayload:
     )
 
 
+MERGE_CART_HELP = (
+    "A guest cart token (else the X-Cart-Token header): that cart is merged into the user's cart."
+)
+
+
 @strawberry.input(description="A new account.")
 class RegisterInput:
     email: str = strawberry.field(description="Sign-in email; normalized to lower case.")
@@ -192,12 +197,14 @@ class RegisterInput:
     admin_signup_key: str | None = strawberry.field(
         default=None, description="The shop's ADMIN_SIGNUP_KEY, to create an admin."
     )
+    cart_token: str | None = strawberry.field(default=None, description=MERGE_CART_HELP)
 
 
 @strawberry.input(description="Email and password.")
 class LoginInput:
     email: str = strawberry.field(description="Sign-in email.")
     password: str = strawberry.field(description="Password.")
+    cart_token: str | None = strawberry.field(default=None, description=MERGE_CART_HELP)
 
 
 @strawberry.input(description="The code from the password reset email.")

@@ -20,6 +20,7 @@ from tests.factories import (
     make_product,
     make_stock_movement,
     make_user,
+    make_user_cart,
 )
 from tests.support import MongoCommandCounter, admin_token, graphql, login, user_token
 
@@ -73,6 +74,13 @@ async def _address(client: httpx.AsyncClient, admin: str) -> tuple[str, str | No
     return global_id(await make_address(owner)), token
 
 
+async def _cart(client: httpx.AsyncClient, admin: str) -> tuple[str, str | None]:
+    owner = await make_user()
+    token = (await login(client, owner.email, DEFAULT_PASSWORD))["accessToken"]
+    cart = await make_user_cart(owner, [(await make_product(await make_category()), 1)])
+    return global_id(cart), token
+
+
 BUILDERS: dict[str, Builder] = {
     "Product": _product,
     "Category": _category,
@@ -81,6 +89,7 @@ BUILDERS: dict[str, Builder] = {
     "StockMovement": _stock_movement,
     "Order": _order,
     "Address": _address,
+    "Cart": _cart,
 }
 
 

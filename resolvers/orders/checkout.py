@@ -1,0 +1,64 @@
+"""`placeOrder`: the signed-in user's cart becomes an order, with its email, in one unit of work."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from documents import checkout
+from documents.addresses import address_of
+from documents.common import stored_id
+from documents.money import to_minor_units
+from documents.orders import OrderAddress, OrderError, OrderErrorCode, PaymentMethod
+from resolvers.accounts.emails import deliver
+from resolvers.accounts.viewer import Viewer
+from resolvers.cart import shipping_rule
+from resolvers.context import Context
+from resolvers.orders.emails import confirmation_email
+
+# Online payment comes with the payments issue.
+AVAILABLE_PAYMENT_METHODS = frozenset({PaymentMethod.COD})
+
+
+async def place_order(
+    ctx: Context,
+    viewer: Viewer,
+    *,
+    address_id: ObjectId,
+    payment_method: PaymentMethod,
+    idempotency_key: str,
+    expected_total: Decimal | None,
+) -> checkout.PlacedOrder:
+    """Place the viewer's cart as an order, or say precisely why not; nothing is half-done."""
+    if not viewer.user.email_verified:
+        raise OrderError(OrderErrorCode.EMAIL_NOT_VERIFIED, "Verify your email address first")
+    if payment_method not in AVAILABLE_PAYMENT_METHODS:
+        raise OrderError(
+            OrderErrorCode.PAYMENT_METHOD_UNAVAILABLE,
+            f"{payment_method} is not available yet",
+            field="paymentMethod",
+        )
+    address = await address_of(stored_id(viewer.user), address_id)
+    if address is None:
+        raise OrderError(OrderErrorCode.ADDRESS_NOT_FOUND, "No such address", field="addressId")
+    currency = ctx.settings.shop_currency
+    expected = None
+    if expected_total is not None:  # a malformed amount is BAD_USER_INPUT, naming the field
+        expected = to_minor_units(expected_total, currency, field="expectedTotal")
+    order_checkout = checkout.Checkout(
+        user=viewer.user,
+        address=OrderAddress.model_validate(address, from_attributes=True),
+        payment_method=payment_method,
+        idempotency_key=idempotency_key,
+        expected_total=expected,
+        currency=currency,
+        shipping=shipping_rule(ctx.settings),
+    )
+
+    async def also(placed: checkout.PlacedOrder, session: AsyncClientSession) -> None:
+        await ctx.query_cache.product_changed(*placed.products)  # their stock changed
+        await deliver(ctx, confirmation_email(ctx, placed.order))
+
+    return await checkout.place_order(order_checkout, also=also)

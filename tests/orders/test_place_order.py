@@ -1,0 +1,259 @@
+"""`placeOrder` through the API: the happy path, every refusal with nothing changed, idempotency,
+and 1,000 buyers racing for 100 units."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from documents.accounts import AuthSession, User
+from documents.addresses import Address, AddressBook
+from documents.carts import Cart, CartLine
+from documents.catalog import Product
+from documents.orders import Order
+from tests.factories import global_id, make_category, make_product, make_user
+from tests.support import access_token_for, error_codes, graphql
+
+PLACE = """
+mutation($input: PlaceOrderInput!) {
+  placeOrder(input: $input) {
+    order {
+      number status paymentMethod
+      lines { name quantity unitPrice { amount } lineTotal { amount } }
+      subtotal { amount } discount { amount } shipping { amount } total { amount currency }
+      shippingAddress { name city postalCode }
+    }
+    errors { field code message total { amount currency } shortLines { productId requested available } }
+  }
+}
+"""
+MY_CART = "{ cart { itemCount lines { quantity } } }"
+
+
+def address_global_id(address: Address) -> str:
+    from strawberry import relay
+
+    return str(relay.GlobalID("Address", str(address.id)))
+
+
+async def buyer(**fields: Any) -> tuple[User, Address]:
+    user = await make_user(email_verified=fields.pop("email_verified", True), password=None)
+    address = Address(
+        name="Asha Rao",
+        phone="+919812345678",
+        line1="12 MG Road",
+        city="Bengaluru",
+        state="Karnataka",
+        postal_code="560001",
+        country="IN",
+    )
+    await AddressBook(user_id=user.id, addresses=[address], default_id=address.id).insert()
+    return user, address
+
+
+async def fill_cart(user: User, *lines: tuple[Product, int]) -> None:
+    await Cart(
+        user_id=user.id,
+        lines=[CartLine(product_id=product.id, quantity=quantity) for product, quantity in lines],
+    ).insert()
+
+
+def order_input(address: Address, **fields: Any) -> dict[str, Any]:
+    return {
+        "input": {
+            "addressId": address_global_id(address),
+            "idempotencyKey": fields.pop("idempotencyKey", str(uuid.uuid4())),
+            **fields,
+        }
+    }
+
+
+async def stock_of(product: Product) -> int:
+    found = await Product.get(product.id)
+    assert found is not None
+    return found.stock
+
+
+async def test_a_verified_buyer_orders_the_cart_cash_on_delivery(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    user, address = await buyer()
+    runner = await make_product(
+        await make_category(), name="Runner", price=60_000, discount_percent=10, stock=4
+    )
+    await fill_cart(user, (runner, 1))
+    token = await access_token_for(app, user)
+
+    body = await graphql(client, PLACE, order_input(address, expectedTotal="540.00"), token=token)
+
+    result = body["data"]["placeOrder"]
+    assert result["errors"] == []
+    assert result["order"] == {
+        "number": 1001,
+        "status": "CONFIRMED",
+        "paymentMethod": "COD",
+        "lines": [
+            {
+                "name": "Runner",
+                "quantity": 1,
+                "unitPrice": {"amount": "540.00"},
+                "lineTotal": {"amount": "540.00"},
+            }
+        ],
+        "subtotal": {"amount": "600.00"},
+        "discount": {"amount": "60.00"},
+        "shipping": {"amount": "0.00"},
+        "total": {"amount": "540.00", "currency": "INR"},
+        "shippingAddress": {"name": "Asha Rao", "city": "Bengaluru", "postalCode": "560001"},
+    }
+    assert await stock_of(runner) == 3
+    cart = await graphql(client, MY_CART, token=token)
+    assert cart["data"]["cart"]["itemCount"] == 0
+
+
+async def test_a_changed_price_is_refused_with_the_new_total_and_nothing_changes(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    user, address = await buyer()
+    runner = await make_product(await make_category(), price=60_000, stock=4)
+    await fill_cart(user, (runner, 1))
+
+    body = await graphql(
+        client,
+        PLACE,
+        order_input(address, expectedTotal="500.00"),
+        token=await access_token_for(app, user),
+    )
+
+    [error] = body["data"]["placeOrder"]["errors"]
+    assert (error["field"], error["code"]) == ("expectedTotal", "PRICE_CHANGED")
+    assert error["total"] == {"amount": "600.00", "currency": "INR"}
+    assert await stock_of(runner) == 4
+    assert await Order.find_all().count() == 0
+
+
+async def test_short_lines_are_each_named_and_nothing_changes(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    user, address = await buyer()
+    shoes = await make_category()
+    runner, sock = await make_product(shoes, stock=1), await make_product(shoes, stock=0)
+    await fill_cart(user, (runner, 2), (sock, 1))
+
+    body = await graphql(
+        client, PLACE, order_input(address), token=await access_token_for(app, user)
+    )
+
+    [error] = body["data"]["placeOrder"]["errors"]
+    assert error["code"] == "INSUFFICIENT_STOCK"
+    assert error["shortLines"] == [
+        {"productId": global_id(runner), "requested": 2, "available": 1},
+        {"productId": global_id(sock), "requested": 1, "available": 0},
+    ]
+    assert (await stock_of(runner), await stock_of(sock)) == (1, 0)
+    cart = await Cart.find_one(Cart.user_id == user.id)
+    assert cart is not None
+    assert len(cart.lines) == 2
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "field"),
+    [
+        ("unverified", "EMAIL_NOT_VERIFIED", None),
+        ("someone_elses_address", "ADDRESS_NOT_FOUND", "addressId"),
+        ("empty_cart", "CART_EMPTY", None),
+        ("online", "PAYMENT_METHOD_UNAVAILABLE", "paymentMethod"),
+        ("blank_key", "INVALID_IDEMPOTENCY_KEY", "idempotencyKey"),
+    ],
+)
+async def test_refusals_change_nothing(
+    app: Starlette, client: httpx.AsyncClient, case: str, code: str, field: str | None
+) -> None:
+    user, address = await buyer(email_verified=case != "unverified")
+    runner = await make_product(await make_category(), stock=4)
+    if case != "empty_cart":
+        await fill_cart(user, (runner, 1))
+    if case == "someone_elses_address":
+        _, address = await buyer()
+    extra = {"online": {"paymentMethod": "ONLINE"}, "blank_key": {"idempotencyKey": ""}}
+    variables = order_input(address, **extra.get(case, {}))
+
+    body = await graphql(client, PLACE, variables, token=await access_token_for(app, user))
+
+    [error] = body["data"]["placeOrder"]["errors"]
+    assert (error["code"], error["field"]) == (code, field)
+    assert await stock_of(runner) == 4
+    assert await Order.find_all().count() == 0
+
+
+async def test_placing_an_order_needs_a_signed_in_user(client: httpx.AsyncClient) -> None:
+    _, address = await buyer()
+
+    body = await graphql(client, PLACE, order_input(address))
+
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_a_repeated_idempotency_key_returns_the_first_order(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    user, address = await buyer()
+    runner = await make_product(await make_category(), stock=4)
+    await fill_cart(user, (runner, 1))
+    token = await access_token_for(app, user)
+    variables = order_input(address, idempotencyKey="checkout-1")
+
+    bodies = await asyncio.gather(
+        *(graphql(client, PLACE, variables, token=token) for _ in range(4))
+    )
+    again = await graphql(client, PLACE, variables, token=token)
+
+    numbers = {body["data"]["placeOrder"]["order"]["number"] for body in [*bodies, again]}
+    assert len(numbers) == 1
+    assert await stock_of(runner) == 3
+    assert await Order.find_all().count() == 1
+
+
+async def test_a_thousand_buyers_racing_for_a_hundred_units_get_exactly_a_hundred_orders(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    runner = await make_product(await make_category(), stock=100, price=10_000)
+    address = Address(
+        name="Buyer",
+        phone="+919812345678",
+        line1="1 Main Road",
+        city="Pune",
+        state="Maharashtra",
+        postal_code="411001",
+    )
+    users = [
+        User(email=f"buyer{n}@example.com", name=f"Buyer {n}", email_verified=True)
+        for n in range(1000)
+    ]
+    await User.insert_many(users)
+    users = await User.find_all().to_list()
+    await AddressBook.insert_many(
+        [AddressBook(user_id=u.id, addresses=[address], default_id=address.id) for u in users]
+    )
+    await Cart.insert_many(
+        [Cart(user_id=u.id, lines=[CartLine(product_id=runner.id, quantity=1)]) for u in users]
+    )
+    tokens = [await access_token_for(app, user) for user in users]
+    assert await AuthSession.find_all().count() == 1000
+
+    bodies = await asyncio.gather(
+        *(graphql(client, PLACE, order_input(address), token=t) for t in tokens)
+    )
+
+    errors = [body["data"]["placeOrder"]["errors"] for body in bodies]
+    placed = [body for body, error in zip(bodies, errors, strict=True) if not error]
+    refused = [error[0]["code"] for error in errors if error]
+    assert len(placed) == 100
+    assert refused == ["INSUFFICIENT_STOCK"] * 900
+    assert await stock_of(runner) == 0
+    assert await Order.find_all().count() == 100
