@@ -27,7 +27,7 @@ from documents.orders import (
     next_order_number,
 )
 from documents.pricing import LineProblem, Quote, ShippingRule, price_lines
-from documents.stock import InsufficientStockError, StockLine, take_stock
+from documents.stock import InsufficientStockError, ShortLine, StockLine, take_stock
 from documents.text import is_visible_text
 from documents.transactions import in_transaction
 
@@ -117,6 +117,14 @@ async def place_order(
         )
         _refuse_problems(quote, checkout)
         order = _new_order(checkout, number, quote)
+        await order.insert(session=session)
+        if not await empty_cart(stored_id(cart), expected_version=cart.version, session=session):
+            raise OrderError(OrderErrorCode.CART_CHANGED, "The cart changed; review it again")
+        placed = PlacedOrder(order, created=True, products=products)
+        if also is not None:
+            await also(placed, session)
+        # Last, so the products every checkout competes for are written as briefly before the
+        # commit as possible.
         try:
             await take_stock(
                 [StockLine(line.product_id, line.quantity) for line in quote.lines],
@@ -126,12 +134,6 @@ async def place_order(
             )
         except InsufficientStockError as error:
             raise _short(error) from None
-        await order.insert(session=session)
-        if not await empty_cart(stored_id(cart), expected_version=cart.version, session=session):
-            raise OrderError(OrderErrorCode.CART_CHANGED, "The cart changed; review it again")
-        placed = PlacedOrder(order, created=True, products=products)
-        if also is not None:
-            await also(placed, session)
         return placed
 
     try:
@@ -157,6 +159,16 @@ def _refuse_problems(quote: Quote, checkout: Checkout) -> None:
             OrderErrorCode.PRODUCT_UNAVAILABLE,
             "Some products are no longer sold; remove them from the cart",
             extensions={"productIds": [str(line.product_id) for line in unavailable]},
+        )
+    short = [line for line in quote.lines if line.problem is LineProblem.INSUFFICIENT_STOCK]
+    if short:  # before any write: a checkout that cannot succeed costs no conflict
+        raise _short(
+            InsufficientStockError(
+                [
+                    ShortLine(line.product_id, line.quantity, line.available_quantity)
+                    for line in short
+                ]
+            )
         )
     if checkout.expected_total is not None and checkout.expected_total != quote.total:
         total = str(to_decimal(quote.total, quote.currency))
