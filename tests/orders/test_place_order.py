@@ -35,12 +35,6 @@ mutation($input: PlaceOrderInput!) {
 MY_CART = "{ cart { itemCount lines { quantity } } }"
 
 
-def address_global_id(address: Address) -> str:
-    from strawberry import relay
-
-    return str(relay.GlobalID("Address", str(address.id)))
-
-
 async def buyer(**fields: Any) -> tuple[User, Address]:
     user = await make_user(email_verified=fields.pop("email_verified", True), password=None)
     address = Address(
@@ -66,7 +60,7 @@ async def fill_cart(user: User, *lines: tuple[Product, int]) -> None:
 def order_input(address: Address, **fields: Any) -> dict[str, Any]:
     return {
         "input": {
-            "addressId": address_global_id(address),
+            "addressId": global_id(address),
             "idempotencyKey": fields.pop("idempotencyKey", str(uuid.uuid4())),
             **fields,
         }
