@@ -1,7 +1,9 @@
 """Composition root: settings, lifespan, `create_app`, routes, middleware and the command line.
 
-    python -m server run            embedded MongoDB + Redis when no URIs are set, seed, serve
+    python -m server run            embedded MongoDB + Redis when no URIs are set, seed, serve,
+                                    with a job worker beside the API
     python -m server serve          serve only (MONGODB_URI and REDIS_URL point at running servers)
+    python -m server worker         run background jobs (emails) until stopped; --once: what is due
     python -m server seed           load the demo catalog if the database has no products
     python -m server export-schema  write schema.graphql
     python -m server create-admin --email EMAIL   promote (or create) an admin
@@ -17,9 +19,12 @@ import contextlib
 import getpass
 import logging
 import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
@@ -42,19 +47,24 @@ from documents.accounts import (
 )
 from documents.catalog import Category, Product
 from documents.demo_catalog import load_demo_catalog
+from documents.outbox import OutboxPolicy
 from documents.registry import ALL_DOCUMENTS
-from integrations.email import build_email_sender
+from integrations.email import EmailSender, build_email_sender
 from integrations.google import GoogleSignIn
 from integrations.images import build_image_store
+from integrations.jobs import JobQueue, RetryPolicy
 from integrations.local_servers import (
     LocalServer,
     LocalServerError,
     running_mongod_uri,
+    running_redis_uri,
+    spawn_attached,
     start_mongod,
     start_redis,
 )
 from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.accounts.admin import make_admin
+from resolvers.outbox import EmailOutbox
 from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
@@ -69,7 +79,10 @@ logger = logging.getLogger("commerce")
 READINESS_TIMEOUT_SECONDS = 2.0
 SCHEMA_FILE = Path(__file__).parent / "schema.graphql"
 MEDIA_PATH = "/media"
-EMAIL_OUTBOX_COLLECTION = "email_outbox"
+# Where the stand-in email sender puts the mail it "sends" (development, or no SendGrid key).
+SENT_EMAILS_COLLECTION = "sent_emails"
+# How long jobs under way get to finish when a worker stops, and how long `run` waits for that.
+WORKER_SHUTDOWN_GRACE_SECONDS = 20.0
 
 
 def configure_logging(settings: Settings) -> None:
@@ -116,6 +129,46 @@ async def init_documents(client: AsyncMongoClient, settings: Settings) -> None:
     )
 
 
+def build_email(settings: Settings, mongo: AsyncMongoClient) -> EmailSender:
+    """SendGrid with an API key, else the stand-in storing each email in `sent_emails`."""
+    return build_email_sender(
+        sendgrid_api_key=(
+            settings.sendgrid_api_key.get_secret_value() if settings.sendgrid_api_key else None
+        ),
+        from_email=settings.email_from,
+        from_name=settings.email_from_name,
+        sendgrid_host=settings.sendgrid_host,
+        sent_emails=mongo[settings.mongodb_database][SENT_EMAILS_COLLECTION],
+        # Emails hold one-time links and codes: fine in a developer's log, not in production's.
+        log_bodies=settings.environment is not Environment.PRODUCTION,
+    )
+
+
+def build_outbox(settings: Settings) -> EmailOutbox:
+    """The email outbox and the job queue it hands emails to. Close it when done."""
+    assert settings.redis_url
+    queue = JobQueue(
+        settings.redis_url,
+        name=f"{settings.redis_key_prefix}jobs",
+        connect_timeout_seconds=settings.redis_timeout_seconds,
+    )
+    return EmailOutbox(
+        queue,
+        policy=OutboxPolicy(
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+            requeue_after=timedelta(seconds=settings.outbox_requeue_after_seconds),
+            retention=timedelta(days=settings.outbox_retention_days),
+            max_attempts=settings.email_max_attempts,
+        ),
+        retry=RetryPolicy(
+            attempts=settings.email_max_attempts,
+            first_delay_seconds=settings.email_retry_delay_seconds,
+            max_delay_seconds=settings.email_retry_max_delay_seconds,
+        ),
+        relay_interval_seconds=settings.outbox_relay_interval_seconds,
+    )
+
+
 def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) -> Services:
     """The integrations and shared services, each picked once from the settings."""
     assert settings.redis_url
@@ -142,17 +195,8 @@ def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) ->
             limits=settings.rate_limits,
             enabled=settings.rate_limits_enabled,
         ),
-        email=build_email_sender(
-            sendgrid_api_key=(
-                settings.sendgrid_api_key.get_secret_value() if settings.sendgrid_api_key else None
-            ),
-            from_email=settings.email_from,
-            from_name=settings.email_from_name,
-            sendgrid_host=settings.sendgrid_host,
-            outbox=mongo[settings.mongodb_database][EMAIL_OUTBOX_COLLECTION],
-            # Emails hold one-time links and codes: fine in a developer's log, not in production's.
-            log_outbox_bodies=settings.environment is not Environment.PRODUCTION,
-        ),
+        email=build_email(settings, mongo),
+        outbox=build_outbox(settings),
         images=build_image_store(
             cloudinary_url=(
                 settings.cloudinary_url.get_secret_value() if settings.cloudinary_url else None
@@ -165,14 +209,23 @@ def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) ->
     )
 
 
-def describe_services(services: Services) -> None:
-    """Say at startup which integrations are real and which are local stand-ins."""
+def describe_email(email: EmailSender) -> None:
     logger.info(
         "email: %s%s",
-        services.email.name,
-        " (stand-in: emails are stored in the email_outbox collection)"
-        if services.email.name == "outbox"
+        email.name,
+        f" (stand-in: emails are stored in the {SENT_EMAILS_COLLECTION} collection, not sent)"
+        if email.name == "stored"
         else "",
+    )
+
+
+def describe_services(services: Services) -> None:
+    """Say at startup which integrations are real and which are local stand-ins."""
+    describe_email(services.email)
+    logger.info(
+        "jobs: emails go through the outbox to the %s queue; a worker sends them "
+        "(python -m server worker, or make run)",
+        services.outbox.queue.name,
     )
     logger.info(
         "images: %s%s",
@@ -200,6 +253,8 @@ def create_app(settings: Settings) -> Starlette:
             describe_services(app.state.services)
             yield
         finally:
+            if hasattr(app.state, "services"):
+                await app.state.services.outbox.close()
             await redis.aclose()
             await mongo.close()
 
@@ -312,14 +367,72 @@ async def create_admin(settings: Settings, email: str, name: str) -> int:
     return 0
 
 
+async def run_worker(settings: Settings, *, once: bool = False) -> int:
+    """Send the outbox's emails until SIGINT or SIGTERM (jobs under way then get
+    WORKER_SHUTDOWN_GRACE_SECONDS to finish); with `once`, send what is due and return."""
+    mongo = connect_mongo(settings)
+    outbox = build_outbox(settings)
+    try:
+        await init_documents(mongo, settings)
+        email = build_email(settings, mongo)
+        describe_email(email)
+        worker = outbox.worker(
+            email,
+            concurrency=settings.worker_concurrency,
+            shutdown_grace_seconds=WORKER_SHUTDOWN_GRACE_SECONDS,
+        )
+        if once:
+            ran = await worker.run_until_idle()
+            logger.info("worker: ran %d jobs; nothing else is due", ran)
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        logger.info(
+            "worker: running jobs from the %s queue (%d at a time), outbox relay every %ss; "
+            "Ctrl-C or SIGTERM stops it",
+            outbox.queue.name,
+            settings.worker_concurrency,
+            settings.outbox_relay_interval_seconds,
+        )
+        await worker.run_until_stopped(stop)
+        logger.info("worker: stopped")
+        return 0
+    finally:
+        await outbox.close()
+        await mongo.close()
+
+
+def start_worker_process(settings: Settings) -> subprocess.Popen[bytes]:
+    """`python -m server worker` as a child sharing this terminal, for `run`."""
+    assert settings.mongodb_uri
+    assert settings.redis_url
+    env = {**os.environ, "MONGODB_URI": settings.mongodb_uri, "REDIS_URL": settings.redis_url}
+    process = spawn_attached([sys.executable, "-m", "server", "worker"], env=env)
+    logger.info("started the job worker (pid %d); Ctrl-C stops it with the API", process.pid)
+    return process
+
+
+def stop_worker_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=WORKER_SHUTDOWN_GRACE_SECONDS + 10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    logger.info("stopped the job worker")
+
+
 def start_embedded_servers(
     settings: Settings, *, with_redis: bool = True, join_running: bool = False
 ) -> tuple[Settings, list[LocalServer]]:
     """Start mongod and/or redis-server for the URIs that are not set, data under DATA_DIR.
 
-    `with_redis=False` is for commands that only need MongoDB. With `join_running`, a mongod
-    already serving DATA_DIR on EMBEDDED_MONGO_PORT (the one `make run` started) is used as it
-    is: it is not started here, and so not among the servers returned to be stopped.
+    `with_redis=False` is for commands that only need MongoDB. With `join_running`, a mongod or
+    redis-server already serving DATA_DIR on its embedded port (the ones `make run` started) is
+    used as it is: it is not started here, and so not among the servers returned to be stopped.
     """
     servers: list[LocalServer] = []
     updates: dict[str, str] = {}
@@ -346,10 +459,18 @@ def start_embedded_servers(
                     time.monotonic() - started,
                 )
         if with_redis and settings.redis_url is None:
-            redis = start_redis(settings.data_dir / "redis", settings.embedded_redis_port)
-            servers.append(redis)
-            updates["redis_url"] = redis.uri
-            logger.info("embedded Redis at %s", redis.uri)
+            redis_dir = settings.data_dir / "redis"
+            running = (
+                running_redis_uri(redis_dir, settings.embedded_redis_port) if join_running else None
+            )
+            if running is not None:
+                updates["redis_url"] = running
+                logger.info("using the embedded Redis already running at %s", running)
+            else:
+                redis = start_redis(redis_dir, settings.embedded_redis_port)
+                servers.append(redis)
+                updates["redis_url"] = redis.uri
+                logger.info("embedded Redis at %s", redis.uri)
     except BaseException:
         stop_servers(servers)
         raise
@@ -394,6 +515,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start embedded servers if needed, seed, serve")
     commands.add_parser("serve", help="serve against MONGODB_URI and REDIS_URL")
+    worker = commands.add_parser("worker", help="run background jobs: send the outbox's emails")
+    worker.add_argument(
+        "--once", action="store_true", help="send what is due, then exit (cron, one-off runs)"
+    )
     seed = commands.add_parser("seed", help="load the demo catalog into an empty database")
     seed.add_argument("--products", type=int, default=None, help="how many (default SEED_PRODUCTS)")
     commands.add_parser("export-schema", help="write schema.graphql")
@@ -412,12 +537,12 @@ def main(argv: list[str] | None = None) -> int:
         SCHEMA_FILE.write_text(str(build_schema()) + "\n")
         return 0
 
-    # Seeding and making an admin need only MongoDB, and are run while `make run` is up: they
-    # join its mongod rather than fail to start a second one on the same port and data.
-    one_off = args.command in ("seed", "create-admin")
+    # Seeding and making an admin need only MongoDB; they and a worker are run while `make run`
+    # is up: they join its servers rather than fail to start second ones on the same ports.
+    mongo_only = args.command in ("seed", "create-admin")
     try:
         settings, servers = start_embedded_servers(
-            settings, with_redis=not one_off, join_running=one_off
+            settings, with_redis=not mongo_only, join_running=mongo_only or args.command == "worker"
         )
     except LocalServerError as error:
         print(f"Could not start an embedded server: {error}", file=sys.stderr)
@@ -425,10 +550,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "create-admin":
             return asyncio.run(create_admin(settings, args.email, args.name))
+        if args.command == "worker":
+            return asyncio.run(run_worker(settings, once=args.once))
         if args.command in ("run", "seed"):
             asyncio.run(seed_if_empty(settings, products=getattr(args, "products", None)))
-        if args.command in ("run", "serve"):
+        if args.command == "serve":
             serve(settings)
+        if args.command == "run":
+            worker_process = start_worker_process(settings)
+            try:
+                serve(settings)
+            finally:
+                stop_worker_process(worker_process)
     finally:
         stop_servers(servers)
     return 0

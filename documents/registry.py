@@ -8,10 +8,12 @@ from documents.accounts import ACCOUNT_DOCUMENTS
 from documents.carts import CART_DOCUMENTS
 from documents.catalog import CATALOG_DOCUMENTS
 from documents.orders import ORDER_DOCUMENTS
+from documents.outbox import OUTBOX_DOCUMENTS
 
 ALL_DOCUMENTS: list[type[Document]] = [
     *CATALOG_DOCUMENTS,
     *ACCOUNT_DOCUMENTS,
     *CART_DOCUMENTS,
     *ORDER_DOCUMENTS,
+    *OUTBOX_DOCUMENTS,
 ]

@@ -84,4 +84,30 @@ def start_redis(data_dir: Path, port: int, *, timeout: float = 20.0) -> LocalSer
     return server
 
 
+def running_redis_uri(data_dir: Path, port: int, *, timeout: float = 2.0) -> str | None:
+    """The URI of a redis-server already serving ``data_dir`` on 127.0.0.1:``port``, or None.
+
+    Lets a second command (``python -m server worker``) use the embedded Redis that ``make run``
+    started. A server on that port with another directory, or one that does not answer, is not
+    used.
+    """
+    data_dir = Path(data_dir).resolve()
+    client = redis.Redis(
+        host=HOST, port=port, socket_connect_timeout=timeout, socket_timeout=timeout
+    )
+    try:
+        config = client.config_get("dir")
+    except (OSError, redis.RedisError):
+        return None
+    finally:
+        client.close()
+    served = next(iter(config.values()), None)  # {"dir": ...}, the name as str or bytes
+    if served is None:
+        return None
+    directory = served.decode() if isinstance(served, bytes) else str(served)
+    if Path(directory).resolve() != data_dir:
+        return None
+    return f"redis://{HOST}:{port}/0"
+
+
 # --- process handling -------------------------------------------------------------------------
