@@ -125,8 +125,16 @@ class JobQueue:
         job = await self._queue.job(key)
         return None if job is None else (job.status.value, job.attempts)
 
+    async def queued_count(self) -> int:
+        """Jobs waiting in line to run now (not those scheduled for later, nor running)."""
+        return await self._queue.count("queued")
+
     async def close(self) -> None:
-        await self._queue.disconnect()
+        try:
+            await self._queue.disconnect()
+        except (RedisError, OSError):
+            # saq says goodbye to Redis on the way out; with Redis down, just drop the connections.
+            await self._redis.aclose()
 
     def worker(
         self,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from integrations.local_servers.process import (
     HOST,
@@ -92,8 +95,17 @@ def running_redis_uri(data_dir: Path, port: int, *, timeout: float = 2.0) -> str
     used.
     """
     data_dir = Path(data_dir).resolve()
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout):
+            pass
+    except OSError:
+        return None  # nothing listening: the common case, answered without a client's retries
     client = redis.Redis(
-        host=HOST, port=port, socket_connect_timeout=timeout, socket_timeout=timeout
+        host=HOST,
+        port=port,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),  # a server that does not answer at once is not ours
     )
     try:
         config = client.config_get("dir")
