@@ -12,7 +12,7 @@ the relay should next look at an entry: at once while PENDING; while QUEUED, aft
 which its job should have run (Redis may have lost it); while SENDING, when the lease ends (its
 worker may have died). Finished entries have none. SENT and SKIPPED entries are deleted
 `retention` after they finish (a TTL index on `delete_after`); FAILED ones stay until someone
-looks at them (setting one back to PENDING sends it again).
+looks at them (back to PENDING, with `attempts` 0 and `next_relay_at` now, sends one again).
 """
 
 from __future__ import annotations
