@@ -209,6 +209,8 @@ class JobWorker:
                 if task.get_name() != "process":
                     task.cancel()
             await asyncio.gather(worker, *loops, waiting, return_exceptions=True)
+        if not worker.cancelled() and worker.exception() is not None:
+            raise RuntimeError("the job worker stopped on an error") from worker.exception()
 
     async def run_until_idle(self, *, max_jobs: int = 10_000) -> int:
         """Run the periodic work, then every job that is due, until neither finds anything to

@@ -223,7 +223,9 @@ async def test_a_redis_outage_delays_an_email_but_never_loses_or_doubles_it(
         entry = await place_order(context(app, settings), category)
         handed_while_down = await outbox.relay()
 
-    assert (await Category.get(category.id)).name == "Shoes, ordered"  # type: ignore[union-attr]
+    ordered = await Category.get(category.id)
+    assert ordered is not None
+    assert ordered.name == "Shoes, ordered"
     assert (await stored(entry)).status is OutboxStatus.PENDING
     assert handed_while_down == 0
     assert "outbox entries wait for the relay" in caplog.text
