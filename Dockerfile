@@ -30,7 +30,8 @@ WORKDIR /src
 # [tool.setuptools]. pyproject.toml names README.md as the readme; the [d] glob keeps the build
 # working (setuptools only warns) should the file ever be missing.
 COPY pyproject.toml README.m[d] ./
-COPY server.py settings.py ./
+COPY settings.py ./
+COPY server ./server
 COPY schema ./schema
 COPY resolvers ./resolvers
 COPY documents ./documents

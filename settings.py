@@ -134,11 +134,27 @@ class Settings(BaseSettings):
     )
     rate_limits_enabled: bool = True
 
-    # Email: SendGrid with an API key, else the `email_outbox` collection.
+    # Email: SendGrid with an API key, else the stand-in that stores them in `sent_emails`.
     sendgrid_api_key: SecretStr | None = None
     sendgrid_host: str = "https://api.sendgrid.com"
     email_from: str = "shop@example.com"
     email_from_name: str = "Commerce"
+
+    # Background jobs (saq on Redis) and the outbox they send emails from (README, "Jobs").
+    worker_concurrency: Annotated[int, Field(ge=1, le=200)] = 10
+    # Deliveries tried before an email is FAILED; the n-th retry waits a random time up to
+    # EMAIL_RETRY_DELAY_SECONDS * 2**(n-1), at most EMAIL_RETRY_MAX_DELAY_SECONDS.
+    email_max_attempts: Annotated[int, Field(ge=1, le=50)] = 10
+    email_retry_delay_seconds: Annotated[float, Field(ge=0, le=3600)] = 10.0
+    email_retry_max_delay_seconds: Annotated[float, Field(ge=0, le=86_400)] = 1800.0
+    # How often each worker's relay hands over what the after-commit nudge did not.
+    outbox_relay_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    # How long a job's claim on an email holds: longer than one delivery can take (SendGrid's
+    # requests time out after 10 s), so an email is not sent twice while its job is under way.
+    outbox_lease_seconds: Annotated[int, Field(ge=30, le=3600)] = 60
+    # A queued email not sent by then is handed to the queue again (Redis may have lost it).
+    outbox_requeue_after_seconds: Annotated[int, Field(ge=10, le=86_400)] = 300
+    outbox_retention_days: Annotated[int, Field(ge=1, le=365)] = 7
 
     # Images: Cloudinary with a CLOUDINARY_URL, else files under data_dir/media served at /media.
     cloudinary_url: SecretStr | None = None

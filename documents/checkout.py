@@ -3,7 +3,10 @@ empty the cart. All or nothing, and idempotent per (user, idempotency key)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -137,13 +140,41 @@ async def place_order(
         return placed
 
     try:
-        return await in_transaction(apply, session=session)
+        if session is not None:
+            return await in_transaction(apply, session=session)
+        async with _turns_for(await _product_ids_in_cart(user_id)):
+            return await in_transaction(apply)
     except DuplicateKeyError:
         # Another call with the same key committed first: its order is the answer.
         earlier = await order_for_key(user_id, key)
         if earlier is None:
             raise
         return PlacedOrder(earlier, created=False, products=[])
+
+
+# Checkouts in this process that take the same product's stock take turns: in MongoDB they would
+# conflict on that product's document, all but one would abort, and with many buyers of one hot
+# product the retries could run past the transaction's time limit. Across processes MongoDB's
+# write conflicts still decide; this only spares the attempts that were bound to fail.
+_product_turns: weakref.WeakValueDictionary[ObjectId, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+@contextlib.asynccontextmanager
+async def _turns_for(product_ids: list[ObjectId]) -> AsyncIterator[None]:
+    """Hold the turn of every product, taken in one global order so two checkouts never wait on
+    each other."""
+    locks = [
+        _product_turns.setdefault(product_id, asyncio.Lock()) for product_id in sorted(product_ids)
+    ]
+    async with contextlib.AsyncExitStack() as stack:
+        for lock in locks:
+            await stack.enter_async_context(lock)
+        yield
+
+
+async def _product_ids_in_cart(user_id: ObjectId) -> list[ObjectId]:
+    cart = await cart_of_user(user_id)
+    return list({line.product_id for line in cart.lines}) if cart else []
 
 
 async def _products_of(cart: Cart, session: AsyncClientSession) -> list[Product]:

@@ -9,6 +9,7 @@ from documents.addresses import ADDRESS_DOCUMENTS
 from documents.carts import CART_DOCUMENTS
 from documents.catalog import CATALOG_DOCUMENTS
 from documents.orders import ORDER_DOCUMENTS
+from documents.outbox import OUTBOX_DOCUMENTS
 
 ALL_DOCUMENTS: list[type[Document]] = [
     *CATALOG_DOCUMENTS,
@@ -16,4 +17,5 @@ ALL_DOCUMENTS: list[type[Document]] = [
     *ADDRESS_DOCUMENTS,
     *CART_DOCUMENTS,
     *ORDER_DOCUMENTS,
+    *OUTBOX_DOCUMENTS,
 ]

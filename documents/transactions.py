@@ -70,6 +70,12 @@ def in_transaction_now() -> bool:
     return _current.get() is not None
 
 
+def current_session() -> AsyncClientSession | None:
+    """The session of the transaction the calling code runs in, to join it; None outside one."""
+    current = _current.get()
+    return None if current is None else current[0]
+
+
 def after_commit(effect: Effect) -> None:
     """Run `effect` once the transaction under way commits; never if it aborts.
 

@@ -1,4 +1,4 @@
-"""Outgoing email: SendGrid in production, a MongoDB outbox in development.
+"""Outgoing email: SendGrid in production, a stand-in that stores each email in development.
 
 ``build_email_sender`` picks the implementation once, from settings. Both raise
 ``EmailDeliveryError`` when a message could not be handed over.
@@ -27,8 +27,8 @@ __all__ = [
     "EmailDeliveryError",
     "EmailMessage",
     "EmailSender",
-    "OutboxEmailSender",
     "SendGridEmailSender",
+    "StoredEmailSender",
     "build_email_sender",
 ]
 
@@ -116,15 +116,16 @@ class SendGridEmailSender:
         return text.replace(self._api_key, "[redacted]")
 
 
-class OutboxEmailSender:
-    """Development stand-in: stores each message in a MongoDB collection and logs it.
+class StoredEmailSender:
+    """Development stand-in: stores each message in a MongoDB collection (the mail "sent") and
+    logs it; nothing leaves the machine.
 
     With ``log_bodies``, the log line carries the plain-text body too, so a developer can follow
     a verification link or use a reset code straight from the server log. Bodies hold one-time
     secrets, so the builder turns this off in production.
     """
 
-    name = "outbox"
+    name = "stored"
 
     def __init__(
         self, collection: AsyncCollection[dict[str, Any]], *, log_bodies: bool = False
@@ -144,7 +145,7 @@ class OutboxEmailSender:
         try:
             await self._collection.insert_one(document)
         except PyMongoError as exc:
-            raise EmailDeliveryError(f"Could not store the email in the outbox: {exc}") from exc
+            raise EmailDeliveryError(f"Could not store the email: {exc}") from exc
         if self._log_bodies:
             logger.info(
                 "email to %s: %s\n%s",
@@ -162,17 +163,18 @@ def build_email_sender(
     from_email: str,
     from_name: str,
     sendgrid_host: str,
-    outbox: AsyncCollection[dict[str, Any]],
-    log_outbox_bodies: bool = False,
+    sent_emails: AsyncCollection[dict[str, Any]],
+    log_bodies: bool = False,
 ) -> EmailSender:
-    """Return the SendGrid sender when an API key is set, else the MongoDB outbox.
+    """Return the SendGrid sender when an API key is set, else the stand-in storing emails in
+    ``sent_emails``.
 
-    ``log_outbox_bodies`` makes the outbox log each message's plain text (links, codes); pass it
-    only where the log is not a place for one-time secrets, i.e. outside production.
+    ``log_bodies`` makes the stand-in log each message's plain text (links, codes); pass it only
+    where the log is not a place for one-time secrets, i.e. outside production.
     """
     if sendgrid_api_key:
         return SendGridEmailSender(sendgrid_api_key, from_email, from_name, sendgrid_host)
-    return OutboxEmailSender(outbox, log_bodies=log_outbox_bodies)
+    return StoredEmailSender(sent_emails, log_bodies=log_bodies)
 
 
 def _sendgrid_error_detail(body: bytes | str | None) -> str:

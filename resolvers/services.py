@@ -8,6 +8,7 @@ from integrations.email import EmailSender
 from integrations.google import GoogleSignIn
 from integrations.images import ImageStore
 from resolvers.accounts.access_tokens import AccessTokens
+from resolvers.outbox import EmailOutbox
 from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
 
@@ -17,6 +18,7 @@ class Services:
     query_cache: QueryCache
     access_tokens: AccessTokens
     rate_limiter: RateLimiter
-    email: EmailSender
+    email: EmailSender  # used by the workers' email jobs; requests go through `outbox`
+    outbox: EmailOutbox
     images: ImageStore
     google: GoogleSignIn | None  # None when Google sign-in is not configured

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from documents.registry import ALL_DOCUMENTS
 from integrations.local_servers import free_port, start_mongod, start_redis
-from server import EMAIL_OUTBOX_COLLECTION, create_app
+from server import SENT_EMAILS_COLLECTION, create_app
 from settings import Environment, Settings
 from tests.support import MongoCommandCounter
 
@@ -87,8 +87,12 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     settings: Settings = request.getfixturevalue("settings")
     for document in ALL_DOCUMENTS:
         await document.get_pymongo_collection().delete_many({})
-    await app.state.mongo[settings.mongodb_database][EMAIL_OUTBOX_COLLECTION].delete_many({})
+    await app.state.mongo[settings.mongodb_database][SENT_EMAILS_COLLECTION].delete_many({})
     keys = [key async for key in app.state.redis.scan_iter(match=f"{settings.redis_key_prefix}*")]
+    # The job queue's keys: saq puts its own prefix before the queue's name.
+    keys += [
+        key async for key in app.state.redis.scan_iter(match=f"saq:*{settings.redis_key_prefix}*")
+    ]
     if keys:
         await app.state.redis.delete(*keys)
 

@@ -100,9 +100,22 @@ def payload_codes(body: dict[str, Any], mutation: str) -> list[str]:
     return [error["code"] for error in body["data"][mutation]["errors"]]
 
 
-async def outbox(app: Any, settings: Any, to: str) -> list[dict[str, Any]]:
-    """The emails the outbox stand-in stored for `to`, oldest first."""
-    collection = app.state.mongo[settings.mongodb_database]["email_outbox"]
+async def run_jobs(app: Any) -> int:
+    """Do in this process what the worker would: run the outbox relay and every job that is due,
+    until nothing is left (a retry waiting out its backoff is not due). Returns the jobs run.
+
+    Uses the app's services as they are now, so a test that swapped the email sender or the
+    outbox (`replace_services`) runs its jobs with those."""
+    services = app.state.services
+    ran: int = await services.outbox.worker(services.email).run_until_idle()
+    return ran
+
+
+async def sent_emails(app: Any, settings: Any, to: str) -> list[dict[str, Any]]:
+    """The emails the stand-in sender delivered to `to`, oldest first, once the jobs waiting to
+    send emails have run (`run_jobs`)."""
+    await run_jobs(app)
+    collection = app.state.mongo[settings.mongodb_database]["sent_emails"]
     return await collection.find({"to": to}, {"_id": 0}).sort("created_at", 1).to_list()
 
 

@@ -11,8 +11,17 @@ This module deliberately imports nothing from the project.
 """
 
 from integrations.local_servers.mongod import find_mongod, running_mongod_uri, start_mongod
-from integrations.local_servers.process import LocalServer, LocalServerError, free_port
-from integrations.local_servers.redis_server import find_redis_server, start_redis
+from integrations.local_servers.process import (
+    LocalServer,
+    LocalServerError,
+    free_port,
+    spawn_attached,
+)
+from integrations.local_servers.redis_server import (
+    find_redis_server,
+    running_redis_uri,
+    start_redis,
+)
 
 __all__ = [
     "LocalServer",
@@ -21,6 +30,8 @@ __all__ = [
     "find_redis_server",
     "free_port",
     "running_mongod_uri",
+    "running_redis_uri",
+    "spawn_attached",
     "start_mongod",
     "start_redis",
 ]

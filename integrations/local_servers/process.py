@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -123,6 +123,22 @@ def spawn(args: list[str]) -> subprocess.Popen[bytes]:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        close_fds=True,
+        preexec_fn=_die_with_parent_hook(),
+        process_group=0,
+    )
+
+
+def spawn_attached(args: list[str], *, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start a child that writes to our terminal and dies with us (a worker beside the API).
+
+    Like the servers, it has a process group of its own: a terminal Ctrl-C reaches only the
+    parent, which stops its children in order.
+    """
+    return subprocess.Popen(  # noqa: S603
+        args,
+        stdin=subprocess.DEVNULL,
+        env=dict(env),
         close_fds=True,
         preexec_fn=_die_with_parent_hook(),
         process_group=0,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from integrations.local_servers.process import (
     HOST,
@@ -82,6 +85,41 @@ def start_redis(data_dir: Path, port: int, *, timeout: float = 20.0) -> LocalSer
         server.stop(timeout=10.0)
         raise
     return server
+
+
+def running_redis_uri(data_dir: Path, port: int, *, timeout: float = 2.0) -> str | None:
+    """The URI of a redis-server already serving ``data_dir`` on 127.0.0.1:``port``, or None.
+
+    Lets a second command (``python -m server worker``) use the embedded Redis that ``make run``
+    started. A server on that port with another directory, or one that does not answer, is not
+    used.
+    """
+    data_dir = Path(data_dir).resolve()
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout):
+            pass
+    except OSError:
+        return None  # nothing listening: the common case, answered without a client's retries
+    client = redis.Redis(
+        host=HOST,
+        port=port,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),  # a server that does not answer at once is not ours
+    )
+    try:
+        config = client.config_get("dir")
+    except (OSError, redis.RedisError):
+        return None
+    finally:
+        client.close()
+    served = next(iter(config.values()), None)  # {"dir": ...}, the name as str or bytes
+    if served is None:
+        return None
+    directory = served.decode() if isinstance(served, bytes) else str(served)
+    if Path(directory).resolve() != data_dir:
+        return None
+    return f"redis://{HOST}:{port}/0"
 
 
 # --- process handling -------------------------------------------------------------------------

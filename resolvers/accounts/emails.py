@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import html
-import logging
 from urllib.parse import urlencode
 
-from documents.transactions import run_after_commit
-from integrations.email import EmailDeliveryError, EmailMessage
+from integrations.email import EmailMessage
 from resolvers.context import Context
-
-logger = logging.getLogger(__name__)
+from resolvers.outbox import enqueue_email, record_unsent_email
 
 
 def _paragraphs(texts: list[str]) -> str:
@@ -72,24 +69,16 @@ def password_changed_email(ctx: Context, *, to: str, name: str) -> EmailMessage:
     )
 
 
-async def deliver(ctx: Context, message: EmailMessage) -> None:
-    """Send after the response has gone out, so the answer's timing says nothing about the email,
-    and only once the transaction under way (if any) has committed: never for a change that was
-    rolled back.
+async def deliver(ctx: Context, message: EmailMessage, *, send: bool = True) -> None:
+    """Send through the outbox: written in the transaction under way (if any), handed to the job
+    queue once that commits and the response has gone out, so the answer's timing says nothing
+    about the email, and never sent for a change that was rolled back. Failed deliveries are
+    retried with a backoff (README, "Jobs").
 
-    A failed delivery is logged; the user can ask again (resend, new code).
+    `send=False` records the email without sending it: the same database work, for answers that
+    must not reveal whether an account exists.
     """
-
-    async def send() -> None:
-        try:
-            await ctx.services.email.send(message)
-        except EmailDeliveryError as error:
-            logger.error("email %r to %s not delivered: %s", message.subject, message.to, error)
-
-    async def schedule() -> None:
-        if ctx.background is not None:
-            ctx.background.add_task(send)
-        else:
-            await send()
-
-    await run_after_commit(schedule)
+    if send:
+        await enqueue_email(ctx, message)
+    else:
+        await record_unsent_email(ctx, message)

@@ -35,9 +35,9 @@ def _otp_hash(ctx: Context, email: str, otp: str) -> str:
 async def request_password_reset(ctx: Context, email: str) -> None:
     """Email a 6-digit code if an account has this address.
 
-    Known and unknown addresses do the same database work and get the same answer; the email
-    itself is sent after the response. So neither the answer nor its timing tells whether an
-    account exists.
+    Known and unknown addresses do the same database work (an unknown one's email is recorded
+    in the outbox, not sent) and get the same answer; the email is handed to the job queue after
+    the response. So neither the answer nor its timing tells whether an account exists.
     """
     address = normalize_email(email)
     await ctx.services.rate_limiter.check(
@@ -57,8 +57,8 @@ async def request_password_reset(ctx: Context, email: str) -> None:
         code_hash=_otp_hash(ctx, address, otp),
         expires_at=utc_now() + timedelta(minutes=ctx.settings.password_reset_minutes),
     ).insert()
-    if usable and user:
-        await emails.deliver(ctx, emails.password_reset_email(ctx, to=address, otp=otp))
+    # Unknown and disabled addresses get the same writes: their email is recorded, not sent.
+    await emails.deliver(ctx, emails.password_reset_email(ctx, to=address, otp=otp), send=usable)
 
 
 async def verify_password_reset_otp(ctx: Context, email: str, otp: str) -> str:

@@ -12,11 +12,11 @@ from documents.addresses import address_of
 from documents.common import stored_id
 from documents.money import to_minor_units
 from documents.orders import OrderAddress, OrderError, OrderErrorCode, PaymentMethod
-from resolvers.accounts.emails import deliver
 from resolvers.accounts.viewer import Viewer
 from resolvers.cart import shipping_rule
 from resolvers.context import Context
 from resolvers.orders.emails import confirmation_email
+from resolvers.outbox import enqueue_email
 
 # Online payment comes with the payments issue.
 AVAILABLE_PAYMENT_METHODS = frozenset({PaymentMethod.COD})
@@ -59,6 +59,8 @@ async def place_order(
 
     async def also(placed: checkout.PlacedOrder, session: AsyncClientSession) -> None:
         await ctx.query_cache.product_changed(*placed.products)  # their stock changed
-        await deliver(ctx, confirmation_email(ctx, placed.order))
+        order = placed.order
+        key = f"order-confirmed:{order.id}"
+        await enqueue_email(ctx, confirmation_email(ctx, order), session=session, key=key)
 
     return await checkout.place_order(order_checkout, also=also)

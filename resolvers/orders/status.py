@@ -17,10 +17,10 @@ from documents.orders import (
     change_order_status,
 )
 from documents.transactions import in_transaction
-from resolvers.accounts.emails import deliver
 from resolvers.accounts.viewer import Viewer
 from resolvers.context import Context
 from resolvers.orders.emails import status_email
+from resolvers.outbox import enqueue_email
 
 # What a buyer may cancel: an order not yet packed (admins may cancel until it ships).
 BUYER_CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED})
@@ -51,7 +51,8 @@ async def move_order(
             products = await Product.find({"_id": {"$in": ids}}, session=session).to_list()
             await ctx.query_cache.product_changed(*products)
         if message := status_email(ctx, after):
-            await deliver(ctx, message)
+            key = f"order-{to_status.lower()}:{after.id}"
+            await enqueue_email(ctx, message, session=session, key=key)
         return after
 
     return await in_transaction(work)

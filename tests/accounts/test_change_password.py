@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from documents.accounts import AuthSession, User, password_matches
 from settings import Settings
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.support import error_codes, graphql, login, outbox, payload_codes
+from tests.support import error_codes, graphql, login, payload_codes, sent_emails
 
 CHANGE_PASSWORD = """
 mutation ChangePassword($input: ChangePasswordInput!) {
@@ -60,7 +60,7 @@ async def test_a_wrong_current_password_changes_nothing(
     me = await graphql(client, ME, token=other_device["accessToken"])
     assert me["data"]["me"] == {"email": "asha@example.com"}
     assert await AuthSession.find(AuthSession.revoked_at == None).count() == 2  # noqa: E711
-    assert await outbox(app, settings, "asha@example.com") == []
+    assert await sent_emails(app, settings, "asha@example.com") == []
 
 
 async def test_a_weak_new_password_is_refused(client: httpx.AsyncClient) -> None:
@@ -103,7 +103,7 @@ async def test_changing_keeps_this_session_and_ends_the_others(
     assert payload_codes(other_refresh, "refreshToken") == ["INVALID_REFRESH_TOKEN"]
     my_refresh = await graphql(client, REFRESH, {"token": this_device["refreshToken"]})
     assert my_refresh["data"]["refreshToken"]["errors"] == []
-    subjects = [email["subject"] for email in await outbox(app, settings, "asha@example.com")]
+    subjects = [email["subject"] for email in await sent_emails(app, settings, "asha@example.com")]
     assert subjects == ["Your password was changed"]
 
 

@@ -17,7 +17,7 @@ from integrations.images import CloudinaryImageStore
 from integrations.local_servers import free_port
 from settings import Settings
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.support import error_codes, graphql, login, outbox
+from tests.support import error_codes, graphql, login, sent_emails
 
 UPDATE_PROFILE = """
 mutation UpdateProfile($input: UpdateProfileInput!) {
@@ -177,7 +177,7 @@ async def test_a_taken_email_is_refused_and_nothing_changes(
     assert errors(body, "updateProfile") == [("email", "EMAIL_TAKEN")]
     assert await stored() == before
     assert await User.find(User.email == "ravi@example.com").count() == 1
-    assert await outbox(app, settings, "ravi@example.com") == []
+    assert await sent_emails(app, settings, "ravi@example.com") == []
 
 
 async def test_anonymous_callers_cannot_update_a_profile(client: httpx.AsyncClient) -> None:

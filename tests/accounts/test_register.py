@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from documents.accounts import User, password_matches
 from settings import Settings
 from tests.factories import make_user
-from tests.support import graphql, outbox, payload_codes
+from tests.support import graphql, payload_codes, sent_emails
 
 REGISTER = """
 mutation Register($input: RegisterInput!) {
@@ -63,7 +63,7 @@ async def test_registers_signs_in_and_sends_a_verification_email(
     assert stored is not None
     assert stored.password_hash != "a good passphrase"
     assert password_matches("a good passphrase", stored.password_hash, rounds=4)
-    emails = await outbox(app, settings, "asha@example.com")
+    emails = await sent_emails(app, settings, "asha@example.com")
     assert [email["subject"] for email in emails] == ["Confirm your email address"]
     assert re.search(r"/verify-email\?token=[\w-]{40,}", emails[0]["text"])
     assert "verify-email?token=" in emails[0]["html"]

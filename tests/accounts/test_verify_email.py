@@ -12,7 +12,7 @@ from documents.accounts import CodePurpose, OneTimeCode, User, token_hash
 from documents.common import utc_now
 from settings import Settings
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.support import graphql, login, outbox, payload_codes
+from tests.support import graphql, login, payload_codes, sent_emails
 
 REGISTER = """
 mutation Register($input: RegisterInput!) {
@@ -55,7 +55,7 @@ async def register(client: httpx.AsyncClient, email: str) -> str:
 
 async def link_tokens(app: Starlette, settings: Settings, to: str) -> list[str]:
     """The token of every verification link emailed to `to`, oldest first."""
-    emails = await outbox(app, settings, to)
+    emails = await sent_emails(app, settings, to)
     found = [_LINK.search(email["text"]) for email in emails]
     return [match.group(1) for match in found if match]
 
@@ -144,7 +144,7 @@ async def test_resending_to_a_verified_user_is_refused_and_sends_nothing(
 
     assert body["data"]["resendVerificationEmail"]["ok"] is False
     assert payload_codes(body, "resendVerificationEmail") == ["ALREADY_VERIFIED"]
-    assert await outbox(app, settings, "asha@example.com") == []
+    assert await sent_emails(app, settings, "asha@example.com") == []
     assert await OneTimeCode.count() == 0
 
 
@@ -159,7 +159,7 @@ async def test_anonymous_resend_answers_the_same_for_unknown_and_unverified_addr
     assert known == unknown
     assert known["data"] == {"resendVerificationEmail": {"ok": True, "errors": []}}
     assert len(await link_tokens(app, settings, "asha@example.com")) == 1
-    assert await outbox(app, settings, "nobody@example.com") == []
+    assert await sent_emails(app, settings, "nobody@example.com") == []
     assert await OneTimeCode.find(OneTimeCode.email == "nobody@example.com").count() == 0
 
 
@@ -205,7 +205,7 @@ async def test_a_verified_user_who_changes_email_is_unverified_until_the_new_lin
         "emailVerified": False,
     }
     assert not await verified("asha@work.example")
-    assert await outbox(app, settings, "asha@example.com") == []
+    assert await sent_emails(app, settings, "asha@example.com") == []
     [link] = await link_tokens(app, settings, "asha@work.example")
     body = await graphql(client, VERIFY_EMAIL, {"token": link})
     assert body["data"]["verifyEmail"]["errors"] == []
@@ -237,7 +237,7 @@ async def test_the_verification_email_is_one_html_document_with_the_link_and_clo
 ) -> None:
     await register(client, "asha@example.com")
 
-    [email] = await outbox(app, settings, "asha@example.com")
+    [email] = await sent_emails(app, settings, "asha@example.com")
     [token] = await link_tokens(app, settings, "asha@example.com")
     document = email["html"]
     assert document.count("<html") == 1

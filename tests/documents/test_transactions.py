@@ -18,7 +18,7 @@ from resolvers.context import new_context
 from resolvers.query_cache import product_tags
 from settings import Settings
 from tests.factories import make_category, make_product
-from tests.support import outbox
+from tests.support import sent_emails
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -95,11 +95,11 @@ async def test_an_aborted_transaction_leaves_the_cache_and_the_email_outbox_unto
         await in_transaction(lambda session: work(session, fail=True))
 
     assert await app.state.redis.exists(*tag_keys) == 0
-    assert await outbox(app, settings, "asha@example.com") == []
+    assert await sent_emails(app, settings, "asha@example.com") == []
     # The same unit of work, committed: both effects happen.
     await in_transaction(lambda session: work(session, fail=False))
     assert await app.state.redis.exists(*tag_keys) == len(tag_keys)
-    assert [m["subject"] for m in await outbox(app, settings, "asha@example.com")] == [
+    assert [m["subject"] for m in await sent_emails(app, settings, "asha@example.com")] == [
         "Order placed"
     ]
 

@@ -8,7 +8,8 @@ Point the real SDK at ``fake.url`` to exercise its code paths without the networ
         assert fake.requests[0].json["subject"] == "Hello"
 
 Each request is recorded before it is answered, so once the client has its response the
-request is in ``fake.requests``. ``fail_with`` makes later requests fail like SendGrid does.
+request is in ``fake.requests``. ``fail_with`` makes later requests fail like SendGrid does;
+``fail_next`` makes only the next few fail.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ class FakeSendGrid(LocalHttpFake):
     def __init__(self) -> None:
         super().__init__()
         self.requests: list[RecordedRequest] = []
+        self._answers: list[tuple[RecordedRequest, int]] = []
         self._lock = threading.Lock()
         self._status = 202
         self._body = b""
+        self._failures_left: int | None = None  # None: answer with _status for good
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         return _handler_for(self)
@@ -57,13 +60,29 @@ class FakeSendGrid(LocalHttpFake):
         with self._lock:
             self._status = status
             self._body = _error_body(message)
+            self._failures_left = None
+
+    def fail_next(self, times: int, status: int = 500, message: str = "simulated failure") -> None:
+        """Answer the next ``times`` requests with ``status``, then accept again (202)."""
+        with self._lock:
+            self._status = status
+            self._body = _error_body(message)
+            self._failures_left = times
+
+    @property
+    def accepted(self) -> list[RecordedRequest]:
+        """The mail send requests answered 202: the emails SendGrid took for delivery."""
+        with self._lock:
+            return [request for request, status in self._answers if status == 202]
 
     def reset(self) -> None:
         """Forget recorded requests and answer 202 again (for reuse across tests)."""
         with self._lock:
             self.requests.clear()
+            self._answers.clear()
             self._status = 202
             self._body = b""
+            self._failures_left = None
 
     def _answer(self, request: RecordedRequest) -> tuple[int, bytes]:
         with self._lock:
@@ -72,7 +91,13 @@ class FakeSendGrid(LocalHttpFake):
                 return 404, _error_body(f"no fake for {request.method} {request.path}")
             if not request.headers.get("authorization", "").startswith("Bearer "):
                 return 401, _error_body("authorization required")
-            return self._status, self._body
+            answer = self._status, self._body
+            if self._failures_left is not None:
+                self._failures_left -= 1
+                if self._failures_left <= 0:
+                    self._status, self._body, self._failures_left = 202, b"", None
+            self._answers.append((request, answer[0]))
+            return answer
 
 
 def _error_body(message: str) -> bytes:

@@ -1,4 +1,4 @@
-"""Tests for the email senders: the real SendGrid SDK against a local fake, and the outbox."""
+"""Tests for the email senders: the real SendGrid SDK against a local fake, and the stand-in."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from starlette.applications import Starlette
 from integrations.email import (
     EmailDeliveryError,
     EmailMessage,
-    OutboxEmailSender,
     SendGridEmailSender,
+    StoredEmailSender,
     build_email_sender,
 )
 from integrations.local_servers import free_port
@@ -40,11 +40,11 @@ def sendgrid() -> Iterator[FakeSendGrid]:
 
 
 @pytest.fixture
-async def outbox(
+async def sent_emails(
     app: Starlette, settings: Settings
 ) -> AsyncIterator[AsyncCollection[dict[str, Any]]]:
     collection: AsyncCollection[dict[str, Any]] = app.state.mongo[settings.mongodb_database][
-        "email_outbox_test"
+        "sent_emails_test"
     ]
     yield collection
     await collection.drop()
@@ -105,16 +105,16 @@ async def test_sendgrid_unreachable_host_raises() -> None:
     assert API_KEY not in str(raised.value)
 
 
-async def test_outbox_stores_the_message_and_logs_it(
-    outbox: AsyncCollection[dict[str, Any]], caplog: pytest.LogCaptureFixture
+async def test_the_stand_in_stores_the_message_and_logs_it(
+    sent_emails: AsyncCollection[dict[str, Any]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    sender = OutboxEmailSender(outbox)
+    sender = StoredEmailSender(sent_emails)
     before = datetime.now(UTC)
 
     with caplog.at_level(logging.INFO, logger="commerce.email"):
         await sender.send(MESSAGE)
 
-    documents = await outbox.find({}, {"_id": 0}).to_list()
+    documents = await sent_emails.find({}, {"_id": 0}).to_list()
     assert len(documents) == 1
     stored = documents[0]
     created_at = stored.pop("created_at")
@@ -131,8 +131,8 @@ async def test_outbox_stores_the_message_and_logs_it(
     ]
 
 
-async def test_outbox_logs_the_plain_text_body_when_asked(
-    outbox: AsyncCollection[dict[str, Any]], caplog: pytest.LogCaptureFixture
+async def test_the_stand_in_logs_the_plain_text_body_when_asked(
+    sent_emails: AsyncCollection[dict[str, Any]], caplog: pytest.LogCaptureFixture
 ) -> None:
     message = EmailMessage(
         to="customer@example.org",
@@ -142,7 +142,7 @@ async def test_outbox_logs_the_plain_text_body_when_asked(
     )
 
     with caplog.at_level(logging.INFO, logger="commerce.email"):
-        await OutboxEmailSender(outbox, log_bodies=True).send(message)
+        await StoredEmailSender(sent_emails, log_bodies=True).send(message)
 
     assert [record.getMessage() for record in caplog.records] == [
         "email to customer@example.org: Confirm your email address\n"
@@ -152,20 +152,20 @@ async def test_outbox_logs_the_plain_text_body_when_asked(
     ]
 
 
-async def test_build_passes_the_body_logging_choice_to_the_outbox(
-    outbox: AsyncCollection[dict[str, Any]], caplog: pytest.LogCaptureFixture
+async def test_build_passes_the_body_logging_choice_to_the_stand_in(
+    sent_emails: AsyncCollection[dict[str, Any]], caplog: pytest.LogCaptureFixture
 ) -> None:
     options: dict[str, Any] = {
         "sendgrid_api_key": None,
         "from_email": FROM_EMAIL,
         "from_name": FROM_NAME,
         "sendgrid_host": "https://api.sendgrid.com",
-        "outbox": outbox,
+        "sent_emails": sent_emails,
     }
 
     with caplog.at_level(logging.INFO, logger="commerce.email"):
-        await build_email_sender(**options, log_outbox_bodies=True).send(MESSAGE)
-        await build_email_sender(**options, log_outbox_bodies=False).send(MESSAGE)
+        await build_email_sender(**options, log_bodies=True).send(MESSAGE)
+        await build_email_sender(**options, log_bodies=False).send(MESSAGE)
         await build_email_sender(**options).send(MESSAGE)
 
     assert [record.getMessage() for record in caplog.records] == [
@@ -175,16 +175,16 @@ async def test_build_passes_the_body_logging_choice_to_the_outbox(
     ]
 
 
-async def test_build_picks_sendgrid_with_a_key_and_the_outbox_without(
-    outbox: AsyncCollection[dict[str, Any]],
+async def test_build_picks_sendgrid_with_a_key_and_the_stand_in_without(
+    sent_emails: AsyncCollection[dict[str, Any]],
 ) -> None:
     options: dict[str, Any] = {
         "from_email": FROM_EMAIL,
         "from_name": FROM_NAME,
         "sendgrid_host": "https://api.sendgrid.com",
-        "outbox": outbox,
+        "sent_emails": sent_emails,
     }
 
     assert build_email_sender(sendgrid_api_key=API_KEY, **options).name == "sendgrid"
-    assert build_email_sender(sendgrid_api_key=None, **options).name == "outbox"
-    assert build_email_sender(sendgrid_api_key="", **options).name == "outbox"
+    assert build_email_sender(sendgrid_api_key=None, **options).name == "stored"
+    assert build_email_sender(sendgrid_api_key="", **options).name == "stored"

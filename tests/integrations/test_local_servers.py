@@ -21,6 +21,7 @@ from integrations.local_servers import (
     LocalServerError,
     free_port,
     running_mongod_uri,
+    running_redis_uri,
     start_mongod,
     start_redis,
 )
@@ -136,6 +137,26 @@ def test_a_running_mongod_is_found_only_for_its_own_data_dir_and_port(
     finally:
         server.stop()
     assert running_mongod_uri(data_dir, port) is None
+
+
+def test_a_running_redis_is_found_only_for_its_own_data_dir_and_port(
+    tmp_path: Path, listening_socket: socket.socket
+) -> None:
+    data_dir = tmp_path / "redis"
+    port = free_port()
+    assert running_redis_uri(data_dir, port) is None  # nothing runs yet
+
+    server = start_redis(data_dir, port)
+    try:
+        assert running_redis_uri(data_dir, port) == server.uri
+        assert running_redis_uri(tmp_path / "redis" / ".." / "redis", port) == server.uri
+        assert running_redis_uri(tmp_path / "other", port) is None
+        assert running_redis_uri(data_dir, free_port()) is None
+        # Something listening that is not redis-server at all.
+        assert running_redis_uri(data_dir, listening_socket.getsockname()[1], timeout=0.5) is None
+    finally:
+        server.stop()
+    assert running_redis_uri(data_dir, port) is None
 
 
 def test_redis_set_get_and_stop(tmp_path: Path) -> None:

@@ -4,9 +4,12 @@ and the order state machine."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
+from documents import checkout as checkout_module
 from documents.accounts import User
 from documents.carts import Cart, CartLine
 from documents.catalog import Product, StockMovement
@@ -162,6 +165,19 @@ async def test_an_empty_cart_places_nothing() -> None:
     assert refused.value.code is OrderErrorCode.CART_EMPTY
 
 
+@pytest.fixture
+def checkouts_as_if_in_separate_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checkouts of one process take turns per product; without that, as between worker
+    processes, MongoDB's write conflicts and unique indexes alone must keep every guarantee."""
+
+    @contextlib.asynccontextmanager
+    async def no_turns(product_ids: object) -> AsyncIterator[None]:
+        yield
+
+    monkeypatch.setattr(checkout_module, "_turns_for", no_turns)
+
+
+@pytest.mark.usefixtures("checkouts_as_if_in_separate_processes")
 async def test_a_repeated_key_returns_the_first_order_even_when_racing() -> None:
     user = await make_user()
     runner = await make_product(await make_category("Shoes"), stock=5)
@@ -189,7 +205,12 @@ async def test_bad_idempotency_keys_are_refused() -> None:
         )
 
 
-async def test_concurrent_buyers_never_oversell() -> None:
+@pytest.mark.parametrize("separate_processes", [False, True])
+async def test_concurrent_buyers_never_oversell(
+    separate_processes: bool, request: pytest.FixtureRequest
+) -> None:
+    if separate_processes:
+        request.getfixturevalue("checkouts_as_if_in_separate_processes")
     runner = await make_product(await make_category("Shoes"), stock=10)
     buyers = [await make_user() for _ in range(30)]
     for buyer in buyers:

@@ -13,7 +13,7 @@ from documents.catalog import Product
 from documents.orders import Order, OrderStatus
 from documents.stock import StockLine, take_stock
 from tests.factories import global_id, make_category, make_order, make_product, make_user
-from tests.support import access_token_for, error_codes, graphql
+from tests.support import access_token_for, error_codes, graphql, sent_emails
 
 CANCEL = """
 mutation($id: ID!, $reason: String) {
@@ -162,3 +162,24 @@ async def test_an_admin_cancels_a_packed_order_once_under_concurrent_requests(
     )
     assert outcomes == ["INVALID_ORDER_TRANSITION"] * 5 + ["ok"]
     assert await stock_of(product) == 5
+
+
+async def test_shipping_delivering_and_cancelling_each_send_one_email(
+    app: Starlette, client: httpx.AsyncClient, settings: Any
+) -> None:
+    shipped, _ = await placed_order(status=OrderStatus.PACKED)
+    cancelled, _ = await placed_order()
+    token = await access_token_for(app, await make_user(role=Role.ADMIN))
+
+    await graphql(client, UPDATE, {"id": global_id(shipped), "status": "SHIPPED"}, token=token)
+    await graphql(client, UPDATE, {"id": global_id(shipped), "status": "DELIVERED"}, token=token)
+    await graphql(client, UPDATE, {"id": global_id(shipped), "status": "DELIVERED"}, token=token)
+    await graphql(client, CANCEL, {"id": global_id(cancelled)}, token=token)
+
+    assert [e["subject"] for e in await sent_emails(app, settings, shipped.email)] == [
+        f"Order #{shipped.number} is on its way",
+        f"Order #{shipped.number} was delivered",
+    ]
+    assert [e["subject"] for e in await sent_emails(app, settings, cancelled.email)] == [
+        f"Order #{cancelled.number} was cancelled"
+    ]

@@ -17,7 +17,7 @@ from documents.carts import Cart, CartLine
 from documents.catalog import Product
 from documents.orders import Order
 from tests.factories import global_id, make_category, make_product, make_user
-from tests.support import access_token_for, error_codes, graphql
+from tests.support import access_token_for, error_codes, graphql, sent_emails
 
 PLACE = """
 mutation($input: PlaceOrderInput!) {
@@ -251,3 +251,31 @@ async def test_a_thousand_buyers_racing_for_a_hundred_units_get_exactly_a_hundre
     assert refused == ["INSUFFICIENT_STOCK"] * 900
     assert await stock_of(runner) == 0
     assert await Order.find_all().count() == 100
+
+
+async def test_one_confirmation_email_per_order_and_none_for_a_refusal(
+    app: Starlette, client: httpx.AsyncClient, settings: Any
+) -> None:
+    user, address = await buyer()
+    runner = await make_product(await make_category(), name="Runner", stock=1)
+    await fill_cart(user, (runner, 1))
+    token = await access_token_for(app, user)
+    variables = order_input(address, idempotencyKey="checkout-1")
+
+    first = await graphql(client, PLACE, variables, token=token)
+    await graphql(client, PLACE, variables, token=token)  # a retry of the same checkout
+    await fill_cart_again(user, runner)
+    refused = await graphql(client, PLACE, order_input(address), token=token)
+
+    number = first["data"]["placeOrder"]["order"]["number"]
+    assert refused["data"]["placeOrder"]["errors"][0]["code"] == "INSUFFICIENT_STOCK"
+    emails = await sent_emails(app, settings, user.email)
+    assert [email["subject"] for email in emails] == [f"Order #{number} confirmed"]
+    assert "1 x Runner" in emails[0]["text"]
+
+
+async def fill_cart_again(user: User, product: Product) -> None:
+    await Cart.get_pymongo_collection().update_one(
+        {"user_id": user.id},
+        {"$set": {"lines": [CartLine(product_id=product.id, quantity=1).model_dump()]}},
+    )

@@ -32,7 +32,7 @@ WITH_BODY = f"{SUBJECT_LINE}\n    Your password reset code is 123456."
         (Environment.PRODUCTION, SUBJECT_LINE),
     ],
 )
-async def test_the_outbox_logs_email_bodies_outside_production_only(
+async def test_the_stand_in_logs_email_bodies_outside_production_only(
     app: Starlette,
     settings: Settings,
     caplog: pytest.LogCaptureFixture,
@@ -45,7 +45,7 @@ async def test_the_outbox_logs_email_bodies_outside_production_only(
     with caplog.at_level(logging.INFO, logger="commerce.email"):
         await services.email.send(MESSAGE)
 
-    assert services.email.name == "outbox"
+    assert services.email.name == "stored"
     assert [record.getMessage() for record in caplog.records] == [logged]
 
 

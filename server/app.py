@@ -1,0 +1,275 @@
+"""The ASGI app: settings to clients, services, routes and middleware (`create_app`).
+
+Tests build their app with `create_app(settings)`; uvicorn's workers with `app_from_environment`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from beanie import init_beanie
+from pymongo import AsyncMongoClient
+from redis.asyncio import BlockingConnectionPool, Redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from documents.outbox import OutboxPolicy
+from documents.registry import ALL_DOCUMENTS
+from integrations.email import EmailSender, build_email_sender
+from integrations.google import GoogleSignIn
+from integrations.images import build_image_store
+from integrations.jobs import JobQueue, RetryPolicy
+from resolvers.accounts.access_tokens import AccessTokens
+from resolvers.outbox import EmailOutbox
+from resolvers.query_cache import QueryCache
+from resolvers.rate_limits import RateLimiter
+from resolvers.services import Services
+from schema import demo_images, oauth
+from schema.catalog_admin import transfer as catalog_transfer
+from schema.http import GraphQLEndpoint
+from schema.middleware import BodySizeLimitMiddleware, RequestIdLogFilter, RequestIdMiddleware
+from schema.root import build_schema
+from settings import Environment, Settings
+
+logger = logging.getLogger("commerce")
+READINESS_TIMEOUT_SECONDS = 2.0
+MEDIA_PATH = "/media"
+# Where the stand-in email sender puts the mail it "sends" (development, or no SendGrid key).
+SENT_EMAILS_COLLECTION = "sent_emails"
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdLogFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+    )
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    # SendGrid's HTTP client logs request headers, the API key among them, at DEBUG.
+    logging.getLogger("python_http_client").setLevel(max(logging.INFO, logging.getLogger().level))
+
+
+def connect_mongo(settings: Settings) -> AsyncMongoClient:
+    assert settings.mongodb_uri, "MONGODB_URI is resolved before the app starts"
+    return AsyncMongoClient(
+        settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, appname="commerce"
+    )
+
+
+def connect_redis(settings: Settings) -> Redis:
+    """A client whose requests wait for a free pooled connection instead of failing.
+
+    A full pool is load, not an outage: failing there would switch the query cache off exactly
+    when it helps most.
+    """
+    assert settings.redis_url, "REDIS_URL is resolved before the app starts"
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_timeout_seconds,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        health_check_interval=30,
+    )
+    return Redis(connection_pool=pool)
+
+
+async def init_documents(client: AsyncMongoClient, settings: Settings) -> None:
+    """Bind the documents to the database and create their indexes."""
+    await init_beanie(
+        database=client[settings.mongodb_database],
+        document_models=ALL_DOCUMENTS,
+    )
+
+
+def build_email(settings: Settings, mongo: AsyncMongoClient) -> EmailSender:
+    """SendGrid with an API key, else the stand-in storing each email in `sent_emails`."""
+    return build_email_sender(
+        sendgrid_api_key=(
+            settings.sendgrid_api_key.get_secret_value() if settings.sendgrid_api_key else None
+        ),
+        from_email=settings.email_from,
+        from_name=settings.email_from_name,
+        sendgrid_host=settings.sendgrid_host,
+        sent_emails=mongo[settings.mongodb_database][SENT_EMAILS_COLLECTION],
+        # Emails hold one-time links and codes: fine in a developer's log, not in production's.
+        log_bodies=settings.environment is not Environment.PRODUCTION,
+    )
+
+
+def build_outbox(settings: Settings) -> EmailOutbox:
+    """The email outbox and the job queue it hands emails to. Close it when done."""
+    assert settings.redis_url
+    queue = JobQueue(
+        settings.redis_url,
+        name=f"{settings.redis_key_prefix}jobs",
+        connect_timeout_seconds=settings.redis_timeout_seconds,
+    )
+    return EmailOutbox(
+        queue,
+        policy=OutboxPolicy(
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+            requeue_after=timedelta(seconds=settings.outbox_requeue_after_seconds),
+            retention=timedelta(days=settings.outbox_retention_days),
+            max_attempts=settings.email_max_attempts,
+        ),
+        retry=RetryPolicy(
+            attempts=settings.email_max_attempts,
+            first_delay_seconds=settings.email_retry_delay_seconds,
+            max_delay_seconds=settings.email_retry_max_delay_seconds,
+        ),
+        relay_interval_seconds=settings.outbox_relay_interval_seconds,
+    )
+
+
+def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) -> Services:
+    """The integrations and shared services, each picked once from the settings."""
+    assert settings.redis_url
+    google = None
+    if settings.google_client_id and settings.google_client_secret:
+        google = GoogleSignIn(
+            client_id=settings.google_client_id,
+            client_secret=settings.google_client_secret.get_secret_value(),
+            discovery_url=settings.google_discovery_url,
+        )
+    return Services(
+        query_cache=QueryCache(
+            redis,
+            key_prefix=settings.redis_key_prefix,
+            ttl_seconds=settings.cache_ttl_seconds,
+            enabled=settings.cache_enabled,
+            retry_after_seconds=settings.cache_retry_after_seconds,
+            max_entry_bytes=settings.cache_max_entry_bytes,
+        ),
+        access_tokens=AccessTokens(settings),
+        rate_limiter=RateLimiter(
+            settings.redis_url,
+            key_prefix=settings.redis_key_prefix,
+            limits=settings.rate_limits,
+            enabled=settings.rate_limits_enabled,
+        ),
+        email=build_email(settings, mongo),
+        outbox=build_outbox(settings),
+        images=build_image_store(
+            cloudinary_url=(
+                settings.cloudinary_url.get_secret_value() if settings.cloudinary_url else None
+            ),
+            local_root=settings.media_dir,
+            local_base_url=f"{settings.public_url}{MEDIA_PATH}",
+            cloudinary_upload_prefix=settings.cloudinary_upload_prefix,
+        ),
+        google=google,
+    )
+
+
+def describe_email(email: EmailSender) -> None:
+    logger.info(
+        "email: %s%s",
+        email.name,
+        f" (stand-in: emails are stored in the {SENT_EMAILS_COLLECTION} collection, not sent)"
+        if email.name == "stored"
+        else "",
+    )
+
+
+def describe_services(services: Services) -> None:
+    """Say at startup which integrations are real and which are local stand-ins."""
+    describe_email(services.email)
+    logger.info(
+        "jobs: emails go through the outbox to the %s queue; a worker sends them "
+        "(python -m server worker, or make run)",
+        services.outbox.queue.name,
+    )
+    logger.info(
+        "images: %s%s",
+        services.images.name,
+        f" (stand-in: files under the media directory, served at {MEDIA_PATH})"
+        if services.images.name == "local"
+        else "",
+    )
+    logger.info("google sign-in: %s", "enabled" if services.google else "off (no GOOGLE_CLIENT_ID)")
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app. Its lifespan opens the MongoDB and Redis clients and closes them on shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        mongo = connect_mongo(settings)
+        redis = connect_redis(settings)
+        try:
+            await init_documents(mongo, settings)
+            app.state.settings = settings
+            app.state.mongo = mongo
+            app.state.redis = redis
+            app.state.services = build_services(settings, mongo, redis)
+            describe_services(app.state.services)
+            yield
+        finally:
+            if hasattr(app.state, "services"):
+                await app.state.services.outbox.close()
+            await redis.aclose()
+            await mongo.close()
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        checks = {
+            "mongodb": request.app.state.mongo.admin.command("ping"),
+            "redis": request.app.state.redis.ping(),
+        }
+        results = {}
+        for name, check in checks.items():
+            try:
+                await asyncio.wait_for(check, READINESS_TIMEOUT_SECONDS)
+                results[name] = "ok"
+            except Exception as error:
+                logger.warning("readiness check %s failed: %s", name, error)
+                results[name] = "unavailable"
+        ready = all(value == "ok" for value in results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", **results},
+            status_code=200 if ready else 503,
+        )
+
+    graphql = GraphQLEndpoint(
+        build_schema(
+            max_query_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+        ),
+        settings=settings,
+    )
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/auth/google/login", oauth.google_login, methods=["GET"]),
+        Route("/auth/google/callback", oauth.google_callback, methods=["GET"]),
+        Route(catalog_transfer.EXPORT_PATH, catalog_transfer.export_products, methods=["GET"]),
+        Route(demo_images.DEMO_IMAGE_PATH, demo_images.demo_image, methods=["GET"]),
+    ]
+    if settings.cloudinary_url is None:
+        settings.media_dir.mkdir(parents=True, exist_ok=True)
+        routes.append(
+            Mount(MEDIA_PATH, app=StaticFiles(directory=settings.media_dir), name="media")
+        )
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for uvicorn (and its worker processes): settings from the environment."""
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)

@@ -1,0 +1,238 @@
+"""The commerce API's command line: serve, run the job worker, seed, export the schema, make admins.
+
+Embedded MongoDB and Redis are started (or joined) when no URIs are set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import uvicorn
+from pydantic import ValidationError
+
+from documents.accounts import (
+    AccountError,
+    User,
+    check_password_policy,
+    hash_password,
+    normalize_email,
+)
+from documents.catalog import Category, Product
+from documents.demo_catalog import load_demo_catalog
+from integrations.local_servers import (
+    LocalServer,
+    LocalServerError,
+    running_mongod_uri,
+    running_redis_uri,
+    start_mongod,
+    start_redis,
+)
+from resolvers.accounts.admin import make_admin
+from schema.root import build_schema
+from server.app import configure_logging, connect_mongo, init_documents
+from server.worker import run_worker, start_worker_process, stop_worker_process
+from settings import Settings
+
+logger = logging.getLogger("commerce")
+SCHEMA_FILE = Path(__file__).parent.parent / "schema.graphql"
+
+
+async def seed_if_empty(settings: Settings, *, products: int | None = None) -> None:
+    """Load the demo catalog unless the database already has products."""
+    client = connect_mongo(settings)
+    try:
+        await init_documents(client, settings)
+        if await Product.find_one() is not None or await Category.find_one() is not None:
+            logger.info("catalog already present in %s; not seeding", settings.mongodb_database)
+            return
+        count = settings.seed_products if products is None else products
+        summary = await load_demo_catalog(
+            count,
+            public_url=settings.public_url,
+            seed=settings.seed_random_seed,
+            currency=settings.shop_currency,
+        )
+        logger.info(
+            "seeded %d categories, %d subcategories and %d products in %.1fs",
+            summary.categories,
+            summary.subcategories,
+            summary.products,
+            summary.seconds,
+        )
+    finally:
+        await client.close()
+
+
+async def create_admin(settings: Settings, email: str, name: str) -> int:
+    """Promote the account with `email` to admin; create it (password from ADMIN_PASSWORD, or
+    asked for on a terminal) when there is none."""
+    client = connect_mongo(settings)
+    try:
+        await init_documents(client, settings)
+        address = normalize_email(email)
+        password_hash = None
+        if await User.find_one(User.email == address) is None:
+            password = os.environ.get("ADMIN_PASSWORD") or (
+                getpass.getpass(f"Password for the new admin {address}: ")
+                if sys.stdin.isatty()
+                else ""
+            )
+            check_password_policy(password, email=address)
+            password_hash = hash_password(password, rounds=settings.bcrypt_rounds)
+        user = await make_admin(address, password_hash=password_hash, name=name)
+    except AccountError as error:
+        print(f"Could not create the admin: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        await client.close()
+    print(f"{user.email} is an admin")
+    return 0
+
+
+def start_embedded_servers(
+    settings: Settings, *, with_redis: bool = True, join_running: bool = False
+) -> tuple[Settings, list[LocalServer]]:
+    """Start mongod and/or redis-server for the URIs that are not set, data under DATA_DIR.
+
+    `with_redis=False` is for commands that only need MongoDB. With `join_running`, a mongod or
+    redis-server already serving DATA_DIR on its embedded port (the ones `make run` started) is
+    used as it is: it is not started here, and so not among the servers returned to be stopped.
+    """
+    servers: list[LocalServer] = []
+    updates: dict[str, str] = {}
+    mongo_dir = settings.data_dir / "mongo"
+    try:
+        if settings.mongodb_uri is None:
+            running = (
+                running_mongod_uri(mongo_dir, settings.embedded_mongo_port)
+                if join_running
+                else None
+            )
+            if running is not None:
+                updates["mongodb_uri"] = running
+                logger.info("using the embedded MongoDB already running at %s", running)
+            else:
+                started = time.monotonic()
+                mongod = start_mongod(mongo_dir, settings.embedded_mongo_port)
+                servers.append(mongod)
+                updates["mongodb_uri"] = mongod.uri
+                logger.info(
+                    "embedded MongoDB replica set at %s (data in %s, %.1fs)",
+                    mongod.uri,
+                    mongo_dir,
+                    time.monotonic() - started,
+                )
+        if with_redis and settings.redis_url is None:
+            redis_dir = settings.data_dir / "redis"
+            running = (
+                running_redis_uri(redis_dir, settings.embedded_redis_port) if join_running else None
+            )
+            if running is not None:
+                updates["redis_url"] = running
+                logger.info("using the embedded Redis already running at %s", running)
+            else:
+                redis = start_redis(redis_dir, settings.embedded_redis_port)
+                servers.append(redis)
+                updates["redis_url"] = redis.uri
+                logger.info("embedded Redis at %s", redis.uri)
+    except BaseException:
+        stop_servers(servers)
+        raise
+    return settings.model_copy(update=updates), servers
+
+
+def stop_servers(servers: list[LocalServer]) -> None:
+    for server in reversed(servers):
+        server.stop()
+        logger.info("stopped embedded %s", server.name)
+
+
+def serve(settings: Settings) -> None:
+    """Run uvicorn; worker processes build the app from the environment."""
+    assert settings.mongodb_uri
+    assert settings.redis_url
+    os.environ["MONGODB_URI"] = settings.mongodb_uri
+    os.environ["REDIS_URL"] = settings.redis_url
+    logger.info(
+        "GraphQL at http://%s:%d/graphql%s",
+        "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host,  # noqa: S104
+        settings.port,
+        " (GraphiQL in a browser)" if settings.graphiql else "",
+    )
+    uvicorn.run(
+        "server:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start embedded servers if needed, seed, serve, run jobs")
+    commands.add_parser("serve", help="serve against MONGODB_URI and REDIS_URL")
+    worker = commands.add_parser("worker", help="run background jobs: send the outbox's emails")
+    worker.add_argument(
+        "--once", action="store_true", help="send what is due, then exit (cron, one-off runs)"
+    )
+    seed = commands.add_parser("seed", help="load the demo catalog into an empty database")
+    seed.add_argument("--products", type=int, default=None, help="how many (default SEED_PRODUCTS)")
+    commands.add_parser("export-schema", help="write schema.graphql")
+    admin = commands.add_parser("create-admin", help="promote an account to admin, or create one")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="Admin")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"Invalid configuration (environment or .env):\n{error}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    if args.command == "export-schema":
+        SCHEMA_FILE.write_text(str(build_schema()) + "\n")
+        return 0
+
+    # Seeding and making an admin need only MongoDB; they and a worker are run while `make run`
+    # is up: they join its servers rather than fail to start second ones on the same ports.
+    mongo_only = args.command in ("seed", "create-admin")
+    try:
+        settings, servers = start_embedded_servers(
+            settings, with_redis=not mongo_only, join_running=mongo_only or args.command == "worker"
+        )
+    except LocalServerError as error:
+        print(f"Could not start an embedded server: {error}", file=sys.stderr)
+        return 1
+    try:
+        if args.command == "create-admin":
+            return asyncio.run(create_admin(settings, args.email, args.name))
+        if args.command == "worker":
+            return asyncio.run(run_worker(settings, once=args.once))
+        if args.command in ("run", "seed"):
+            asyncio.run(seed_if_empty(settings, products=getattr(args, "products", None)))
+        if args.command == "serve":
+            serve(settings)
+        if args.command == "run":
+            worker_process = start_worker_process(settings)
+            try:
+                serve(settings)
+            finally:
+                stop_worker_process(worker_process)
+    finally:
+        stop_servers(servers)
+    return 0

@@ -1,0 +1,76 @@
+"""The job worker process: `python -m server worker`, and the one `make run` starts beside the API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+
+from integrations.local_servers import spawn_attached
+from server.app import build_email, build_outbox, connect_mongo, describe_email, init_documents
+from settings import Settings
+
+logger = logging.getLogger("commerce")
+# How long jobs under way get to finish when a worker stops, and how long `run` waits for that.
+WORKER_SHUTDOWN_GRACE_SECONDS = 20.0
+
+
+async def run_worker(settings: Settings, *, once: bool = False) -> int:
+    """Send the outbox's emails until SIGINT or SIGTERM (jobs under way then get
+    WORKER_SHUTDOWN_GRACE_SECONDS to finish); with `once`, send what is due and return."""
+    mongo = connect_mongo(settings)
+    outbox = build_outbox(settings)
+    try:
+        await init_documents(mongo, settings)
+        email = build_email(settings, mongo)
+        describe_email(email)
+        worker = outbox.worker(
+            email,
+            concurrency=settings.worker_concurrency,
+            shutdown_grace_seconds=WORKER_SHUTDOWN_GRACE_SECONDS,
+        )
+        if once:
+            ran = await worker.run_until_idle()
+            logger.info("worker: ran %d jobs; nothing else is due", ran)
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        logger.info(
+            "worker: running jobs from the %s queue (%d at a time), outbox relay every %ss; "
+            "Ctrl-C or SIGTERM stops it",
+            outbox.queue.name,
+            settings.worker_concurrency,
+            settings.outbox_relay_interval_seconds,
+        )
+        await worker.run_until_stopped(stop)
+        logger.info("worker: stopped")
+        return 0
+    finally:
+        await outbox.close()
+        await mongo.close()
+
+
+def start_worker_process(settings: Settings) -> subprocess.Popen[bytes]:
+    """`python -m server worker` as a child sharing this terminal, for `run`."""
+    assert settings.mongodb_uri
+    assert settings.redis_url
+    env = {**os.environ, "MONGODB_URI": settings.mongodb_uri, "REDIS_URL": settings.redis_url}
+    process = spawn_attached([sys.executable, "-m", "server", "worker"], env=env)
+    logger.info("started the job worker (pid %d); Ctrl-C stops it with the API", process.pid)
+    return process
+
+
+def stop_worker_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=WORKER_SHUTDOWN_GRACE_SECONDS + 10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    logger.info("stopped the job worker")
