@@ -101,7 +101,7 @@ async def place_order(
     user_id = stored_id(checkout.user)
     if earlier := await order_for_key(user_id, key):
         return PlacedOrder(earlier, created=False, products=[])
-    number = await next_order_number()
+    numbers: list[int] = []  # taken once, when a checkout gets past its refusals
 
     async def apply(session: AsyncClientSession) -> PlacedOrder:
         # Again inside: a racing call with the same key that committed first makes this attempt
@@ -119,6 +119,9 @@ async def place_order(
             shipping=checkout.shipping,
         )
         _refuse_problems(quote, checkout)
+        if not numbers:  # outside the transaction: concurrent checkouts never conflict on it
+            numbers.append(await next_order_number())
+        number = numbers[0]
         order = _new_order(checkout, number, quote)
         await order.insert(session=session)
         if not await empty_cart(stored_id(cart), expected_version=cart.version, session=session):

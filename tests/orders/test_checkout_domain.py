@@ -272,3 +272,15 @@ async def test_concurrent_cancels_return_the_stock_once() -> None:
     )
     assert await stock_of(runner) == 5
     assert [m.delta for m in await StockMovement.find_all().to_list()] == [-3, 3]
+
+
+async def test_a_refused_checkout_takes_no_order_number() -> None:
+    user = await make_user()
+    runner = await make_product(await make_category("Shoes"), price=60_000, stock=5)
+    await cart_with(user, (runner, 1))
+
+    with pytest.raises(OrderError):
+        await place_order(checkout(user, expected_total=1))
+    placed = await place_order(checkout(user, key="key-2"))
+
+    assert placed.order.number == 1001
