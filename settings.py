@@ -128,6 +128,8 @@ class Settings(BaseSettings):
             "change_email:account": "5/hour",
             "google_login:ip": "30/minute",
             "refresh_token:ip": "120/minute",
+            # Cash-on-delivery orders take stock at once: one account cannot hoard it.
+            "place_order:account": "30/hour",
             # Each guest's first add creates a cart document; bots must not create them unbounded.
             "create_guest_cart:ip": "60/hour",
         }

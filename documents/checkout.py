@@ -53,6 +53,8 @@ class Checkout:
     expected_total: int | None
     currency: str
     shipping: ShippingRule
+    # The `Cart.version` the shopper reviewed; a cart changed since is CART_CHANGED.
+    expected_cart_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,13 @@ async def place_order(
         cart = await cart_of_user(user_id, session=session)
         if cart is None or not cart.lines:
             raise OrderError(OrderErrorCode.CART_EMPTY, "The cart is empty")
+        expected_version = checkout.expected_cart_version
+        if expected_version is not None and cart.version != expected_version:
+            raise OrderError(
+                OrderErrorCode.CART_CHANGED,
+                "The cart changed since it was shown; review it again",
+                field="expectedCartVersion",
+            )
         products = await _products_of(cart, session)
         quote = price_lines(
             [(line.product_id, line.quantity) for line in cart.lines],

@@ -174,7 +174,14 @@ class Order(Document):
                 ],
                 name="status_newest",
             ),
-            IndexModel([("lines.product_id", pymongo.ASCENDING)], name="product"),
+            IndexModel(
+                [
+                    ("lines.product_id", pymongo.ASCENDING),
+                    ("created_at", pymongo.DESCENDING),
+                    ("_id", pymongo.DESCENDING),
+                ],
+                name="product_newest",
+            ),
         ]
 
 

@@ -182,7 +182,13 @@ async def claim(
             "_id": entry_id,
             "$or": [
                 {"status": {"$in": [OutboxStatus.PENDING, OutboxStatus.QUEUED]}},
-                {"status": OutboxStatus.SENDING, "lease_expires_at": {"$lte": now}},
+                # A job that died mid-send (or a message that kills jobs) is tried again only
+                # while attempts are left: a poison message cannot loop for ever.
+                {
+                    "status": OutboxStatus.SENDING,
+                    "lease_expires_at": {"$lte": now},
+                    "attempts": {"$lt": policy.max_attempts},
+                },
             ],
         },
         {

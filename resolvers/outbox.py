@@ -37,7 +37,7 @@ from documents.outbox import (
     release_for_retry,
 )
 from documents.transactions import current_session, in_transaction, run_after_commit
-from integrations.email import EmailDeliveryError, EmailMessage, EmailSender
+from integrations.email import EmailMessage, EmailSender
 from integrations.jobs import JobQueue, JobQueueUnavailableError, JobWorker, Periodic, RetryPolicy
 
 if TYPE_CHECKING:
@@ -124,7 +124,9 @@ class EmailOutbox:
         email = claimed.payload
         try:
             await sender.send(EmailMessage(email.to, email.subject, email.text, email.html))
-        except EmailDeliveryError as error:
+        # Any failure, not only the sender's own: an unexpected one is retried and then given up
+        # on like the others, instead of leaving the entry leased until its lease runs out.
+        except Exception as error:
             attempt, most = claimed.attempts, self.policy.max_attempts
             if attempt >= most:
                 await mark_failed(claimed, str(error), now=utc_now())

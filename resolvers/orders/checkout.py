@@ -15,8 +15,7 @@ from documents.orders import OrderAddress, OrderError, OrderErrorCode, PaymentMe
 from resolvers.accounts.viewer import Viewer
 from resolvers.cart import shipping_rule
 from resolvers.context import Context
-from resolvers.orders.emails import confirmation_email
-from resolvers.outbox import enqueue_email
+from resolvers.orders.emails import send_status_email
 
 # Online payment comes with the payments issue.
 AVAILABLE_PAYMENT_METHODS = frozenset({PaymentMethod.COD})
@@ -30,8 +29,17 @@ async def place_order(
     payment_method: PaymentMethod,
     idempotency_key: str,
     expected_total: Decimal | None,
+    expected_cart_version: int | None = None,
 ) -> checkout.PlacedOrder:
-    """Place the viewer's cart as an order, or say precisely why not; nothing is half-done."""
+    """Place the viewer's cart as an order, or say precisely why not; nothing is half-done.
+
+    A repeated idempotency key answers with the first order before anything else is checked, so
+    a retry succeeds even when its address or cart has changed since."""
+    user_id = stored_id(viewer.user)
+    key = checkout.check_idempotency_key(idempotency_key)
+    if earlier := await checkout.order_for_key(user_id, key):
+        return checkout.PlacedOrder(earlier, created=False, products=[])
+    await ctx.services.rate_limiter.check("place_order", ip=ctx.client_ip, account=str(user_id))
     if not viewer.user.email_verified:
         raise OrderError(OrderErrorCode.EMAIL_NOT_VERIFIED, "Verify your email address first")
     if payment_method not in AVAILABLE_PAYMENT_METHODS:
@@ -40,7 +48,7 @@ async def place_order(
             f"{payment_method} is not available yet",
             field="paymentMethod",
         )
-    address = await address_of(stored_id(viewer.user), address_id)
+    address = await address_of(user_id, address_id)
     if address is None:
         raise OrderError(OrderErrorCode.ADDRESS_NOT_FOUND, "No such address", field="addressId")
     currency = ctx.settings.shop_currency
@@ -55,12 +63,11 @@ async def place_order(
         expected_total=expected,
         currency=currency,
         shipping=shipping_rule(ctx.settings),
+        expected_cart_version=expected_cart_version,
     )
 
     async def also(placed: checkout.PlacedOrder, session: AsyncClientSession) -> None:
         await ctx.query_cache.product_changed(*placed.products)  # their stock changed
-        order = placed.order
-        key = f"order-confirmed:{order.id}"
-        await enqueue_email(ctx, confirmation_email(ctx, order), session=session, key=key)
+        await send_status_email(ctx, placed.order, session)  # CONFIRMED: the confirmation
 
     return await checkout.place_order(order_checkout, also=also)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pymongo.asynchronous.client_session import AsyncClientSession
+
 from documents.money import to_decimal
-from documents.orders import Order, OrderStatus
+from documents.orders import Order, OrderStatus, PaymentMethod
 from integrations.email import EmailMessage
 from resolvers.accounts.emails import email_html
 from resolvers.context import Context
+from resolvers.outbox import enqueue_email
+
+_PAYMENT = {PaymentMethod.COD: "to pay in cash on delivery", PaymentMethod.ONLINE: "paid online"}
 
 
 def _money(amount: int, order: Order) -> str:
@@ -25,7 +30,7 @@ def confirmation_email(ctx: Context, order: Order) -> EmailMessage:
     lines += [
         f"Subtotal {_money(order.subtotal, order)}, discount {_money(order.discount, order)}, "
         f"shipping {_money(order.shipping, order)}.",
-        f"Total {_money(order.total, order)}, paid {order.payment_method.value.lower()}.",
+        f"Total {_money(order.total, order)}, {_PAYMENT[order.payment_method]}.",
         f"It goes to {order.shipping_address.name}, {order.shipping_address.city} "
         f"{order.shipping_address.postal_code}.",
     ]
@@ -46,7 +51,10 @@ _STATUS_EMAILS = {
 
 
 def status_email(ctx: Context, order: Order) -> EmailMessage | None:
-    """The email a move to the order's current status sends, if that status sends one."""
+    """The email a move to the order's current status sends, if that status sends one: the
+    confirmation once it is CONFIRMED (at placement for cash on delivery, once paid online)."""
+    if order.status is OrderStatus.CONFIRMED:
+        return confirmation_email(ctx, order)
     if order.status not in _STATUS_EMAILS:
         return None
     subject, opening = (text.format(number=order.number) for text in _STATUS_EMAILS[order.status])
@@ -59,3 +67,11 @@ def status_email(ctx: Context, order: Order) -> EmailMessage | None:
         text="\n\n".join([*lines, url]),
         html=email_html(lines, action=("See your order", url)),
     )
+
+
+async def send_status_email(ctx: Context, order: Order, session: AsyncClientSession) -> None:
+    """Put the email of the order's current status in the outbox, in the caller's transaction;
+    once per order and status, however often a move is retried or replayed."""
+    if message := status_email(ctx, order):
+        key = f"order-{order.status.lower()}:{order.id}"
+        await enqueue_email(ctx, message, session=session, key=key)

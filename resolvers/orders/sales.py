@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from documents.errors import InvalidInputError
@@ -43,7 +43,9 @@ class SalesSummary:
 
 
 async def sales_summary(ctx: Context, *, start: datetime, end: datetime) -> SalesSummary:
-    """Orders, units and revenue per day in [start, end), and the best-selling products."""
+    """Orders, units and revenue per day in [start, end), and the best-selling products. Times
+    without a zone are taken as UTC."""
+    start, end = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (start, end))
     if not start < end or end - start > timedelta(days=MAX_DAYS):
         raise InvalidInputError(f"Ask for 1 second to {MAX_DAYS} days, from before to", field="to")
     match = {"created_at": {"$gte": start, "$lt": end}, "status": {"$nin": _NOT_SALES}}

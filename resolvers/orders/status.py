@@ -19,8 +19,7 @@ from documents.orders import (
 from documents.transactions import in_transaction
 from resolvers.accounts.viewer import Viewer
 from resolvers.context import Context
-from resolvers.orders.emails import status_email
-from resolvers.outbox import enqueue_email
+from resolvers.orders.emails import send_status_email
 
 # What a buyer may cancel: an order not yet packed (admins may cancel until it ships).
 BUYER_CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED})
@@ -50,9 +49,7 @@ async def move_order(
             ids = [line.product_id for line in after.lines]
             products = await Product.find({"_id": {"$in": ids}}, session=session).to_list()
             await ctx.query_cache.product_changed(*products)
-        if message := status_email(ctx, after):
-            key = f"order-{to_status.lower()}:{after.id}"
-            await enqueue_email(ctx, message, session=session, key=key)
+        await send_status_email(ctx, after, session)
         return after
 
     return await in_transaction(work)
@@ -69,6 +66,25 @@ async def cancel_order(ctx: Context, viewer: Viewer, order: Order, reason: str) 
     )
 
 
+# Reached only by the system: an online order is CONFIRMED by its payment, never by hand.
+SYSTEM_ONLY = frozenset({OrderStatus.CONFIRMED})
+
+
+async def update_order_status(
+    ctx: Context, viewer: Viewer, order: Order, to_status: OrderStatus, note: str
+) -> Order:
+    """An admin moves an order along the table; confirming is the payment's to do."""
+    if to_status in SYSTEM_ONLY:
+        raise OrderError(
+            OrderErrorCode.INVALID_ORDER_TRANSITION,
+            f"Orders become {to_status} when they are paid, not by hand",
+            field="status",
+            extensions={"currentStatus": str(order.status)},
+        )
+    return await move_order(ctx, order, to_status, viewer=viewer, note=note)
+
+
 def next_statuses(order: Order) -> list[OrderStatus]:
     """Where an admin may move the order next, in the table's order."""
-    return [status for status in OrderStatus if status in ORDER_TRANSITIONS[order.status]]
+    allowed = ORDER_TRANSITIONS[order.status] - SYSTEM_ONLY
+    return [status for status in OrderStatus if status in allowed]

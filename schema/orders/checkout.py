@@ -32,6 +32,11 @@ class PlaceOrderInput:
         description="The total the shopper was shown; if it changed, nothing is ordered and the "
         "answer is PRICE_CHANGED with the new total.",
     )
+    expected_cart_version: int | None = strawberry.field(
+        default=None,
+        description="The `Cart.version` the shopper reviewed; if the cart changed since (another "
+        "tab), nothing is ordered and the answer is CART_CHANGED.",
+    )
 
 
 @strawberry.type(description="Result of `placeOrder`.")
@@ -61,5 +66,6 @@ class CheckoutMutation:
             payment_method=input.payment_method,
             idempotency_key=input.idempotency_key,
             expected_total=input.expected_total,
+            expected_cart_version=input.expected_cart_version,
         )
         return PlaceOrderPayload(order=Order.from_document(placed.order))

@@ -234,5 +234,5 @@ class OrderMutation:
     ) -> UpdateOrderStatusPayload:
         viewer = await require_admin(info.context)
         order = await _order_for(info, id)
-        moved = await order_status.move_order(info.context, order, status, viewer=viewer, note=note)
+        moved = await order_status.update_order_status(info.context, viewer, order, status, note)
         return UpdateOrderStatusPayload(order=Order.from_document(moved))

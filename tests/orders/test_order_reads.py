@@ -228,3 +228,20 @@ async def test_the_admin_order_list_costs_the_same_for_1_or_20_orders(
     await graphql(client, query, token=token)
 
     assert sorted(mongo_commands.commands) == sorted(one)
+
+
+async def test_sales_summary_takes_times_without_a_zone_as_utc(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin = await make_user(role=Role.ADMIN)
+    await make_order(await make_user(), (await make_product(await make_category()), 1))
+
+    body = await graphql(
+        client,
+        SALES,
+        {"from": "2026-01-01T00:00:00", "to": "2026-01-08T00:00:00Z"},
+        token=await access_token_for(app, admin),
+    )
+
+    assert "errors" not in body, body
+    assert body["data"]["salesSummary"]["orders"] == 1

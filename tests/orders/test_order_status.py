@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 
 from documents.accounts import Role, User
 from documents.catalog import Product
-from documents.orders import Order, OrderStatus
+from documents.orders import Order, OrderStatus, PaymentMethod
 from documents.stock import StockLine, take_stock
 from tests.factories import global_id, make_category, make_order, make_product, make_user
 from tests.support import access_token_for, error_codes, graphql, sent_emails
@@ -183,3 +183,24 @@ async def test_shipping_delivering_and_cancelling_each_send_one_email(
     assert [e["subject"] for e in await sent_emails(app, settings, cancelled.email)] == [
         f"Order #{cancelled.number} was cancelled"
     ]
+
+
+async def test_an_admin_cannot_confirm_an_unpaid_order(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    order, _ = await placed_order(
+        status=OrderStatus.PENDING_PAYMENT, payment_method=PaymentMethod.ONLINE
+    )
+    token = await access_token_for(app, await make_user(role=Role.ADMIN))
+
+    body = await graphql(
+        client, UPDATE, {"id": global_id(order), "status": "CONFIRMED"}, token=token
+    )
+    cancelled = await graphql(
+        client, UPDATE, {"id": global_id(order), "status": "CANCELLED"}, token=token
+    )
+
+    assert body["data"]["updateOrderStatus"]["errors"] == [
+        {"field": "status", "code": "INVALID_ORDER_TRANSITION", "currentStatus": "PENDING_PAYMENT"}
+    ]
+    assert cancelled["data"]["updateOrderStatus"]["order"]["nextStatuses"] == []

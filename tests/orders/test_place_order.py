@@ -279,3 +279,50 @@ async def fill_cart_again(user: User, product: Product) -> None:
         {"user_id": user.id},
         {"$set": {"lines": [CartLine(product_id=product.id, quantity=1).model_dump()]}},
     )
+
+
+async def test_a_retry_returns_the_first_order_even_after_its_address_is_gone(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    user, address = await buyer()
+    await fill_cart(user, (await make_product(await make_category(), stock=4), 1))
+    token = await access_token_for(app, user)
+    variables = order_input(address, idempotencyKey="checkout-1")
+    first = await graphql(client, PLACE, variables, token=token)
+    await AddressBook.get_pymongo_collection().delete_many({"user_id": user.id})
+
+    again = await graphql(client, PLACE, variables, token=token)
+
+    assert again["data"]["placeOrder"] == first["data"]["placeOrder"]
+
+
+async def test_a_cart_changed_since_it_was_reviewed_is_refused(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    user, address = await buyer()
+    runner = await make_product(await make_category(), stock=4)
+    await fill_cart(user, (runner, 1))
+    await Cart.get_pymongo_collection().update_one({"user_id": user.id}, {"$inc": {"version": 1}})
+
+    body = await graphql(
+        client,
+        PLACE,
+        order_input(address, expectedCartVersion=0),
+        token=await access_token_for(app, user),
+    )
+
+    [error] = body["data"]["placeOrder"]["errors"]
+    assert (error["field"], error["code"]) == ("expectedCartVersion", "CART_CHANGED")
+    assert await stock_of(runner) == 4
+
+
+async def test_one_account_may_place_30_orders_an_hour(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    user, address = await buyer()
+    token = await access_token_for(app, user)
+
+    answers = [await graphql(client, PLACE, order_input(address), token=token) for _ in range(31)]
+
+    assert all(a["data"]["placeOrder"]["errors"][0]["code"] == "CART_EMPTY" for a in answers[:30])
+    assert error_codes(answers[30]) == ["RATE_LIMITED"]

@@ -346,3 +346,46 @@ async def test_an_unsent_email_is_recorded_without_its_bodies_and_never_sent(
     assert skipped.next_relay_at is None
     assert skipped.delete_after is not None
     assert sendgrid.requests == []
+
+
+async def test_a_message_that_kills_its_jobs_is_not_claimed_again_once_out_of_attempts(
+    app: Starlette, settings: Settings, use_outbox: Callable[..., EmailOutbox]
+) -> None:
+    outbox = use_outbox(email_max_attempts=2)
+    entry = await place_order(context(app, settings), await make_category("Shoes"))
+    for _ in range(2):  # two jobs claim it and die mid-send
+        claimed = await claim(entry.id, policy=outbox.policy, now=utc_now())
+        assert claimed is not None
+        await OutboxMessage.get_pymongo_collection().update_one(
+            {"_id": entry.id}, {"$set": {"lease_expires_at": utc_now() - timedelta(seconds=1)}}
+        )
+
+    assert await claim(entry.id, policy=outbox.policy, now=utc_now()) is None
+    assert (await stored(entry)).attempts == 2
+
+
+async def test_an_unexpected_sender_error_is_retried_then_failed(
+    app: Starlette,
+    settings: Settings,
+    use_outbox: Callable[..., EmailOutbox],
+    replace_services: Callable[..., None],
+) -> None:
+    outbox = use_outbox(email_retry_delay_seconds=0, email_max_attempts=2)
+
+    class BrokenSender:
+        name = "broken"
+
+        async def send(self, message: EmailMessage) -> None:
+            raise ValueError("a bug in the sender")
+
+    replace_services(outbox=outbox, email=BrokenSender())
+    entry = await place_order(context(app, settings), await make_category("Shoes"))
+
+    await run_jobs(app)
+
+    failed = await stored(entry)
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        OutboxStatus.FAILED,
+        2,
+        "a bug in the sender",
+    )
