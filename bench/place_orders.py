@@ -441,8 +441,12 @@ def markdown_report(report: dict[str, Any], results: list[RunResult]) -> str:
         f"- API: {config['workers']} workers; client: httpx, {config['client_processes']} "
         f"process(es), one connection per request in flight",
         f"- catalog: {config['products']} products, carts of 1-3 lines; "
-        f"{config['orders']:,} orders per run after {config['warmup']:,} unmeasured; "
-        f"hot product: {config['hot_buyers']:,} buyers of 1 unit for {config['hot_stock']:,} units",
+        f"{config['orders']:,} orders per run after {config['warmup']:,} unmeasured; hot product: "
+        + (
+            f"{config['hot_buyers']:,} buyers of 1 unit for {config['hot_stock']:,} units"
+            if config["hot_buyers"]
+            else "skipped"
+        ),
         "",
         "| run | in flight | requests | requests/s | orders/s | p50 ms | p99 ms | errors "
         "| non-200 | transactions/request | CPU ms/request: API, mongod, client | client busy |",
