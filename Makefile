@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run serve seed test check schema bench clean admin
+.PHONY: install run serve seed test check schema bench bench-orders clean admin
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
@@ -47,6 +47,10 @@ schema: install
 ## Load benchmark (see bench/README.md); needs wrk.
 bench: install
 	$(BIN)/python bench/catalog_load.py
+
+## placeOrder benchmark: checkouts over HTTP, checked against MongoDB (see bench/README.md).
+bench-orders: install
+	$(BIN)/python bench/place_orders.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

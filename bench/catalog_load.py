@@ -16,35 +16,41 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pymongo
+from harness import (
+    DATABASE,
+    HOST,
+    REPO_ROOT,
+    ApiServer,
+    Backends,
+    BenchError,
+    backends,
+    load_average,
+    machine_facts,
+    positive_int,
+    run_in_work_dir,
+    save,
+    server_environment,
+    summarize_warnings,
+    timestamp,
+)
 
 from documents.demo_catalog import load_demo_catalog
-from integrations.local_servers import LocalServer, free_port, start_mongod, start_redis
+from integrations.local_servers import free_port
 from server import connect_mongo, init_documents
 from settings import Settings
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-DATABASE = "bench"
-HOST = "127.0.0.1"
 QUERY = (
     "{ products(first: 20) { edges { node { name slug finalPrice { amount currency } "
     "category { name } } } } }"
@@ -52,96 +58,8 @@ QUERY = (
 GRAPHQL_PATH = "/graphql?query=" + urllib.parse.quote(QUERY, safe="")
 EXPECTED_EDGES = 20
 WRK_THREADS = 2
-READY_TIMEOUT_SECONDS = 60.0
-STOP_TIMEOUT_SECONDS = 30.0
 SEED_TIMEOUT_SECONDS = 1800.0
-POLL_INTERVAL_SECONDS = 0.1
-BUSY_LOAD_AVERAGE = 1.5
 WRK_INSTALL_HINT = "install wrk (Debian package `wrk`: apt-get install wrk)"
-
-
-class BenchError(RuntimeError):
-    """The benchmark cannot produce meaningful numbers; the message says why."""
-
-
-# --- machine facts ----------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("model name", "Model", "Hardware"):
-                return value.strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
-def machine_facts() -> dict[str, Any]:
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_model": cpu_model(),
-        "python": sys.version.split()[0],
-        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
-    }
-
-
-def warn_if_busy() -> None:
-    one_minute = os.getloadavg()[0]
-    if one_minute > BUSY_LOAD_AVERAGE:
-        print(
-            f"note: load average is {one_minute:.2f} (> {BUSY_LOAD_AVERAGE}); other work on this "
-            "machine will skew the numbers",
-            file=sys.stderr,
-        )
-
-
-# --- local servers ----------------------------------------------------------------------------
-
-
-@dataclass
-class Backends:
-    mongod: LocalServer
-    redis: LocalServer | None
-
-
-@contextlib.contextmanager
-def backends(work_dir: Path, *, with_redis: bool = True) -> Iterator[Backends]:
-    """A private mongod (and redis-server) on free ports, data under `work_dir`."""
-    started: list[LocalServer] = []
-    try:
-        mongod = start_mongod(work_dir / "mongo", free_port())
-        started.append(mongod)
-        redis = None
-        if with_redis:
-            redis = start_redis(work_dir / "redis", free_port())
-            started.append(redis)
-        yield Backends(mongod, redis)
-    finally:
-        for server in reversed(started):
-            server.stop()
-
-
-def server_environment(backends: Backends, work_dir: Path, **overrides: str) -> dict[str, str]:
-    """Environment for `python -m server ...` pointing at the private servers only."""
-    assert backends.redis is not None
-    env = dict(os.environ)
-    env.update(
-        {
-            "ENVIRONMENT": "development",
-            "MONGODB_URI": backends.mongod.uri,
-            "MONGODB_DATABASE": DATABASE,
-            "REDIS_URL": backends.redis.uri,
-            "REDIS_KEY_PREFIX": "bench:",
-            # Never used while both URIs are set; pointed away from `.data/` all the same.
-            "DATA_DIR": str(work_dir / "unused-data-dir"),
-            "GRAPHIQL": "false",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    env.update(overrides)
-    return env
 
 
 # --- catalog load -----------------------------------------------------------------------------
@@ -227,100 +145,6 @@ def bulk_load_only(products: int, work_dir: Path) -> dict[str, Any]:
 
 
 # --- the API under test -----------------------------------------------------------------------
-
-
-_LOG_PROBLEM = re.compile(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback")
-# "2025-01-01 12:00:00,123 WARNING name [request-id] message" -> "WARNING name message"
-_LOG_PREFIX = re.compile(r"^\S+ \S+ (\w+) (\S+) \[[^\]]*\] ")
-
-
-def summarize_warnings(lines: list[str], limit: int = 3) -> list[str]:
-    """The first few distinct messages, without timestamps and request ids."""
-    distinct: dict[str, None] = {}
-    for line in lines:
-        distinct.setdefault(_LOG_PREFIX.sub(r"\1 \2 ", line)[:300], None)
-        if len(distinct) >= limit:
-            break
-    return list(distinct)
-
-
-class ApiServer:
-    """`python -m server serve` in its own process group, so a terminal Ctrl-C reaches only us."""
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        self.port = int(env["PORT"])
-        self.base_url = f"http://{HOST}:{self.port}"
-        with log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "server", "serve"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                process_group=0,
-            )
-
-    def log_size(self) -> int:
-        try:
-            return self.log_path.stat().st_size
-        except OSError:
-            return 0
-
-    def warnings_since(self, offset: int) -> list[str]:
-        """WARNING and ERROR lines the server logged after byte `offset` of its log."""
-        try:
-            with self.log_path.open("rb") as log:
-                log.seek(offset)
-                text = log.read().decode("utf-8", errors="replace")
-        except OSError:
-            return []
-        return [line for line in text.splitlines() if _LOG_PROBLEM.search(line)]
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError as error:
-            return f"(server log unreadable: {error})"
-        return "\n".join(text.splitlines()[-lines:]) or "(server log is empty)"
-
-    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
-        last = "no answer yet"
-        with httpx.Client(base_url=self.base_url, timeout=2.0) as client:
-            while True:
-                code = self.process.poll()
-                if code is not None:
-                    raise BenchError(
-                        f"the API server exited with {code} during start-up:\n{self.log_tail()}"
-                    )
-                try:
-                    response = client.get("/readyz")
-                    if response.status_code == 200:
-                        return
-                    last = f"{response.status_code} {response.text[:200]}"
-                except httpx.HTTPError as error:
-                    last = repr(error)
-                if time.monotonic() >= deadline:
-                    raise BenchError(
-                        f"GET /readyz did not answer 200 within {timeout:.0f}s (last: {last}):\n"
-                        f"{self.log_tail()}"
-                    )
-                time.sleep(POLL_INTERVAL_SECONDS)
-
-    def stop(self) -> None:
-        """SIGINT (uvicorn's graceful shutdown), wait; SIGKILL the process group as a last resort."""
-        if self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
 
 
 def verify_response(base_url: str, *, cache_enabled: bool) -> None:
@@ -507,21 +331,7 @@ def markdown_report(report: dict[str, Any], results: list[WrkResult]) -> str:
     return "\n".join(lines)
 
 
-def save(report: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"{report['timestamp']}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    return path
-
-
 # --- command line -------------------------------------------------------------------------------
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -564,16 +374,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def timestamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def run_bulk_load(args: argparse.Namespace, work_dir: Path) -> None:
     report: dict[str, Any] = {"kind": "bulk-load", "timestamp": timestamp()}
     report["machine"] = machine_facts()
     print(f"loading {args.bulk_load_only:,} products with load_demo_catalog", file=sys.stderr)
     report["bulk_load"] = bulk_load_only(args.bulk_load_only, work_dir)
-    report["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
+    report["load_average_at_end"] = load_average()
     load = report["bulk_load"]
     print(
         f"load_demo_catalog({load['products']:,}): {load['seconds']:.1f} s, "
@@ -606,7 +412,7 @@ def run_http(args: argparse.Namespace, work_dir: Path) -> None:
         results: list[WrkResult] = []
         for cache_enabled in (False, True):
             results += measure(servers, work_dir, args, cache_enabled=cache_enabled)
-    report["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
+    report["load_average_at_end"] = load_average()
     report["results"] = [
         asdict(result) | {"total_errors": result.total_errors} for result in results
     ]
@@ -614,34 +420,11 @@ def run_http(args: argparse.Namespace, work_dir: Path) -> None:
     print(f"saved {save(report).relative_to(REPO_ROOT)}", file=sys.stderr)
 
 
-def _interrupt_once(signum: int, frame: object) -> None:
-    """First Ctrl-C (or SIGTERM) unwinds into the cleanup; further ones must not interrupt it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGINT, _interrupt_once)
-    signal.signal(signal.SIGTERM, _interrupt_once)
-    warn_if_busy()
-    work_dir = Path(tempfile.mkdtemp(prefix="commerce-bench-"))
-    try:
-        if args.bulk_load_only:
-            run_bulk_load(args, work_dir)
-        else:
-            run_http(args, work_dir)
-    except BenchError as error:
-        print(f"bench aborted: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        # The servers are stopped by the context managers above; only files remain.
-        shutil.rmtree(work_dir, ignore_errors=True)
-    return 0
+    if args.bulk_load_only:
+        return run_in_work_dir(lambda work_dir: run_bulk_load(args, work_dir))
+    return run_in_work_dir(lambda work_dir: run_http(args, work_dir))
 
 
 if __name__ == "__main__":
