@@ -38,6 +38,7 @@ from documents.catalog_rules import (
 from documents.common import UNSET, utc_now
 from documents.errors import InvalidInputError
 from documents.money import final_price, to_minor_units
+from documents.orders import Order
 from documents.placement import Placement, check_placement, claim_placement
 from documents.transactions import in_transaction
 
@@ -318,13 +319,26 @@ async def delete_product(
     product_id: ObjectId, *, session: AsyncClientSession | None = None, field: str | None = None
 ) -> Product:
     """Delete the product for good; returns it as it was (its images are the caller's to discard
-    once the deletion committed)."""
-    raw = await Product.get_pymongo_collection().find_one_and_delete(
-        {"_id": product_id}, session=session
-    )
-    if raw is None:
-        raise CatalogError(CatalogErrorCode.PRODUCT_NOT_FOUND, "No such product", field=field)
-    return Product.model_validate(raw)
+    once the deletion committed). A product an order refers to can only be archived: read in the
+    deleting transaction, and a checkout of it writes the product too, so the two conflict."""
+
+    async def apply(session: AsyncClientSession) -> Product:
+        if await Order.get_pymongo_collection().find_one(
+            {"lines.product_id": product_id}, {"_id": 1}, session=session
+        ):
+            raise CatalogError(
+                CatalogErrorCode.PRODUCT_IN_ORDERS,
+                "Orders refer to this product; archive it instead",
+                field=field,
+            )
+        raw = await Product.get_pymongo_collection().find_one_and_delete(
+            {"_id": product_id}, session=session
+        )
+        if raw is None:
+            raise CatalogError(CatalogErrorCode.PRODUCT_NOT_FOUND, "No such product", field=field)
+        return Product.model_validate(raw)
+
+    return await in_transaction(apply, session=session)
 
 
 def slug_taken() -> CatalogError:

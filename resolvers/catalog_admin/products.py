@@ -71,8 +71,8 @@ async def change_product_state(ctx: Context, product: Product, action: ProductAc
 
 
 async def delete_product(ctx: Context, product: Product) -> None:
-    """Remove a product for good, then its images from the store. Orders do not exist yet; once
-    they do, a product an order references can only be archived."""
+    """Remove a product for good, then its images from the store; one that orders refer to can
+    only be archived (PRODUCT_IN_ORDERS)."""
 
     async def work(session: AsyncClientSession) -> None:
         removed = await products.delete_product(stored_id(product), session=session, field="id")

@@ -176,7 +176,7 @@ class Targets:
     category: Category  # top-level, with an image and `product`
     empty_category: Category
     product: Product  # published, in stock, with one image kept elsewhere (its URL is its id)
-    order: Order  # the customer's, of `product`, confirmed
+    order: Order  # the customer's, confirmed
 
 
 Upload = tuple[str, bytes, str]
@@ -359,7 +359,8 @@ async def make_targets() -> Targets:
         category=category,
         empty_category=await make_category("Empty"),
         product=product,
-        order=await make_order(customer, (product, 1)),
+        # Of another product: `product` is deleted for good by one of the operations.
+        order=await make_order(customer, (await make_product(category, slug="ordered"), 1)),
     )
 
 

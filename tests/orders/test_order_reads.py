@@ -8,6 +8,7 @@ import httpx
 from starlette.applications import Starlette
 
 from documents.accounts import Role
+from documents.catalog import Product
 from documents.orders import OrderStatus
 from tests.factories import (
     BASE_TIME,
@@ -245,3 +246,22 @@ async def test_sales_summary_takes_times_without_a_zone_as_utc(
 
     assert "errors" not in body, body
     assert body["data"]["salesSummary"]["orders"] == 1
+
+
+async def test_a_product_with_orders_can_be_archived_but_not_deleted(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin = await make_user(role=Role.ADMIN)
+    runner = await make_product(await make_category(), slug="runner")
+    await make_order(await make_user(), (runner, 1))
+    delete = "mutation($id: ID!) { deleteProduct(id: $id, hard: true) { deletedId errors { field code } } }"
+
+    body = await graphql(
+        client, delete, {"id": global_id(runner)}, token=await access_token_for(app, admin)
+    )
+
+    assert body["data"]["deleteProduct"] == {
+        "deletedId": None,
+        "errors": [{"field": "id", "code": "PRODUCT_IN_ORDERS"}],
+    }
+    assert await Product.get(runner.id) is not None
