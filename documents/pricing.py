@@ -66,10 +66,6 @@ class Quote:
     shipping: int
     total: int
 
-    @property
-    def problems(self) -> list[PricedLine]:
-        return [line for line in self.lines if line.problem is not None]
-
 
 def price_lines(
     lines: Sequence[tuple[ObjectId, int]],
