@@ -31,6 +31,17 @@ class Environment(enum.StrEnum):
     PRODUCTION = "production"
 
 
+class PaymentProviderName(enum.StrEnum):
+    RAZORPAY = "razorpay"
+    STANDIN = "standin"  # a local stand-in with Razorpay's ids, signatures and webhooks
+
+
+# What the stand-in signs with when no Razorpay secrets are set (development and tests only).
+STANDIN_KEY_ID = "rzp_test_standin"
+STANDIN_KEY_SECRET = "standin-key-secret"  # noqa: S105
+STANDIN_WEBHOOK_SECRET = "standin-webhook-secret"  # noqa: S105
+
+
 class Settings(BaseSettings):
     """All configuration of the service. Field names map to upper-case environment variables."""
 
@@ -78,6 +89,24 @@ class Settings(BaseSettings):
 
     # Shipping addresses a user may keep; adding one more is refused (TOO_MANY_ADDRESSES).
     max_addresses: Annotated[int, Field(ge=1, le=100)] = 10
+
+    # Online payments (README, "Payments"). PAYMENT_PROVIDER defaults to razorpay when the keys
+    # are set, else to the stand-in (outside production; in production ONLINE is then off).
+    payment_provider: PaymentProviderName | None = None
+    razorpay_key_id: str | None = None
+    razorpay_key_secret: SecretStr | None = None
+    razorpay_webhook_secret: SecretStr | None = None
+    razorpay_api_url: str = "https://api.razorpay.com"
+    razorpay_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    # The shop's name on Razorpay Checkout.
+    shop_name: Annotated[str, Field(min_length=1, max_length=100)] = "Commerce"
+    # How long an unpaid online order holds its stock.
+    payment_reservation_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    # Orders still unpaid this long after checkout are asked about at the provider (a missed
+    # webhook, a closed tab), then less and less often for a day after their reservation ends.
+    payment_reconcile_after_seconds: Annotated[int, Field(ge=10, le=86_400)] = 180
+    # How often each worker looks for ended reservations, orders to reconcile and refunds due.
+    payment_sweep_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
 
     # Query result cache.
     cache_enabled: bool = True
@@ -186,6 +215,9 @@ class Settings(BaseSettings):
         "sendgrid_api_key",
         "cloudinary_url",
         "google_client_secret",
+        "razorpay_key_id",
+        "razorpay_key_secret",
+        "razorpay_webhook_secret",
         mode="before",
     )
     @classmethod
@@ -199,6 +231,51 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 24:
             raise ValueError("ADMIN_SIGNUP_KEY must be at least 24 characters")
         return value
+
+    @property
+    def payments(self) -> PaymentProviderName | None:
+        """The payment provider in use; None: online payments are off."""
+        if self.payment_provider is not None:
+            return self.payment_provider
+        if self.razorpay_key_id and self.razorpay_key_secret:
+            return PaymentProviderName.RAZORPAY
+        if self.environment is Environment.PRODUCTION:
+            return None
+        return PaymentProviderName.STANDIN
+
+    def payment_secrets(self) -> tuple[str, str, str]:
+        """The key id, key secret and webhook secret the provider uses: Razorpay's, or the
+        stand-in's own where none are set."""
+        return (
+            self.razorpay_key_id or STANDIN_KEY_ID,
+            self.razorpay_key_secret.get_secret_value()
+            if self.razorpay_key_secret
+            else STANDIN_KEY_SECRET,
+            self.razorpay_webhook_secret.get_secret_value()
+            if self.razorpay_webhook_secret
+            else STANDIN_WEBHOOK_SECRET,
+        )
+
+    @model_validator(mode="after")
+    def _check_payment_provider(self) -> Settings:
+        if self.payments is PaymentProviderName.RAZORPAY:
+            missing = [
+                name
+                for name, value in (
+                    ("RAZORPAY_KEY_ID", self.razorpay_key_id),
+                    ("RAZORPAY_KEY_SECRET", self.razorpay_key_secret),
+                    ("RAZORPAY_WEBHOOK_SECRET", self.razorpay_webhook_secret),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"Razorpay payments need {', '.join(missing)}")
+        if (
+            self.payment_provider is PaymentProviderName.STANDIN
+            and self.environment is Environment.PRODUCTION
+        ):
+            raise ValueError("PAYMENT_PROVIDER=standin takes no real money; not in production")
+        return self
 
     @property
     def secure_cookies(self) -> bool:

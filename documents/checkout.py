@@ -14,7 +14,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from documents.accounts import User
-from documents.carts import Cart, cart_of_user, empty_cart
+from documents.cart_rules import CartRules
+from documents.carts import Cart, CartLine, cart_of_user, empty_cart, merged_lines
 from documents.catalog import Product
 from documents.common import stored_id, utc_now
 from documents.money import to_decimal
@@ -27,8 +28,10 @@ from documents.orders import (
     OrderLine,
     OrderStatus,
     PaymentMethod,
+    change_order_status,
     next_order_number,
 )
+from documents.payments import OnlinePayment
 from documents.pricing import LineProblem, Quote, ShippingRule, price_lines
 from documents.stock import InsufficientStockError, ShortLine, StockLine, take_stock
 from documents.text import is_visible_text
@@ -55,6 +58,8 @@ class Checkout:
     shipping: ShippingRule
     # The `Cart.version` the shopper reviewed; a cart changed since is CART_CHANGED.
     expected_cart_version: int | None = None
+    # ONLINE: the payment the order starts with (provider, reservation end); None for COD.
+    payment: OnlinePayment | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +280,55 @@ def _new_order(checkout: Checkout, number: int, quote: Quote) -> Order:
         shipping_address=checkout.address,
         idempotency_key=checkout.idempotency_key,
         history=[OrderEvent(from_status=None, to_status=status, actor_id=checkout.user.id, at=now)],
+        payment=checkout.payment,
         created_at=now,
         updated_at=now,
     )
+
+
+async def abandon_unpaid_order(order: Order, *, reason: str, rules: CartRules) -> Order | None:
+    """Undo an online checkout whose payment could not be started: the order CANCELLED with its
+    stock back, its lines back in the cart, and its idempotency key free again, so the shopper's
+    retry with the same key places it anew. One transaction; None if the order moved meanwhile
+    (a payment arrived after all)."""
+    order_id = stored_id(order)
+
+    async def apply(session: AsyncClientSession) -> Order | None:
+        try:
+            _, after = await change_order_status(
+                order_id,
+                OrderStatus.CANCELLED,
+                actor_id=None,
+                note=reason,
+                allowed_from=frozenset({OrderStatus.PENDING_PAYMENT}),
+                also_set={"idempotency_key": f"{order.idempotency_key}#abandoned:{order_id}"},
+                session=session,
+            )
+        except OrderError:
+            return None
+        cart = await cart_of_user(order.user_id, session=session)
+        incoming = [
+            CartLine(product_id=line.product_id, quantity=line.quantity) for line in order.lines
+        ]
+        rows = Product.get_pymongo_collection().find(
+            {"_id": {"$in": [line.product_id for line in order.lines]}}, session=session
+        )
+        products = {row["_id"]: Product.model_validate(row) async for row in rows}
+        lines = merged_lines(cart.lines if cart else [], incoming, products, rules)
+        await Cart.get_pymongo_collection().update_one(
+            {"_id": order.user_id},
+            {
+                "$set": {
+                    "user_id": order.user_id,
+                    "lines": [line.model_dump() for line in lines],
+                    "updated_at": utc_now(),
+                },
+                "$inc": {"version": 1},
+                "$setOnInsert": {"created_at": utc_now()},
+            },
+            upsert=True,
+            session=session,
+        )
+        return after
+
+    return await in_transaction(apply)

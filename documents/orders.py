@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import pymongo
 from beanie import Document, PydanticObjectId
@@ -20,27 +20,34 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents.common import Image, utc_now
 from documents.errors import DomainError
+from documents.payments import OnlinePayment, with_everything_refunded
 from documents.stock import give_back_stock
 from documents.text import is_visible_text
 from documents.transactions import in_transaction
 
 
 class OrderStatus(enum.StrEnum):
-    PENDING_PAYMENT = "PENDING_PAYMENT"  # online payment under way (the payments issue)
-    CONFIRMED = "CONFIRMED"
+    PENDING_PAYMENT = "PENDING_PAYMENT"  # online: stock reserved until the payment or its expiry
+    PAYMENT_EXPIRED = "PAYMENT_EXPIRED"  # online: not paid in time; its stock went back
+    CONFIRMED = "CONFIRMED"  # to fulfil: cash on delivery, or paid online
     PACKED = "PACKED"
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
     CANCELLED = "CANCELLED"
 
 
-# Where each status may go next. Cancelling is allowed until the order is shipped; the stock of a
-# cancelled order goes back exactly once (`documents/stock.give_back_stock`).
+# Where each status may go next. Cancelling is allowed until the order is delivered (who may
+# cancel when is the caller's rule); the stock of a cancelled or expired order goes back exactly
+# once (`documents/stock.give_back_stock`), and a cancelled paid order is refunded. An expired
+# order becomes CONFIRMED only when a late payment could take its stock again.
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.PENDING_PAYMENT: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
+    OrderStatus.PENDING_PAYMENT: frozenset(
+        {OrderStatus.CONFIRMED, OrderStatus.PAYMENT_EXPIRED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.PAYMENT_EXPIRED: frozenset({OrderStatus.CONFIRMED}),
     OrderStatus.CONFIRMED: frozenset({OrderStatus.PACKED, OrderStatus.CANCELLED}),
     OrderStatus.PACKED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
-    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED, OrderStatus.CANCELLED}),
     OrderStatus.DELIVERED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
 }
@@ -52,7 +59,7 @@ if set(ORDER_TRANSITIONS) != set(OrderStatus) or any(
 
 class PaymentMethod(enum.StrEnum):
     COD = "COD"  # cash on delivery
-    ONLINE = "ONLINE"  # Razorpay (the payments issue)
+    ONLINE = "ONLINE"  # Razorpay Checkout
 
 
 class OrderErrorCode(enum.StrEnum):
@@ -70,6 +77,12 @@ class OrderErrorCode(enum.StrEnum):
     ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
     INVALID_ORDER_TRANSITION = "INVALID_ORDER_TRANSITION"
     INVALID_REASON = "INVALID_REASON"
+    PAYMENT_PROVIDER_UNAVAILABLE = "PAYMENT_PROVIDER_UNAVAILABLE"
+    INVALID_PAYMENT_SIGNATURE = "INVALID_PAYMENT_SIGNATURE"
+    PAYMENT_NOT_COMPLETED = "PAYMENT_NOT_COMPLETED"
+    NOT_AN_ONLINE_ORDER = "NOT_AN_ONLINE_ORDER"
+    NOTHING_TO_REFUND = "NOTHING_TO_REFUND"
+    INVALID_REFUND_AMOUNT = "INVALID_REFUND_AMOUNT"
 
 
 class OrderError(DomainError):
@@ -137,13 +150,16 @@ class Order(Document):
     shipping_address: OrderAddress
     idempotency_key: str
     history: list[OrderEvent] = Field(default_factory=list)
+    payment: OnlinePayment | None = None  # ONLINE orders
+    # Which take of stock the order holds: a late payment after expiry takes it a second time.
+    stock_round: int = 1
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
 
     @property
     def stock_reference(self) -> str:
-        """The reference its stock is taken and given back under."""
-        return f"order:{self.id}"
+        """The reference its stock is taken and given back under (each take has its own)."""
+        return stock_reference_of(self.id, self.stock_round)
 
     class Settings:
         name = "orders"
@@ -165,6 +181,44 @@ class Order(Document):
             ),
             IndexModel(
                 [("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)], name="newest"
+            ),
+            # Webhooks and callbacks find the order by the provider's order id and payment ids.
+            IndexModel(
+                [("payment.provider_order_id", pymongo.ASCENDING)],
+                name="provider_order_unique",
+                unique=True,
+                partialFilterExpression={"payment.provider_order_id": {"$type": "string"}},
+            ),
+            IndexModel(
+                [
+                    ("payment.state", pymongo.ASCENDING),
+                    ("created_at", pymongo.DESCENDING),
+                    ("_id", pymongo.DESCENDING),
+                ],
+                name="payment_state_newest",
+                partialFilterExpression={"payment_method": PaymentMethod.ONLINE.value},
+            ),
+            IndexModel(
+                [("payment.payments.id", pymongo.ASCENDING)],
+                name="provider_payment",
+                partialFilterExpression={"payment_method": PaymentMethod.ONLINE.value},
+            ),
+            # The sweeps: reservations that run out, orders the reconciler should ask about,
+            # refunds due to be asked for.
+            IndexModel(
+                [("status", pymongo.ASCENDING), ("payment.reserved_until", pymongo.ASCENDING)],
+                name="reservation_ends",
+                partialFilterExpression={"payment_method": PaymentMethod.ONLINE.value},
+            ),
+            IndexModel(
+                [("payment.next_check_at", pymongo.ASCENDING)],
+                name="payment_check_due",
+                partialFilterExpression={"payment.next_check_at": {"$type": "date"}},
+            ),
+            IndexModel(
+                [("payment.refunds.next_attempt_at", pymongo.ASCENDING)],
+                name="refund_attempt_due",
+                partialFilterExpression={"payment_method": PaymentMethod.ONLINE.value},
             ),
             IndexModel(
                 [
@@ -193,6 +247,10 @@ class OrderCounter(Document):
 
     class Settings:
         name = "order_counters"
+
+
+def stock_reference_of(order_id: ObjectId | None, stock_round: int) -> str:
+    return f"order:{order_id}" if stock_round == 1 else f"order:{order_id}:{stock_round}"
 
 
 FIRST_ORDER_NUMBER = 1001
@@ -235,6 +293,9 @@ async def order_in(
     return Order.model_validate(raw)
 
 
+_GIVES_STOCK_BACK = frozenset({OrderStatus.CANCELLED, OrderStatus.PAYMENT_EXPIRED})
+
+
 async def change_order_status(
     order_id: ObjectId,
     to_status: OrderStatus,
@@ -242,12 +303,15 @@ async def change_order_status(
     actor_id: ObjectId | None,
     note: str = "",
     allowed_from: frozenset[OrderStatus] | None = None,
+    also_set: dict[str, Any] | None = None,
     session: AsyncClientSession | None = None,
 ) -> tuple[Order, Order]:
     """Move the order to `to_status` if `ORDER_TRANSITIONS` allows it from where it is (and, with
-    `allowed_from`, only from those states), recording the move in its history. Cancelling gives
-    its stock back, exactly once. Returns the order before and after. Every status change goes
-    through here: mutations, the payment webhook and sweeps alike."""
+    `allowed_from`, only from those states), recording the move in its history; `also_set`
+    writes more fields in the same update. Cancelling or expiring gives its stock back, exactly
+    once; cancelling a paid order also asks for its money back (REQUESTED refunds, sent by the
+    refund job). Returns the order before and after. Every status change goes through here:
+    mutations, payments and sweeps alike."""
     note = check_note(note)
 
     async def apply(session: AsyncClientSession) -> tuple[Order, Order]:
@@ -265,19 +329,27 @@ async def change_order_status(
         event = OrderEvent(
             from_status=before.status, to_status=to_status, actor_id=actor_id, note=note
         )
+        changes: dict[str, Any] = {"status": to_status, "updated_at": event.at, **(also_set or {})}
+        if to_status is OrderStatus.CANCELLED and before.payment is not None:
+            refunded = with_everything_refunded(
+                before.payment,
+                key=f"cancel:{order_id}",
+                reason="order cancelled",
+                actor_id=actor_id,
+            )
+            changes["payment"] = refunded.model_dump()
         raw = await Order.get_pymongo_collection().find_one_and_update(
             {"_id": order_id, "status": before.status},
-            {
-                "$set": {"status": to_status, "updated_at": event.at},
-                "$push": {"history": event.model_dump()},
-            },
+            {"$set": changes, "$push": {"history": event.model_dump()}},
             return_document=ReturnDocument.AFTER,
             session=session,
         )
         assert raw is not None  # read and written in one transaction
-        if to_status is OrderStatus.CANCELLED:
+        if to_status in _GIVES_STOCK_BACK:
             await give_back_stock(
-                reference=before.stock_reference, reason="order cancelled", session=session
+                reference=before.stock_reference,
+                reason=f"order {to_status.lower().replace('_', ' ')}",
+                session=session,
             )
         return before, Order.model_validate(raw)
 

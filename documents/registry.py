@@ -10,6 +10,7 @@ from documents.carts import CART_DOCUMENTS
 from documents.catalog import CATALOG_DOCUMENTS
 from documents.orders import ORDER_DOCUMENTS
 from documents.outbox import OUTBOX_DOCUMENTS
+from documents.settlement import SETTLEMENT_DOCUMENTS
 
 ALL_DOCUMENTS: list[type[Document]] = [
     *CATALOG_DOCUMENTS,
@@ -18,4 +19,5 @@ ALL_DOCUMENTS: list[type[Document]] = [
     *CART_DOCUMENTS,
     *ORDER_DOCUMENTS,
     *OUTBOX_DOCUMENTS,
+    *SETTLEMENT_DOCUMENTS,
 ]

@@ -38,7 +38,13 @@ from documents.outbox import (
 )
 from documents.transactions import current_session, in_transaction, run_after_commit
 from integrations.email import EmailMessage, EmailSender
-from integrations.jobs import JobQueue, JobQueueUnavailableError, JobWorker, Periodic, RetryPolicy
+from integrations.jobs import (
+    JobFunction,
+    JobQueue,
+    JobQueueUnavailableError,
+    Periodic,
+    RetryPolicy,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -167,20 +173,16 @@ class EmailOutbox:
                 logger.warning("could not record outbox entry %s as sent; retrying", claimed.id)
                 await asyncio.sleep(wait)
 
-    def worker(
-        self, sender: EmailSender, *, concurrency: int = 10, shutdown_grace_seconds: float = 20
-    ) -> JobWorker:
-        """A worker that sends the outbox's emails with `sender` and runs the relay."""
+    def jobs(self, sender: EmailSender) -> dict[str, JobFunction]:
+        """The job that sends the outbox's emails with `sender`, by name."""
 
         async def send_email(message_id: str) -> str:
             return await self.send(sender, message_id)
 
-        return self.queue.worker(
-            {SEND_EMAIL_JOB: send_email},
-            concurrency=concurrency,
-            periodic=[Periodic("outbox relay", self.relay_interval_seconds, self.relay)],
-            shutdown_grace_seconds=shutdown_grace_seconds,
-        )
+        return {SEND_EMAIL_JOB: send_email}
+
+    def periodic(self) -> list[Periodic]:
+        return [Periodic("outbox relay", self.relay_interval_seconds, self.relay)]
 
     async def close(self) -> None:
         await self.queue.close()

@@ -9,6 +9,7 @@ from integrations.google import GoogleSignIn
 from integrations.images import ImageStore
 from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.outbox import EmailOutbox
+from resolvers.payments.service import PaymentService
 from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
 
@@ -20,5 +21,6 @@ class Services:
     rate_limiter: RateLimiter
     email: EmailSender  # used by the workers' email jobs; requests go through `outbox`
     outbox: EmailOutbox
+    payments: PaymentService
     images: ImageStore
     google: GoogleSignIn | None  # None when Google sign-in is not configured

@@ -29,6 +29,7 @@ from schema.errors import log_errors
 from schema.node import NodeQuery
 from schema.orders.checkout import CheckoutMutation
 from schema.orders.operations import OrderMutation, OrderQuery
+from schema.orders.payments import PaymentMutation
 
 DOCUMENT_CACHE_SIZE = 1024
 
@@ -48,6 +49,7 @@ class Mutation(
     CatalogTransferMutation,
     OrderMutation,
     CheckoutMutation,
+    PaymentMutation,
 ):
     pass
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import httpx
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -26,16 +27,19 @@ from integrations.email import EmailSender, build_email_sender
 from integrations.google import GoogleSignIn
 from integrations.images import build_image_store
 from integrations.jobs import JobQueue, RetryPolicy
+from integrations.payments import build_payment_provider
 from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.outbox import EmailOutbox
+from resolvers.payments.service import PaymentService, PaymentSettings
 from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
-from schema import demo_images, oauth
+from schema import demo_images, dev_pay, oauth, webhooks
 from schema.catalog_admin import transfer as catalog_transfer
 from schema.http import GraphQLEndpoint
 from schema.middleware import BodySizeLimitMiddleware, RequestIdLogFilter, RequestIdMiddleware
 from schema.root import build_schema
+from schema.webhooks import WEBHOOK_PATH
 from settings import Environment, Settings
 
 logger = logging.getLogger("commerce")
@@ -43,6 +47,8 @@ READINESS_TIMEOUT_SECONDS = 2.0
 MEDIA_PATH = "/media"
 # Where the stand-in email sender puts the mail it "sends" (development, or no SendGrid key).
 SENT_EMAILS_COLLECTION = "sent_emails"
+# Where the stand-in payment provider keeps its orders, payments and refunds.
+STANDIN_PAYMENTS_COLLECTION = "standin_payments"
 
 
 def configure_logging(settings: Settings) -> None:
@@ -129,6 +135,43 @@ def build_outbox(settings: Settings) -> EmailOutbox:
     )
 
 
+def build_payments(settings: Settings, mongo: AsyncMongoClient, queue: JobQueue) -> PaymentService:
+    """Razorpay with keys, the stand-in without (outside production), or none: see
+    `Settings.payments`. The stand-in keeps its state in MongoDB and delivers its webhooks to
+    this API's own webhook URL, as Razorpay would."""
+    chosen = settings.payments
+    provider = None
+    if chosen is not None:
+        key_id, key_secret, webhook_secret = settings.payment_secrets()
+        webhook_url = f"{settings.public_url}{WEBHOOK_PATH}"
+
+        async def deliver(body: bytes, headers: dict[str, str]) -> None:
+            async with httpx.AsyncClient(timeout=10) as http:
+                answer = await http.post(webhook_url, content=body, headers=headers)
+                answer.raise_for_status()
+
+        provider = build_payment_provider(
+            provider=chosen.value,
+            key_id=key_id,
+            key_secret=key_secret,
+            webhook_secret=webhook_secret,
+            api_base_url=settings.razorpay_api_url,
+            timeout_seconds=settings.razorpay_timeout_seconds,
+            standin_collection=mongo[settings.mongodb_database][STANDIN_PAYMENTS_COLLECTION],
+            deliver_webhook=deliver,
+        )
+    return PaymentService(
+        provider,
+        queue,
+        PaymentSettings(
+            shop_name=settings.shop_name,
+            reservation=timedelta(minutes=settings.payment_reservation_minutes),
+            reconcile_after=timedelta(seconds=settings.payment_reconcile_after_seconds),
+            sweep_interval_seconds=settings.payment_sweep_interval_seconds,
+        ),
+    )
+
+
 def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) -> Services:
     """The integrations and shared services, each picked once from the settings."""
     assert settings.redis_url
@@ -139,6 +182,7 @@ def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) ->
             client_secret=settings.google_client_secret.get_secret_value(),
             discovery_url=settings.google_discovery_url,
         )
+    outbox = build_outbox(settings)
     return Services(
         query_cache=QueryCache(
             redis,
@@ -156,7 +200,8 @@ def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) ->
             enabled=settings.rate_limits_enabled,
         ),
         email=build_email(settings, mongo),
-        outbox=build_outbox(settings),
+        outbox=outbox,
+        payments=build_payments(settings, mongo, outbox.queue),
         images=build_image_store(
             cloudinary_url=(
                 settings.cloudinary_url.get_secret_value() if settings.cloudinary_url else None
@@ -195,6 +240,17 @@ def describe_services(services: Services) -> None:
         else "",
     )
     logger.info("google sign-in: %s", "enabled" if services.google else "off (no GOOGLE_CLIENT_ID)")
+    describe_payments(services.payments)
+
+
+def describe_payments(payments: PaymentService) -> None:
+    descriptions = {
+        "razorpay": "razorpay",
+        "standin": "stand-in (no money moves; pay on /dev/pay/<razorpay order id>, which sends "
+        f"Razorpay's webhooks to {WEBHOOK_PATH})",
+        "off": "off (no RAZORPAY_KEY_ID in production): only cash on delivery",
+    }
+    logger.info("payments: %s", descriptions[payments.name])
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -256,7 +312,13 @@ def create_app(settings: Settings) -> Starlette:
         Route("/auth/google/callback", oauth.google_callback, methods=["GET"]),
         Route(catalog_transfer.EXPORT_PATH, catalog_transfer.export_products, methods=["GET"]),
         Route(demo_images.DEMO_IMAGE_PATH, demo_images.demo_image, methods=["GET"]),
+        Route(WEBHOOK_PATH, webhooks.razorpay_webhook, methods=["POST"]),
     ]
+    if settings.environment is not Environment.PRODUCTION:
+        routes += [
+            Route(dev_pay.DEV_PAY_PATH, dev_pay.dev_pay_page, methods=["GET"]),
+            Route(dev_pay.DEV_PAY_PATH, dev_pay.dev_pay_submit, methods=["POST"]),
+        ]
     if settings.cloudinary_url is None:
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         routes.append(

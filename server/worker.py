@@ -10,7 +10,15 @@ import subprocess
 import sys
 
 from integrations.local_servers import spawn_attached
-from server.app import build_email, build_outbox, connect_mongo, describe_email, init_documents
+from resolvers.jobs import build_worker
+from server.app import (
+    build_services,
+    connect_mongo,
+    connect_redis,
+    describe_email,
+    describe_payments,
+    init_documents,
+)
 from settings import Settings
 
 logger = logging.getLogger("commerce")
@@ -19,16 +27,21 @@ WORKER_SHUTDOWN_GRACE_SECONDS = 20.0
 
 
 async def run_worker(settings: Settings, *, once: bool = False) -> int:
-    """Send the outbox's emails until SIGINT or SIGTERM (jobs under way then get
-    WORKER_SHUTDOWN_GRACE_SECONDS to finish); with `once`, send what is due and return."""
+    """Run jobs (emails, refunds) and the periodic work (outbox relay, payment sweep) until
+    SIGINT or SIGTERM (jobs under way then get WORKER_SHUTDOWN_GRACE_SECONDS to finish); with
+    `once`, do what is due and return."""
     mongo = connect_mongo(settings)
-    outbox = build_outbox(settings)
+    redis = connect_redis(settings)
+    services = None
     try:
         await init_documents(mongo, settings)
-        email = build_email(settings, mongo)
-        describe_email(email)
-        worker = outbox.worker(
-            email,
+        services = build_services(settings, mongo, redis)
+        outbox = services.outbox
+        describe_email(services.email)
+        describe_payments(services.payments)
+        worker = build_worker(
+            settings,
+            services,
             concurrency=settings.worker_concurrency,
             shutdown_grace_seconds=WORKER_SHUTDOWN_GRACE_SECONDS,
         )
@@ -51,7 +64,9 @@ async def run_worker(settings: Settings, *, once: bool = False) -> int:
         logger.info("worker: stopped")
         return 0
     finally:
-        await outbox.close()
+        if services is not None:
+            await services.outbox.close()
+        await redis.aclose()
         await mongo.close()
 
 

@@ -106,8 +106,9 @@ async def run_jobs(app: Any) -> int:
 
     Uses the app's services as they are now, so a test that swapped the email sender or the
     outbox (`replace_services`) runs its jobs with those."""
-    services = app.state.services
-    ran: int = await services.outbox.worker(services.email).run_until_idle()
+    from resolvers.jobs import build_worker
+
+    ran: int = await build_worker(app.state.settings, app.state.services).run_until_idle()
     return ran
 
 

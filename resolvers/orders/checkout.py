@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from bson import ObjectId
@@ -11,14 +12,19 @@ from documents import checkout
 from documents.addresses import address_of
 from documents.common import stored_id
 from documents.money import to_minor_units
-from documents.orders import OrderAddress, OrderError, OrderErrorCode, PaymentMethod
+from documents.orders import Order, OrderAddress, OrderError, OrderErrorCode, PaymentMethod
 from resolvers.accounts.viewer import Viewer
 from resolvers.cart import shipping_rule
 from resolvers.context import Context
 from resolvers.orders.emails import send_status_email
+from resolvers.payments.flow import PaymentCheckout, new_online_payment, start_payment
 
-# Online payment comes with the payments issue.
-AVAILABLE_PAYMENT_METHODS = frozenset({PaymentMethod.COD})
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    created: bool  # False: an earlier call with the same key placed it
+    payment: PaymentCheckout | None  # ONLINE, while unpaid: what Razorpay Checkout needs
 
 
 async def place_order(
@@ -30,7 +36,7 @@ async def place_order(
     idempotency_key: str,
     expected_total: Decimal | None,
     expected_cart_version: int | None = None,
-) -> checkout.PlacedOrder:
+) -> Placed:
     """Place the viewer's cart as an order, or say precisely why not; nothing is half-done.
 
     A repeated idempotency key answers with the first order before anything else is checked, so
@@ -38,16 +44,11 @@ async def place_order(
     user_id = stored_id(viewer.user)
     key = checkout.check_idempotency_key(idempotency_key)
     if earlier := await checkout.order_for_key(user_id, key):
-        return checkout.PlacedOrder(earlier, created=False, products=[])
+        return await _with_payment(ctx, earlier, created=False)
     await ctx.services.rate_limiter.check("place_order", ip=ctx.client_ip, account=str(user_id))
     if not viewer.user.email_verified:
         raise OrderError(OrderErrorCode.EMAIL_NOT_VERIFIED, "Verify your email address first")
-    if payment_method not in AVAILABLE_PAYMENT_METHODS:
-        raise OrderError(
-            OrderErrorCode.PAYMENT_METHOD_UNAVAILABLE,
-            f"{payment_method} is not available yet",
-            field="paymentMethod",
-        )
+    online = new_online_payment(ctx) if payment_method is PaymentMethod.ONLINE else None
     address = await address_of(user_id, address_id)
     if address is None:
         raise OrderError(OrderErrorCode.ADDRESS_NOT_FOUND, "No such address", field="addressId")
@@ -64,10 +65,19 @@ async def place_order(
         currency=currency,
         shipping=shipping_rule(ctx.settings),
         expected_cart_version=expected_cart_version,
+        payment=online,
     )
 
     async def also(placed: checkout.PlacedOrder, session: AsyncClientSession) -> None:
         await ctx.query_cache.product_changed(*placed.products)  # their stock changed
         await send_status_email(ctx, placed.order, session)  # CONFIRMED: the confirmation
 
-    return await checkout.place_order(order_checkout, also=also)
+    placed = await checkout.place_order(order_checkout, also=also)
+    return await _with_payment(ctx, placed.order, created=placed.created)
+
+
+async def _with_payment(ctx: Context, order: Order, *, created: bool) -> Placed:
+    """An ONLINE order waiting for its payment gets its provider order (now, or on a replay if
+    the first call could not make it)."""
+    order, payment = await start_payment(ctx, order)
+    return Placed(order, created, payment)

@@ -18,7 +18,7 @@ def _money(amount: int, order: Order) -> str:
     return f"{to_decimal(amount, order.currency)} {order.currency}"
 
 
-def _order_url(ctx: Context, order: Order) -> str:
+def order_url(ctx: Context, order: Order) -> str:
     return f"{ctx.settings.frontend_url}/orders/{order.number}"
 
 
@@ -34,7 +34,7 @@ def confirmation_email(ctx: Context, order: Order) -> EmailMessage:
         f"It goes to {order.shipping_address.name}, {order.shipping_address.city} "
         f"{order.shipping_address.postal_code}.",
     ]
-    url = _order_url(ctx, order)
+    url = order_url(ctx, order)
     return EmailMessage(
         to=order.email,
         subject=f"Order #{order.number} confirmed",
@@ -47,6 +47,11 @@ _STATUS_EMAILS = {
     OrderStatus.SHIPPED: ("Order #{number} is on its way", "Your order #{number} has shipped."),
     OrderStatus.DELIVERED: ("Order #{number} was delivered", "Your order #{number} was delivered."),
     OrderStatus.CANCELLED: ("Order #{number} was cancelled", "Your order #{number} was cancelled."),
+    OrderStatus.PAYMENT_EXPIRED: (
+        "Order #{number} was not paid in time",
+        "We did not receive the payment for your order #{number} in time, so its items went back "
+        "on sale. If you paid after all, the order goes ahead or your money comes back in full.",
+    ),
 }
 
 
@@ -60,7 +65,7 @@ def status_email(ctx: Context, order: Order) -> EmailMessage | None:
     subject, opening = (text.format(number=order.number) for text in _STATUS_EMAILS[order.status])
     note = order.history[-1].note if order.history else ""
     lines = [opening, *([note] if note else [])]
-    url = _order_url(ctx, order)
+    url = order_url(ctx, order)
     return EmailMessage(
         to=order.email,
         subject=subject,

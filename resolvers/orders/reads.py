@@ -13,6 +13,7 @@ from bson import ObjectId
 from documents.accounts import Role
 from documents.errors import InvalidInputError
 from documents.orders import Order, OrderStatus, PaymentMethod
+from documents.payments import PaymentState
 from documents.text import is_visible_text
 from resolvers.accounts.viewer import Viewer, private_viewer
 from resolvers.context import Context
@@ -51,6 +52,7 @@ class OrderFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
     user_id: ObjectId | None = None
+    payment_state: PaymentState | None = None
     search: str | None = None  # an order number ("#1001" or "1001") or an email
 
 
@@ -66,6 +68,10 @@ def _conditions(order_filter: OrderFilter) -> list[dict[str, Any]]:
         conditions.append({"created_at": {"$lt": order_filter.created_to}})
     if order_filter.user_id is not None:
         conditions.append({"user_id": order_filter.user_id})
+    if order_filter.payment_state is not None:
+        conditions.append(
+            {"payment_method": PaymentMethod.ONLINE, "payment.state": order_filter.payment_state}
+        )
     if order_filter.search and order_filter.search.strip():
         search = order_filter.search.strip()
         if len(search) > MAX_SEARCH_LENGTH or not is_visible_text(search):

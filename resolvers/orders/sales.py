@@ -12,8 +12,8 @@ from resolvers.context import Context
 
 MAX_DAYS = 366
 TOP_PRODUCTS = 10
-# Orders that count as sales: placed and not cancelled (a pending payment is not a sale yet).
-_NOT_SALES = [OrderStatus.CANCELLED, OrderStatus.PENDING_PAYMENT]
+# Orders that count as sales: placed, not cancelled, and paid if paid online.
+_NOT_SALES = [OrderStatus.CANCELLED, OrderStatus.PENDING_PAYMENT, OrderStatus.PAYMENT_EXPIRED]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents.accounts import Role
-from documents.catalog import Product
 from documents.common import stored_id
 from documents.orders import (
     ORDER_TRANSITIONS,
@@ -19,9 +18,9 @@ from documents.orders import (
 from documents.transactions import in_transaction
 from resolvers.accounts.viewer import Viewer
 from resolvers.context import Context
-from resolvers.orders.emails import send_status_email
+from resolvers.payments.effects import OrderEffects
 
-# What a buyer may cancel: an order not yet packed (admins may cancel until it ships).
+# What a buyer may cancel: an order not yet packed (admins may cancel until it is delivered).
 BUYER_CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED})
 
 
@@ -37,7 +36,7 @@ async def move_order(
     """Move `order` to `to_status` through the transitions table; its email goes out with it."""
 
     async def work(session: AsyncClientSession) -> Order:
-        _, after = await change_order_status(
+        before, after = await change_order_status(
             stored_id(order),
             to_status,
             actor_id=viewer.user.id if viewer else None,
@@ -45,18 +44,16 @@ async def move_order(
             allowed_from=allowed_from,
             session=session,
         )
-        if to_status is OrderStatus.CANCELLED:  # its stock came back
-            ids = [line.product_id for line in after.lines]
-            products = await Product.find({"_id": {"$in": ids}}, session=session).to_list()
-            await ctx.query_cache.product_changed(*products)
-        await send_status_email(ctx, after, session)
+        # Its email; its products' cached stock when it came back; a paid order's refund.
+        await OrderEffects(ctx).order_moved(before, after, session)
         return after
 
     return await in_transaction(work)
 
 
 async def cancel_order(ctx: Context, viewer: Viewer, order: Order, reason: str) -> Order:
-    """The buyer cancels while the order is not packed yet; an admin while the table allows."""
+    """The buyer cancels while the order is not packed yet; an admin while the table allows.
+    A paid order is refunded (what is left of its payment), by the refund job."""
     is_admin = viewer.user.role is Role.ADMIN
     if order.user_id != viewer.user.id and not is_admin:
         raise OrderError(OrderErrorCode.ORDER_NOT_FOUND, "No such order", field="id")
@@ -66,8 +63,9 @@ async def cancel_order(ctx: Context, viewer: Viewer, order: Order, reason: str) 
     )
 
 
-# Reached only by the system: an online order is CONFIRMED by its payment, never by hand.
-SYSTEM_ONLY = frozenset({OrderStatus.CONFIRMED})
+# Reached only by the system: an online order is CONFIRMED by its payment and expires by the
+# sweep, never by hand.
+SYSTEM_ONLY = frozenset({OrderStatus.CONFIRMED, OrderStatus.PAYMENT_EXPIRED})
 
 
 async def update_order_status(
@@ -77,7 +75,7 @@ async def update_order_status(
     if to_status in SYSTEM_ONLY:
         raise OrderError(
             OrderErrorCode.INVALID_ORDER_TRANSITION,
-            f"Orders become {to_status} when they are paid, not by hand",
+            f"Only the system makes an order {to_status} (a payment, a sweep), not by hand",
             field="status",
             extensions={"currentStatus": str(order.status)},
         )

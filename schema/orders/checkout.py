@@ -11,6 +11,7 @@ from resolvers.accounts.viewer import require_viewer
 from resolvers.orders import checkout
 from schema.ids import decode_global_id
 from schema.info import Info
+from schema.orders.payment_types import PaymentCheckout
 from schema.orders.types import Order, OrderError
 from schema.payloads import user_errors
 from schema.permissions import IsAuthenticated
@@ -22,7 +23,9 @@ from schema.permissions import IsAuthenticated
 class PlaceOrderInput:
     address_id: strawberry.ID = strawberry.field(description="One of the user's addresses.")
     payment_method: PaymentMethod = strawberry.field(
-        default=PaymentMethod.COD, description="COD (cash on delivery); ONLINE comes later."
+        default=PaymentMethod.COD,
+        description="COD (cash on delivery) or ONLINE (Razorpay Checkout: the order waits in "
+        "PENDING_PAYMENT, its stock held, until paid or PAYMENT_RESERVATION_MINUTES pass).",
     )
     idempotency_key: str = strawberry.field(
         description="Unique per checkout attempt (a UUID): a repeat returns the first order."
@@ -42,6 +45,11 @@ class PlaceOrderInput:
 @strawberry.type(description="Result of `placeOrder`.")
 class PlaceOrderPayload:
     order: Order | None = strawberry.field(default=None, description="The placed order.")
+    payment: PaymentCheckout | None = strawberry.field(
+        default=None,
+        description="ONLINE, while unpaid: the options to open Razorpay Checkout with. A repeat "
+        "with the same idempotency key gives them again.",
+    )
     errors: list[OrderError] = strawberry.field(
         default_factory=list, description="Empty on success."
     )
@@ -51,7 +59,9 @@ class PlaceOrderPayload:
 class CheckoutMutation:
     @strawberry.mutation(
         description="Order the cart: stock taken, order written and cart emptied in one "
-        "transaction, or nothing at all. Needs a verified email.",
+        "transaction, or nothing at all. Needs a verified email. ONLINE orders also get a "
+        "Razorpay order (`payment`); if Razorpay cannot make one, nothing is ordered and the "
+        "error is PAYMENT_PROVIDER_UNAVAILABLE (retryable).",
         permission_classes=[IsAuthenticated],
     )
     @user_errors(PlaceOrderPayload, OrderError)
@@ -68,4 +78,11 @@ class CheckoutMutation:
             expected_total=input.expected_total,
             expected_cart_version=input.expected_cart_version,
         )
-        return PlaceOrderPayload(order=Order.from_document(placed.order))
+        order, payment = placed.order, placed.payment
+        pay_url = None
+        if payment is not None and info.context.services.payments.name == "standin":
+            pay_url = f"{info.context.settings.public_url}/dev/pay/{payment.razorpay_order_id}"
+        return PlaceOrderPayload(
+            order=Order.from_document(order),
+            payment=PaymentCheckout.of(payment, pay_url) if payment else None,
+        )

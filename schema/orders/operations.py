@@ -12,6 +12,7 @@ from strawberry import relay
 from documents import orders as documents
 from documents.orders import OrderError as OrderDomainError
 from documents.orders import OrderErrorCode, OrderStatus, PaymentMethod
+from documents.payments import PaymentState
 from resolvers.accounts.viewer import require_admin, require_viewer
 from resolvers.orders import reads, sales
 from resolvers.orders import status as order_status
@@ -49,6 +50,9 @@ class OrderFilter:
     )
     created_to: datetime | None = strawberry.field(default=None, description="Placed before (UTC).")
     user_id: strawberry.ID | None = strawberry.field(default=None, description="Only this buyer.")
+    payment_state: PaymentState | None = strawberry.field(
+        default=None, description="Online orders whose money stands so (NEEDS_REVIEW, ...)."
+    )
     search: str | None = strawberry.field(
         default=None, description="An order number (#1001 or 1001) or the buyer's email."
     )
@@ -165,6 +169,7 @@ class OrderQuery:
                 created_from=given.created_from,
                 created_to=given.created_to,
                 user_id=decode_global_id(given.user_id, "User", field="filter.userId"),
+                payment_state=given.payment_state,
                 search=given.search,
             ),
             sort=reads.OrderSortField[sort.field.name],
@@ -212,8 +217,8 @@ class OrderQuery:
 @strawberry.type
 class OrderMutation:
     @strawberry.mutation(
-        description="Cancel an order: buyers before it is packed, admins before it ships. "
-        "Its stock goes back.",
+        description="Cancel an order: buyers before it is packed, admins before it is delivered. "
+        "Its stock goes back, and what was paid online is refunded.",
         permission_classes=[IsAuthenticated],
     )
     @user_errors(CancelOrderPayload, OrderError)

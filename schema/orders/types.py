@@ -13,6 +13,7 @@ from resolvers.orders.status import next_statuses
 from schema.catalog import Product
 from schema.common import Image, Money
 from schema.info import Info
+from schema.orders.payment_types import OrderPayment
 from schema.pagination import CountedConnection
 
 strawberry.enum(OrderStatus, description="Where an order is in its life.")
@@ -41,6 +42,12 @@ class OrderError:
     current_status: OrderStatus | None = strawberry.field(
         default=None, description="INVALID_ORDER_TRANSITION: the order's status now."
     )
+    retryable: bool = strawberry.field(
+        default=False, description="The same request may succeed if sent again a little later."
+    )
+    refundable: Money | None = strawberry.field(
+        default=None, description="INVALID_REFUND_AMOUNT: what is left to refund."
+    )
 
     @classmethod
     def from_domain(cls, error: documents.OrderError) -> OrderError:
@@ -63,6 +70,10 @@ class OrderError:
             ],
             current_status=OrderStatus(details["currentStatus"])
             if "currentStatus" in details
+            else None,
+            retryable=bool(details.get("retryable")),
+            refundable=Money.of(details["refundable"], details["currency"])
+            if "refundable" in details
             else None,
         )
 
@@ -161,6 +172,11 @@ class Order(relay.Node):
             updated_at=order.updated_at,
             _document=order,
         )
+
+    @strawberry.field(description="Online orders: the payment's state, attempts and refunds.")
+    def payment(self) -> OrderPayment | None:
+        order = self._document
+        return OrderPayment.of(order.payment, order.currency) if order.payment else None
 
     @strawberry.field(description="Statuses the order may move to next, by the transitions table.")
     def next_statuses(self) -> list[OrderStatus]:

@@ -1,0 +1,221 @@
+"""Paying online: what Razorpay Checkout needs, the browser's callback, webhooks and refunds."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from documents import settlement
+from documents.checkout import abandon_unpaid_order, check_idempotency_key
+from documents.common import stored_id, utc_now
+from documents.money import to_minor_units
+from documents.orders import Order, OrderError, OrderErrorCode, OrderStatus, check_note, order_in
+from documents.payments import OnlinePayment, RefundRecord
+from documents.settlement import Settlement
+from integrations.payments import (
+    PaymentProviderError,
+    PaymentRejectedError,
+    WebhookEvent,
+    parse_webhook,
+)
+from resolvers.accounts.viewer import Viewer
+from resolvers.cart import cart_rules
+from resolvers.context import Context
+from resolvers.payments.effects import OrderEffects
+from resolvers.payments.service import PaymentsUnavailableError, payment_report, refund_report
+
+logger = logging.getLogger("commerce.payments")
+
+
+@dataclass(frozen=True)
+class PaymentCheckout:
+    """What the frontend passes to Razorpay Checkout (`new Razorpay({...}).open()`)."""
+
+    key_id: str
+    razorpay_order_id: str
+    amount: int  # minor units, as Checkout wants them
+    currency: str
+    name: str
+    description: str
+    prefill_name: str
+    prefill_email: str
+    prefill_contact: str
+    expires_at: datetime  # the reservation's end: pay before it
+
+
+def new_online_payment(ctx: Context) -> OnlinePayment:
+    """The payment an ONLINE order starts with; PAYMENT_METHOD_UNAVAILABLE when payments are off."""
+    payments = ctx.services.payments
+    if not payments.enabled:
+        raise OrderError(
+            OrderErrorCode.PAYMENT_METHOD_UNAVAILABLE,
+            "Online payment is not available",
+            field="paymentMethod",
+        )
+    now = utc_now()
+    return OnlinePayment(
+        provider=payments.name,
+        reserved_until=now + payments.settings.reservation,
+        next_check_at=now + payments.settings.reconcile_after,
+    )
+
+
+async def start_payment(ctx: Context, order: Order) -> tuple[Order, PaymentCheckout | None]:
+    """Make sure the unpaid order has its provider order, and say what Checkout needs; None for an
+    order that is not waiting for a payment. If the provider cannot make one, the order is undone
+    (`abandon_unpaid_order`) and the shopper gets a retryable PAYMENT_PROVIDER_UNAVAILABLE."""
+    online = order.payment
+    if online is None or order.status is not OrderStatus.PENDING_PAYMENT:
+        return order, None
+    if online.provider_order_id is None:
+        try:
+            made = await ctx.services.payments.provider.create_order(
+                amount=order.total,
+                currency=order.currency,
+                receipt=str(order.number),
+                notes={"order_id": str(order.id), "order_number": str(order.number)},
+            )
+        except (PaymentProviderError, PaymentsUnavailableError) as error:
+            logger.error("could not start the payment of order #%s: %s", order.number, error)
+            rules = cart_rules(ctx.settings)
+            reason = "the payment could not be started"
+            if await abandon_unpaid_order(order, reason=reason, rules=rules) is None:
+                return await start_payment(ctx, await order_in(None, stored_id(order)))
+            raise OrderError(
+                OrderErrorCode.PAYMENT_PROVIDER_UNAVAILABLE,
+                "The payment could not be started; nothing was ordered. Try again in a moment.",
+                extensions={"retryable": True},
+            ) from None
+        order = await settlement.attach_provider_order(stored_id(order), made.id)
+        online = order.payment
+        assert online is not None
+        assert online.provider_order_id is not None
+    address = order.shipping_address
+    return order, PaymentCheckout(
+        key_id=ctx.services.payments.provider.key_id,
+        razorpay_order_id=online.provider_order_id,
+        amount=order.total,
+        currency=order.currency,
+        name=ctx.services.payments.settings.shop_name,
+        description=f"Order #{order.number}",
+        prefill_name=address.name,
+        prefill_email=order.email,
+        prefill_contact=address.phone,
+        expires_at=online.reserved_until,
+    )
+
+
+async def confirm_payment(
+    ctx: Context,
+    viewer: Viewer,
+    *,
+    order_id: ObjectId,
+    razorpay_order_id: str,
+    razorpay_payment_id: str,
+    razorpay_signature: str,
+) -> Order:
+    """The browser's callback after Razorpay Checkout: the signature checked, then the payment
+    fetched from the provider (its status, amount and currency) and settled like any other news
+    of it. A wrong signature changes nothing."""
+    order = await order_in(None, order_id, field="orderId")
+    if order.user_id != viewer.user.id or order.payment is None:
+        raise OrderError(OrderErrorCode.ORDER_NOT_FOUND, "No such order", field="orderId")
+    provider = ctx.services.payments.provider
+    if razorpay_order_id != order.payment.provider_order_id or not (
+        provider.payment_signature_valid(
+            order_id=razorpay_order_id, payment_id=razorpay_payment_id, signature=razorpay_signature
+        )
+    ):
+        raise OrderError(
+            OrderErrorCode.INVALID_PAYMENT_SIGNATURE,
+            "The payment's signature does not match this order",
+            field="razorpaySignature",
+        )
+    try:
+        payment = await provider.fetch_payment(razorpay_payment_id)
+    except PaymentProviderError as error:
+        raise _unavailable(error) from None
+    if payment.order_id != razorpay_order_id:
+        raise OrderError(
+            OrderErrorCode.INVALID_PAYMENT_SIGNATURE,
+            "The payment belongs to another order",
+            field="razorpayPaymentId",
+        )
+    settled = await settlement.settle_payment(payment_report(payment), effects=OrderEffects(ctx))
+    if settled.outcome is Settlement.RECORDED and payment.status not in ("captured", "refunded"):
+        raise OrderError(
+            OrderErrorCode.PAYMENT_NOT_COMPLETED,
+            f"The payment is {payment.status}, not captured",
+            extensions={"paymentStatus": payment.status},
+        )
+    return settled.order or order
+
+
+async def refund_order(
+    ctx: Context,
+    viewer: Viewer,
+    *,
+    order_id: ObjectId,
+    amount: Decimal | None,
+    reason: str,
+    idempotency_key: str,
+) -> tuple[Order, RefundRecord]:
+    """An admin refunds part (or, without `amount`, the rest) of an order's payment; the order
+    keeps its status. A repeated idempotency key returns the first refund."""
+    order = await order_in(None, order_id, field="orderId")
+    minor = to_minor_units(amount, order.currency, field="amount") if amount is not None else None
+    return await settlement.request_refund(
+        order_id,
+        amount=minor,
+        key=f"admin:{check_idempotency_key(idempotency_key)}",
+        reason=check_note(reason, field="reason"),
+        actor_id=viewer.user.id,
+        effects=OrderEffects(ctx),
+    )
+
+
+async def receive_webhook(ctx: Context, body: bytes, signature: str, event_id: str) -> str:
+    """Apply one webhook delivery whose signature was checked; returns what it did. A replayed
+    event id does nothing ("duplicate")."""
+    event = parse_webhook(body)
+
+    async def apply(session: AsyncClientSession) -> str:
+        return await _apply_event(ctx, event, session)
+
+    outcome = await settlement.once_per_event(event_id, event.event, apply)
+    return "duplicate" if outcome is None else outcome
+
+
+async def _apply_event(ctx: Context, event: WebhookEvent, session: AsyncClientSession) -> str:
+    effects = OrderEffects(ctx)
+    outcome = "ignored"
+    if event.payment is not None and event.event.startswith(("payment.", "order.", "refund.")):
+        settled = await settlement.settle_payment(
+            payment_report(event.payment), effects=effects, session=session
+        )
+        outcome = settled.outcome.lower()
+    if event.refund is not None and event.event.startswith("refund."):
+        found = await settlement.record_refund(
+            refund_report(event.refund), effects=effects, session=session
+        )
+        outcome = "refund recorded" if found else "refund of an unknown payment"
+    return outcome
+
+
+def _unavailable(error: PaymentProviderError) -> OrderError:
+    if isinstance(error, PaymentRejectedError):
+        return OrderError(
+            OrderErrorCode.PAYMENT_NOT_COMPLETED,
+            "The payment provider does not know this payment",
+            field="razorpayPaymentId",
+        )
+    return OrderError(
+        OrderErrorCode.PAYMENT_PROVIDER_UNAVAILABLE,
+        "The payment provider could not be reached; try again in a moment",
+        extensions={"retryable": True},
+    )
