@@ -1,16 +1,10 @@
-"""Online payments: Razorpay through its SDK, or a local stand-in that behaves like it.
+"""What the shop needs from a payment provider, in Razorpay's shapes.
 
-`build_payment_provider` picks one from settings. Both speak Razorpay's shapes: the same ids
-(`order_...`, `pay_...`, `rfnd_...`), the same payment signature (HMAC-SHA256 of
-`"<order id>|<payment id>"` with the key secret), the same webhook body and signature (HMAC-SHA256
-of the raw body with the webhook secret), checked with the SDK's own utility in both cases.
 Amounts are integer minor units (paise) throughout.
 
 Errors: `PaymentProviderUnavailableError` when the outcome is unknown (timeout, connection
 refused, 5xx: the call may or may not have taken effect); `PaymentRejectedError` when the provider
 said no (4xx: nothing happened). `NOT_FOUND` lookups raise `PaymentRejectedError` too.
-
-This module deliberately imports nothing from the project.
 """
 
 from __future__ import annotations
