@@ -17,6 +17,7 @@ from documents.carts import Cart, CartLine
 from documents.catalog import Category, Product, StockMovement
 from documents.common import Image, stored_id, utc_now
 from documents.orders import Order, OrderAddress, OrderLine, OrderStatus, PaymentMethod
+from documents.payments import OnlinePayment, PaymentRecord, recomputed
 
 _sequence = itertools.count(1)
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -146,6 +147,24 @@ async def make_order(buyer: User, *lines: tuple[Product, int], **fields: Any) ->
         **fields,
     )
     return await order.insert()
+
+
+async def make_paid_order(
+    buyer: User, *lines: tuple[Product, int], payment_id: str = "pay_FactoryPaid0001", **fields: Any
+) -> Order:
+    """A CONFIRMED online order of `lines` whose payment was captured in full (no stock taken)."""
+    order = await make_order(buyer, *lines, payment_method=PaymentMethod.ONLINE, **fields)
+    captured = PaymentRecord(id=payment_id, amount=order.total, currency="INR", status="captured")
+    payment = OnlinePayment(
+        provider="standin",
+        provider_order_id=f"order_{str(order.id)[-14:]}",
+        reserved_until=order.created_at + timedelta(minutes=15),
+        payments=[captured],
+        next_check_at=None,
+    )
+    order.payment = recomputed(payment)
+    await order.save()
+    return order
 
 
 async def make_address(user: User, *, limit: int = 10, **fields: Any) -> Address:

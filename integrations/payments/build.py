@@ -27,6 +27,7 @@ def build_payment_provider(
     api_base_url: str,
     standin_collection: AsyncCollection[dict[str, Any]],
     deliver_webhook: WebhookDelivery | None,
+    timeout_seconds: float = 10.0,
 ) -> PaymentProvider:
     """``"razorpay"``: the real API at ``api_base_url``, which needs all three secrets.
     ``"standin"``: the local stand-in in ``standin_collection``, delivering its webhooks with
@@ -39,7 +40,13 @@ def build_payment_provider(
             raise ValueError(
                 "the razorpay provider needs a key id, a key secret and a webhook secret"
             )
-        return RazorpayPaymentProvider(key_id, key_secret, webhook_secret, base_url=api_base_url)
+        return RazorpayPaymentProvider(
+            key_id,
+            key_secret,
+            webhook_secret,
+            base_url=api_base_url,
+            timeout_seconds=timeout_seconds,
+        )
     if provider == "standin":
         return StandInPaymentProvider(
             standin_collection,

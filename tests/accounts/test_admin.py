@@ -33,6 +33,7 @@ from tests.factories import (
     global_id,
     make_category,
     make_order,
+    make_paid_order,
     make_product,
     make_user,
 )
@@ -177,6 +178,7 @@ class Targets:
     empty_category: Category
     product: Product  # published, in stock, with one image kept elsewhere (its URL is its id)
     order: Order  # the customer's, confirmed
+    paid_order: Order  # the customer's, paid online
 
 
 Upload = tuple[str, bytes, str]
@@ -298,6 +300,11 @@ ADMIN_OPERATIONS: dict[str, AdminOperation] = {
         "mutation($id: ID!) { updateOrderStatus(id: $id, status: PACKED) { errors { code } } }",
         lambda t: {"id": global_id(t.order)},
     ),
+    "Mutation.refundPayment": AdminOperation(
+        'mutation($id: ID!) { refundPayment(input: {orderId: $id, idempotencyKey: "k"}) '
+        "{ errors { code } } }",
+        lambda t: {"id": global_id(t.paid_order)},
+    ),
     "Product.orders": AdminOperation(
         "query($slug: String!) { product(slug: $slug) { orders(first: 5) { totalCount } } }",
         lambda t: {"slug": t.product.slug},
@@ -361,6 +368,7 @@ async def make_targets() -> Targets:
         product=product,
         # Of another product: `product` is deleted for good by one of the operations.
         order=await make_order(customer, (await make_product(category, slug="ordered"), 1)),
+        paid_order=await make_paid_order(customer, (await make_product(category, slug="paid"), 1)),
     )
 
 

@@ -161,7 +161,6 @@ async def test_short_lines_are_each_named_and_nothing_changes(
         ("unverified", "EMAIL_NOT_VERIFIED", None),
         ("someone_elses_address", "ADDRESS_NOT_FOUND", "addressId"),
         ("empty_cart", "CART_EMPTY", None),
-        ("online", "PAYMENT_METHOD_UNAVAILABLE", "paymentMethod"),
         ("blank_key", "INVALID_IDEMPOTENCY_KEY", "idempotencyKey"),
     ],
 )
