@@ -16,6 +16,7 @@ moves it to PENDING, PROCESSED or FAILED.
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -121,6 +122,16 @@ class RefundRecord(BaseModel):
     error: str | None = None
     requested_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
+
+    @property
+    def receipt(self) -> str:
+        """What the provider gets as the refund's receipt: derived from the key, within
+        Razorpay's 40 characters, so a retry can find the refund an earlier attempt made."""
+        return refund_receipt(self.key)
+
+
+def refund_receipt(key: str) -> str:
+    return "rf_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 class OnlinePayment(BaseModel):

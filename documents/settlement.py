@@ -365,7 +365,7 @@ async def record_refund(
     session: AsyncClientSession | None = None,
 ) -> Order | None:
     """Take the provider's word on `refund`: matched to our record by the provider's id, else by
-    our key (its receipt), else recorded as a refund made elsewhere (the provider's dashboard).
+    our key (or the receipt made from it), else recorded as a refund made elsewhere (the provider's dashboard).
     Statuses only move forward, so the call's own answer and the webhook agree in any order.
     None when no order has the payment."""
 
@@ -377,10 +377,16 @@ async def record_refund(
             return None
         order = Order.model_validate(raw)
         online = _online(order)
-        ours = key or refund.receipt
         before = next(
             (r for r in online.refunds if r.provider_id == refund.id),
-            online.refund(ours) if ours else None,
+            next(
+                (
+                    r
+                    for r in online.refunds
+                    if r.key == key or (refund.receipt and r.receipt == refund.receipt)
+                ),
+                None,
+            ),
         )
         status = _REFUND_STATUS.get(refund.status, RefundStatus.PENDING)
         if before is None:

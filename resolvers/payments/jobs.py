@@ -39,14 +39,18 @@ async def run_refund(ctx: Context, order_id: str, key: str) -> str:
         made = None
         if refund.attempts > 1:  # an earlier call may have reached the provider
             made = next(
-                (r for r in await provider.payment_refunds(refund.payment_id) if r.receipt == key),
+                (
+                    r
+                    for r in await provider.payment_refunds(refund.payment_id)
+                    if r.receipt == refund.receipt
+                ),
                 None,
             )
         if made is None:
             made = await provider.refund(
                 refund.payment_id,
                 amount=refund.amount,
-                receipt=key,
+                receipt=refund.receipt,
                 notes={"order_id": order_id, "refund_key": key},
             )
     except PaymentRejectedError as error:
