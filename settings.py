@@ -159,6 +159,8 @@ class Settings(BaseSettings):
             "refresh_token:ip": "120/minute",
             # Cash-on-delivery orders take stock at once: one account cannot hoard it.
             "place_order:account": "30/hour",
+            # Each confirmPayment with a valid signature asks Razorpay about the payment.
+            "confirm_payment:account": "60/hour",
             # Each guest's first add creates a cart document; bots must not create them unbounded.
             "create_guest_cart:ip": "60/hour",
         }

@@ -136,6 +136,9 @@ async def confirm_payment(
             "The payment's signature does not match this order",
             field="razorpaySignature",
         )
+    await ctx.services.rate_limiter.check(
+        "confirm_payment", ip=ctx.client_ip, account=str(viewer.user.id)
+    )
     try:
         payment = await provider.fetch_payment(razorpay_payment_id)
     except PaymentProviderError as error:
