@@ -46,8 +46,9 @@ class RefundStatus(enum.StrEnum):
     FAILED = "FAILED"
 
 
-# Razorpay's payment statuses in the order they can happen; a record never moves back.
-PAYMENT_STATUS_RANK = {"created": 0, "authorized": 1, "failed": 2, "captured": 2, "refunded": 3}
+# Razorpay's payment statuses in the order they can happen; a record never moves back. A failed
+# payment may still be authorised late (the bank answers within 3 days) and then captured.
+PAYMENT_STATUS_RANK = {"created": 0, "failed": 1, "authorized": 2, "captured": 3, "refunded": 4}
 REFUND_STATUS_RANK = {
     RefundStatus.REQUESTED: 0,
     RefundStatus.PENDING: 1,
