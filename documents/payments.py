@@ -71,6 +71,7 @@ class PaymentReport:
     method: str | None = None
     error_code: str | None = None
     error_description: str | None = None
+    captured: bool = False  # the money was captured at some point (Razorpay's `captured`)
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,15 @@ class PaymentRecord(BaseModel):
     error_description: str | None = None
     # Why an admin must look at it (a captured amount that differs from the order's total).
     flag: str | None = None
+    # The money reached the shop at some point; a payment refunded without ever being captured
+    # (Razorpay's own refund of a late authorisation) never counts as paid.
+    was_captured: bool = False
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
 
     @property
     def captured(self) -> bool:
-        return self.status in CAPTURED
+        return self.status == "captured" or (self.status in CAPTURED and self.was_captured)
 
 
 class RefundRecord(BaseModel):
@@ -192,8 +196,14 @@ def payment_state(payment: OnlinePayment) -> PaymentState:
 
 def recomputed(payment: OnlinePayment) -> OnlinePayment:
     """`payment` with its sums and state worked out again from its records."""
-    paid = sum(record.amount for record in payment.payments if record.captured)
-    refunded = sum(r.amount for r in payment.refunds if r.status is RefundStatus.PROCESSED)
+    paid_by = {record.id for record in payment.payments if record.captured}
+    paid = sum(record.amount for record in payment.payments if record.id in paid_by)
+    # Razorpay's own refunds of money it never captured are not the shop's refunds.
+    refunded = sum(
+        r.amount
+        for r in payment.refunds
+        if r.status is RefundStatus.PROCESSED and r.payment_id in paid_by
+    )
     updated = payment.model_copy(update={"amount_paid": paid, "amount_refunded": refunded})
     return updated.model_copy(update={"state": payment_state(updated)})
 

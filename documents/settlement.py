@@ -142,9 +142,12 @@ async def once_per_event(
 
     async def apply(session: AsyncClientSession) -> str:
         record = ProcessedWebhook(id=event_id, event=event)
-        await ProcessedWebhook.get_pymongo_collection().insert_one(
-            record.model_dump(by_alias=True), session=session
-        )
+        try:
+            await ProcessedWebhook.get_pymongo_collection().insert_one(
+                record.model_dump(by_alias=True), session=session
+            )
+        except DuplicateKeyError:
+            raise _AppliedBeforeError from None  # only this insert means a replay
         outcome = await work(session)
         await ProcessedWebhook.get_pymongo_collection().update_one(
             {"_id": event_id}, {"$set": {"outcome": outcome}}, session=session
@@ -153,8 +156,12 @@ async def once_per_event(
 
     try:
         return await in_transaction(apply)
-    except DuplicateKeyError:
+    except _AppliedBeforeError:
         return None
+
+
+class _AppliedBeforeError(Exception):
+    """The event id is recorded already: the event was applied."""
 
 
 async def attach_provider_order(order_id: ObjectId, provider_order_id: str) -> Order:
@@ -502,6 +509,9 @@ def _moved_forward(before: PaymentRecord | None, payment: PaymentReport) -> Paym
         error_code=payment.error_code,
         error_description=payment.error_description,
         flag=before.flag if before else None,
+        was_captured=payment.captured
+        or payment.status == "captured"
+        or (before is not None and before.captured),
         created_at=before.created_at if before else utc_now(),
     )
 

@@ -62,6 +62,9 @@ class ProviderPayment:
     error_code: str | None = None
     error_description: str | None = None
     amount_refunded: int = 0
+    # Whether the money was ever captured: a payment Razorpay refunds by itself without capturing
+    # it (a late authorisation past the capture window) ends `refunded` with this False.
+    captured: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
 
 

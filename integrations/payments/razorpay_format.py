@@ -114,6 +114,7 @@ def payment_from_entity(entity: dict[str, Any]) -> ProviderPayment:
         error_code=_optional_str(entity, "error_code"),
         error_description=_optional_str(entity, "error_description"),
         amount_refunded=_int(entity, "amount_refunded", default=0),
+        captured=entity.get("captured") is True or entity.get("status") == "captured",
         raw=dict(entity),
     )
 

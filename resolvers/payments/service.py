@@ -88,6 +88,7 @@ def payment_report(payment: ProviderPayment) -> PaymentReport:
         method=payment.method,
         error_code=payment.error_code,
         error_description=payment.error_description,
+        captured=payment.captured,
     )
 
 

@@ -304,11 +304,6 @@ async def test_a_refund_arriving_before_its_payment_records_both_once(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a payment Razorpay auto-refunded without capturing it (status refunded, "
-    "captured false) counts as captured money; PaymentReport does not carry `captured`",
-)
 async def test_an_auto_refunded_payment_that_was_never_captured_does_not_confirm_the_order(
     app: Starlette, client: httpx.AsyncClient, settings: Settings, standin: StandInPaymentProvider
 ) -> None:
