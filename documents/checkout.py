@@ -30,6 +30,7 @@ from documents.orders import (
     PaymentMethod,
     change_order_status,
     next_order_number,
+    order_in,
 )
 from documents.payments import OnlinePayment
 from documents.pricing import LineProblem, Quote, ShippingRule, price_lines
@@ -290,10 +291,13 @@ async def abandon_unpaid_order(order: Order, *, reason: str, rules: CartRules) -
     """Undo an online checkout whose payment could not be started: the order CANCELLED with its
     stock back, its lines back in the cart, and its idempotency key free again, so the shopper's
     retry with the same key places it anew. One transaction; None if the order moved meanwhile
-    (a payment arrived after all)."""
+    or got its provider order after all (a replay racing this call made it)."""
     order_id = stored_id(order)
 
     async def apply(session: AsyncClientSession) -> Order | None:
+        current = await order_in(session, order_id)
+        if current.payment is not None and current.payment.provider_order_id is not None:
+            return None  # a replay handed the shopper this order to pay: it stands
         try:
             _, after = await change_order_status(
                 order_id,

@@ -166,9 +166,14 @@ class _AppliedBeforeError(Exception):
 
 async def attach_provider_order(order_id: ObjectId, provider_order_id: str) -> Order:
     """Record the provider's order for `order_id`, unless one is recorded already (two replays
-    of a checkout racing): the order with the provider order that counts."""
+    of a checkout racing) or the order no longer waits for a payment (a racing call abandoned
+    it): the order with the provider order that counts."""
     raw = await Order.get_pymongo_collection().find_one_and_update(
-        {"_id": order_id, "payment.provider_order_id": None},
+        {
+            "_id": order_id,
+            "status": OrderStatus.PENDING_PAYMENT.value,
+            "payment.provider_order_id": None,
+        },
         {"$set": {"payment.provider_order_id": provider_order_id, "updated_at": utc_now()}},
         return_document=ReturnDocument.AFTER,
     )

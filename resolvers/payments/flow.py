@@ -15,8 +15,7 @@ from documents.checkout import abandon_unpaid_order, check_idempotency_key
 from documents.common import stored_id, utc_now
 from documents.money import to_minor_units
 from documents.orders import Order, OrderError, OrderErrorCode, OrderStatus, check_note, order_in
-from documents.payments import OnlinePayment, RefundRecord
-from documents.settlement import Settlement
+from documents.payments import CAPTURED, OnlinePayment, RefundRecord
 from integrations.payments import (
     PaymentProviderError,
     PaymentRejectedError,
@@ -85,16 +84,15 @@ async def start_payment(ctx: Context, order: Order) -> tuple[Order, PaymentCheck
             rules = cart_rules(ctx.settings)
             reason = "the payment could not be started"
             if await abandon_unpaid_order(order, reason=reason, rules=rules) is None:
-                return await start_payment(ctx, await order_in(None, stored_id(order)))
-            raise OrderError(
-                OrderErrorCode.PAYMENT_PROVIDER_UNAVAILABLE,
-                "The payment could not be started; nothing was ordered. Try again in a moment.",
-                extensions={"retryable": True},
-            ) from None
+                current = await order_in(None, stored_id(order))
+                if current.payment is not None and current.payment.provider_order_id is not None:
+                    return await start_payment(ctx, current)  # a racing replay made it
+            raise _payment_not_started() from None
         order = await settlement.attach_provider_order(stored_id(order), made.id)
         online = order.payment
         assert online is not None
-        assert online.provider_order_id is not None
+        if online.provider_order_id is None:  # a racing call abandoned the order meanwhile
+            raise _payment_not_started()
     address = order.shipping_address
     return order, PaymentCheckout(
         key_id=ctx.services.payments.provider.key_id,
@@ -150,7 +148,9 @@ async def confirm_payment(
             field="razorpayPaymentId",
         )
     settled = await settlement.settle_payment(payment_report(payment), effects=OrderEffects(ctx))
-    if settled.outcome is Settlement.RECORDED and payment.status not in ("captured", "refunded"):
+    # Whatever the outcome: a failed payment the webhook (or an earlier callback) recorded
+    # first is ALREADY_SETTLED, and is still no payment.
+    if payment.status not in CAPTURED:
         raise OrderError(
             OrderErrorCode.PAYMENT_NOT_COMPLETED,
             f"The payment is {payment.status}, not captured",
@@ -208,6 +208,14 @@ async def _apply_event(ctx: Context, event: WebhookEvent, session: AsyncClientSe
         )
         outcome = "refund recorded" if found else "refund of an unknown payment"
     return outcome
+
+
+def _payment_not_started() -> OrderError:
+    return OrderError(
+        OrderErrorCode.PAYMENT_PROVIDER_UNAVAILABLE,
+        "The payment could not be started; nothing was ordered. Try again in a moment.",
+        extensions={"retryable": True},
+    )
 
 
 def _unavailable(error: PaymentProviderError) -> OrderError:
