@@ -320,15 +320,12 @@ async def abandon_unpaid_order(order: Order, *, reason: str, rules: CartRules) -
         products = {row["_id"]: Product.model_validate(row) async for row in rows}
         lines = merged_lines(cart.lines if cart else [], incoming, products, rules)
         await Cart.get_pymongo_collection().update_one(
-            {"_id": order.user_id},
+            {"user_id": order.user_id},
             {
-                "$set": {
-                    "user_id": order.user_id,
-                    "lines": [line.model_dump() for line in lines],
-                    "updated_at": utc_now(),
-                },
+                "$set": {"lines": [line.model_dump() for line in lines], "updated_at": utc_now()},
                 "$inc": {"version": 1},
-                "$setOnInsert": {"created_at": utc_now()},
+                # A user's cart has the user's id as its own (`documents/carts.py`).
+                "$setOnInsert": {"_id": order.user_id, "created_at": utc_now()},
             },
             upsert=True,
             session=session,

@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, Response
 
 from documents.money import to_decimal
 from documents.orders import Order
+from resolvers.payments.service import PaymentProviderError
 
 __all__ = ["DEV_PAY_PATH", "dev_pay_page", "dev_pay_submit"]
 
@@ -87,7 +88,10 @@ async def dev_pay_submit(request: Request) -> Response:
         return _page("No such order", "<p>No order is waiting for this payment.</p>", 404)
     form = await request.form()
     succeed = form.get("outcome") == "succeed"
-    payment, callback = await provider.pay(provider_order_id, succeed=succeed)  # type: ignore[attr-defined]
+    try:
+        payment, callback = await provider.pay(provider_order_id, succeed=succeed)  # type: ignore[attr-defined]
+    except PaymentProviderError as error:  # paid already, say
+        return _page("Not paid", f"<p>{html.escape(str(error))}</p>", 409)
     fields = "\n".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in callback.items())
     body = (
         f"<p>Payment {html.escape(payment.id)} is <strong>{html.escape(payment.status)}</strong>; "

@@ -12,6 +12,7 @@ from documents.payments import PaymentReport, RefundRecord, RefundReport
 from integrations.jobs import JobQueue, JobQueueUnavailableError, RetryPolicy
 from integrations.payments import (
     PaymentProvider,
+    PaymentProviderError,
     PaymentProviderUnavailableError,
     ProviderPayment,
     ProviderRefund,
@@ -109,6 +110,7 @@ def retry_delay(attempts: int) -> timedelta:
 
 __all__ = [
     "REFUND_JOB",
+    "PaymentProviderError",
     "PaymentProviderUnavailableError",
     "PaymentService",
     "PaymentSettings",

@@ -537,6 +537,12 @@ async def test_the_dev_pay_page_shows_the_amount_and_paying_there_confirms_the_o
     order = await order_view(client, placed["order"]["id"], token)
     assert (order["status"], order["payment"]["state"]) == ("CONFIRMED", "PAID")
 
+    again = await client.post(page_path, data={"outcome": "succeed"})  # a second click
+
+    assert again.status_code == 409
+    assert webhooks.statuses == [200, 200]
+    assert await order_view(client, placed["order"]["id"], token) == order
+
 
 @pytest.mark.parametrize(
     "provider_order_id", ["order_AAAAAAAAAAAAAA", "order_short", "not-an-order", "order_%3Cb%3E"]
