@@ -3,10 +3,7 @@ empty the cart. All or nothing, and idempotent per (user, idempotency key)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -34,7 +31,13 @@ from documents.orders import (
 )
 from documents.payments import OnlinePayment
 from documents.pricing import LineProblem, Quote, ShippingRule, price_lines
-from documents.stock import InsufficientStockError, ShortLine, StockLine, take_stock
+from documents.stock import (
+    InsufficientStockError,
+    ShortLine,
+    StockLine,
+    stock_turns,
+    take_stock,
+)
 from documents.text import is_visible_text
 from documents.transactions import in_transaction
 
@@ -169,24 +172,9 @@ async def place_order(
         return PlacedOrder(earlier, created=False, products=[])
 
 
-# Checkouts in this process that take the same product's stock take turns: in MongoDB they would
-# conflict on that product's document, all but one would abort, and with many buyers of one hot
-# product the retries could run past the transaction's time limit. Across processes MongoDB's
-# write conflicts still decide; this only spares the attempts that were bound to fail.
-_product_turns: weakref.WeakValueDictionary[ObjectId, asyncio.Lock] = weakref.WeakValueDictionary()
-
-
-@contextlib.asynccontextmanager
-async def _turns_for(product_ids: list[ObjectId]) -> AsyncIterator[None]:
-    """Hold the turn of every product, taken in one global order so two checkouts never wait on
-    each other."""
-    locks = [
-        _product_turns.setdefault(product_id, asyncio.Lock()) for product_id in sorted(product_ids)
-    ]
-    async with contextlib.AsyncExitStack() as stack:
-        for lock in locks:
-            await stack.enter_async_context(lock)
-        yield
+# Checkouts in this process that take the same product's stock take turns (`stock_turns`); a
+# name of its own so a test can run checkouts as if each were in a process of its own.
+_turns_for = stock_turns
 
 
 async def _product_ids_in_cart(user_id: ObjectId) -> list[ObjectId]:

@@ -59,7 +59,7 @@ from documents.payments import (
     recomputed,
     with_refund,
 )
-from documents.stock import StockLine, take_stock
+from documents.stock import StockLine, stock_turns, take_stock
 from documents.transactions import in_transaction
 
 T = TypeVar("T")
@@ -263,7 +263,10 @@ async def expire_reservation(
         await effects.order_moved(before, after, session)
         return after
 
-    return await in_transaction(apply)
+    # Its stock goes back: take turns with this process's other changes of those products.
+    products = [line.product_id for line in (await order_in(None, order_id)).lines]
+    async with stock_turns(products):
+        return await in_transaction(apply)
 
 
 async def request_refund(
