@@ -15,6 +15,7 @@ from documents.orders import (
     OrderStatus,
     change_order_status,
 )
+from documents.stock import stock_turns
 from documents.transactions import in_transaction
 from resolvers.accounts.viewer import Viewer
 from resolvers.context import Context
@@ -48,7 +49,11 @@ async def move_order(
         await OrderEffects(ctx).order_moved(before, after, session)
         return after
 
-    return await in_transaction(work)
+    if to_status is not OrderStatus.CANCELLED:
+        return await in_transaction(work)
+    # Its stock goes back: take turns with this process's other changes of those products.
+    async with stock_turns(line.product_id for line in order.lines):
+        return await in_transaction(work)
 
 
 async def cancel_order(ctx: Context, viewer: Viewer, order: Order, reason: str) -> Order:
