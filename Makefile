@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run serve seed test check schema bench bench-orders clean admin
+.PHONY: install run serve seed test check schema bench bench-orders bench-payments clean admin
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
@@ -51,6 +51,11 @@ bench: install
 ## placeOrder benchmark: checkouts over HTTP, checked against MongoDB (see bench/README.md).
 bench-orders: install
 	$(BIN)/python bench/place_orders.py
+
+## Payments benchmark: placeOrder ONLINE against COD, then Razorpay webhooks and their replays,
+## with the payment stand-in (see bench/README.md).
+bench-payments: install
+	$(BIN)/python bench/payments.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

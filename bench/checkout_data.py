@@ -22,6 +22,7 @@ from beanie import PydanticObjectId
 from harness import BenchError
 from load_client import Answer, Call
 from pymongo.asynchronous.collection import AsyncCollection
+from run_results import Outcome
 from strawberry import relay
 
 from documents.accounts import AuthSession, User
@@ -29,7 +30,7 @@ from documents.addresses import Address, AddressBook
 from documents.carts import Cart, CartLine
 from documents.catalog import Category, Product
 from documents.common import Image, utc_now
-from documents.orders import Order
+from documents.orders import Order, PaymentMethod
 from resolvers.accounts.access_tokens import AccessTokens
 from settings import Settings
 
@@ -40,9 +41,6 @@ PLACE_ORDER = (
 ORDERED = "ORDER"  # the outcome of an answer with an order
 INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
 INSERT_BATCH = 1000
-
-# What an answer was: ORDERED and the order number, or an error code and None.
-Outcome = tuple[str, int | None]
 
 
 # --- setup, straight into MongoDB -------------------------------------------------------------
@@ -161,11 +159,16 @@ def catalog_cart(catalog: Catalog, rng: random.Random) -> Callable[[], list[Cart
     return cart
 
 
-def place_order_call(buyer: Buyer) -> Call:
-    variables = {"input": {"addressId": buyer.address_id, "idempotencyKey": str(uuid.uuid4())}}
-    return Call(
-        "/graphql", orjson.dumps({"query": PLACE_ORDER, "variables": variables}), buyer.token
-    )
+def place_order_call(
+    buyer: Buyer, *, query: str = PLACE_ORDER, payment_method: PaymentMethod = PaymentMethod.COD
+) -> Call:
+    """The buyer's placeOrder of their whole cart, with a new idempotency key; `query` must
+    take `$input: PlaceOrderInput!`."""
+    order_input = {"addressId": buyer.address_id, "idempotencyKey": str(uuid.uuid4())}
+    if payment_method is not PaymentMethod.COD:  # the default, which placeOrder runs leave out
+        order_input["paymentMethod"] = payment_method.value
+    variables = {"input": order_input}
+    return Call("/graphql", orjson.dumps({"query": query, "variables": variables}), buyer.token)
 
 
 # --- answers ----------------------------------------------------------------------------------
