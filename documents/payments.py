@@ -121,6 +121,9 @@ class RefundRecord(BaseModel):
     provider_status: str | None = None  # the provider's raw status
     reason: str = ""
     actor_id: PydanticObjectId | None = None  # None: the system (a late payment, a double one)
+    # The system returns a whole payment the order could not take (too late, cancelled, paid
+    # twice); the shopper is told why.
+    automatic: bool = False
     attempts: int = 0  # calls made to the provider
     # While REQUESTED: when the refund job may (next) call the provider; a claim pushes it on.
     next_attempt_at: datetime | None = Field(default_factory=utc_now)
@@ -170,10 +173,6 @@ class OnlinePayment(BaseModel):
         )
         return payment.amount - taken
 
-    def settled_by(self) -> PaymentRecord | None:
-        """The captured payment that paid for the order, if one did (the first unflagged one)."""
-        return next((p for p in self.payments if p.captured and p.flag is None), None)
-
 
 def payment_state(payment: OnlinePayment) -> PaymentState:
     """The state the records say the payment is in."""
@@ -216,6 +215,7 @@ def with_refund(
     amount: int,
     reason: str,
     actor_id: ObjectId | None,
+    automatic: bool = False,
 ) -> tuple[OnlinePayment, RefundRecord]:
     """`payment` with a REQUESTED refund of `amount` of `record`; the caller checked the amount
     against `refundable`. A key already used returns the refund made with it."""
@@ -228,6 +228,7 @@ def with_refund(
         currency=record.currency,
         reason=reason,
         actor_id=actor_id,
+        automatic=automatic,
     )
     return recomputed(payment.model_copy(update={"refunds": [*payment.refunds, refund]})), refund
 

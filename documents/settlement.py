@@ -226,6 +226,7 @@ async def settle_payment(
             amount=online.refundable(record),
             reason=reason,
             actor_id=None,
+            automatic=True,
         )
         written = await _write(order, online, session)
         await effects.refunds_requested(written, [refund], session)

@@ -40,7 +40,7 @@ from schema.http import GraphQLEndpoint
 from schema.middleware import BodySizeLimitMiddleware, RequestIdLogFilter, RequestIdMiddleware
 from schema.root import build_schema
 from schema.webhooks import WEBHOOK_PATH
-from settings import Environment, Settings
+from settings import Environment, PaymentProviderName, Settings
 
 logger = logging.getLogger("commerce")
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -267,6 +267,17 @@ def create_app(settings: Settings) -> Starlette:
             app.state.redis = redis
             app.state.services = build_services(settings, mongo, redis)
             describe_services(app.state.services)
+            if settings.payments is PaymentProviderName.STANDIN and settings.host not in (
+                "127.0.0.1",
+                "localhost",
+                "::1",
+            ):
+                logger.warning(
+                    "payments: the stand-in listens on %s: anyone who reaches it can pay any "
+                    "order on /dev/pay and sign webhooks with its development secrets; keep it "
+                    "on 127.0.0.1, or set Razorpay test keys",
+                    settings.host,
+                )
             yield
         finally:
             if hasattr(app.state, "services"):

@@ -13,7 +13,7 @@ Amounts are integer minor units (paise) throughout.
 This package deliberately imports nothing else from the project.
 """
 
-from integrations.payments.build import STANDIN_KEY_ID, build_payment_provider
+from integrations.payments.build import build_payment_provider
 from integrations.payments.interface import (
     PaymentProvider,
     PaymentProviderError,
@@ -40,7 +40,6 @@ from integrations.payments.standin import StandInPaymentProvider, WebhookDeliver
 
 __all__ = [
     "RAZORPAY_API",
-    "STANDIN_KEY_ID",
     "PaymentProvider",
     "PaymentProviderError",
     "PaymentProviderUnavailableError",

@@ -88,9 +88,13 @@ class RazorpayPaymentProvider(RazorpaySignatures):
         return self._parse(refund_from_entity, entity)
 
     async def payment_refunds(self, payment_id: str) -> list[ProviderRefund]:
-        """Every refund of the payment (``GET /v1/payments/:id/refunds``)."""
+        """Every refund of the payment (``GET /v1/payments/:id/refunds``, up to Razorpay's
+        largest page: 100, far more than one payment is refunded in parts)."""
         answer = await self._call(
-            "list a payment's refunds", self._client.payment.fetch_multiple_refund, payment_id
+            "list a payment's refunds",
+            self._client.payment.fetch_multiple_refund,
+            payment_id,
+            {"count": 100},
         )
         return [self._parse(refund_from_entity, item) for item in self._items(answer)]
 

@@ -156,8 +156,8 @@ def parse_webhook(body: bytes) -> WebhookEvent:
     """
     try:
         document = json.loads(body)
-    except ValueError as exc:  # UnicodeDecodeError included
-        raise ValueError(f"webhook body is not JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError, absurd nesting included
+        raise ValueError(f"webhook body is not JSON: {type(exc).__name__}") from None
     if not isinstance(document, dict):
         raise ValueError("webhook body is not a JSON object")
     event = document.get("event")
@@ -227,7 +227,7 @@ def _is_int(value: object) -> TypeGuard[int]:
 
 def _int(entity: dict[str, Any], key: str, *, default: int | None = None) -> int:
     value = entity.get(key, default)
-    if not _is_int(value):
+    if not _is_int(value) or not 0 <= value < 2**63:
         raise ValueError(f"{entity.get('entity', 'entity')}.{key} must be an integer")
     return value
 

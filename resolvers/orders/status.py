@@ -21,8 +21,10 @@ from resolvers.accounts.viewer import Viewer
 from resolvers.context import Context
 from resolvers.payments.effects import OrderEffects
 
-# What a buyer may cancel: an order not yet packed (admins may cancel until it is delivered).
-BUYER_CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED})
+# What a buyer may cancel: an order not yet shipped (admins may cancel until it is delivered).
+BUYER_CANCELLABLE = frozenset(
+    {OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.PACKED}
+)
 
 
 async def move_order(
@@ -57,7 +59,7 @@ async def move_order(
 
 
 async def cancel_order(ctx: Context, viewer: Viewer, order: Order, reason: str) -> Order:
-    """The buyer cancels while the order is not packed yet; an admin while the table allows.
+    """The buyer cancels while the order is not shipped yet; an admin while the table allows.
     A paid order is refunded (what is left of its payment), by the refund job."""
     is_admin = viewer.user.role is Role.ADMIN
     if order.user_id != viewer.user.id and not is_admin:

@@ -45,7 +45,7 @@ class OrderEffects:
     ) -> None:
         payments = self.ctx.services.payments
         for refund in refunds:
-            if refund.actor_id is None and refund.reason.startswith("paid"):
+            if refund.automatic:
                 # The system returns a payment the order could not take: say why.
                 await self._refund_email(order, refund, session, started=True)
 

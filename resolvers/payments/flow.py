@@ -18,6 +18,7 @@ from documents.orders import Order, OrderError, OrderErrorCode, OrderStatus, che
 from documents.payments import CAPTURED, OnlinePayment, RefundRecord
 from integrations.payments import (
     PaymentProviderError,
+    PaymentProviderUnavailableError,
     PaymentRejectedError,
     WebhookEvent,
     parse_webhook,
@@ -121,9 +122,16 @@ async def confirm_payment(
     fetched from the provider (its status, amount and currency) and settled like any other news
     of it. A wrong signature changes nothing."""
     order = await order_in(None, order_id, field="orderId")
-    if order.user_id != viewer.user.id or order.payment is None:
+    if order.user_id != viewer.user.id:
         raise OrderError(OrderErrorCode.ORDER_NOT_FOUND, "No such order", field="orderId")
-    provider = ctx.services.payments.provider
+    if order.payment is None:
+        raise OrderError(
+            OrderErrorCode.NOT_AN_ONLINE_ORDER, "The order is not paid online", field="orderId"
+        )
+    payments = ctx.services.payments
+    if not payments.enabled:
+        raise _unavailable(PaymentProviderUnavailableError("online payments are off"))
+    provider = payments.provider
     if razorpay_order_id != order.payment.provider_order_id or not (
         provider.payment_signature_valid(
             order_id=razorpay_order_id, payment_id=razorpay_payment_id, signature=razorpay_signature
@@ -156,7 +164,29 @@ async def confirm_payment(
             f"The payment is {payment.status}, not captured",
             extensions={"paymentStatus": payment.status},
         )
-    return settled.order or order
+    settled_order = settled.order or order
+    _refuse_unaccepted(settled_order, payment.id)
+    return settled_order
+
+
+def _refuse_unaccepted(order: Order, payment_id: str) -> None:
+    """A captured payment the order did not take (cancelled, expired without stock, paid twice)
+    or that an admin must look at (the wrong amount) is no success for the shopper."""
+    online = order.payment
+    record = online.payment(payment_id) if online else None
+    if online is None or record is None:
+        return
+    if record.flag:
+        raise OrderError(
+            OrderErrorCode.PAYMENT_NEEDS_REVIEW,
+            "The payment does not match the order's total; the shop will look at it",
+        )
+    if any(r.payment_id == payment_id and r.automatic for r in online.refunds):
+        raise OrderError(
+            OrderErrorCode.PAYMENT_REFUNDED,
+            "The order could not take this payment; it is refunded in full",
+            extensions={"currentStatus": str(order.status)},
+        )
 
 
 async def refund_order(

@@ -3,9 +3,11 @@ reconciles with the provider and picks up refunds nobody asked for yet."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bson import ObjectId
 
@@ -21,6 +23,8 @@ from resolvers.payments.service import REFUND_LEASE, payment_report, refund_repo
 logger = logging.getLogger("commerce.payments")
 
 _BATCH = 100
+_AT_ONCE = 8  # provider calls one sweep makes at a time
+T = TypeVar("T")
 
 
 async def run_refund(ctx: Context, order_id: str, key: str) -> str:
@@ -88,31 +92,54 @@ async def sweep_payments(ctx: Context) -> SweepResult:
     workers at once (every change is a conditional, transactional one)."""
     now = utc_now()
     effects = OrderEffects(ctx)
-    expired = 0
-    for order in await settlement.reservations_ended(now, limit=_BATCH):
-        # Ask first: a payment made at the last moment whose webhook is still on its way.
+
+    async def expire(order: Order) -> bool:
+        # Ask first: a payment made at the last moment whose webhook is still on its way. An
+        # unreachable provider does not hold the stock: a later payment is still settled.
         await _reconcile(ctx, order)
-        if await settlement.expire_reservation(order.id, now=now, effects=effects):  # type: ignore[arg-type]
-            expired += 1
-    checked = 0
-    for order in await settlement.payments_to_check(now, limit=_BATCH):
-        if await _reconcile(ctx, order):
-            await settlement.payment_checked(order.id, now=now)  # type: ignore[arg-type]
-            checked += 1
-    refunds = 0
-    for order_id, key in await settlement.refunds_due(now, limit=_BATCH):
-        await run_refund(ctx, str(order_id), key)
-        refunds += 1
+        return await settlement.expire_reservation(order.id, now=now, effects=effects) is not None  # type: ignore[arg-type]
+
+    async def check(order: Order) -> bool:
+        await _reconcile(ctx, order)
+        # Asked or not, the next check moves on: an order the provider cannot answer about
+        # must not keep the others waiting.
+        await settlement.payment_checked(order.id, now=now)  # type: ignore[arg-type]
+        return True
+
+    async def refund(due: tuple[ObjectId, str]) -> bool:
+        return await run_refund(ctx, str(due[0]), due[1]) == "asked"
+
+    expired = await _each(expire, await settlement.reservations_ended(now, limit=_BATCH))
+    checked = await _each(check, await settlement.payments_to_check(now, limit=_BATCH))
+    refunds = await _each(refund, await settlement.refunds_due(now, limit=_BATCH))
     return SweepResult(expired, checked, refunds)
+
+
+async def _each(work: Callable[[T], Awaitable[bool]], items: list[T]) -> int:
+    """Run `work` on every item, a few at a time (each may wait on the provider), each on its
+    own: one that fails is logged and the others go on. Returns how many said True."""
+    limit = asyncio.Semaphore(_AT_ONCE)
+
+    async def one(item: T) -> bool:
+        async with limit:
+            try:
+                return await work(item)
+            except Exception:
+                what = getattr(item, "number", item)  # an order by its number
+                logger.exception("payment sweep: %s failed; the next round tries again", what)
+                return False
+
+    return sum(await asyncio.gather(*(one(item) for item in items)))
 
 
 async def _reconcile(ctx: Context, order: Order) -> bool:
     """Settle whatever the provider knows about the order's payments and refunds; False when it
     could not be asked (the next round tries again)."""
     online = order.payment
-    if online is None or online.provider_order_id is None:
-        return True
-    provider = ctx.services.payments.provider
+    payments = ctx.services.payments
+    if online is None or online.provider_order_id is None or online.provider != payments.name:
+        return True  # nothing to ask, or made with another provider (keys changed since)
+    provider = payments.provider
     effects = OrderEffects(ctx)
     try:
         for payment in await provider.order_payments(online.provider_order_id):

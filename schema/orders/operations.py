@@ -217,7 +217,7 @@ class OrderQuery:
 @strawberry.type
 class OrderMutation:
     @strawberry.mutation(
-        description="Cancel an order: buyers before it is packed, admins before it is delivered. "
+        description="Cancel an order: buyers before it ships, admins before it is delivered. "
         "Its stock goes back, and what was paid online is refunded.",
         permission_classes=[IsAuthenticated],
     )

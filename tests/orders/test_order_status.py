@@ -78,21 +78,21 @@ async def test_a_buyer_cancels_a_confirmed_order_and_its_stock_comes_back(
     assert await stock_of(product) == 5
 
 
-async def test_a_buyer_cannot_cancel_a_packed_order_and_nothing_changes(
+async def test_a_buyer_cannot_cancel_a_shipped_order_and_nothing_changes(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    order, product = await placed_order(status=OrderStatus.PACKED)
+    order, product = await placed_order(status=OrderStatus.SHIPPED)
 
     body = await graphql(
         client, CANCEL, {"id": global_id(order)}, token=await buyer_token(app, order)
     )
 
     assert body["data"]["cancelOrder"]["errors"] == [
-        {"field": "status", "code": "INVALID_ORDER_TRANSITION", "currentStatus": "PACKED"}
+        {"field": "status", "code": "INVALID_ORDER_TRANSITION", "currentStatus": "SHIPPED"}
     ]
     stored = await Order.get(order.id)
     assert stored is not None
-    assert stored.status is OrderStatus.PACKED
+    assert stored.status is OrderStatus.SHIPPED
     assert await stock_of(product) == 3
 
 

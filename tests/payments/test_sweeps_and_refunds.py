@@ -768,13 +768,14 @@ async def test_an_admin_cancels_a_shipped_paid_order_and_it_is_refunded(
     )
 
 
-async def test_a_buyer_cannot_cancel_a_packed_paid_order_and_nothing_changes(
+async def test_a_buyer_cannot_cancel_a_shipped_paid_order_and_nothing_changes(
     app: Starlette, client: httpx.AsyncClient, standin: StandInPaymentProvider
 ) -> None:
     product = await make_product(await make_category(), price=60_000, stock=5)
     [buyer] = await buyers_with_carts(1, product)
     order = await paid_standin_order(standin, buyer)
-    _, packed = await change_order_status(order.id, OrderStatus.PACKED, actor_id=None)
+    await change_order_status(order.id, OrderStatus.PACKED, actor_id=None)
+    _, packed = await change_order_status(order.id, OrderStatus.SHIPPED, actor_id=None)
 
     body = await graphql(
         client, CANCEL, {"id": global_id(order)}, token=await access_token_for(app, buyer)
@@ -783,7 +784,7 @@ async def test_a_buyer_cannot_cancel_a_packed_paid_order_and_nothing_changes(
     assert body["data"]["cancelOrder"] == {
         "order": None,
         "errors": [
-            {"field": "status", "code": "INVALID_ORDER_TRANSITION", "currentStatus": "PACKED"}
+            {"field": "status", "code": "INVALID_ORDER_TRANSITION", "currentStatus": "SHIPPED"}
         ],
     }
     assert (await stored_order(order)).model_dump() == packed.model_dump()
