@@ -1,5 +1,5 @@
 """An online order's payment: the provider's payments and refunds as records, and the rules that
-read them. Pure: nothing here touches the database (`documents/settlement.py` does).
+read them. Pure: nothing here touches the database (`documents/settlement/` does).
 
 An `OnlinePayment` sits on its order. Its records keep the provider's ids, amounts and raw
 statuses for audit, and only ever move forward (`PAYMENT_STATUS_RANK`, `REFUND_STATUS_RANK`), so
