@@ -100,10 +100,12 @@ async def sweep_payments(ctx: Context) -> SweepResult:
         return await settlement.expire_reservation(order.id, now=now, effects=effects) is not None  # type: ignore[arg-type]
 
     async def check(order: Order) -> bool:
-        await _reconcile(ctx, order)
-        # Asked or not, the next check moves on: an order the provider cannot answer about
-        # must not keep the others waiting.
-        await settlement.payment_checked(order.id, now=now)  # type: ignore[arg-type]
+        try:
+            await _reconcile(ctx, order)
+        finally:
+            # Asked or not (even failing unexpectedly), the next check moves on: an order the
+            # provider cannot answer about must not keep the others waiting.
+            await settlement.payment_checked(order.id, now=now)  # type: ignore[arg-type]
         return True
 
     async def refund(due: tuple[ObjectId, str]) -> bool:

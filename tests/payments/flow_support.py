@@ -45,7 +45,7 @@ CONFIRM = """
 mutation($input: ConfirmPaymentInput!) {
   confirmPayment(input: $input) {
     order { id number status payment { state amountPaid { amount currency } } }
-    errors { field code }
+    errors { field code retryable currentStatus }
   }
 }
 """

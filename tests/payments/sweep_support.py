@@ -21,6 +21,7 @@ from documents.orders import Order, OrderAddress, PaymentMethod
 from documents.payments import OnlinePayment, PaymentReport, RefundRecord
 from documents.pricing import ShippingRule
 from integrations.payments import (
+    ProviderPayment,
     RazorpayPaymentProvider,
     StandInPaymentProvider,
     new_razorpay_id,
@@ -152,9 +153,31 @@ def payments_with(app: Starlette, provider: Any) -> PaymentService:
     return PaymentService(provider, current.queue, current.settings)
 
 
-def standin_provider(app: Starlette, *, webhooks: bool = True) -> StandInPaymentProvider:
-    """The stand-in on the app's database. With `webhooks`, it delivers them to the app's own
-    webhook route in this process (as Razorpay would over HTTP); without, none ever comes."""
+class WatchedStandIn(StandInPaymentProvider):
+    """The stand-in noting which Razorpay orders it is asked about; asked about one in `broken`,
+    it fails with an error nobody expects (as a bug would)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked: list[str] = []
+        self.broken: set[str] = set()
+
+    async def order_payments(self, order_id: str) -> list[ProviderPayment]:
+        self.asked.append(order_id)
+        if order_id in self.broken:
+            raise RuntimeError(f"unexpected failure asking about {order_id}")
+        return await super().order_payments(order_id)
+
+
+def standin_provider(
+    app: Starlette,
+    *,
+    webhooks: bool = True,
+    kind: type[StandInPaymentProvider] = StandInPaymentProvider,
+) -> StandInPaymentProvider:
+    """The stand-in (or a `kind` of it) on the app's database. With `webhooks`, it delivers them
+    to the app's own webhook route in this process (as Razorpay would over HTTP); without, none
+    ever comes."""
 
     async def deliver(body: bytes, headers: dict[str, str]) -> None:
         transport = httpx.ASGITransport(app=app)
@@ -163,7 +186,7 @@ def standin_provider(app: Starlette, *, webhooks: bool = True) -> StandInPayment
             answer.raise_for_status()
 
     settings = app.state.settings
-    return StandInPaymentProvider(
+    return kind(
         app.state.mongo[settings.mongodb_database][STANDIN_PAYMENTS_COLLECTION],
         key_id="rzp_test_sweeps",
         key_secret="sweep-tests-key-secret",

@@ -43,6 +43,7 @@ from tests.payments.flow_support import (
     stock_of,
     stored_order,
 )
+from tests.payments.webhook_support import CANCEL_ORDER
 from tests.support import access_token_for, graphql, sent_emails
 
 RAZORPAY_ORDER_ID = re.compile(r"order_[A-Za-z0-9]{14}")
@@ -324,6 +325,145 @@ async def test_forged_or_foreign_payment_callbacks_change_nothing(
         assert [await stored_order(order_id), await stored_order(other["order"]["id"])] == before
     # The genuine callback still works afterwards.
     assert (await confirm(client, order_id, my_callback, token))["order"]["status"] == "CONFIRMED"
+
+
+async def test_a_payment_for_a_cancelled_order_is_answered_refunded_and_returned_once(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    silent_standin: StandInPaymentProvider,
+) -> None:
+    user, address, runner, token = await shopper_with_cart(app)
+    placed = await place_online(client, address, token)
+    order_id = placed["order"]["id"]
+    cancelled = await graphql(
+        client, CANCEL_ORDER, {"id": order_id, "reason": "changed my mind"}, token=token
+    )
+    assert cancelled["data"]["cancelOrder"]["errors"] == []
+    # Checkout was still open: the shopper pays the cancelled order.
+    payment, callback = await silent_standin.pay(placed["payment"]["razorpayOrderId"], succeed=True)
+
+    results = [await confirm(client, order_id, callback, token) for _ in range(2)]
+
+    for result in results:  # also when the payment was settled already
+        assert result == {
+            "order": None,
+            "errors": [
+                {
+                    "field": None,
+                    "code": "PAYMENT_REFUNDED",
+                    "retryable": False,
+                    "currentStatus": "CANCELLED",
+                }
+            ],
+        }
+    stored = await stored_order(order_id)
+    assert stored["status"] == "CANCELLED"
+    assert [
+        (r["payment_id"], r["amount"], r["status"], r["automatic"])
+        for r in stored["payment"]["refunds"]
+    ] == [(payment.id, TOTAL, "REQUESTED", True)]
+    assert await stock_of(runner) == 5
+    subjects = [email["subject"] for email in await sent_emails(app, settings, user.email)]
+    number = placed["order"]["number"]
+    assert subjects.count(f"We are refunding your payment for order #{number}") == 1
+    assert f"Order #{number} confirmed" not in subjects
+
+
+async def test_a_payment_of_the_wrong_amount_is_answered_needs_review_and_confirms_nothing(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    silent_standin: StandInPaymentProvider,
+) -> None:
+    user, address, runner, token = await shopper_with_cart(app)
+    placed = await place_online(client, address, token)
+    order_id = placed["order"]["id"]
+    _, callback = await silent_standin.pay(
+        placed["payment"]["razorpayOrderId"], succeed=True, amount=TOTAL - 100
+    )
+
+    result = await confirm(client, order_id, callback, token)
+
+    assert result == {
+        "order": None,
+        "errors": [
+            {
+                "field": None,
+                "code": "PAYMENT_NEEDS_REVIEW",
+                "retryable": False,
+                "currentStatus": None,
+            }
+        ],
+    }
+    order = await order_view(client, order_id, token)
+    assert (order["status"], order["payment"]["state"]) == ("PENDING_PAYMENT", "NEEDS_REVIEW")
+    assert moves(order) == PLACED_ONLY
+    assert await stock_of(runner) == 3
+    assert await sent_emails(app, settings, user.email) == []
+
+
+async def test_confirming_a_cash_on_delivery_order_is_refused_and_a_strangers_is_not_found(
+    app: Starlette, client: httpx.AsyncClient, silent_standin: StandInPaymentProvider
+) -> None:
+    _, address, _, token = await shopper_with_cart(app)
+    body = await graphql(client, PLACE, order_input(address, paymentMethod="COD"), token=token)
+    cash_id = body["data"]["placeOrder"]["order"]["id"]
+    _, _, _, stranger_token = await shopper_with_cart(app)
+    callback = {
+        "razorpay_order_id": "order_AAAAAAAAAAAAAA",
+        "razorpay_payment_id": "pay_AAAAAAAAAAAAAA",
+        "razorpay_signature": "0" * 64,
+    }
+    before = await stored_order(cash_id)
+
+    mine = await confirm(client, cash_id, callback, token)
+    theirs = await confirm(client, cash_id, callback, stranger_token)
+
+    assert mine["errors"] == [
+        {
+            "field": "orderId",
+            "code": "NOT_AN_ONLINE_ORDER",
+            "retryable": False,
+            "currentStatus": None,
+        }
+    ]
+    assert theirs["errors"] == [
+        {"field": "orderId", "code": "ORDER_NOT_FOUND", "retryable": False, "currentStatus": None}
+    ]
+    assert (mine["order"], theirs["order"]) == (None, None)
+    assert await stored_order(cash_id) == before
+
+
+async def test_confirming_with_payments_off_is_a_retryable_provider_error(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    replace_services: Any,
+    silent_standin: StandInPaymentProvider,
+) -> None:
+    _, address, runner, token = await shopper_with_cart(app)
+    placed = await place_online(client, address, token)
+    order_id = placed["order"]["id"]
+    _, callback = await silent_standin.pay(placed["payment"]["razorpayOrderId"], succeed=True)
+    replace_services(payments=payment_service(app, None))
+    before = await stored_order(order_id)
+
+    body = await graphql(client, CONFIRM, confirm_input(order_id, callback), token=token)
+
+    assert "errors" not in body
+    assert body["data"]["confirmPayment"] == {
+        "order": None,
+        "errors": [
+            {
+                "field": None,
+                "code": "PAYMENT_PROVIDER_UNAVAILABLE",
+                "retryable": True,
+                "currentStatus": None,
+            }
+        ],
+    }
+    assert await stored_order(order_id) == before
+    assert await stock_of(runner) == 3
 
 
 async def fill_cart_again(client: httpx.AsyncClient, token: str, product: Product) -> None:

@@ -35,6 +35,7 @@ from settings import Settings
 from tests.factories import global_id, make_category, make_order, make_product, make_user
 from tests.fakes.razorpay import FakeRazorpay, RecordedRequest
 from tests.payments.sweep_support import (
+    WatchedStandIn,
     buyers_with_carts,
     captured,
     clear_standin,
@@ -195,6 +196,18 @@ async def silent_standin(
     await clear_standin(app)
 
 
+@pytest.fixture
+async def watched_standin(
+    app: Starlette, replace_services: Callable[..., None]
+) -> AsyncIterator[WatchedStandIn]:
+    """`silent_standin` noting which orders it is asked about, failing on those it is told to."""
+    provider = standin_provider(app, webhooks=False, kind=WatchedStandIn)
+    assert isinstance(provider, WatchedStandIn)
+    replace_services(payments=payments_with(app, provider))
+    yield provider
+    await clear_standin(app)
+
+
 async def test_a_payment_after_expiry_takes_the_stock_again_and_confirms_once(
     app: Starlette, settings: Settings, standin: StandInPaymentProvider
 ) -> None:
@@ -255,6 +268,7 @@ async def test_a_payment_after_expiry_without_stock_is_refunded_in_full(
     assert [(r.status, r.amount, r.payment_id) for r in after.payment.refunds] == [
         (RefundStatus.REQUESTED, 120_000, payment.id)
     ]
+    assert only_refund(after).automatic is True  # the system returns it, and says why
     assert await stock_of(product) == 0
 
     await run_jobs(app)
@@ -346,6 +360,116 @@ async def test_the_expiry_sweep_asks_the_provider_before_expiring(
     assert await stock_of(product) == 4
 
 
+async def test_an_order_the_provider_does_not_know_is_checked_again_later_not_every_round(
+    app: Starlette, fake_razorpay: FakeRazorpay, razorpay: RazorpayPaymentProvider
+) -> None:
+    product = await make_product(await make_category(), price=60_000, stock=5)
+    [buyer] = await buyers_with_carts(1, product)
+    # Its Razorpay order id is made up: the fake answers 400 "does not exist".
+    unknown = await reserved_order(buyer, provider=razorpay.name)
+    assert unknown.payment is not None
+    await set_payment_fields(unknown, next_check_at=utc_now() - timedelta(seconds=1))
+
+    result = await sweep_payments(job_context(app))
+
+    assert result.checked == 1
+    assert [(r.method, r.path) for r in fake_razorpay.requests] == [
+        ("GET", f"/v1/orders/{unknown.payment.provider_order_id}/payments")
+    ]
+    after = await stored_order(unknown)
+    assert after.payment is not None
+    assert after.status is OrderStatus.PENDING_PAYMENT
+    assert after.payment.next_check_at is not None
+    assert after.payment.next_check_at > utc_now()
+    # The next round does not ask about it again.
+    assert (await sweep_payments(job_context(app))).checked == 0
+    assert len(fake_razorpay.requests) == 1
+
+
+async def test_an_order_made_with_another_provider_is_not_asked_about_and_checked_later(
+    app: Starlette, watched_standin: WatchedStandIn
+) -> None:
+    product = await make_product(await make_category(), price=60_000, stock=5)
+    elsewhere_buyer, here_buyer = await buyers_with_carts(2, product)
+    # Placed while Razorpay was the provider; the stand-in has run since.
+    elsewhere = await reserved_order(elsewhere_buyer, provider="razorpay")
+    here = await order_at_provider(
+        (await place_order(online_checkout(here_buyer))).order, watched_standin
+    )
+    assert here.payment is not None
+    for order in (elsewhere, here):
+        await set_payment_fields(order, next_check_at=utc_now() - timedelta(seconds=1))
+
+    result = await sweep_payments(job_context(app))
+
+    assert result.checked == 2
+    assert watched_standin.asked == [here.payment.provider_order_id]
+    for order in (elsewhere, here):
+        after = await stored_order(order)
+        assert after.payment is not None
+        assert after.status is OrderStatus.PENDING_PAYMENT
+        assert after.payment.next_check_at is not None
+        assert after.payment.next_check_at > utc_now()
+
+
+async def test_one_order_failing_does_not_stop_the_others_in_a_sweep_round(
+    app: Starlette, watched_standin: WatchedStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    product = await make_product(await make_category(), price=60_000, stock=5)
+    broken_buyer, other_buyer = await buyers_with_carts(2, product)
+    broken, other = [
+        await order_at_provider((await place_order(online_checkout(buyer))).order, watched_standin)
+        for buyer in (broken_buyer, other_buyer)
+    ]
+    assert broken.payment is not None
+    assert broken.payment.provider_order_id is not None
+    watched_standin.broken.add(broken.payment.provider_order_id)
+    for order in (broken, other):
+        await set_payment_fields(order, reserved_until=utc_now() - timedelta(seconds=1))
+
+    result = await sweep_payments(job_context(app))
+
+    assert result.expired == 1
+    assert (await stored_order(other)).status is OrderStatus.PAYMENT_EXPIRED
+    assert (await stored_order(broken)).status is OrderStatus.PENDING_PAYMENT
+    assert await stock_of(product) == 4
+    assert f"payment sweep: {broken.number} failed" in caplog.text
+    # The next round tries it again.
+    watched_standin.broken.clear()
+    assert (await sweep_payments(job_context(app))).expired == 1
+    assert (await stored_order(broken)).status is OrderStatus.PAYMENT_EXPIRED
+    assert await stock_of(product) == 5
+
+
+async def test_an_order_whose_check_fails_unexpectedly_is_checked_again_later_not_every_round(
+    app: Starlette, watched_standin: WatchedStandIn
+) -> None:
+    product = await make_product(await make_category(), price=60_000, stock=5)
+    broken, other = [
+        await order_at_provider((await place_order(online_checkout(buyer))).order, watched_standin)
+        for buyer in await buyers_with_carts(2, product)
+    ]
+    assert broken.payment is not None
+    assert broken.payment.provider_order_id is not None
+    watched_standin.broken.add(broken.payment.provider_order_id)
+    for order in (broken, other):
+        await set_payment_fields(order, next_check_at=utc_now() - timedelta(seconds=1))
+
+    result = await sweep_payments(job_context(app))
+
+    assert result.checked == 1
+    assert len(watched_standin.asked) == 2
+    for order in (broken, other):
+        after = await stored_order(order)
+        assert after.payment is not None
+        assert after.status is OrderStatus.PENDING_PAYMENT
+        assert after.payment.next_check_at is not None
+        assert after.payment.next_check_at > utc_now()
+    # A hundred such orders would otherwise fill every round's batch, first in line each time.
+    assert (await sweep_payments(job_context(app))).checked == 0
+    assert len(watched_standin.asked) == 2
+
+
 # -- refunds through the API ------------------------------------------------------------------
 
 CANCEL = """
@@ -419,8 +543,57 @@ async def test_a_buyer_cancelling_a_paid_order_gets_the_stock_back_and_the_money
     assert not [subject for subject in subjects if subject.startswith("We are refunding")]
 
 
-async def test_an_admin_refunds_part_then_the_rest_once_per_key(
+async def test_a_buyer_cancels_a_packed_paid_order_and_it_is_refunded(
     app: Starlette, client: httpx.AsyncClient, standin: StandInPaymentProvider
+) -> None:
+    product = await make_product(await make_category(), price=60_000, stock=5)
+    [buyer] = await buyers_with_carts(1, product, quantity=2)
+    order = await paid_standin_order(standin, buyer)
+    await change_order_status(order.id, OrderStatus.PACKED, actor_id=None)
+    assert await stock_of(product) == 3
+
+    body = await graphql(
+        client,
+        CANCEL,
+        {"id": global_id(order), "reason": "Found it cheaper"},
+        token=await access_token_for(app, buyer),
+    )
+
+    assert body["data"]["cancelOrder"] == {
+        "order": {
+            "status": "CANCELLED",
+            "payment": {
+                "state": "REFUND_PENDING",
+                "refunds": [
+                    {"status": "REQUESTED", "amount": {"amount": "1200.00", "currency": "INR"}}
+                ],
+            },
+        },
+        "errors": [],
+    }
+    assert await stock_of(product) == 5
+
+    await run_jobs(app)
+    await standin.deliveries_done()
+
+    refunded = await stored_order(order)
+    assert refunded.payment is not None
+    assert (refunded.status, refunded.payment.state) == (
+        OrderStatus.CANCELLED,
+        PaymentState.REFUNDED,
+    )
+    assert (only_refund(refunded).status, only_refund(refunded).amount) == (
+        RefundStatus.PROCESSED,
+        120_000,
+    )
+    assert await stock_of(product) == 5
+
+
+async def test_an_admin_refunds_part_then_the_rest_once_per_key(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    standin: StandInPaymentProvider,
 ) -> None:
     product = await make_product(await make_category(), price=60_000, stock=5)
     [buyer] = await buyers_with_carts(1, product, quantity=2)
@@ -487,10 +660,13 @@ async def test_an_admin_refunds_part_then_the_rest_once_per_key(
         PaymentState.REFUNDED,
         120_000,
     )
-    assert [(r.key, r.amount, r.status) for r in refunded.payment.refunds] == [
-        ("admin:refund-1", 10_000, RefundStatus.PROCESSED),
-        ("admin:refund-3", 110_000, RefundStatus.PROCESSED),
+    assert [(r.key, r.amount, r.status, r.automatic) for r in refunded.payment.refunds] == [
+        ("admin:refund-1", 10_000, RefundStatus.PROCESSED, False),
+        ("admin:refund-3", 110_000, RefundStatus.PROCESSED, False),
     ]
+    subjects = [email["subject"] for email in await sent_emails(app, settings, buyer.email)]
+    assert not [subject for subject in subjects if subject.startswith("We are refunding")]
+    assert subjects.count(f"Refund of 100.00 INR for order #{order.number}") == 1
     assert all(type(r.amount) is int for r in refunded.payment.refunds)
     at_provider = await standin.payment_refunds(payment.id)
     assert sorted((r.receipt, r.amount) for r in at_provider) == sorted(
@@ -715,6 +891,7 @@ async def test_a_second_payment_for_an_order_is_returned_in_full_and_the_order_s
     assert [(r.status, r.amount, r.payment_id) for r in after.payment.refunds] == [
         (RefundStatus.REQUESTED, 60_000, returned.id)
     ]
+    assert only_refund(after).automatic is True
     assert await stock_of(product) == 4
 
     await run_jobs(app)

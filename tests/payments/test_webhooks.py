@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import httpx
@@ -27,11 +27,13 @@ from integrations.payments import (
 )
 from resolvers.context import new_context
 from resolvers.payments.jobs import sweep_payments
+from schema.webhooks import MAX_WEBHOOK_BYTES
 from settings import Settings
 from tests.factories import make_category, make_product
 from tests.payments.webhook_support import (
     CANCEL_ORDER,
     CONFIRM_PAYMENT,
+    WEBHOOK,
     deliver,
     outbox_keys,
     place_online_order,
@@ -559,6 +561,89 @@ async def test_a_malformed_body_with_a_valid_signature_is_400_and_changes_nothin
     answer = await deliver(client, body, headers)
 
     assert (answer.status_code, answer.json()) == (400, {"error": "malformed event"})
+    assert await webhook_state() == before
+
+
+@pytest.mark.parametrize("amount", [10**30, 2**63, -49_900])
+async def test_a_signed_payment_of_an_impossible_amount_is_400_and_changes_nothing(
+    app: Starlette, client: httpx.AsyncClient, standin: StandInPaymentProvider, amount: int
+) -> None:
+    placed = await place_online_order(app, client, await a_product())
+    payment, _ = await standin.pay(placed.provider_order_id, succeed=True)
+    impossible = dataclasses.replace(payment, amount=amount, raw={**payment.raw, "amount": amount})
+    before = await webhook_state()
+
+    answer = await deliver(client, *standin.webhook("payment.captured", payment=impossible))
+
+    assert (answer.status_code, answer.json()) == (400, {"error": "malformed event"})
+    assert await webhook_state() == before
+
+
+async def test_a_signed_body_nested_beyond_reason_is_400_and_changes_nothing(
+    app: Starlette, client: httpx.AsyncClient, settings: Settings, standin: StandInPaymentProvider
+) -> None:
+    await place_online_order(app, client, await a_product())
+    depth = 100_000
+    body = b'{"event":"payment.captured","payload":' + b"[" * depth + b"]" * depth + b"}"
+    assert len(body) <= MAX_WEBHOOK_BYTES
+    _, _, secret = settings.payment_secrets()
+    headers = {"X-Razorpay-Signature": sign(body, secret), "X-Razorpay-Event-Id": "evt_Nested0001"}
+    before = await webhook_state()
+
+    answer = await deliver(client, body, headers)
+
+    assert (answer.status_code, answer.json()) == (400, {"error": "malformed event"})
+    assert await webhook_state() == before
+
+
+def counted_body(size: int, sent: list[int], chunk: int = 16 * 1024) -> AsyncIterator[bytes]:
+    """`size` bytes in chunks, each noted in `sent` as the server reads it."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, size, chunk):
+            piece = b"x" * min(chunk, size - start)
+            sent.append(len(piece))
+            yield piece
+
+    return chunks()
+
+
+async def test_a_body_declared_too_large_is_413_without_being_read(
+    app: Starlette, client: httpx.AsyncClient, standin: StandInPaymentProvider
+) -> None:
+    size = 300 * 1024
+    sent: list[int] = []
+    before = await webhook_state()
+
+    answer = await client.post(
+        WEBHOOK,
+        content=counted_body(size, sent),
+        headers={"Content-Length": str(size), "X-Razorpay-Event-Id": "evt_Large0001"},
+    )
+
+    assert (answer.status_code, answer.json()) == (413, {"error": "body too large"})
+    assert sent == []
+    assert await webhook_state() == before
+
+
+async def test_a_body_sent_without_its_length_is_413_once_past_the_cap(
+    app: Starlette, client: httpx.AsyncClient, standin: StandInPaymentProvider
+) -> None:
+    chunk = 16 * 1024
+    sent: list[int] = []
+    before = await webhook_state()
+
+    answer = await client.post(
+        WEBHOOK,
+        content=counted_body(8 * 1024 * 1024, sent, chunk),
+        headers={"X-Razorpay-Event-Id": "evt_Chunked0001"},
+    )
+
+    assert answer.request.headers["transfer-encoding"] == "chunked"
+    assert "content-length" not in answer.request.headers
+    assert (answer.status_code, answer.json()) == (413, {"error": "body too large"})
+    # Read only until it passed the cap.
+    assert MAX_WEBHOOK_BYTES < sum(sent) <= MAX_WEBHOOK_BYTES + chunk
     assert await webhook_state() == before
 
 
