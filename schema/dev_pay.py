@@ -17,11 +17,14 @@ from starlette.responses import HTMLResponse, Response
 
 from documents.money import to_decimal
 from documents.orders import Order
+from documents.settlement import order_of_provider_order
+from resolvers.payments.flow import DEV_PAY_URL, pay_at_standin, standin_provider
 from resolvers.payments.service import PaymentProviderError
+from schema.request_context import context_for_request
 
 __all__ = ["DEV_PAY_PATH", "dev_pay_page", "dev_pay_submit"]
 
-DEV_PAY_PATH = "/dev/pay/{razorpay_order_id}"
+DEV_PAY_PATH = DEV_PAY_URL.format(base="", razorpay_order_id="{razorpay_order_id}")
 _ORDER_ID = re.compile(r"^order_[A-Za-z0-9]{14}$")
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -47,21 +50,11 @@ async def _order_for(request: Request) -> tuple[str, Order | None]:
     provider_order_id = request.path_params["razorpay_order_id"]
     if not _ORDER_ID.fullmatch(provider_order_id):
         return provider_order_id, None
-    raw = await Order.get_pymongo_collection().find_one(
-        {"payment.provider_order_id": provider_order_id}
-    )
-    return provider_order_id, Order.model_validate(raw) if raw else None
-
-
-def _standin(request: Request) -> object | None:
-    payments = request.app.state.services.payments
-    if not payments.enabled or payments.name != "standin":
-        return None
-    return payments.provider
+    return provider_order_id, await order_of_provider_order(provider_order_id)
 
 
 async def dev_pay_page(request: Request) -> Response:
-    if _standin(request) is None:
+    if standin_provider(context_for_request(request)) is None:
         return _page("Not available", "<p>Only with the stand-in payment provider.</p>", 404)
     provider_order_id, order = await _order_for(request)
     if order is None:
@@ -80,8 +73,8 @@ async def dev_pay_page(request: Request) -> Response:
 
 
 async def dev_pay_submit(request: Request) -> Response:
-    provider = _standin(request)
-    if provider is None:
+    ctx = context_for_request(request)
+    if standin_provider(ctx) is None:
         return _page("Not available", "<p>Only with the stand-in payment provider.</p>", 404)
     provider_order_id, order = await _order_for(request)
     if order is None:
@@ -89,12 +82,13 @@ async def dev_pay_submit(request: Request) -> Response:
     form = await request.form()
     succeed = form.get("outcome") == "succeed"
     try:
-        payment, callback = await provider.pay(provider_order_id, succeed=succeed)  # type: ignore[attr-defined]
+        paid = await pay_at_standin(ctx, provider_order_id, succeed=succeed)
     except PaymentProviderError as error:  # paid already, say
         return _page("Not paid", f"<p>{html.escape(str(error))}</p>", 409)
-    fields = "\n".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in callback.items())
+    assert paid is not None  # the stand-in is in use (checked above)
+    fields = "\n".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in paid.callback.items())
     body = (
-        f"<p>Payment {html.escape(payment.id)} is <strong>{html.escape(payment.status)}</strong>; "
+        f"<p>Payment {html.escape(paid.payment_id)} is <strong>{html.escape(paid.status)}</strong>; "
         "the webhooks went to this API.</p>"
         "<p>Razorpay Checkout's handler would now get these, for <code>confirmPayment</code>:</p>"
         f"<pre>{fields}</pre>"

@@ -31,6 +31,7 @@ from documents.settlement.settling import (
     Settlement,
     attach_provider_order,
     expire_reservation,
+    order_of_provider_order,
     settle_payment,
 )
 from documents.settlement.sweeps import (
@@ -53,6 +54,7 @@ __all__ = [
     "claim_refund",
     "expire_reservation",
     "once_per_event",
+    "order_of_provider_order",
     "payment_checked",
     "payments_to_check",
     "record_refund",

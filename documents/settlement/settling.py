@@ -13,7 +13,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents.catalog import Product
-from documents.common import utc_now
+from documents.common import stored_id, utc_now
 from documents.orders import (
     Order,
     OrderStatus,
@@ -69,6 +69,14 @@ async def attach_provider_order(order_id: ObjectId, provider_order_id: str) -> O
         return_document=ReturnDocument.AFTER,
     )
     return Order.model_validate(raw) if raw else await order_in(None, order_id)
+
+
+async def order_of_provider_order(provider_order_id: str) -> Order | None:
+    """The order the provider's order `order_...` was made for, if it is one of ours."""
+    raw = await Order.get_pymongo_collection().find_one(
+        {"payment.provider_order_id": provider_order_id}
+    )
+    return Order.model_validate(raw) if raw else None
 
 
 async def settle_payment(
@@ -212,7 +220,7 @@ async def _confirm(
     online = recomputed(online).model_copy(update={"next_check_at": None})
     also_set["payment"] = online.model_dump()
     before, after = await change_order_status(
-        order.id,  # type: ignore[arg-type]
+        stored_id(order),
         OrderStatus.CONFIRMED,
         actor_id=None,
         note=note,

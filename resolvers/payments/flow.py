@@ -20,6 +20,7 @@ from integrations.payments import (
     PaymentProviderError,
     PaymentProviderUnavailableError,
     PaymentRejectedError,
+    StandInPaymentProvider,
     WebhookEvent,
     parse_webhook,
 )
@@ -28,8 +29,12 @@ from resolvers.cart import cart_rules
 from resolvers.context import Context
 from resolvers.payments.effects import OrderEffects
 from resolvers.payments.service import PaymentsUnavailableError, payment_report, refund_report
+from settings import Environment
 
 logger = logging.getLogger("commerce.payments")
+
+# The stand-in's development pay page (`schema/dev_pay.py`), outside production only.
+DEV_PAY_URL = "{base}/dev/pay/{razorpay_order_id}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class PaymentCheckout:
     prefill_email: str
     prefill_contact: str
     expires_at: datetime  # the reservation's end: pay before it
+    pay_url: str | None  # the stand-in's development pay page; None with Razorpay
 
 
 def new_online_payment(ctx: Context) -> OnlinePayment:
@@ -106,6 +112,11 @@ async def start_payment(ctx: Context, order: Order) -> tuple[Order, PaymentCheck
         prefill_email=order.email,
         prefill_contact=address.phone,
         expires_at=online.reserved_until,
+        pay_url=DEV_PAY_URL.format(
+            razorpay_order_id=online.provider_order_id, base=ctx.settings.public_url
+        )
+        if standin_provider(ctx) and ctx.settings.environment is not Environment.PRODUCTION
+        else None,
     )
 
 
@@ -260,3 +271,32 @@ def _unavailable(error: PaymentProviderError) -> OrderError:
         "The payment provider could not be reached; try again in a moment",
         extensions={"retryable": True},
     )
+
+
+@dataclass(frozen=True)
+class StandInPayment:
+    """What the development pay page shows after paying at the stand-in."""
+
+    payment_id: str
+    status: str
+    callback: dict[str, str]  # what Razorpay Checkout's handler would get
+
+
+def standin_provider(ctx: Context) -> StandInPaymentProvider | None:
+    """The stand-in, when it is the provider in use; None otherwise (the page is then off)."""
+    payments = ctx.services.payments
+    provider = payments.provider if payments.enabled else None
+    return provider if isinstance(provider, StandInPaymentProvider) else None
+
+
+async def pay_at_standin(
+    ctx: Context, provider_order_id: str, *, succeed: bool
+) -> StandInPayment | None:
+    """Make the stand-in's payment of one of our unpaid orders succeed or fail; it then delivers
+    Razorpay's webhooks to this API. None when the stand-in is off; PaymentProviderError when
+    it refuses (the order is paid already)."""
+    provider = standin_provider(ctx)
+    if provider is None:
+        return None
+    payment, callback = await provider.pay(provider_order_id, succeed=succeed)
+    return StandInPayment(payment.id, payment.status, callback)

@@ -12,7 +12,7 @@ from typing import TypeVar
 from bson import ObjectId
 
 from documents import settlement
-from documents.common import utc_now
+from documents.common import stored_id, utc_now
 from documents.orders import Order
 from integrations.jobs import JobFunction
 from integrations.payments import PaymentProviderError, PaymentRejectedError
@@ -59,7 +59,7 @@ async def run_refund(ctx: Context, order_id: str, key: str) -> str:
             )
     except PaymentRejectedError as error:
         await settlement.refund_attempt_failed(
-            order.id,  # type: ignore[arg-type]
+            stored_id(order),
             key,
             error=str(error),
             retry_at=None,
@@ -69,7 +69,7 @@ async def run_refund(ctx: Context, order_id: str, key: str) -> str:
     except PaymentProviderError as error:
         logger.warning("refund %s of order #%s: %s; will try again", key, order.number, error)
         await settlement.refund_attempt_failed(
-            order.id,  # type: ignore[arg-type]
+            stored_id(order),
             key,
             error=str(error),
             retry_at=utc_now() + retry_delay(refund.attempts),
@@ -97,7 +97,8 @@ async def sweep_payments(ctx: Context) -> SweepResult:
         # Ask first: a payment made at the last moment whose webhook is still on its way. An
         # unreachable provider does not hold the stock: a later payment is still settled.
         await _reconcile(ctx, order)
-        return await settlement.expire_reservation(order.id, now=now, effects=effects) is not None  # type: ignore[arg-type]
+        expired = await settlement.expire_reservation(stored_id(order), now=now, effects=effects)
+        return expired is not None
 
     async def check(order: Order) -> bool:
         try:
@@ -105,7 +106,7 @@ async def sweep_payments(ctx: Context) -> SweepResult:
         finally:
             # Asked or not (even failing unexpectedly), the next check moves on: an order the
             # provider cannot answer about must not keep the others waiting.
-            await settlement.payment_checked(order.id, now=now)  # type: ignore[arg-type]
+            await settlement.payment_checked(stored_id(order), now=now)
         return True
 
     async def refund(due: tuple[ObjectId, str]) -> bool:

@@ -78,11 +78,8 @@ class CheckoutMutation:
             expected_total=input.expected_total,
             expected_cart_version=input.expected_cart_version,
         )
-        order, payment = placed.order, placed.payment
-        pay_url = None
-        if payment is not None and info.context.services.payments.name == "standin":
-            pay_url = f"{info.context.settings.public_url}/dev/pay/{payment.razorpay_order_id}"
+        payment = placed.payment
         return PlaceOrderPayload(
-            order=Order.from_document(order),
-            payment=PaymentCheckout.of(payment, pay_url) if payment else None,
+            order=Order.from_document(placed.order),
+            payment=PaymentCheckout.of(payment) if payment else None,
         )

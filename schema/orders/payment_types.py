@@ -42,7 +42,7 @@ class PaymentCheckout:
     )
 
     @classmethod
-    def of(cls, checkout: flow.PaymentCheckout, pay_url: str | None) -> PaymentCheckout:
+    def of(cls, checkout: flow.PaymentCheckout) -> PaymentCheckout:
         return cls(
             key_id=checkout.key_id,
             razorpay_order_id=checkout.razorpay_order_id,
@@ -56,7 +56,7 @@ class PaymentCheckout:
                 contact=checkout.prefill_contact,
             ),
             expires_at=checkout.expires_at,
-            pay_url=pay_url,
+            pay_url=checkout.pay_url,
         )
 
 
