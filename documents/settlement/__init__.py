@@ -33,6 +33,7 @@ from documents.settlement.settling import (
     expire_reservation,
     order_of_provider_order,
     settle_payment,
+    settling_turns,
 )
 from documents.settlement.sweeps import (
     LATE_PAYMENT_WINDOW,
@@ -63,4 +64,5 @@ __all__ = [
     "request_refund",
     "reservations_ended",
     "settle_payment",
+    "settling_turns",
 ]

@@ -3,7 +3,9 @@ reservations. See the package docstring for what a captured payment does."""
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,6 +79,19 @@ async def order_of_provider_order(provider_order_id: str) -> Order | None:
         {"payment.provider_order_id": provider_order_id}
     )
     return Order.model_validate(raw) if raw else None
+
+
+@contextlib.asynccontextmanager
+async def settling_turns(provider_order_id: str) -> AsyncIterator[None]:
+    """Take this process's turns on the products a settlement of the provider's order may take
+    stock of (an expired order confirmed by a late payment), before its transaction starts, as
+    checkouts and expiries do; nothing to take for any other order."""
+    order = await order_of_provider_order(provider_order_id)
+    if order is None or order.status is not OrderStatus.PAYMENT_EXPIRED:
+        yield
+        return
+    async with stock_turns(line.product_id for line in order.lines):
+        yield
 
 
 async def settle_payment(

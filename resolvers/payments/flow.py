@@ -166,7 +166,10 @@ async def confirm_payment(
             "The payment belongs to another order",
             field="razorpayPaymentId",
         )
-    settled = await settlement.settle_payment(payment_report(payment), effects=OrderEffects(ctx))
+    async with settlement.settling_turns(payment.order_id):
+        settled = await settlement.settle_payment(
+            payment_report(payment), effects=OrderEffects(ctx)
+        )
     # Whatever the outcome: a failed payment the webhook (or an earlier callback) recorded
     # first is ALREADY_SETTLED, and is still no payment.
     if payment.status not in CAPTURED:
@@ -231,7 +234,9 @@ async def receive_webhook(ctx: Context, body: bytes, signature: str, event_id: s
     async def apply(session: AsyncClientSession) -> str:
         return await _apply_event(ctx, event, session)
 
-    outcome = await settlement.once_per_event(event_id, event.event, apply)
+    provider_order_id = event.payment.order_id if event.payment else ""
+    async with settlement.settling_turns(provider_order_id):
+        outcome = await settlement.once_per_event(event_id, event.event, apply)
     return "duplicate" if outcome is None else outcome
 
 

@@ -146,7 +146,8 @@ async def _reconcile(ctx: Context, order: Order) -> bool:
     effects = OrderEffects(ctx)
     try:
         for payment in await provider.order_payments(online.provider_order_id):
-            await settlement.settle_payment(payment_report(payment), effects=effects)
+            async with settlement.settling_turns(payment.order_id):
+                await settlement.settle_payment(payment_report(payment), effects=effects)
         for record in online.payments:
             if record.captured and any(r.payment_id == record.id for r in online.refunds):
                 for refund in await provider.payment_refunds(record.id):
