@@ -71,7 +71,8 @@ class PaymentAttempt:
     error_code: str | None = strawberry.field(description="Why it failed, if it did.")
     error_description: str | None = strawberry.field(description="The provider's explanation.")
     flag: str | None = strawberry.field(
-        description="Why an admin must look at it (a captured amount unlike the total)."
+        description="Why an admin must look at it (a captured amount unlike the total); admins "
+        "only, null for the buyer."
     )
     created_at: datetime = strawberry.field(description="First heard of (UTC).")
     updated_at: datetime = strawberry.field(description="Last changed (UTC).")
@@ -79,14 +80,18 @@ class PaymentAttempt:
 
 @strawberry.type(description="One refund of (part of) a payment.")
 class Refund:
-    key: str = strawberry.field(description="Ours; the refund's receipt at the provider.")
+    key: str | None = strawberry.field(
+        description="Ours (admins only; null for the buyer): the refund's receipt is made from it."
+    )
     provider_refund_id: str | None = strawberry.field(description="Razorpay's id (rfnd_...).")
     provider_payment_id: str = strawberry.field(description="The payment refunded.")
     amount: Money = strawberry.field(description="How much.")
     status: RefundStatus = strawberry.field(description="Where it stands.")
     provider_status: str | None = strawberry.field(description="Razorpay's raw status.")
     reason: str = strawberry.field(description="Why.")
-    error: str | None = strawberry.field(description="The last failure, if any.")
+    error: str | None = strawberry.field(
+        description="The provider's last failure, if any (admins only; null for the buyer)."
+    )
     requested_at: datetime = strawberry.field(description="When it was decided (UTC).")
     updated_at: datetime = strawberry.field(description="Last changed (UTC).")
 
@@ -103,7 +108,10 @@ class OrderPayment:
     refunds: list[Refund] = strawberry.field(description="Every refund, oldest first.")
 
     @classmethod
-    def of(cls, payment: OnlinePayment, currency: str) -> OrderPayment:
+    def of(cls, payment: OnlinePayment, currency: str, *, for_admin: bool) -> OrderPayment:
+        """The payment as its buyer sees it, or, `for_admin`, with the shop's own notes too (refund
+        keys, provider errors, flags)."""
+
         def money(amount: int) -> Money:
             return Money.of(amount, currency)
 
@@ -122,7 +130,7 @@ class OrderPayment:
                     method=p.method,
                     error_code=p.error_code,
                     error_description=p.error_description,
-                    flag=p.flag,
+                    flag=p.flag if for_admin else None,
                     created_at=p.created_at,
                     updated_at=p.updated_at,
                 )
@@ -130,14 +138,14 @@ class OrderPayment:
             ],
             refunds=[
                 Refund(
-                    key=r.key,
+                    key=r.key if for_admin else None,
                     provider_refund_id=r.provider_id,
                     provider_payment_id=r.payment_id,
                     amount=Money.of(r.amount, r.currency),
                     status=r.status,
                     provider_status=r.provider_status,
                     reason=r.reason,
-                    error=r.error,
+                    error=r.error if for_admin else None,
                     requested_at=r.requested_at,
                     updated_at=r.updated_at,
                 )

@@ -98,6 +98,6 @@ class PaymentMutation:
             idempotency_key=input.idempotency_key,
         )
         assert order.payment is not None
-        refunds = OrderPayment.of(order.payment, order.currency).refunds
+        refunds = OrderPayment.of(order.payment, order.currency, for_admin=True).refunds
         [shown] = [r for r in refunds if r.key == refund.key]
         return RefundPaymentPayload(order=Order.from_document(order), refund=shown)

@@ -8,7 +8,9 @@ import strawberry
 from strawberry import relay
 
 from documents import orders as documents
+from documents.accounts import Role
 from documents.orders import OrderErrorCode, OrderStatus, PaymentMethod
+from resolvers.accounts.viewer import private_viewer
 from resolvers.orders.status import next_statuses
 from schema.catalog import Product
 from schema.common import Image, Money
@@ -174,9 +176,13 @@ class Order(relay.Node):
         )
 
     @strawberry.field(description="Online orders: the payment's state, attempts and refunds.")
-    def payment(self) -> OrderPayment | None:
+    async def payment(self, info: Info) -> OrderPayment | None:
         order = self._document
-        return OrderPayment.of(order.payment, order.currency) if order.payment else None
+        if order.payment is None:
+            return None
+        viewer = await private_viewer(info.context)
+        for_admin = viewer is not None and viewer.user.role is Role.ADMIN
+        return OrderPayment.of(order.payment, order.currency, for_admin=for_admin)
 
     @strawberry.field(description="Statuses the order may move to next, by the transitions table.")
     def next_statuses(self) -> list[OrderStatus]:

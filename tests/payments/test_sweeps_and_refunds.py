@@ -925,3 +925,56 @@ async def test_a_buyer_cannot_cancel_a_shipped_paid_order_and_nothing_changes(
     }
     assert (await stored_order(order)).model_dump() == packed.model_dump()
     assert await stock_of(product) == 4
+
+
+ORDER_PAYMENT = """
+query($id: ID!) { order(id: $id) { payment {
+  attempts { providerPaymentId flag } refunds { key reason error status } } } }
+"""
+
+
+async def test_the_buyer_sees_refunds_without_the_shops_own_notes(
+    app: Starlette, client: httpx.AsyncClient, standin: StandInPaymentProvider
+) -> None:
+    product = await make_product(await make_category(), price=60_000, stock=5)
+    [buyer] = await buyers_with_carts(1, product)
+    admin = await make_user("payments-admin@example.com", role=Role.ADMIN)
+    order = await paid_standin_order(standin, buyer)
+    cancelled = await graphql(
+        client,
+        CANCEL,
+        {"id": global_id(order), "reason": "Ordered twice"},
+        token=await access_token_for(app, buyer),
+    )
+    assert cancelled["data"]["cancelOrder"]["errors"] == []
+
+    def seen(body: dict[str, object]) -> object:
+        return body["data"]["order"]["payment"]  # type: ignore[index]
+
+    as_buyer = seen(
+        await graphql(
+            client,
+            ORDER_PAYMENT,
+            {"id": global_id(order)},
+            token=await access_token_for(app, buyer),
+        )
+    )
+    as_admin = seen(
+        await graphql(
+            client,
+            ORDER_PAYMENT,
+            {"id": global_id(order)},
+            token=await access_token_for(app, admin),
+        )
+    )
+
+    [payment] = (await stored_order(order)).payment.payments  # type: ignore[union-attr]
+    refund = {"reason": "order cancelled", "error": None, "status": "REQUESTED"}
+    assert as_buyer == {
+        "attempts": [{"providerPaymentId": payment.id, "flag": None}],
+        "refunds": [{**refund, "key": None}],
+    }
+    assert as_admin == {
+        "attempts": [{"providerPaymentId": payment.id, "flag": None}],
+        "refunds": [{**refund, "key": f"cancel:{order.id}:{payment.id}"}],
+    }
