@@ -11,7 +11,7 @@ from beanie import Document
 from strawberry import relay
 
 from documents.accounts import Role, User, hash_password
-from documents.addresses import Address, AddressFields, add_address
+from documents.addresses import Address, AddressBook, AddressFields, add_address
 from documents.cart_rules import cart_token_hash, new_cart_token
 from documents.carts import Cart, CartLine
 from documents.catalog import Category, Product, StockMovement
@@ -165,6 +165,31 @@ async def make_paid_order(
     order.payment = recomputed(payment)
     await order.save()
     return order
+
+
+async def make_buyer(*, email_verified: bool = True, **fields: Any) -> tuple[User, Address]:
+    """A user (verified, unless told otherwise) with one address: where checkout tests start."""
+    user = await make_user(email_verified=email_verified, password=None, **fields)
+    address = Address(
+        name="Asha Rao",
+        phone="+919812345678",
+        line1="12 MG Road",
+        city="Bengaluru",
+        state="Karnataka",
+        postal_code="560001",
+        country="IN",
+    )
+    await AddressBook(user_id=user.id, addresses=[address], default_id=address.id).insert()
+    return user, address
+
+
+async def fill_cart(user: User, *lines: tuple[Product, int]) -> None:
+    """`user`'s cart with `lines`, stored as the cart mutations store it (under the user's id)."""
+    await Cart(
+        id=user.id,
+        user_id=user.id,
+        lines=[CartLine(product_id=product.id, quantity=quantity) for product, quantity in lines],
+    ).insert()
 
 
 async def make_address(user: User, *, limit: int = 10, **fields: Any) -> Address:

@@ -16,7 +16,7 @@ from documents.addresses import Address, AddressBook
 from documents.carts import Cart, CartLine
 from documents.catalog import Product
 from documents.orders import Order
-from tests.factories import global_id, make_category, make_product, make_user
+from tests.factories import fill_cart, global_id, make_buyer, make_category, make_product
 from tests.support import access_token_for, error_codes, graphql, sent_emails
 
 PLACE = """
@@ -33,28 +33,6 @@ mutation($input: PlaceOrderInput!) {
 }
 """
 MY_CART = "{ cart { itemCount lines { quantity } } }"
-
-
-async def buyer(**fields: Any) -> tuple[User, Address]:
-    user = await make_user(email_verified=fields.pop("email_verified", True), password=None)
-    address = Address(
-        name="Asha Rao",
-        phone="+919812345678",
-        line1="12 MG Road",
-        city="Bengaluru",
-        state="Karnataka",
-        postal_code="560001",
-        country="IN",
-    )
-    await AddressBook(user_id=user.id, addresses=[address], default_id=address.id).insert()
-    return user, address
-
-
-async def fill_cart(user: User, *lines: tuple[Product, int]) -> None:
-    await Cart(
-        user_id=user.id,
-        lines=[CartLine(product_id=product.id, quantity=quantity) for product, quantity in lines],
-    ).insert()
 
 
 def order_input(address: Address, **fields: Any) -> dict[str, Any]:
@@ -76,7 +54,7 @@ async def stock_of(product: Product) -> int:
 async def test_a_verified_buyer_orders_the_cart_cash_on_delivery(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    user, address = await buyer()
+    user, address = await make_buyer()
     runner = await make_product(
         await make_category(), name="Runner", price=60_000, discount_percent=10, stock=4
     )
@@ -113,7 +91,7 @@ async def test_a_verified_buyer_orders_the_cart_cash_on_delivery(
 async def test_a_changed_price_is_refused_with_the_new_total_and_nothing_changes(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    user, address = await buyer()
+    user, address = await make_buyer()
     runner = await make_product(await make_category(), price=60_000, stock=4)
     await fill_cart(user, (runner, 1))
 
@@ -134,7 +112,7 @@ async def test_a_changed_price_is_refused_with_the_new_total_and_nothing_changes
 async def test_short_lines_are_each_named_and_nothing_changes(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    user, address = await buyer()
+    user, address = await make_buyer()
     shoes = await make_category()
     runner, sock = await make_product(shoes, stock=1), await make_product(shoes, stock=0)
     await fill_cart(user, (runner, 2), (sock, 1))
@@ -167,12 +145,12 @@ async def test_short_lines_are_each_named_and_nothing_changes(
 async def test_refusals_change_nothing(
     app: Starlette, client: httpx.AsyncClient, case: str, code: str, field: str | None
 ) -> None:
-    user, address = await buyer(email_verified=case != "unverified")
+    user, address = await make_buyer(email_verified=case != "unverified")
     runner = await make_product(await make_category(), stock=4)
     if case != "empty_cart":
         await fill_cart(user, (runner, 1))
     if case == "someone_elses_address":
-        _, address = await buyer()
+        _, address = await make_buyer()
     extra = {"online": {"paymentMethod": "ONLINE"}, "blank_key": {"idempotencyKey": ""}}
     variables = order_input(address, **extra.get(case, {}))
 
@@ -185,7 +163,7 @@ async def test_refusals_change_nothing(
 
 
 async def test_placing_an_order_needs_a_signed_in_user(client: httpx.AsyncClient) -> None:
-    _, address = await buyer()
+    _, address = await make_buyer()
 
     body = await graphql(client, PLACE, order_input(address))
 
@@ -195,7 +173,7 @@ async def test_placing_an_order_needs_a_signed_in_user(client: httpx.AsyncClient
 async def test_a_repeated_idempotency_key_returns_the_first_order(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    user, address = await buyer()
+    user, address = await make_buyer()
     runner = await make_product(await make_category(), stock=4)
     await fill_cart(user, (runner, 1))
     token = await access_token_for(app, user)
@@ -255,7 +233,7 @@ async def test_a_thousand_buyers_racing_for_a_hundred_units_get_exactly_a_hundre
 async def test_one_confirmation_email_per_order_and_none_for_a_refusal(
     app: Starlette, client: httpx.AsyncClient, settings: Any
 ) -> None:
-    user, address = await buyer()
+    user, address = await make_buyer()
     runner = await make_product(await make_category(), name="Runner", stock=1)
     await fill_cart(user, (runner, 1))
     token = await access_token_for(app, user)
@@ -283,7 +261,7 @@ async def fill_cart_again(user: User, product: Product) -> None:
 async def test_a_retry_returns_the_first_order_even_after_its_address_is_gone(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    user, address = await buyer()
+    user, address = await make_buyer()
     await fill_cart(user, (await make_product(await make_category(), stock=4), 1))
     token = await access_token_for(app, user)
     variables = order_input(address, idempotencyKey="checkout-1")
@@ -298,7 +276,7 @@ async def test_a_retry_returns_the_first_order_even_after_its_address_is_gone(
 async def test_a_cart_changed_since_it_was_reviewed_is_refused(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    user, address = await buyer()
+    user, address = await make_buyer()
     runner = await make_product(await make_category(), stock=4)
     await fill_cart(user, (runner, 1))
     await Cart.get_pymongo_collection().update_one({"user_id": user.id}, {"$inc": {"version": 1}})
@@ -318,7 +296,7 @@ async def test_a_cart_changed_since_it_was_reviewed_is_refused(
 async def test_one_account_may_place_30_orders_an_hour(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    user, address = await buyer()
+    user, address = await make_buyer()
     token = await access_token_for(app, user)
 
     answers = [await graphql(client, PLACE, order_input(address), token=token) for _ in range(31)]

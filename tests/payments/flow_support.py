@@ -12,16 +12,14 @@ from bson import ObjectId
 from starlette.applications import Starlette
 from strawberry import relay
 
-from documents.accounts import User
-from documents.addresses import Address, AddressBook
-from documents.carts import Cart, CartLine
+from documents.addresses import Address
 from documents.catalog import Product
 from documents.orders import Order
 from integrations.payments import RazorpayPaymentProvider, StandInPaymentProvider
 from resolvers.payments.service import PaymentService
 from schema.webhooks import WEBHOOK_PATH
 from server.app import STANDIN_PAYMENTS_COLLECTION
-from tests.factories import global_id, make_user
+from tests.factories import global_id
 from tests.fakes.razorpay import FakeRazorpay
 
 PLACE = """
@@ -67,30 +65,6 @@ query($id: ID!) {
 MY_CART = "{ cart { itemCount version lines { quantity product { id } } } }"
 
 WEBHOOK_SECRET = "flow-webhook-secret"  # the fake's, not a real one
-
-
-async def buyer(**fields: Any) -> tuple[User, Address]:
-    """A verified user with one address."""
-    user = await make_user(email_verified=True, password=None, **fields)
-    address = Address(
-        name="Asha Rao",
-        phone="+919812345678",
-        line1="12 MG Road",
-        city="Bengaluru",
-        state="Karnataka",
-        postal_code="560001",
-        country="IN",
-    )
-    await AddressBook(user_id=user.id, addresses=[address], default_id=address.id).insert()
-    return user, address
-
-
-async def fill_cart(user: User, *lines: tuple[Product, int]) -> None:
-    await Cart(
-        id=user.id,
-        user_id=user.id,
-        lines=[CartLine(product_id=product.id, quantity=quantity) for product, quantity in lines],
-    ).insert()
 
 
 def order_input(address: Address, **fields: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from documents.orders import Order
 from integrations.payments import StandInPaymentProvider, payment_signature
 from server import create_app
 from settings import Environment, Settings
-from tests.factories import global_id, make_category, make_product
+from tests.factories import fill_cart, global_id, make_buyer, make_category, make_product
 from tests.fakes.razorpay import FakeRazorpay
 from tests.payments.flow_support import (
     CONFIRM,
@@ -31,9 +31,7 @@ from tests.payments.flow_support import (
     ORDER,
     PLACE,
     Webhooks,
-    buyer,
     confirm_input,
-    fill_cart,
     order_input,
     order_object_id,
     payment_service,
@@ -106,7 +104,7 @@ def fake_razorpay() -> Iterator[FakeRazorpay]:
 
 async def shopper_with_cart(app: Starlette, *, stock: int = 5) -> tuple[Any, Any, Product, str]:
     """A verified buyer with 2 x a 199.99 product in the cart: (user, address, product, token)."""
-    user, address = await buyer()
+    user, address = await make_buyer()
     runner = await make_product(await make_category(), name="Runner", price=19_999, stock=stock)
     await fill_cart(user, (runner, 2))
     return user, address, runner, await access_token_for(app, user)
