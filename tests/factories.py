@@ -105,6 +105,18 @@ async def make_user(
     return await user.insert()
 
 
+# A valid Indian shipping address, as stored (phone in E.164).
+SAMPLE_ADDRESS: dict[str, str] = {
+    "name": "Asha Rao",
+    "phone": "+919812345678",
+    "line1": "12 MG Road",
+    "city": "Bengaluru",
+    "state": "Karnataka",
+    "postal_code": "560001",
+    "country": "IN",
+}
+
+
 async def make_order(buyer: User, *lines: tuple[Product, int], **fields: Any) -> Order:
     """A confirmed cash-on-delivery order of `lines`, stored as checkout would (no stock taken)."""
     number = next(_sequence)
@@ -133,15 +145,7 @@ async def make_order(buyer: User, *lines: tuple[Product, int], **fields: Any) ->
         discount=0,
         shipping=0,
         total=goods,
-        shipping_address=OrderAddress(
-            name=buyer.name,
-            phone="+919812345678",
-            line1="12 MG Road",
-            city="Bengaluru",
-            state="Karnataka",
-            postal_code="560001",
-            country="IN",
-        ),
+        shipping_address=OrderAddress.model_validate({**SAMPLE_ADDRESS, "name": buyer.name}),
         idempotency_key=fields.pop("idempotency_key", f"key-{number}"),
         created_at=fields.pop("created_at", BASE_TIME + timedelta(minutes=number)),
         **fields,
@@ -170,15 +174,7 @@ async def make_paid_order(
 async def make_buyer(*, email_verified: bool = True, **fields: Any) -> tuple[User, Address]:
     """A user (verified, unless told otherwise) with one address: where checkout tests start."""
     user = await make_user(email_verified=email_verified, password=None, **fields)
-    address = Address(
-        name="Asha Rao",
-        phone="+919812345678",
-        line1="12 MG Road",
-        city="Bengaluru",
-        state="Karnataka",
-        postal_code="560001",
-        country="IN",
-    )
+    address = Address.model_validate(SAMPLE_ADDRESS)
     await AddressBook(user_id=user.id, addresses=[address], default_id=address.id).insert()
     return user, address
 

@@ -25,19 +25,11 @@ from documents.orders import (
 )
 from documents.pricing import ShippingRule
 from documents.stock import stock_movements_of
-from tests.factories import make_category, make_product, make_user
+from tests.factories import SAMPLE_ADDRESS, make_category, make_product, make_user
 
 pytestmark = pytest.mark.usefixtures("app")
 
-ADDRESS = OrderAddress(
-    name="Asha Rao",
-    phone="+919812345678",
-    line1="12 MG Road",
-    city="Bengaluru",
-    state="Karnataka",
-    postal_code="560001",
-    country="IN",
-)
+ADDRESS = OrderAddress.model_validate(SAMPLE_ADDRESS)
 SHIPPING = ShippingRule(fee=4_900, free_from=49_900)
 
 

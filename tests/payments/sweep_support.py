@@ -31,17 +31,10 @@ from resolvers.payments.effects import OrderEffects
 from resolvers.payments.service import PaymentService, payment_report
 from schema.webhooks import WEBHOOK_PATH
 from server.app import STANDIN_PAYMENTS_COLLECTION
+from tests.factories import SAMPLE_ADDRESS
 from tests.fakes.razorpay import FakeRazorpay
 
-ADDRESS = OrderAddress(
-    name="Asha Rao",
-    phone="+919812345678",
-    line1="12 MG Road",
-    city="Bengaluru",
-    state="Karnataka",
-    postal_code="560001",
-    country="IN",
-)
+ADDRESS = OrderAddress.model_validate(SAMPLE_ADDRESS)
 # Goods of 499.00 or more ship free, so an order's total is its goods in these tests.
 SHIPPING = ShippingRule(fee=4_900, free_from=49_900)
 RESERVATION = timedelta(minutes=15)
