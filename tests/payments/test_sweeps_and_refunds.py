@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 
 from documents import settlement
 from documents.accounts import Role
-from documents.catalog import StockMovementKind
+from documents.catalog import Product, StockMovementKind
 from documents.checkout import place_order
 from documents.common import utc_now
 from documents.orders import (
@@ -293,21 +293,28 @@ async def test_a_payment_after_expiry_without_stock_is_refunded_in_full(
 # -- the reconciler ---------------------------------------------------------------------------
 
 
-async def test_the_reconciler_settles_a_payment_whose_webhook_never_came(
-    app: Starlette, silent_standin: StandInPaymentProvider
-) -> None:
+async def paid_and_waiting_without_webhooks(
+    standin: StandInPaymentProvider,
+) -> tuple[Product, Order, Order]:
+    """Two online orders of one unit each of a new product (5 in stock): one paid at the stand-in,
+    whose webhooks never come, and one not paid at all."""
     product = await make_product(await make_category(), price=60_000, stock=5)
     paid_buyer, waiting_buyer = await buyers_with_carts(2, product)
-    paid = await order_at_provider(
-        (await place_order(online_checkout(paid_buyer))).order, silent_standin
-    )
+    paid = await order_at_provider((await place_order(online_checkout(paid_buyer))).order, standin)
     waiting = await order_at_provider(
-        (await place_order(online_checkout(waiting_buyer))).order, silent_standin
+        (await place_order(online_checkout(waiting_buyer))).order, standin
     )
     assert paid.payment is not None
     assert paid.payment.provider_order_id is not None
-    await silent_standin.pay(paid.payment.provider_order_id, succeed=True)
+    await standin.pay(paid.payment.provider_order_id, succeed=True)
     assert (await stored_order(paid)).status is OrderStatus.PENDING_PAYMENT  # no webhook came
+    return product, paid, waiting
+
+
+async def test_the_reconciler_settles_a_payment_whose_webhook_never_came(
+    app: Starlette, silent_standin: StandInPaymentProvider
+) -> None:
+    product, paid, waiting = await paid_and_waiting_without_webhooks(silent_standin)
     due = utc_now() - timedelta(seconds=1)
     for order in (paid, waiting):
         await set_payment_fields(order, next_check_at=due)
@@ -333,17 +340,7 @@ async def test_the_reconciler_settles_a_payment_whose_webhook_never_came(
 async def test_the_expiry_sweep_asks_the_provider_before_expiring(
     app: Starlette, silent_standin: StandInPaymentProvider
 ) -> None:
-    product = await make_product(await make_category(), price=60_000, stock=5)
-    paid_buyer, late_buyer = await buyers_with_carts(2, product)
-    paid = await order_at_provider(
-        (await place_order(online_checkout(paid_buyer))).order, silent_standin
-    )
-    unpaid = await order_at_provider(
-        (await place_order(online_checkout(late_buyer))).order, silent_standin
-    )
-    assert paid.payment is not None
-    assert paid.payment.provider_order_id is not None
-    await silent_standin.pay(paid.payment.provider_order_id, succeed=True)
+    product, paid, unpaid = await paid_and_waiting_without_webhooks(silent_standin)
     ended = utc_now() - timedelta(seconds=1)
     for order in (paid, unpaid):
         await set_payment_fields(order, reserved_until=ended)
