@@ -161,6 +161,8 @@ class Settings(BaseSettings):
             "place_order:account": "30/hour",
             # Each confirmPayment with a valid signature asks Razorpay about the payment.
             "confirm_payment:account": "60/hour",
+            # Reviews are public text: one account cannot flood them.
+            "write_review:account": "30/hour",
             # Each guest's first add creates a cart document; bots must not create them unbounded.
             "create_guest_cart:ip": "60/hour",
         }

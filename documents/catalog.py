@@ -90,8 +90,18 @@ class Product(Document):
     category_id: PydanticObjectId
     subcategory_id: PydanticObjectId | None = None
     images: list[Image] = Field(default_factory=list)
-    rating_average: Annotated[float, Field(ge=0, le=5)] = 0.0
+    # Ratings: the histogram (count per star, 1 to 5) is kept by review writes, and count, sum and
+    # average are derived from it in the same update (documents/reviews/ratings.py). The average
+    # is stored so lists can sort and filter on it.
+    rating_histogram: list[Annotated[int, Field(ge=0)]] = Field(
+        default_factory=lambda: [0] * 5, min_length=5, max_length=5
+    )
     rating_count: Annotated[int, Field(ge=0)] = 0
+    rating_sum: Annotated[int, Field(ge=0)] = 0
+    rating_average: Annotated[float, Field(ge=0, le=5)] = 0.0
+    # The part of the histogram the product came with (the demo catalog, a migration): ratings no
+    # review here accounts for. None when every rating is a review's.
+    imported_rating_histogram: list[int] | None = None
     published: bool = True
     # Archived products are hidden and kept for order history; archiving also unpublishes.
     archived_at: datetime | None = None

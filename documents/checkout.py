@@ -31,15 +31,10 @@ from documents.orders import (
 )
 from documents.payments import OnlinePayment
 from documents.pricing import LineProblem, Quote, ShippingRule, price_lines
-from documents.stock import (
-    InsufficientStockError,
-    ShortLine,
-    StockLine,
-    stock_turns,
-    take_stock,
-)
+from documents.stock import InsufficientStockError, ShortLine, StockLine, take_stock
 from documents.text import is_visible_text
 from documents.transactions import in_transaction
+from documents.turns import product_turns
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 100
 # Where each payment method's orders start.
@@ -172,9 +167,9 @@ async def place_order(
         return PlacedOrder(earlier, created=False, products=[])
 
 
-# Checkouts in this process that take the same product's stock take turns (`stock_turns`); a
+# Checkouts in this process that take the same product's stock take turns (`product_turns`); a
 # name of its own so a test can run checkouts as if each were in a process of its own.
-_turns_for = stock_turns
+_turns_for = product_turns
 
 
 async def _product_ids_in_cart(user_id: ObjectId) -> list[ObjectId]:

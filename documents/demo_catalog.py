@@ -34,6 +34,7 @@ from documents.demo_vocabulary import (
     Top,
 )
 from documents.money import final_price, minor_unit_exponent
+from documents.reviews.ratings import NO_RATINGS, STARS, imported_rating_fields
 
 BASE_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 """Fixed "now" of the demo catalog: every generated timestamp lies before it."""
@@ -185,13 +186,17 @@ def _describe(rng: random.Random, pick: _SubPick, brand: str, short: str) -> str
     return " ".join(sentences)
 
 
-def _rating(rng: random.Random) -> tuple[float, int]:
-    """(average, count): about 5% unrated; averages skew high like real shops' ratings."""
+def _rating_histogram(rng: random.Random) -> list[int]:
+    """How many ratings of 1 to 5 stars: about 5% unrated; the rest skew high like real shops'
+    ratings, spread around a mean the way a shop's star bars look."""
     if rng.random() < 0.05:
-        return 0.0, 0
+        return list(NO_RATINGS)
     count = min(int(math.exp(rng.uniform(0.0, math.log(5001.0)))), 5000)
-    average = round(1.0 + 4.0 * rng.betavariate(5.0, 1.6), 1)
-    return min(max(average, 1.0), 5.0), count
+    mean = 1.0 + 4.0 * rng.betavariate(5.0, 1.6)
+    weights = [math.exp(-((stars - mean) ** 2) / 1.5) for stars in range(1, STARS + 1)]
+    histogram = [int(count * weight / sum(weights)) for weight in weights]
+    histogram[round(mean) - 1] += count - sum(histogram)  # what rounding down left over
+    return histogram
 
 
 def generate_products(
@@ -275,7 +280,6 @@ def _products(
         price = _charm_price(rng, sub, inr_per_unit, exponent)
         discount = rng.choice(_DISCOUNTS)
         stock = 0 if rng.random() < 0.08 else min(int(rng.triangular(1, 501, 40)), 500)
-        rating_average, rating_count = _rating(rng)
         description = _describe(rng, pick, brand, short)
         images = [
             _image(public_url, slug, name, _IMAGE_VIEWS[n], 800, 800)
@@ -295,8 +299,8 @@ def _products(
             "category_id": pick.category_id,
             "subcategory_id": pick.subcategory_id,
             "images": images,
-            "rating_average": rating_average,
-            "rating_count": rating_count,
+            # Seeded ratings no review accounts for: marked as imported.
+            **imported_rating_fields(_rating_histogram(rng)),
             "published": rng.random() >= 0.03,
             "archived_at": None,
             "created_at": created_at,

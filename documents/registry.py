@@ -10,6 +10,7 @@ from documents.carts import CART_DOCUMENTS
 from documents.catalog import CATALOG_DOCUMENTS
 from documents.orders import ORDER_DOCUMENTS
 from documents.outbox import OUTBOX_DOCUMENTS
+from documents.reviews import REVIEW_DOCUMENTS
 from documents.settlement import SETTLEMENT_DOCUMENTS
 
 ALL_DOCUMENTS: list[type[Document]] = [
@@ -20,4 +21,5 @@ ALL_DOCUMENTS: list[type[Document]] = [
     *ORDER_DOCUMENTS,
     *OUTBOX_DOCUMENTS,
     *SETTLEMENT_DOCUMENTS,
+    *REVIEW_DOCUMENTS,
 ]

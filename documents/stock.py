@@ -13,12 +13,9 @@ otherwise it runs in a transaction of its own.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import enum
-import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -269,29 +266,6 @@ async def give_back_stock(
         )
 
     return await in_transaction(apply, session=session)
-
-
-# Transactions in this process that change the same product's stock take turns: in MongoDB they
-# would conflict on that product's document, all but one would abort, and with many of them at
-# once (buyers of one hot product, a sweep expiring its reservations while others race it) the
-# retries run past the transaction's time limit. Across processes MongoDB's write conflicts still
-# decide; this only spares the attempts that were bound to fail.
-_product_turns: weakref.WeakValueDictionary[ObjectId, asyncio.Lock] = weakref.WeakValueDictionary()
-
-
-@contextlib.asynccontextmanager
-async def stock_turns(product_ids: Iterable[ObjectId]) -> AsyncIterator[None]:
-    """Hold the turn of every product while a transaction that changes their stock runs; taken
-    in one global order, so two holders never wait on each other. Take it before the transaction
-    starts, never inside one."""
-    locks = [
-        _product_turns.setdefault(product_id, asyncio.Lock())
-        for product_id in sorted(set(product_ids))
-    ]
-    async with contextlib.AsyncExitStack() as stack:
-        for lock in locks:
-            await stack.enter_async_context(lock)
-        yield
 
 
 async def stock_movements_of(

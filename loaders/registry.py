@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from documents.accounts import User
 from documents.catalog import Category, Product, StockMovement
 from documents.orders import Order
+from documents.reviews import Review
 from loaders.accounts import AuthSessionByIdLoader, UserByIdLoader
 from loaders.addresses import AddressBookByUserIdLoader
 from loaders.aggregation import PipelineLoader
@@ -21,6 +22,7 @@ from loaders.catalog import (
 )
 from loaders.observer import ReadObserver, ignore_reads
 from loaders.orders import OrderByIdLoader, OrderByNumberLoader
+from loaders.reviews import ReviewByIdLoader
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Loaders:
     order_pipelines: PipelineLoader
     address_book_by_user_id: AddressBookByUserIdLoader
     cart_by_id: CartByIdLoader
+    review_by_id: ReviewByIdLoader
+    review_pipelines: PipelineLoader
 
 
 def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
@@ -66,4 +70,6 @@ def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
         order_pipelines=PipelineLoader(Order),
         address_book_by_user_id=AddressBookByUserIdLoader(observe),
         cart_by_id=CartByIdLoader(observe),
+        review_by_id=ReviewByIdLoader(observe),
+        review_pipelines=PipelineLoader(Review),
     )

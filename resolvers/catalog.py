@@ -155,7 +155,10 @@ async def products(
     search = (search or "").strip() or None
     ordering = product_ordering(sort, search)
     conditions = product_conditions(ctx, product_filter, search)
-    ctx.cache_dependencies.product_list(product_filter.subcategory_id or product_filter.category_id)
+    scope = product_filter.subcategory_id or product_filter.category_id
+    ctx.cache_dependencies.product_list(scope)
+    if ordering.field == ProductSortField.RATING.value or product_filter.min_rating is not None:
+        ctx.cache_dependencies.rated_product_list(scope)
     run = ctx.loaders.product_pipelines.load
     result = await find_page(run, conditions, ordering, page, Product.model_validate)
     for _, found in result.rows:

@@ -68,7 +68,8 @@ class PageArgs:
 
 @dataclass(frozen=True)
 class Ordering:
-    """A sort over one field with `_id` as the tie-breaker, both in `direction` (1 or -1)."""
+    """A sort over one field (1 or -1) with `_id` as the tie-breaker, in the same direction
+    unless `tie_direction` says otherwise (lowest rated first, newest first among equals)."""
 
     name: str  # stable name written into cursors
     field: str
@@ -76,20 +77,26 @@ class Ordering:
     value_type: type  # str, int, float or datetime
     # An expression computing `field` when it is not stored, e.g. {"$meta": "textScore"}.
     computed: dict[str, Any] | None = None
+    tie_direction: int | None = None
+
+    def _directions(self, forward: bool) -> tuple[int, int]:
+        tie = self.tie_direction or self.direction
+        return (self.direction, tie) if forward else (-self.direction, -tie)
 
     def mongo_sort(self, forward: bool) -> list[tuple[str, int]]:
-        direction = self.direction if forward else -self.direction
-        return [(self.field, direction), ("_id", direction)]
+        direction, tie = self._directions(forward)
+        return [(self.field, direction), ("_id", tie)]
 
     def after(self, cursor: Cursor, forward: bool) -> dict[str, Any]:
         """A filter for the rows strictly past `cursor` in the direction of travel."""
-        ascending = (self.direction == 1) == forward
-        strict, inclusive = ("$gt", "$gte") if ascending else ("$lt", "$lte")
+        direction, tie = self._directions(forward)
+        strict, inclusive = ("$gt", "$gte") if direction == 1 else ("$lt", "$lte")
+        past_tie = "$gt" if tie == 1 else "$lt"
         # The inclusive bound lets MongoDB use index bounds; the $or drops the ties already seen.
         return {
             "$and": [
                 {self.field: {inclusive: cursor.value}},
-                {"$or": [{self.field: {strict: cursor.value}}, {"_id": {strict: cursor.id}}]},
+                {"$or": [{self.field: {strict: cursor.value}}, {"_id": {past_tie: cursor.id}}]},
             ]
         }
 

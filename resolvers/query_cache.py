@@ -31,7 +31,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from documents.accounts import User
 from documents.catalog import Category, Product
+from documents.reviews import Review, ReviewChange
 from documents.transactions import run_after_commit
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,10 @@ def _product_list_tag(scope_category_id: ObjectId | None) -> str:
     return f"{Product.get_collection_name()}:list:{scope}"
 
 
+def _rated_list_tag(scope_category_id: ObjectId | None) -> str:
+    return _product_list_tag(scope_category_id).replace(":list:", ":rated-list:")
+
+
 # Every entry depends on this tag too, so bulk changes (imports, category moves) can retire them all.
 CATALOG_TAG = "catalog"
 
@@ -76,6 +82,18 @@ class CacheDependencies:
         """A product list over the whole catalog or one (sub)category was read."""
         self.tags.add(_product_list_tag(scope_category_id))
 
+    def product_ratings(self, product_id: ObjectId | None) -> None:
+        """A product's rating aggregates were shown."""
+        self.tags.add(_tag(Product.get_collection_name(), "ratings", product_id))
+
+    def product_reviews(self, product_id: ObjectId | None) -> None:
+        """A page of a product's visible reviews was read."""
+        self.tags.add(_tag(Review.get_collection_name(), "product_id", product_id))
+
+    def rated_product_list(self, scope_category_id: ObjectId | None) -> None:
+        """A product list sorted or filtered by rating was read: any rating in it may reorder it."""
+        self.tags.add(_rated_list_tag(scope_category_id))
+
     def private_data(self) -> None:
         """Something user-specific was read: the result must never be shared."""
         self.cacheable = False
@@ -93,6 +111,28 @@ def product_tags(*versions: Product) -> set[str]:
         }
         if product.subcategory_id:
             tags.add(_product_list_tag(product.subcategory_id))
+    return tags
+
+
+def review_tags(
+    review_id: ObjectId | None,
+    product_id: ObjectId | None,
+    *,
+    listed: bool,
+    rated_product: Product | None,
+) -> set[str]:
+    """Tags to invalidate when a review of `product_id` changes: the review itself; its product's
+    page of reviews when the review is or was `listed` (visible); and with `rated_product` (the
+    product as the write left it, when the write changed its ratings) every entry showing those
+    ratings or ordered by them."""
+    reviews = Review.get_collection_name()
+    tags = {_tag(reviews, "id", review_id)}
+    if listed:
+        tags.add(_tag(reviews, "product_id", product_id))
+    if rated_product is not None:
+        tags.add(_tag(Product.get_collection_name(), "ratings", rated_product.id))
+        scopes = {None, rated_product.category_id, rated_product.subcategory_id}
+        tags |= {_rated_list_tag(scope) for scope in scopes}
     return tags
 
 
@@ -290,6 +330,22 @@ class QueryCache:
     async def category_changed(self, *versions: Category) -> None:
         """A category changed (before and after): retire every entry that shows it."""
         tags = category_tags(*versions)
+        await run_after_commit(lambda: self.invalidate(tags))
+
+    async def review_changed(self, change: ReviewChange) -> None:
+        """A review was written: retire the entries showing it, and its product's ratings if
+        the write changed them."""
+        before, after = change.before, change.after
+        listed = any(version is not None and not version.hidden for version in (before, after))
+        review = change.review
+        tags = review_tags(
+            review.id, review.product_id, listed=listed, rated_product=change.product
+        )
+        await run_after_commit(lambda: self.invalidate(tags))
+
+    async def user_changed(self, user_id: ObjectId) -> None:
+        """A user's public face (the name their reviews show) changed."""
+        tags = {_tag(User.get_collection_name(), "id", user_id)}
         await run_after_commit(lambda: self.invalidate(tags))
 
     async def catalog_changed(self) -> None:

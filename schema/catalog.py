@@ -12,19 +12,23 @@ from strawberry import relay
 
 from documents import catalog as documents
 from documents.common import stored_id
+from documents.reviews.ratings import display_average
 from resolvers import catalog as resolvers
 from resolvers.catalog_admin.products import stock_movements
 from resolvers.orders.reads import product_orders
 from resolvers.pagination import PageArgs
+from resolvers.reviews import product_ratings, product_reviews
 from schema.catalog_admin.types import StockMovement, StockMovementConnection
 from schema.common import Image, Money
 from schema.ids import decode_global_id
 
 if TYPE_CHECKING:
     from schema.orders.types import OrderConnection
+    from schema.reviews import ReviewConnection
 from schema.info import Info
 from schema.pagination import AfterArg, BeforeArg, CountedConnection, FirstArg, LastArg
 from schema.permissions import IsAdmin
+from schema.ratings import RatingBucket, ReviewSortOrder
 
 
 @strawberry.enum(description="What a product list is ordered by.")
@@ -201,8 +205,6 @@ class Product(relay.Node):
     stock: int = strawberry.field(description="Units available to order.")
     in_stock: bool = strawberry.field(description="Whether at least one unit is available.")
     images: list[Image] = strawberry.field(description="Images, the main one first.")
-    rating_average: float = strawberry.field(description="Average review rating, 0 to 5.")
-    rating_count: int = strawberry.field(description="Number of reviews.")
     published: bool = strawberry.field(description="Shown in the storefront.")
     archived: bool = strawberry.field(description="Hidden for good, kept for order history.")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
@@ -223,8 +225,6 @@ class Product(relay.Node):
             stock=product.stock,
             in_stock=product.in_stock,
             images=[Image.from_document(image) for image in product.images],
-            rating_average=product.rating_average,
-            rating_count=product.rating_count,
             published=product.published,
             archived=product.archived_at is not None,
             created_at=product.created_at,
@@ -278,6 +278,45 @@ class Product(relay.Node):
             page=PageArgs(first=first, after=after, last=last, before=before),
         )
         return OrderConnection.from_page(page, Order.from_document)
+
+    @strawberry.field(
+        description="Average rating, 1 to 5 stars, rounded to two decimals; 0 when unrated."
+    )
+    def rating_average(self, info: Info) -> float:
+        product = product_ratings(info.context, self._document)
+        return display_average(product.rating_average)
+
+    @strawberry.field(description="How many ratings the average is over.")
+    def rating_count(self, info: Info) -> int:
+        return product_ratings(info.context, self._document).rating_count
+
+    @strawberry.field(description="How many ratings gave each number of stars, 5 stars first.")
+    def rating_histogram(self, info: Info) -> list[RatingBucket]:
+        product = product_ratings(info.context, self._document)
+        buckets = enumerate(product.rating_histogram, start=1)
+        return [RatingBucket(stars=stars, count=count) for stars, count in reversed(list(buckets))]
+
+    @strawberry.field(description="The product's reviews (hidden ones left out).")
+    async def reviews(
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
+        sort_by: Annotated[
+            ReviewSortOrder, strawberry.argument(description="Order; newest first.")
+        ] = ReviewSortOrder.NEWEST,
+    ) -> Annotated[ReviewConnection, strawberry.lazy("schema.reviews")]:
+        from schema.reviews import Review, ReviewConnection  # the review types import this one
+
+        page = await product_reviews(
+            info.context,
+            self._document,
+            page=PageArgs(first=first, after=after, last=last, before=before),
+            ordering=sort_by.ordering,
+        )
+        return ReviewConnection.from_page(page, Review.from_document)
 
     @strawberry.field(description="The subcategory, if the product has one.")
     async def subcategory(self, info: Info) -> Category | None:

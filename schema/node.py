@@ -12,7 +12,7 @@ from strawberry import relay
 
 from documents.accounts import Role
 from documents.errors import InvalidInputError
-from resolvers import addresses, cart, catalog
+from resolvers import addresses, cart, catalog, reviews
 from resolvers.accounts.viewer import private_viewer
 from resolvers.context import Context
 from resolvers.orders import reads
@@ -24,6 +24,7 @@ from schema.catalog_admin.types import StockMovement
 from schema.ids import parse_global_id
 from schema.info import Info
 from schema.orders.types import Order
+from schema.reviews import Review
 
 MAX_NODES = 100
 
@@ -83,6 +84,12 @@ async def _cart(ctx: Context, object_id: ObjectId) -> Cart | None:
     return Cart.from_view(view) if view else None
 
 
+async def _review(ctx: Context, object_id: ObjectId) -> Review | None:
+    """Visible reviews for everyone; hidden ones for their author and admins."""
+    found = await reviews.review(ctx, object_id)
+    return Review.from_document(found) if found else None
+
+
 # Every Node type, by GraphQL type name. A type added to the schema must be added here
 # (tests/api/test_node_types.py fails until it is).
 NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
@@ -94,6 +101,7 @@ NODE_RESOLVERS: dict[str, Callable[[Context, ObjectId], Awaitable[Any]]] = {
     "Order": _order,
     "Address": _address,
     "Cart": _cart,
+    "Review": _review,
 }
 
 

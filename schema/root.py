@@ -30,12 +30,21 @@ from schema.node import NodeQuery
 from schema.orders.checkout import CheckoutMutation
 from schema.orders.operations import OrderMutation, OrderQuery
 from schema.orders.payments import PaymentMutation
+from schema.reviews import ReviewMutation, ReviewQuery
 
 DOCUMENT_CACHE_SIZE = 1024
 
 
 @strawberry.type(description="The root of every read.")
-class Query(CatalogQuery, AccountQuery, CartQuery, NodeQuery, CatalogTransferQuery, OrderQuery):
+class Query(
+    CatalogQuery,
+    AccountQuery,
+    CartQuery,
+    NodeQuery,
+    CatalogTransferQuery,
+    OrderQuery,
+    ReviewQuery,
+):
     pass
 
 
@@ -50,6 +59,7 @@ class Mutation(
     OrderMutation,
     CheckoutMutation,
     PaymentMutation,
+    ReviewMutation,
 ):
     pass
 

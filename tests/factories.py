@@ -18,6 +18,8 @@ from documents.catalog import Category, Product, StockMovement
 from documents.common import Image, stored_id, utc_now
 from documents.orders import Order, OrderAddress, OrderLine, OrderStatus, PaymentMethod
 from documents.payments import OnlinePayment, PaymentRecord, recomputed
+from documents.reviews import Review, ReviewFields, create_review
+from documents.reviews.ratings import imported_rating_fields
 
 _sequence = itertools.count(1)
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -48,9 +50,12 @@ async def make_category(
 
 
 async def make_product(category: Category, **fields: Any) -> Product:
-    """A published product in `category` (or in its parent, with `category` as subcategory)."""
+    """A published product in `category` (or in its parent, with `category` as subcategory);
+    `ratings=[n1, ..., n5]` gives it imported ratings."""
     number = next(_sequence)
     name = fields.pop("name", f"Product {number}")
+    if (ratings := fields.pop("ratings", None)) is not None:
+        fields.update(imported_rating_fields(ratings))  # stars 1 to 5, as from an import
     top, sub = (category.parent_id, category.id) if category.parent_id else (category.id, None)
     product = Product(
         name=name,
@@ -151,6 +156,27 @@ async def make_order(buyer: User, *lines: tuple[Product, int], **fields: Any) ->
         **fields,
     )
     return await order.insert()
+
+
+async def make_buyer_of(product: Product, **fields: Any) -> User:
+    """A user with a delivered order of `product`: a verified buyer, who may review it."""
+    buyer = await make_user(**fields)
+    await make_order(buyer, (product, 1), status=OrderStatus.DELIVERED)
+    return buyer
+
+
+async def make_review(product: Product, author: User | None = None, **fields: Any) -> Review:
+    """A review of `product` written as `createReview` writes it (aggregates counted), by
+    `author` or by a new verified buyer."""
+    author = author or await make_buyer_of(product)
+    given = ReviewFields(
+        rating=fields.pop("rating", 5),
+        title=fields.pop("title", "Does the job"),
+        body=fields.pop("body", "Works as described."),
+    )
+    change = await create_review(stored_id(author), stored_id(product), given)
+    assert change.after is not None
+    return change.after
 
 
 async def make_paid_order(

@@ -38,8 +38,9 @@ from documents.settlement.common import (
     online_of,
     write_payment,
 )
-from documents.stock import StockLine, stock_turns, take_stock
+from documents.stock import StockLine, take_stock
 from documents.transactions import in_transaction
+from documents.turns import product_turns
 
 
 class Settlement(enum.StrEnum):
@@ -90,7 +91,7 @@ async def settling_turns(provider_order_id: str) -> AsyncIterator[None]:
     if order is None or order.status is not OrderStatus.PAYMENT_EXPIRED:
         yield
         return
-    async with stock_turns(line.product_id for line in order.lines):
+    async with product_turns(line.product_id for line in order.lines):
         yield
 
 
@@ -180,7 +181,7 @@ async def expire_reservation(
 
     # Its stock goes back: take turns with this process's other changes of those products.
     products = [line.product_id for line in (await order_in(None, order_id)).lines]
-    async with stock_turns(products):
+    async with product_turns(products):
         return await in_transaction(apply)
 
 

@@ -17,7 +17,7 @@ from documents.accounts import (
     check_name,
     normalize_email,
 )
-from documents.common import Image, utc_now
+from documents.common import Image, stored_id, utc_now
 from integrations.images import ImageStoreError, InvalidImageError
 from resolvers.accounts.signup import send_verification_email
 from resolvers.accounts.viewer import require_viewer
@@ -68,6 +68,8 @@ async def update_profile(ctx: Context, changes: ProfileChanges) -> User:
         ) from None
     updated = await User.get(user.id)
     assert updated is not None
+    if updated.name != user.name:
+        await ctx.query_cache.user_changed(stored_id(user))  # the name their reviews show
     if email_changed:
         # Codes mailed to the old address must not reset the password of the account any more.
         await OneTimeCode.get_pymongo_collection().update_many(

@@ -15,8 +15,8 @@ from documents.orders import (
     OrderStatus,
     change_order_status,
 )
-from documents.stock import stock_turns
 from documents.transactions import in_transaction
+from documents.turns import product_turns
 from resolvers.accounts.viewer import Viewer
 from resolvers.context import Context
 from resolvers.payments.effects import OrderEffects
@@ -54,7 +54,7 @@ async def move_order(
     if to_status is not OrderStatus.CANCELLED:
         return await in_transaction(work)
     # Its stock goes back: take turns with this process's other changes of those products.
-    async with stock_turns(line.product_id for line in order.lines):
+    async with product_turns(line.product_id for line in order.lines):
         return await in_transaction(work)
 
 

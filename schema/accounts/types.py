@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -13,10 +14,15 @@ from documents.common import stored_id
 from resolvers import addresses
 from resolvers.accounts import sessions
 from resolvers.accounts.viewer import require_viewer
+from resolvers.pagination import PageArgs
+from resolvers.reviews import reviews_of_user
 from schema.addresses import Address
 from schema.common import Image
 from schema.info import Info
-from schema.pagination import CountedConnection
+from schema.pagination import AfterArg, BeforeArg, CountedConnection, FirstArg, LastArg
+
+if TYPE_CHECKING:
+    from schema.reviews import ReviewConnection
 
 strawberry.enum(Role, description="What a user may do: shop, or also run the shop.")
 strawberry.enum(AccountErrorCode, description="Why an account operation failed.")
@@ -103,6 +109,27 @@ class User(relay.Node):
     async def addresses(self, info: Info) -> list[Address]:
         book = await addresses.address_book_of(info.context, stored_id(self._document))
         return Address.list_of(book)
+
+    @strawberry.field(
+        description="The user's reviews, newest first, hidden ones too; only the user and "
+        "admins may list them (anyone else gets an empty list)."
+    )
+    async def reviews(
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
+    ) -> Annotated[ReviewConnection, strawberry.lazy("schema.reviews")]:
+        from schema.reviews import Review, ReviewConnection  # the review types import this one
+
+        page = await reviews_of_user(
+            info.context,
+            stored_id(self._document),
+            page=PageArgs(first=first, after=after, last=last, before=before),
+        )
+        return ReviewConnection.from_page(page, Review.from_document)
 
 
 @strawberry.type(name="UserConnection", description="A page of users.")

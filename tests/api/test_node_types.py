@@ -18,6 +18,7 @@ from tests.factories import (
     make_category,
     make_order,
     make_product,
+    make_review,
     make_stock_movement,
     make_user,
     make_user_cart,
@@ -81,6 +82,10 @@ async def _cart(client: httpx.AsyncClient, admin: str) -> tuple[str, str | None]
     return global_id(cart), token
 
 
+async def _review(client: httpx.AsyncClient, admin: str) -> tuple[str, str | None]:
+    return global_id(await make_review(await make_product(await make_category()))), None
+
+
 BUILDERS: dict[str, Builder] = {
     "Product": _product,
     "Category": _category,
@@ -90,6 +95,7 @@ BUILDERS: dict[str, Builder] = {
     "Order": _order,
     "Address": _address,
     "Cart": _cart,
+    "Review": _review,
 }
 
 

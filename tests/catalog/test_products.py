@@ -116,9 +116,9 @@ async def test_a_product_inserted_before_the_cursor_does_not_shift_the_next_page
 
 async def test_sorts_by_each_field_in_both_directions(client: httpx.AsyncClient) -> None:
     shoes = await make_category("Shoes")
-    await make_product(shoes, name="Bravo", price=300, rating_average=4.5)
-    await make_product(shoes, name="Alpha", price=200, rating_average=3.0)
-    await make_product(shoes, name="Charlie", price=100, rating_average=5.0)
+    await make_product(shoes, name="Bravo", price=300, ratings=[0, 0, 0, 1, 1])
+    await make_product(shoes, name="Alpha", price=200, ratings=[0, 0, 1, 0, 0])
+    await make_product(shoes, name="Charlie", price=100, ratings=[0, 0, 0, 0, 1])
 
     async def order(field: str, direction: str) -> list[str]:
         return names(await list_products(client, sortBy={"field": field, "direction": direction}))
@@ -134,22 +134,22 @@ async def test_filters_combine(client: httpx.AsyncClient) -> None:
     running = await make_category("Running", parent=shoes)
     bags = await make_category("Bags")
     await make_product(
-        running, name="Match", brand="Fleet", price=20_000, stock=3, rating_average=4.2
+        running, name="Match", brand="Fleet", price=20_000, stock=3, ratings=[0, 0, 0, 4, 1]
     )
     await make_product(
-        running, name="Wrong brand", brand="Other", price=20_000, stock=3, rating_average=4.2
+        running, name="Wrong brand", brand="Other", price=20_000, stock=3, ratings=[0, 0, 0, 4, 1]
     )
     await make_product(
-        running, name="Too cheap", brand="Fleet", price=500, stock=3, rating_average=4.2
+        running, name="Too cheap", brand="Fleet", price=500, stock=3, ratings=[0, 0, 0, 4, 1]
     )
     await make_product(
-        running, name="Sold out", brand="Fleet", price=20_000, stock=0, rating_average=4.2
+        running, name="Sold out", brand="Fleet", price=20_000, stock=0, ratings=[0, 0, 0, 4, 1]
     )
     await make_product(
-        running, name="Low rated", brand="Fleet", price=20_000, stock=3, rating_average=2.0
+        running, name="Low rated", brand="Fleet", price=20_000, stock=3, ratings=[0, 1, 0, 0, 0]
     )
     await make_product(
-        bags, name="Other category", brand="Fleet", price=20_000, stock=3, rating_average=4.2
+        bags, name="Other category", brand="Fleet", price=20_000, stock=3, ratings=[0, 0, 0, 4, 1]
     )
 
     connection = await list_products(
