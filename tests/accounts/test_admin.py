@@ -23,6 +23,7 @@ from documents.accounts import AuthSession, RefreshToken, Role, User, password_m
 from documents.catalog import Category, Product, StockMovement
 from documents.common import Image
 from documents.orders import Order
+from documents.reviews import Review
 from resolvers.accounts import admin as admin_resolvers
 from schema.permissions import IsAdmin
 from schema.root import build_schema
@@ -35,6 +36,7 @@ from tests.factories import (
     make_order,
     make_paid_order,
     make_product,
+    make_review,
     make_user,
 )
 from tests.support import LOGIN, access_token_for, error_codes, graphql, login, payload_codes
@@ -179,6 +181,7 @@ class Targets:
     product: Product  # published, in stock, with one image kept elsewhere (its URL is its id)
     order: Order  # the customer's, confirmed
     paid_order: Order  # the customer's, paid online
+    review: Review  # of another product, by another buyer
 
 
 Upload = tuple[str, bytes, str]
@@ -311,6 +314,23 @@ ADMIN_OPERATIONS: dict[str, AdminOperation] = {
         path=("product", "orders"),
         denied_data={"product": None},
     ),
+    "Query.reviews": AdminOperation(
+        "query { reviews(first: 5, filter: {hidden: false}) { totalCount } }", lambda t: {}
+    ),
+    "Mutation.hideReview": AdminOperation(
+        'mutation($id: ID!) { hideReview(input: {id: $id, reason: "Spam"}) { errors { code } } }',
+        lambda t: {"id": global_id(t.review)},
+    ),
+    "Mutation.unhideReview": AdminOperation(
+        "mutation($id: ID!) { unhideReview(id: $id) { errors { code } } }",
+        lambda t: {"id": global_id(t.review)},
+    ),
+    "Review.author": AdminOperation(
+        "query($id: ID!) { node(id: $id) { ... on Review { author { email } } } }",
+        lambda t: {"id": global_id(t.review)},
+        path=("node", "author"),
+        denied_data={"node": {"author": None}},
+    ),
     "Product.stockMovements": AdminOperation(
         STOCK_MOVEMENTS,
         lambda t: {"slug": t.product.slug},
@@ -334,7 +354,16 @@ async def database_state() -> dict[str, list[dict[str, Any]]]:
         document.Settings.name: await document.get_pymongo_collection()
         .find({}, sort=[("_id", 1)])
         .to_list()
-        for document in (User, AuthSession, RefreshToken, Category, Product, StockMovement, Order)
+        for document in (
+            User,
+            AuthSession,
+            RefreshToken,
+            Category,
+            Product,
+            StockMovement,
+            Order,
+            Review,
+        )
     }
 
 
@@ -369,6 +398,7 @@ async def make_targets() -> Targets:
         # Of another product: `product` is deleted for good by one of the operations.
         order=await make_order(customer, (await make_product(category, slug="ordered"), 1)),
         paid_order=await make_paid_order(customer, (await make_product(category, slug="paid"), 1)),
+        review=await make_review(await make_product(category, slug="reviewed")),
     )
 
 
