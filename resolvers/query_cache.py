@@ -335,6 +335,8 @@ class QueryCache:
     async def review_changed(self, change: ReviewChange) -> None:
         """A review was written: retire the entries showing it, and its product's ratings if
         the write changed them."""
+        if not change.changed:
+            return
         before, after = change.before, change.after
         listed = any(version is not None and not version.hidden for version in (before, after))
         review = change.review

@@ -56,6 +56,12 @@ class ReviewChange:
     def ratings_changed(self) -> bool:
         return self.product is not None
 
+    @property
+    def changed(self) -> bool:
+        """False for a write that found nothing to change (the same title, an unhide of a
+        visible review)."""
+        return self.before is not self.after
+
 
 def _counted(review: Review | None) -> int | None:
     return None if review is None else review.counted_rating
