@@ -132,7 +132,7 @@ class CreateReviewInput:
     body: str = strawberry.field(
         default="",
         description=f"The review: up to {documents.MAX_BODY_LENGTH} characters of plain text; "
-        "line breaks allowed, other control characters refused.",
+        "line breaks and tabs (as spaces) allowed, other control characters refused.",
     )
 
 

@@ -19,6 +19,8 @@ from documents.text import is_visible_text
 MAX_TITLE_LENGTH = 120
 MAX_BODY_LENGTH = 5000
 MAX_REASON_LENGTH = 500
+# The whitespace a one-line text may hold, as spaces; any other control character is refused.
+_SPACES = str.maketrans("\t\n\r", "   ")
 
 
 class ReviewErrorCode(enum.StrEnum):
@@ -160,8 +162,9 @@ def checked_fields(fields: ReviewFields) -> dict[str, Any]:
             )
         values["rating"] = fields.rating
     if fields.title is not UNSET:
-        title = " ".join(str(fields.title or "").split())
-        if not 1 <= len(title) <= MAX_TITLE_LENGTH or not is_visible_text(title):
+        raw_title = str(fields.title or "").translate(_SPACES)
+        title = " ".join(raw_title.split())
+        if not 1 <= len(title) <= MAX_TITLE_LENGTH or not is_visible_text(raw_title):
             problems.append(
                 ReviewError(
                     ReviewErrorCode.INVALID_TITLE,
@@ -177,8 +180,8 @@ def checked_fields(fields: ReviewFields) -> dict[str, Any]:
             problems.append(
                 ReviewError(
                     ReviewErrorCode.INVALID_BODY,
-                    f"Write up to {MAX_BODY_LENGTH} characters; line breaks are the only "
-                    "control characters allowed",
+                    f"Write up to {MAX_BODY_LENGTH} characters; line breaks and tabs are the "
+                    "only control characters allowed",
                     field="body",
                 )
             )
@@ -189,18 +192,19 @@ def checked_fields(fields: ReviewFields) -> dict[str, Any]:
 
 
 def plain_text(text: str) -> str | None:
-    """Multi-line plain text with its line endings as `\\n` and outer blank space trimmed; None
-    when it holds a control or invisible character other than a line break."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if not all(is_visible_text(line.replace("\t", " ")) for line in lines):
+    """Multi-line plain text with its line endings as `\\n`, tabs as spaces and outer blank space
+    trimmed; None when it holds any other control or invisible character."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ").split("\n")
+    if not all(is_visible_text(line) for line in lines):
         return None
     return "\n".join(line.rstrip() for line in lines).strip()
 
 
 def checked_reason(reason: str) -> str:
     """A moderator's reason for hiding a review: required, one line, limited."""
-    cleaned = " ".join(reason.split())
-    if not 1 <= len(cleaned) <= MAX_REASON_LENGTH or not is_visible_text(cleaned):
+    raw = reason.translate(_SPACES)
+    cleaned = " ".join(raw.split())
+    if not 1 <= len(cleaned) <= MAX_REASON_LENGTH or not is_visible_text(raw):
         raise ReviewError(
             ReviewErrorCode.INVALID_REASON,
             f"Give a reason of 1 to {MAX_REASON_LENGTH} characters",

@@ -13,16 +13,23 @@ from starlette.applications import Starlette
 from strawberry import relay
 
 from documents.accounts import Role, User
-from documents.catalog import Category, Product
+from documents.catalog import Product
 from documents.common import stored_id
 from documents.reviews import Review, hide_review
 from tests.factories import (
     global_id,
     make_buyer_of,
-    make_category,
     make_product,
     make_review,
     make_user,
+)
+from tests.reviews.review_support import (
+    buckets,
+    recounted_histogram,
+    shop,
+    stored_ratings,
+    stored_reviews,
+    stored_state,
 )
 from tests.support import access_token_for, error_codes, graphql, payload_errors
 
@@ -79,45 +86,6 @@ query ProductRatings($id: ID!) {
   }
 }
 """
-
-
-def buckets(histogram: list[int]) -> list[dict[str, int]]:
-    """A histogram (count per star, 1 to 5) as the API shows it: 5 stars first."""
-    return [{"stars": stars, "count": histogram[stars - 1]} for stars in range(5, 0, -1)]
-
-
-async def stored_reviews() -> list[dict[str, Any]]:
-    return await Review.get_pymongo_collection().find({}, sort=[("_id", 1)]).to_list()
-
-
-async def stored_product(product: Product) -> dict[str, Any]:
-    raw = await Product.get_pymongo_collection().find_one({"_id": product.id})
-    assert raw is not None
-    return raw
-
-
-async def stored_ratings(product: Product) -> tuple[list[int], int, int, float]:
-    """The product's stored histogram, count, sum of stars and average."""
-    raw = await stored_product(product)
-    return raw["rating_histogram"], raw["rating_count"], raw["rating_sum"], raw["rating_average"]
-
-
-async def recounted_histogram(product: Product) -> list[int]:
-    """The product's imported ratings plus its visible reviews, counted from the reviews."""
-    histogram = list((await stored_product(product)).get("imported_rating_histogram") or [0] * 5)
-    visible = Review.get_pymongo_collection().find({"product_id": product.id, "hidden": False})
-    async for review in visible:
-        histogram[review["rating"] - 1] += 1
-    return histogram
-
-
-async def stored_state(product: Product) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Every review and the product, to compare before and after a refused change."""
-    return await stored_reviews(), await stored_product(product)
-
-
-async def shop() -> Category:
-    return await make_category("Shoes")
 
 
 async def make_admin() -> User:
