@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from pymongo import monitoring
+from pymongo.asynchronous.database import AsyncDatabase
 
 # Commands that are part of talking to a server, not of answering a query.
 _HOUSEKEEPING = {
@@ -20,6 +21,10 @@ _HOUSEKEEPING = {
     "saslStart",
     "saslContinue",
 }
+
+
+# Fields of a sent command that belong to the session or the wire, not to the query.
+_META_FIELDS = {"lsid", "$clusterTime", "$db", "txnNumber", "$readPreference"}
 
 
 class MongoCommandCounter(monitoring.CommandListener):
@@ -47,6 +52,54 @@ class MongoCommandCounter(monitoring.CommandListener):
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
+
+
+def _winning_plan_nodes(explain: Any) -> list[dict[str, Any]]:
+    """Every stage of every winning plan in an explain output, however nested."""
+    nodes: list[dict[str, Any]] = []
+
+    def walk(node: Any, in_winning_plan: bool) -> None:
+        if isinstance(node, dict):
+            if in_winning_plan and "stage" in node:
+                nodes.append(node)
+            for key, value in node.items():
+                if key != "rejectedPlans":
+                    walk(value, in_winning_plan or key in ("winningPlan", "queryPlan"))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, in_winning_plan)
+
+    walk(explain, False)
+    return nodes
+
+
+def winning_stages(explain: Any) -> list[str]:
+    """The stage names of every winning plan in an explain output, however nested."""
+    return [node["stage"] for node in _winning_plan_nodes(explain)]
+
+
+def winning_indexes(explain: Any) -> set[str]:
+    """The names of the indexes the winning plans of an explain output scan."""
+    return {node["indexName"] for node in _winning_plan_nodes(explain) if "indexName" in node}
+
+
+async def explain_all(
+    database: AsyncDatabase[Any], sent: list[tuple[str, dict[str, Any]]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Explain every query among the `sent` commands and assert none scans a whole collection;
+    returns each query with its explain output."""
+    explained = []
+    for name, command in sent:
+        if name not in ("find", "aggregate", "count"):
+            continue
+        body = {key: value for key, value in command.items() if key not in _META_FIELDS}
+        explain = await database.command({"explain": body, "verbosity": "queryPlanner"})
+        stages = winning_stages(explain)
+        assert stages, (body, explain)
+        assert "COLLSCAN" not in stages, (body, stages)
+        explained.append((body, explain))
+    assert explained
+    return explained
 
 
 async def graphql(

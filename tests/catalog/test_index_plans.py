@@ -10,13 +10,18 @@ import itertools
 from typing import Any
 
 import httpx
-from pymongo.asynchronous.database import AsyncDatabase
 
 from documents.catalog import Category, Product
 from documents.demo_catalog import load_demo_catalog
 from settings import Settings
-from tests.factories import global_id
-from tests.support import MongoCommandCounter, graphql
+from tests.factories import global_id, make_product, make_review
+from tests.support import (
+    MongoCommandCounter,
+    explain_all,
+    graphql,
+    winning_indexes,
+    winning_stages,
+)
 
 LIST = """
 query List($filter: ProductFilter, $sortBy: ProductSortInput, $search: String, $after: String) {
@@ -32,40 +37,6 @@ query Lookups($slug: String!, $categorySlug: String!) {
   categories(first: 5) { edges { node { name subcategories { name } } } }
 }
 """
-_META_FIELDS = {"lsid", "$clusterTime", "$db", "txnNumber", "$readPreference"}
-
-
-def winning_stages(explain: Any) -> list[str]:
-    """The stage names of every winning plan in an explain output, however nested."""
-    stages: list[str] = []
-
-    def walk(node: Any, in_winning_plan: bool) -> None:
-        if isinstance(node, dict):
-            if in_winning_plan and "stage" in node:
-                stages.append(node["stage"])
-            for key, value in node.items():
-                if key != "rejectedPlans":
-                    walk(value, in_winning_plan or key in ("winningPlan", "queryPlan"))
-        elif isinstance(node, list):
-            for item in node:
-                walk(item, in_winning_plan)
-
-    walk(explain, False)
-    return stages
-
-
-async def explain_all(database: AsyncDatabase[Any], sent: list[tuple[str, dict[str, Any]]]) -> None:
-    explained = 0
-    for name, command in sent:
-        if name not in ("find", "aggregate", "count"):
-            continue
-        body = {key: value for key, value in command.items() if key not in _META_FIELDS}
-        explain = await database.command({"explain": body, "verbosity": "queryPlanner"})
-        stages = winning_stages(explain)
-        assert stages, (body, explain)
-        assert "COLLSCAN" not in stages, (body, stages)
-        explained += 1
-    assert explained
 
 
 async def test_every_filter_and_sort_combination_uses_an_index(
@@ -124,3 +95,78 @@ async def test_search_and_lookups_use_indexes(
     await graphql(client, LOOKUPS, {"slug": product.slug, "categorySlug": category.slug})
 
     await explain_all(Product.get_pymongo_collection().database, mongo_commands.sent)
+
+
+RATED = """
+query Rated($filter: ProductFilter, $sortBy: ProductSortInput, $first: Int, $after: String,
+            $last: Int, $before: String) {
+  products(first: $first, after: $after, last: $last, before: $before, filter: $filter,
+           sortBy: $sortBy) {
+    totalCount pageInfo { startCursor endCursor } edges { node { name ratingAverage } }
+  }
+}
+"""
+
+
+async def test_min_rating_and_the_rating_sort_read_a_rating_index_in_order(
+    client: httpx.AsyncClient, mongo_commands: MongoCommandCounter, settings: Settings
+) -> None:
+    await load_demo_catalog(500, public_url=settings.public_url, seed=11)
+    category = await Category.find_one({"parent_id": None})
+    assert category is not None
+    # Ratings that reviews wrote (by the update pipeline), beside the imported ones.
+    for stars in (5, 4, 2):
+        await make_review(await make_product(category, ratings=[0, 0, 1, 0, 0]), rating=stars)
+    filters: list[dict[str, Any]] = [
+        {},
+        {"minRating": 3.5},
+        {"minRating": 4.2, "categoryId": global_id(category)},
+    ]
+    mongo_commands.reset()
+
+    for product_filter in filters:
+        for direction in ("ASC", "DESC"):
+            variables = {
+                "filter": product_filter,
+                "sortBy": {"field": "RATING", "direction": direction},
+            }
+            first = await graphql(client, RATED, {**variables, "first": 5})
+            info = first["data"]["products"]["pageInfo"]
+            assert info["endCursor"], (variables, first)
+            second = await graphql(
+                client, RATED, {**variables, "first": 5, "after": info["endCursor"]}
+            )
+            back = await graphql(
+                client,
+                RATED,
+                {
+                    **variables,
+                    "last": 5,
+                    "before": second["data"]["products"]["pageInfo"]["startCursor"],
+                },
+            )
+            assert back["data"]["products"]["edges"] == first["data"]["products"]["edges"]
+            averages = [
+                edge["node"]["ratingAverage"]
+                for page in (first, second)
+                for edge in page["data"]["products"]["edges"]
+            ]
+            assert averages == sorted(averages, reverse=direction == "DESC")
+            assert all(average >= product_filter.get("minRating", 0) for average in averages)
+        # minRating under the default order (newest first).
+        await graphql(client, RATED, {"filter": product_filter, "first": 5})
+
+    explained = await explain_all(Product.get_pymongo_collection().database, mongo_commands.sent)
+    rated_pages = [
+        (body, explain)
+        for body, explain in explained
+        if body.get("aggregate") == "products"
+        and any("rating_average" in stage.get("$sort", {}) for stage in body["pipeline"])
+    ]
+    assert len(rated_pages) == len(filters) * 2 * 3
+    for body, explain in rated_pages:
+        # Sorted by the index itself: no blocking sort over the matching products.
+        assert "SORT" not in winning_stages(explain), body
+        assert {name.endswith("_rating_average") for name in winning_indexes(explain)} == {True}, (
+            body
+        )
