@@ -1,4 +1,5 @@
-"""Every Beanie document of the service, for `init_beanie` and for tests that clean up."""
+"""Every Beanie document of the service, for `init_beanie` and for tests that clean up, and the
+indexes Beanie cannot declare."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from documents.carts import CART_DOCUMENTS
 from documents.catalog import CATALOG_DOCUMENTS
 from documents.orders import ORDER_DOCUMENTS
 from documents.outbox import OUTBOX_DOCUMENTS
-from documents.reviews import REVIEW_DOCUMENTS
+from documents.reviews import REVIEW_DOCUMENTS, Review
+from documents.reviews.model import SAME_FIELDS_INDEXES
 from documents.settlement import SETTLEMENT_DOCUMENTS
 
 ALL_DOCUMENTS: list[type[Document]] = [
@@ -23,3 +25,8 @@ ALL_DOCUMENTS: list[type[Document]] = [
     *SETTLEMENT_DOCUMENTS,
     *REVIEW_DOCUMENTS,
 ]
+
+
+async def create_indexes() -> None:
+    """Create the indexes `init_beanie` leaves out (it creates those of `Settings.indexes`)."""
+    await Review.get_pymongo_collection().create_indexes(SAME_FIELDS_INDEXES)

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from documents.outbox import OutboxPolicy
-from documents.registry import ALL_DOCUMENTS
+from documents.registry import ALL_DOCUMENTS, create_indexes
 from integrations.email import EmailSender, build_email_sender
 from integrations.google import GoogleSignIn
 from integrations.images import build_image_store
@@ -93,6 +93,7 @@ async def init_documents(client: AsyncMongoClient, settings: Settings) -> None:
         database=client[settings.mongodb_database],
         document_models=ALL_DOCUMENTS,
     )
+    await create_indexes()
 
 
 def build_email(settings: Settings, mongo: AsyncMongoClient) -> EmailSender:

@@ -94,7 +94,7 @@ class Review(Document):
                 name="product_author_unique",
                 unique=True,
             ),
-            # A product's visible reviews: newest, highest or lowest first, newest among ties.
+            # A product's visible reviews: newest or lowest first, newest among ties.
             IndexModel(
                 [
                     ("product_id", pymongo.ASCENDING),
@@ -104,15 +104,7 @@ class Review(Document):
                 ],
                 name="product_newest",
             ),
-            IndexModel(
-                [
-                    ("product_id", pymongo.ASCENDING),
-                    ("hidden", pymongo.ASCENDING),
-                    ("rating", pymongo.DESCENDING),
-                    ("_id", pymongo.DESCENDING),
-                ],
-                name="product_highest",
-            ),
+            # Highest first: see SAME_FIELDS_INDEXES below.
             IndexModel(
                 [
                     ("product_id", pymongo.ASCENDING),
@@ -211,3 +203,19 @@ def checked_reason(reason: str) -> str:
             field="reason",
         )
     return cleaned
+
+
+# Indexes `Settings.indexes` cannot hold: Beanie keeps one index per set of field names, whatever
+# their directions, and highest-first (rating and `_id` descending) is not lowest-first
+# (rating ascending, `_id` descending) read backwards. Created by `registry.create_indexes`.
+SAME_FIELDS_INDEXES = [
+    IndexModel(
+        [
+            ("product_id", pymongo.ASCENDING),
+            ("hidden", pymongo.ASCENDING),
+            ("rating", pymongo.DESCENDING),
+            ("_id", pymongo.DESCENDING),
+        ],
+        name="product_highest",
+    )
+]
