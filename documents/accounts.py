@@ -222,6 +222,10 @@ def normalize_email(email: str, *, field: str = "email") -> str:
     return normalized
 
 
+# The name of an account whose sign-in brought none (a Google account without a profile name).
+NAMELESS_CUSTOMER = "Customer"
+
+
 def check_name(name: str, *, field: str = "name") -> str:
     cleaned = " ".join(name.split())
     if not 1 <= len(cleaned) <= 120 or any(not ch.isprintable() for ch in cleaned):

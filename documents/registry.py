@@ -1,19 +1,35 @@
-"""Every Beanie document of the service, for `init_beanie` and for tests that clean up, and the
-indexes Beanie cannot declare."""
+"""Every Beanie document of the service, for `init_beanie` and for tests that clean up; the indexes
+Beanie cannot declare; and the upgrades of documents stored by earlier versions."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from beanie import Document
+from pydantic import Field
 
 from documents.accounts import ACCOUNT_DOCUMENTS
 from documents.addresses import ADDRESS_DOCUMENTS
 from documents.carts import CART_DOCUMENTS
 from documents.catalog import CATALOG_DOCUMENTS
+from documents.common import utc_now
 from documents.orders import ORDER_DOCUMENTS
 from documents.outbox import OUTBOX_DOCUMENTS
 from documents.reviews import REVIEW_DOCUMENTS, Review
+from documents.reviews.legacy import upgrade_legacy_ratings
 from documents.reviews.model import SAME_FIELDS_INDEXES
 from documents.settlement import SETTLEMENT_DOCUMENTS
+
+
+class AppliedUpgrade(Document):
+    """An upgrade of stored documents that has run, so startup does not look for its work again."""
+
+    id: str  # type: ignore[assignment]  # the upgrade's name
+    applied_at: datetime = Field(default_factory=utc_now)
+
+    class Settings:
+        name = "applied_upgrades"
+
 
 ALL_DOCUMENTS: list[type[Document]] = [
     *CATALOG_DOCUMENTS,
@@ -24,9 +40,22 @@ ALL_DOCUMENTS: list[type[Document]] = [
     *OUTBOX_DOCUMENTS,
     *SETTLEMENT_DOCUMENTS,
     *REVIEW_DOCUMENTS,
+    AppliedUpgrade,
 ]
+
+# Each is idempotent: a process that dies before recording one runs it again.
+_UPGRADES = {"rating_histograms": upgrade_legacy_ratings}
 
 
 async def create_indexes() -> None:
     """Create the indexes `init_beanie` leaves out (it creates those of `Settings.indexes`)."""
     await Review.get_pymongo_collection().create_indexes(SAME_FIELDS_INDEXES)
+
+
+async def upgrade_documents() -> None:
+    """Bring documents stored by earlier versions to today's shape, each upgrade once."""
+    done = {upgrade.id for upgrade in await AppliedUpgrade.find_all().to_list()}
+    for name, upgrade in _UPGRADES.items():
+        if name not in done:
+            await upgrade()
+            await AppliedUpgrade(id=name).save()

@@ -346,7 +346,7 @@ class QueryCache:
         await run_after_commit(lambda: self.invalidate(tags))
 
     async def user_changed(self, user_id: ObjectId) -> None:
-        """A user's public face (the name their reviews show) changed."""
+        """A user's name or email changed: their reviews show the name (and admins the email)."""
         tags = {_tag(User.get_collection_name(), "id", user_id)}
         await run_after_commit(lambda: self.invalidate(tags))
 

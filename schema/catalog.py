@@ -286,7 +286,10 @@ class Product(relay.Node):
         product = product_ratings(info.context, self._document)
         return display_average(product.rating_average)
 
-    @strawberry.field(description="How many ratings the average is over.")
+    @strawberry.field(
+        description="How many ratings the average is over: its reviews', and any ratings it came "
+        "with from elsewhere (an import); `reviews.totalCount` counts the reviews alone."
+    )
     def rating_count(self, info: Info) -> int:
         return product_ratings(info.context, self._document).rating_count
 

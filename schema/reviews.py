@@ -139,9 +139,13 @@ class CreateReviewInput:
 @strawberry.input(description="Changes to your review; omitted fields stay as they are.")
 class UpdateReviewInput:
     id: strawberry.ID = strawberry.field(description="The review.")
-    rating: strawberry.Maybe[int | None] = strawberry.field(description="Stars, 1 to 5.")
-    title: strawberry.Maybe[str | None] = strawberry.field(description="Headline.")
-    body: strawberry.Maybe[str | None] = strawberry.field(description="The review.")
+    rating: strawberry.Maybe[int | None] = strawberry.field(
+        description="Stars, 1 to 5; null is refused."
+    )
+    title: strawberry.Maybe[str | None] = strawberry.field(description="Headline; null is refused.")
+    body: strawberry.Maybe[str | None] = strawberry.field(
+        description="The review; null or an empty string clears it."
+    )
 
 
 @strawberry.input(description="A review to hide, and why.")

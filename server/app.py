@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from documents.outbox import OutboxPolicy
-from documents.registry import ALL_DOCUMENTS, create_indexes
+from documents.registry import ALL_DOCUMENTS, create_indexes, upgrade_documents
 from integrations.email import EmailSender, build_email_sender
 from integrations.google import GoogleSignIn
 from integrations.images import build_image_store
@@ -88,12 +88,13 @@ def connect_redis(settings: Settings) -> Redis:
 
 
 async def init_documents(client: AsyncMongoClient, settings: Settings) -> None:
-    """Bind the documents to the database and create their indexes."""
+    """Bind the documents to the database, create their indexes and upgrade old documents."""
     await init_beanie(
         database=client[settings.mongodb_database],
         document_models=ALL_DOCUMENTS,
     )
     await create_indexes()
+    await upgrade_documents()
 
 
 def build_email(settings: Settings, mongo: AsyncMongoClient) -> EmailSender:

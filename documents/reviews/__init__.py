@@ -13,6 +13,7 @@ from documents.reviews.model import (
     MAX_BODY_LENGTH,
     MAX_REASON_LENGTH,
     MAX_TITLE_LENGTH,
+    ModerationHold,
     Review,
     ReviewError,
     ReviewErrorCode,
@@ -20,13 +21,14 @@ from documents.reviews.model import (
     ReviewModeration,
 )
 
-REVIEW_DOCUMENTS = [Review]
+REVIEW_DOCUMENTS = [Review, ModerationHold]
 
 __all__ = [
     "MAX_BODY_LENGTH",
     "MAX_REASON_LENGTH",
     "MAX_TITLE_LENGTH",
     "REVIEW_DOCUMENTS",
+    "ModerationHold",
     "Review",
     "ReviewChange",
     "ReviewError",

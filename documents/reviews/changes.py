@@ -6,6 +6,9 @@ while visible and not at all while hidden or deleted. Two writes of one review c
 and one retries on what the other left, so the aggregates always equal the imported ratings plus
 the ratings of the visible reviews. Writes on one product take turns in this process
 (`turns.product_turns`), sparing the attempts that would only conflict on the product.
+
+Deleting a hidden review leaves a `ModerationHold`, so the author's next review of the product
+starts hidden for the same reason; showing the review again lifts it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from documents.catalog import Product
 from documents.common import utc_now
 from documents.orders import Order, OrderStatus
 from documents.reviews.model import (
+    ModerationHold,
     Review,
     ReviewError,
     ReviewErrorCode,
@@ -126,10 +130,15 @@ async def create_review(
 
     async def work(session: AsyncClientSession) -> ReviewChange:
         now = utc_now()
+        hold = await ModerationHold.find_one(
+            {"product_id": product_id, "author_id": author_id}, session=session
+        )
         review = Review(
             product_id=PydanticObjectId(product_id),
             author_id=PydanticObjectId(author_id),
             order_id=PydanticObjectId(order_id),
+            hidden=hold is not None,
+            moderation=hold.moderation if hold else None,
             created_at=now,
             updated_at=now,
             **values,
@@ -145,6 +154,16 @@ async def create_review(
         if (already := await _already_reviewed(author_id, product_id)) is not None:
             raise already from None
         raise
+
+
+async def _hold(review: Review, moderation: ReviewModeration, session: AsyncClientSession) -> None:
+    """Remember that the author's hidden review of the product was deleted (see ModerationHold)."""
+    await ModerationHold.get_pymongo_collection().update_one(
+        {"product_id": review.product_id, "author_id": review.author_id},
+        {"$set": {"moderation": moderation.model_dump(), "created_at": utc_now()}},
+        upsert=True,
+        session=session,
+    )
 
 
 # What `_rewrite`'s decision may say instead of the fields to set.
@@ -173,11 +192,17 @@ async def _rewrite(
             return ReviewChange(before, before)
         if changes is _DELETE:
             await collection.delete_one({"_id": before.id}, session=session)
+            if before.moderation is not None:
+                await _hold(before, before.moderation, session)
             return ReviewChange(before, None, await _count_change(before, None, session))
         changes = {**changes, "updated_at": utc_now()}
         after = before.model_copy(update=changes)
         stored = after.model_dump(include=set(changes))
         await collection.update_one({"_id": before.id}, {"$set": stored}, session=session)
+        if before.hidden and not after.hidden:
+            await ModerationHold.get_pymongo_collection().delete_one(
+                {"product_id": after.product_id, "author_id": after.author_id}, session=session
+            )
         return ReviewChange(before, after, await _count_change(before, after, session))
 
     async with product_turns([found.product_id]):

@@ -14,7 +14,7 @@ from pymongo import IndexModel
 
 from documents.common import UNSET, utc_now
 from documents.errors import DomainError, InvalidFieldsError
-from documents.text import is_visible_text
+from documents.text import is_visible_text, shows_something
 
 MAX_TITLE_LENGTH = 120
 MAX_BODY_LENGTH = 5000
@@ -134,6 +134,27 @@ class Review(Document):
         ]
 
 
+class ModerationHold(Document):
+    """A hidden review its author deleted: their next review of the product starts hidden, for
+    the same reason, so deleting and writing again does not undo a moderator's decision.
+    Unhiding that next review lifts the hold."""
+
+    product_id: PydanticObjectId
+    author_id: PydanticObjectId
+    moderation: ReviewModeration
+    created_at: datetime = Field(default_factory=utc_now)
+
+    class Settings:
+        name = "review_moderation_holds"
+        indexes = [
+            IndexModel(
+                [("product_id", pymongo.ASCENDING), ("author_id", pymongo.ASCENDING)],
+                name="product_author_unique",
+                unique=True,
+            )
+        ]
+
+
 @dataclass(frozen=True)
 class ReviewFields:
     """What a review says; UNSET fields stay as they are (on an update)."""
@@ -156,7 +177,11 @@ def checked_fields(fields: ReviewFields) -> dict[str, Any]:
     if fields.title is not UNSET:
         raw_title = str(fields.title or "").translate(_SPACES)
         title = " ".join(raw_title.split())
-        if not 1 <= len(title) <= MAX_TITLE_LENGTH or not is_visible_text(raw_title):
+        if (
+            not 1 <= len(title) <= MAX_TITLE_LENGTH
+            or not is_visible_text(raw_title)
+            or not shows_something(title)
+        ):
             problems.append(
                 ReviewError(
                     ReviewErrorCode.INVALID_TITLE,
@@ -196,7 +221,11 @@ def checked_reason(reason: str) -> str:
     """A moderator's reason for hiding a review: required, one line, limited."""
     raw = reason.translate(_SPACES)
     cleaned = " ".join(raw.split())
-    if not 1 <= len(cleaned) <= MAX_REASON_LENGTH or not is_visible_text(raw):
+    if (
+        not 1 <= len(cleaned) <= MAX_REASON_LENGTH
+        or not is_visible_text(raw)
+        or not shows_something(cleaned)
+    ):
         raise ReviewError(
             ReviewErrorCode.INVALID_REASON,
             f"Give a reason of 1 to {MAX_REASON_LENGTH} characters",

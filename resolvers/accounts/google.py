@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pymongo.errors import DuplicateKeyError
 
-from documents.accounts import AccountError, AccountErrorCode, User, check_name, normalize_email
+from documents.accounts import (
+    NAMELESS_CUSTOMER,
+    AccountError,
+    AccountErrorCode,
+    User,
+    check_name,
+    normalize_email,
+)
 from documents.common import stored_id, utc_now
 from integrations.google import GoogleIdentity, GoogleSignIn, GoogleSignInError
 from resolvers.accounts.sessions import SignedIn, revoke_sessions, start_session
@@ -93,7 +100,8 @@ async def user_for_google_identity(identity: GoogleIdentity) -> User:
         linked = await User.get(existing.id)
         assert linked is not None
         return linked
-    name = check_name(identity.name or email.split("@")[0])
+    # Never a part of the email: the name is shown publicly (on reviews).
+    name = check_name(identity.name or NAMELESS_CUSTOMER)
     try:
         return await User(
             email=email, name=name, google_subject=identity.subject, email_verified=True

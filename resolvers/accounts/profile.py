@@ -68,8 +68,9 @@ async def update_profile(ctx: Context, changes: ProfileChanges) -> User:
         ) from None
     updated = await User.get(user.id)
     assert updated is not None
-    if updated.name != user.name:
-        await ctx.query_cache.user_changed(stored_id(user))  # the name their reviews show
+    if (updated.name, updated.email) != (user.name, user.email):
+        # Their reviews show the name (and admins the email).
+        await ctx.query_cache.user_changed(stored_id(user))
     if email_changed:
         # Codes mailed to the old address must not reset the password of the account any more.
         await OneTimeCode.get_pymongo_collection().update_many(

@@ -98,6 +98,15 @@ async def test_a_new_google_user_gets_a_verified_account_without_a_password(
     assert (stored.google_subject, stored.password_hash) == (SUBJECT, None)
 
 
+async def test_a_google_account_without_a_name_is_not_named_after_its_email(
+    client: httpx.AsyncClient, google: FakeOpenIdProvider
+) -> None:
+    payload = await google_login(client, google.id_token(name=None))
+
+    assert payload["errors"] == []
+    assert payload["user"]["name"] == "Customer"  # shown publicly, on reviews
+
+
 async def test_the_same_google_account_signs_in_to_the_same_account_even_with_a_new_email(
     client: httpx.AsyncClient, google: FakeOpenIdProvider
 ) -> None:

@@ -245,6 +245,50 @@ async def test_control_characters_in_a_title_are_refused_not_turned_into_spaces(
     assert await stored_reviews() == []
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        "\u202eseohs taerG",  # a right-to-left override, to make text read other than it is
+        "Great\u200bshoes",  # a zero-width space
+        "\u3164\u3164",  # Hangul fillers: letters that draw nothing
+        "\u2800",  # the blank Braille pattern
+        "\u0301\u0301",  # combining marks with nothing to mark
+    ],
+    ids=["bidi-override", "zero-width-space", "hangul-filler", "braille-blank", "marks-only"],
+)
+async def test_titles_that_hide_or_show_nothing_are_refused(
+    app: Starlette, client: httpx.AsyncClient, title: str
+) -> None:
+    runner = await make_product(await shop())
+    buyer = await make_buyer_of(runner)
+
+    body = await create(client, await access_token_for(app, buyer), runner, title=title)
+
+    assert payload_errors(body, "createReview") == [("title", "INVALID_TITLE")]
+    assert await stored_reviews() == []
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Love it \U0001f469\u200d\U0001f4bb",  # an emoji sequence joined by a zero-width joiner
+        "\u0915\u094d\u200d\u0937 \u0905\u091a\u094d\u091b\u093e",  # Devanagari with a joiner
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian with a non-joiner
+    ],
+    ids=["emoji-zwj", "devanagari-zwj", "persian-zwnj"],
+)
+async def test_titles_in_scripts_that_need_joiners_are_accepted(
+    app: Starlette, client: httpx.AsyncClient, title: str
+) -> None:
+    runner = await make_product(await shop())
+    buyer = await make_buyer_of(runner)
+
+    body = await create(client, await access_token_for(app, buyer), runner, title=title)
+
+    assert body["data"]["createReview"]["errors"] == []
+    assert body["data"]["createReview"]["review"]["title"] == title
+
+
 @pytest.mark.parametrize("token", [None, "not-a-valid-access-token"], ids=["none", "bad"])
 async def test_anonymous_callers_cannot_review(
     client: httpx.AsyncClient, token: str | None

@@ -15,7 +15,7 @@ from strawberry import relay
 from documents.accounts import Role, User
 from documents.catalog import Product
 from documents.common import stored_id
-from documents.reviews import Review, hide_review
+from documents.reviews import ModerationHold, Review, hide_review
 from tests.factories import (
     global_id,
     make_buyer_of,
@@ -25,6 +25,7 @@ from tests.factories import (
 )
 from tests.reviews.review_support import (
     buckets,
+    create,
     recounted_histogram,
     shop,
     stored_ratings,
@@ -483,3 +484,64 @@ async def test_an_admin_deletes_a_hidden_review_and_the_ratings_stay(
     assert await stored_reviews() == []
     assert ratings == ([0, 0, 1, 0, 0], 1, 3, 3.0)
     assert await stored_ratings(runner) == ratings
+
+
+# --- deleting a hidden review does not undo its moderation ------------------------------------
+
+
+async def deleted_after_hiding(
+    app: Starlette, client: httpx.AsyncClient, reason: str = "Spam"
+) -> tuple[Product, str]:
+    """A product whose buyer's review was hidden for `reason`, then deleted by the buyer; and the
+    buyer's token."""
+    runner = await make_product(await shop())
+    author = await make_buyer_of(runner)
+    token = await access_token_for(app, author)
+    rant = await make_review(runner, author, rating=1)
+    await hidden_by_domain(rant, reason=reason)
+    deleted = await graphql(client, DELETE_REVIEW, {"id": global_id(rant)}, token=token)
+    assert deleted["data"]["deleteReview"]["errors"] == []
+    return runner, token
+
+
+async def test_a_hidden_review_deleted_and_written_again_starts_hidden_for_the_same_reason(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    runner, token = await deleted_after_hiding(app, client, reason="Abusive language")
+
+    body = await create(client, token, runner, rating=1, title="Same rant again")
+
+    again = body["data"]["createReview"]["review"]
+    assert (again["hidden"], again["moderation"]["reason"]) == (True, "Abusive language")
+    assert await stored_ratings(runner) == ([0, 0, 0, 0, 0], 0, 0, 0.0)
+    assert listed_ids(await storefront(client, runner)) == []
+
+
+async def test_unhiding_the_review_written_again_lifts_the_hold(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    runner, token = await deleted_after_hiding(app, client)
+    held = (await create(client, token, runner, rating=2))["data"]["createReview"]["review"]
+    admin_token = await access_token_for(app, await make_admin())
+    assert (await unhide(client, admin_token, held["id"]))["data"]["unhideReview"]["errors"] == []
+
+    await graphql(client, DELETE_REVIEW, {"id": held["id"]}, token=token)
+    body = await create(client, token, runner, rating=3)
+
+    assert body["data"]["createReview"]["review"]["hidden"] is False
+    assert await stored_ratings(runner) == ([0, 0, 1, 0, 0], 1, 3, 3.0)
+
+
+async def test_a_visible_review_deleted_leaves_no_hold(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    runner = await make_product(await shop())
+    author = await make_buyer_of(runner)
+    token = await access_token_for(app, author)
+    review = await make_review(runner, author, rating=4)
+    await graphql(client, DELETE_REVIEW, {"id": global_id(review)}, token=token)
+
+    body = await create(client, token, runner, rating=5)
+
+    assert body["data"]["createReview"]["review"]["hidden"] is False
+    assert await ModerationHold.find_all().count() == 0
