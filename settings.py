@@ -143,6 +143,9 @@ class Settings(BaseSettings):
             "login:account_ip": "5/minute",
             "login:account": "50/hour",
             "login:ip": "30/minute",
+            # A device that signed in to the account before counts here instead of in the two
+            # account scopes above, so a guesser who uses them up does not lock its owner out.
+            "login:device": "10/hour",
             "register:ip": "10/hour",
             "request_password_reset:account_ip": "3/15 minutes",
             "request_password_reset:account": "5/hour",
@@ -154,6 +157,9 @@ class Settings(BaseSettings):
             "resend_verification_email:account": "5/hour",
             "resend_verification_email:ip": "20/hour",
             "change_password:account": "10/hour",
+            # Registrations that try the ADMIN_SIGNUP_KEY; `account` is every try, from anywhere.
+            "admin_signup:ip": "5/hour",
+            "admin_signup:account": "20/hour",
             "change_email:account": "5/hour",
             "google_login:ip": "30/minute",
             "refresh_token:ip": "120/minute",
@@ -168,6 +174,12 @@ class Settings(BaseSettings):
         }
     )
     rate_limits_enabled: bool = True
+    # Sign-in limits that hold under load (README, "Sign-in limits"). Device tokens exempt a
+    # device that signed in before from the account-wide login limits; they last this long.
+    device_token_days: Annotated[int, Field(ge=1, le=730)] = 365
+    # A refresh token used again this soon, from the same client, gets the tokens its first use
+    # got (two tabs refreshing at once); later, or from elsewhere, reuse ends the session.
+    refresh_token_reuse_grace_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
 
     # Email: SendGrid with an API key, else the stand-in that stores them in `sent_emails`.
     sendgrid_api_key: SecretStr | None = None
@@ -324,7 +336,7 @@ class Settings(BaseSettings):
                 "the embedded servers are for development only"
             )
         # Whatever signs access tokens, JWT_SECRET also keys reset-code hashes and signs the
-        # Google sign-in state, so production always needs one of its own.
+        # Google sign-in state and device tokens, so production always needs one of its own.
         secret = self.jwt_secret.get_secret_value()
         if secret == DEVELOPMENT_JWT_SECRET:
             problems.append("JWT_SECRET must be set to a secret of your own in production")

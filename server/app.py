@@ -174,6 +174,26 @@ def build_payments(settings: Settings, mongo: AsyncMongoClient, queue: JobQueue)
     )
 
 
+def build_rate_limiter(settings: Settings) -> RateLimiter:
+    """The abuse limits, on a pool of their own: a burst of cached reads cannot take the
+    connections sign-in needs. Like the cache's, the pool waits (up to REDIS_TIMEOUT_SECONDS) for
+    a free connection instead of failing; sign-in limits refuse what they cannot decide."""
+    assert settings.redis_url
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_timeout_seconds,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+    )
+    return RateLimiter(
+        pool,
+        key_prefix=settings.redis_key_prefix,
+        limits=settings.rate_limits,
+        enabled=settings.rate_limits_enabled,
+    )
+
+
 def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) -> Services:
     """The integrations and shared services, each picked once from the settings."""
     assert settings.redis_url
@@ -195,12 +215,7 @@ def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) ->
             max_entry_bytes=settings.cache_max_entry_bytes,
         ),
         access_tokens=AccessTokens(settings),
-        rate_limiter=RateLimiter(
-            settings.redis_url,
-            key_prefix=settings.redis_key_prefix,
-            limits=settings.rate_limits,
-            enabled=settings.rate_limits_enabled,
-        ),
+        rate_limiter=build_rate_limiter(settings),
         email=build_email(settings, mongo),
         outbox=outbox,
         payments=build_payments(settings, mongo, outbox.queue),
@@ -284,6 +299,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             if hasattr(app.state, "services"):
                 await app.state.services.outbox.close()
+                await app.state.services.rate_limiter.close()
             await redis.aclose()
             await mongo.close()
 

@@ -66,6 +66,7 @@ async def run_worker(settings: Settings, *, once: bool = False) -> int:
     finally:
         if services is not None:
             await services.outbox.close()
+            await services.rate_limiter.close()
         await redis.aclose()
         await mongo.close()
 

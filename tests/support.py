@@ -240,3 +240,11 @@ async def access_token_for(app: Any, user: Any) -> str:
     ).insert()
     token, _ = app.state.services.access_tokens.issue(user, session)
     return str(token)
+
+
+def client_at(app: Any, ip: str, *, https: bool = False) -> httpx.AsyncClient:
+    """A client of `app` calling from `ip` (rate limits count per client address). Cookies are
+    Secure outside development: a browser that must send them back needs `https`."""
+    transport = httpx.ASGITransport(app=app, client=(ip, 50000))
+    scheme = "https" if https else "http"
+    return httpx.AsyncClient(transport=transport, base_url=f"{scheme}://testserver")

@@ -30,6 +30,9 @@ from resolvers.accounts.sessions import SignedIn, start_session
 from resolvers.accounts.viewer import current_viewer
 from resolvers.context import Context
 
+# The rate-limit identity all tries at ADMIN_SIGNUP_KEY share (`admin_signup:account`).
+ADMIN_SIGNUP_KEY_GUESSES = "ADMIN_SIGNUP_KEY"
+
 
 @dataclass(frozen=True)
 class Registration:
@@ -53,6 +56,11 @@ async def register(ctx: Context, registration: Registration) -> SignedIn:
     name = check_name(registration.name)
     mobile = check_mobile(registration.mobile)
     check_password_policy(registration.password, email=email)
+    if registration.admin_signup_key is not None:
+        # The key makes admins: every try at it, from anywhere, counts against one budget.
+        await ctx.services.rate_limiter.check(
+            "admin_signup", ip=ctx.client_ip, account=ADMIN_SIGNUP_KEY_GUESSES
+        )
     role = _role_for_signup_key(ctx, registration.admin_signup_key)
     password_hash = await asyncio.to_thread(
         hash_password, registration.password, rounds=ctx.settings.bcrypt_rounds

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from documents.accounts import User, password_matches
 from settings import Settings
 from tests.factories import make_user
-from tests.support import graphql, payload_codes, sent_emails
+from tests.support import client_at, error_codes, graphql, payload_codes, sent_emails
 
 REGISTER = """
 mutation Register($input: RegisterInput!) {
@@ -116,4 +116,27 @@ async def test_the_admin_signup_key_creates_an_admin_and_a_wrong_one_nothing(
 
     assert payload_codes(wrong, "register") == ["INVALID_ADMIN_SIGNUP_KEY"]
     assert right["data"]["register"]["user"]["role"] == "ADMIN"
+    assert await User.count() == 1
+
+
+async def test_guesses_at_the_admin_signup_key_from_anywhere_share_one_limit(
+    app: Starlette, settings: Settings
+) -> None:
+    assert settings.admin_signup_key is not None
+    key = settings.admin_signup_key.get_secret_value()
+    budget = int(settings.rate_limits["admin_signup:account"].split("/")[0])
+
+    guesses = []
+    for number in range(budget):
+        async with client_at(app, f"198.51.100.{number}") as guesser:
+            body = await graphql(guesser, REGISTER, {"input": registration(adminSignupKey="guess")})
+            guesses.append(payload_codes(body, "register"))
+    async with client_at(app, "192.0.2.1") as someone:
+        right_key = await graphql(someone, REGISTER, {"input": registration(adminSignupKey=key)})
+        no_key = await graphql(someone, REGISTER, {"input": registration()})
+
+    assert guesses == [["INVALID_ADMIN_SIGNUP_KEY"]] * budget
+    assert error_codes(right_key) == ["RATE_LIMITED"]
+    # Registering without the key is not held up by the guessing.
+    assert no_key["data"]["register"]["user"]["role"] == "USER"
     assert await User.count() == 1
