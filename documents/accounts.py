@@ -135,7 +135,11 @@ class AuthSession(Document):
 
 
 class RefreshToken(Document):
-    """One refresh token of a session, stored as a hash. Used once: rotation sets `rotated_at`."""
+    """One refresh token of a session, stored as a hash. Used once: rotation sets `rotated_at`.
+
+    Rotation also records who used it (`rotated_by`, a hash of user agent and network) and the
+    tokens it handed out (`successor`, encrypted with a key only the token itself gives), so that
+    the same client using it again within a few seconds gets the same tokens back."""
 
     token_hash: str
     session_id: PydanticObjectId
@@ -143,6 +147,8 @@ class RefreshToken(Document):
     created_at: datetime = Field(default_factory=utc_now)
     expires_at: datetime
     rotated_at: datetime | None = None
+    rotated_by: str | None = None
+    successor: bytes | None = None
 
     class Settings:
         name = "refresh_tokens"

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from documents.accounts import AccountError
 from resolvers.accounts.google import complete_google_redirect, google_client
-from schema.accounts import set_refresh_cookie
+from schema.accounts import set_sign_in_cookies
 from schema.request_context import context_for_request
 from settings import Settings
 
@@ -91,5 +91,5 @@ async def google_callback(request: Request) -> Response:
         )
     except AccountError as error:
         return _back_to_frontend(settings, str(error.code))
-    set_refresh_cookie(context, signed_in)
+    set_sign_in_cookies(context, signed_in)
     return response

@@ -12,6 +12,7 @@ from documents.common import stored_id
 from documents.errors import InvalidInputError
 from resolvers import cart
 from resolvers.accounts import admin, google, profile, recovery, sessions, signup
+from resolvers.accounts.devices import DEVICE_COOKIE_NAME
 from resolvers.accounts.viewer import require_viewer
 from resolvers.pagination import PageArgs
 from schema.accounts.payloads import (
@@ -99,7 +100,11 @@ class AccountMutation:
     @strawberry.mutation(description="Sign in with email and password.")
     @user_errors(LoginPayload, AccountError)
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
-        signed_in = await sessions.login(info.context, input.email, input.password)
+        ctx = info.context
+        device_token = input.device_token
+        if device_token is None and ctx.request is not None:
+            device_token = ctx.request.cookies.get(DEVICE_COOKIE_NAME)
+        signed_in = await sessions.login(ctx, input.email, input.password, device_token)
         await cart.merge_after_sign_in(info.context, signed_in.user, input.cart_token)
         return LoginPayload.signed_in(info, signed_in)  # type: ignore[return-value]
 

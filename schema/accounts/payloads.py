@@ -6,7 +6,9 @@ from datetime import datetime
 
 import strawberry
 
+from documents.common import utc_now
 from resolvers.accounts import profile
+from resolvers.accounts.devices import DEVICE_COOKIE_NAME
 from resolvers.accounts.sessions import SignedIn
 from resolvers.context import Context
 from schema.accounts.types import AccountError, User
@@ -29,6 +31,29 @@ def set_refresh_cookie(ctx: Context, signed_in: SignedIn) -> None:
         secure=settings.secure_cookies,
         samesite=settings.refresh_cookie_samesite,  # type: ignore[arg-type]
     )
+
+
+def set_device_cookie(ctx: Context, signed_in: SignedIn) -> None:
+    """The device token of a sign-in as a long-lived httpOnly cookie, sent only to /graphql,
+    with the refresh cookie's SameSite (it must reach `login` wherever the frontend is)."""
+    device = signed_in.device_token
+    if ctx.response is None or device is None:
+        return
+    ctx.response.set_cookie(
+        DEVICE_COOKIE_NAME,
+        device.value,
+        max_age=max(int((device.expires_at - utc_now()).total_seconds()), 0),
+        path="/graphql",
+        httponly=True,
+        secure=ctx.settings.secure_cookies,
+        samesite=ctx.settings.refresh_cookie_samesite,  # type: ignore[arg-type]
+    )
+
+
+def set_sign_in_cookies(ctx: Context, signed_in: SignedIn) -> None:
+    """The refresh cookie, and after a sign-in the device cookie."""
+    set_refresh_cookie(ctx, signed_in)
+    set_device_cookie(ctx, signed_in)
 
 
 def clear_refresh_cookie(ctx: Context) -> None:
@@ -55,19 +80,29 @@ class AuthPayload:
         description="For BFF and native clients; browsers get it as an httpOnly cookie too.",
     )
     refresh_token_expires_at: datetime | None = strawberry.field(default=None, description="")
+    device_token: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Proof that this device signed in to this account: pass it to `login` as "
+            "`deviceToken` so that someone guessing this account's password elsewhere does not "
+            "lock this device out (BFF and native clients; browsers get it as an httpOnly "
+            "cookie). Not a credential. Null from `refreshToken`."
+        ),
+    )
     errors: list[AccountError] = strawberry.field(
         default_factory=list, description="Empty on success."
     )
 
     @classmethod
     def signed_in(cls, info: Info, signed_in: SignedIn) -> AuthPayload:
-        set_refresh_cookie(info.context, signed_in)
+        set_sign_in_cookies(info.context, signed_in)
         return cls(
             user=User.from_document(signed_in.user),
             access_token=signed_in.access_token,
             access_token_expires_at=signed_in.access_token_expires_at,
             refresh_token=signed_in.refresh_token,
             refresh_token_expires_at=signed_in.refresh_token_expires_at,
+            device_token=signed_in.device_token.value if signed_in.device_token else None,
         )
 
 
@@ -205,6 +240,13 @@ class LoginInput:
     email: str = strawberry.field(description="Sign-in email.")
     password: str = strawberry.field(description="Password.")
     cart_token: str | None = strawberry.field(default=None, description=MERGE_CART_HELP)
+    device_token: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The `deviceToken` an earlier sign-in on this device returned; omit to use the "
+            "httpOnly cookie."
+        ),
+    )
 
 
 @strawberry.input(description="The code from the password reset email.")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from strawberry import relay
 
 from documents.accounts import AuthSession, RefreshToken
 from documents.common import utc_now
+from resolvers.accounts import sessions
 from settings import Settings
 from tests.factories import DEFAULT_PASSWORD, global_id, make_user
-from tests.support import error_codes, graphql, login, payload_codes
+from tests.support import client_at, error_codes, graphql, login, payload_codes
 
 REFRESH = """
 mutation Refresh($token: String) {
@@ -27,9 +30,15 @@ LOGOUT_ALL = "mutation { logoutAll { ok revokedSessions errors { code } } }"
 ME = "{ me { email } }"
 
 
-async def refresh(client: httpx.AsyncClient, token: str | None) -> dict[str, Any]:
-    body = await graphql(client, REFRESH, {"token": token})
-    payload: dict[str, Any] = body["data"]["refreshToken"]
+async def refresh(
+    client: httpx.AsyncClient, token: str | None, *, user_agent: str = "tests"
+) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql",
+        json={"query": REFRESH, "variables": {"token": token}},
+        headers={"user-agent": user_agent},
+    )
+    payload: dict[str, Any] = response.json()["data"]["refreshToken"]
     return payload
 
 
@@ -46,12 +55,15 @@ async def test_a_refresh_token_rotates_and_the_old_one_dies(client: httpx.AsyncC
     assert await RefreshToken.find(RefreshToken.rotated_at == None).count() == 1  # noqa: E711
 
 
-async def test_reusing_a_rotated_token_ends_the_whole_session(client: httpx.AsyncClient) -> None:
+async def test_reusing_a_rotated_token_ends_the_whole_session(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
     await make_user("asha@example.com")
     stolen = await login(client, "asha@example.com", DEFAULT_PASSWORD)
     legitimate = await refresh(client, stolen["refreshToken"])
 
-    replay = await refresh(client, stolen["refreshToken"])
+    async with client_at(app, "203.0.113.9") as thief:
+        replay = await refresh(thief, stolen["refreshToken"])
 
     assert [e["code"] for e in replay["errors"]] == ["REFRESH_TOKEN_REUSED"]
     # The descendant token and its access token are dead too: the attacker may hold them.
@@ -66,21 +78,97 @@ async def test_reusing_a_rotated_token_ends_the_whole_session(client: httpx.Asyn
     assert session.revoked_reason == "refresh token reused"
 
 
-async def test_a_token_used_twice_at_once_is_rotated_once(client: httpx.AsyncClient) -> None:
+async def test_tabs_refreshing_at_once_get_the_same_tokens_and_stay_signed_in(
+    client: httpx.AsyncClient,
+) -> None:
     await make_user("asha@example.com")
     signed_in = await login(client, "asha@example.com", DEFAULT_PASSWORD)
 
-    results = await asyncio.gather(*(refresh(client, signed_in["refreshToken"]) for _ in range(5)))
+    tabs = await asyncio.gather(*(refresh(client, signed_in["refreshToken"]) for _ in range(5)))
 
-    codes = sorted(e["code"] for r in results for e in r["errors"])
-    succeeded = [r for r in results if not r["errors"]]
-    # At most one caller gets new tokens; the first reuse ends the session, and callers that come
-    # after that find it ended.
-    assert len(succeeded) <= 1
-    assert "REFRESH_TOKEN_REUSED" in codes
-    assert set(codes) <= {"REFRESH_TOKEN_REUSED", "INVALID_REFRESH_TOKEN"}
-    assert len(codes) == 5 - len(succeeded)
+    assert all(tab["errors"] == [] for tab in tabs)
+    assert len({(tab["refreshToken"], tab["accessToken"]) for tab in tabs}) == 1
+    assert tabs[0]["refreshToken"] != signed_in["refreshToken"]
+    # One successor was kept; the requests that lost the race threw theirs away.
+    assert await RefreshToken.find(RefreshToken.rotated_at == None).count() == 1  # noqa: E711
+    assert await AuthSession.find(AuthSession.revoked_at == None).count() == 1  # noqa: E711
+    assert error_codes(await graphql(client, ME, token=tabs[0]["accessToken"])) == []
+    assert (await refresh(client, tabs[0]["refreshToken"]))["errors"] == []
+
+
+async def test_a_second_use_soon_after_from_the_same_client_gets_the_first_uses_tokens(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_user("asha@example.com")
+    signed_in = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+    first = await refresh(client, signed_in["refreshToken"])
+
+    second = await refresh(client, signed_in["refreshToken"])
+
+    assert second == first
+    assert await AuthSession.find(AuthSession.revoked_at == None).count() == 1  # noqa: E711
+
+
+async def test_a_second_use_after_the_grace_window_ends_the_session(
+    client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_user("asha@example.com")
+    signed_in = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+    first = await refresh(client, signed_in["refreshToken"])
+    grace = timedelta(seconds=settings.refresh_token_reuse_grace_seconds)
+    monkeypatch.setattr(sessions, "utc_now", lambda: utc_now() + grace + timedelta(seconds=1))
+
+    late = await refresh(client, signed_in["refreshToken"])
+
+    assert [e["code"] for e in late["errors"]] == ["REFRESH_TOKEN_REUSED"]
+    assert [e["code"] for e in (await refresh(client, first["refreshToken"]))["errors"]] == [
+        "INVALID_REFRESH_TOKEN"
+    ]
     assert await AuthSession.find(AuthSession.revoked_at == None).count() == 0  # noqa: E711
+
+
+async def test_without_a_grace_window_any_second_use_ends_the_session(
+    client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_user("asha@example.com")
+    signed_in = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+    monkeypatch.setattr(settings, "refresh_token_reuse_grace_seconds", 0)
+
+    tabs = await asyncio.gather(*(refresh(client, signed_in["refreshToken"]) for _ in range(2)))
+
+    assert sorted(len(tab["errors"]) for tab in tabs) == [0, 1]
+    assert [e["code"] for tab in tabs for e in tab["errors"]] == ["REFRESH_TOKEN_REUSED"]
+    assert await AuthSession.find(AuthSession.revoked_at == None).count() == 0  # noqa: E711
+
+
+async def test_a_second_use_within_the_window_from_another_client_ends_the_session(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await make_user("asha@example.com")
+    signed_in = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+    await refresh(client, signed_in["refreshToken"])
+
+    other_browser = await refresh(client, signed_in["refreshToken"], user_agent="Other/1.0")
+
+    assert [e["code"] for e in other_browser["errors"]] == ["REFRESH_TOKEN_REUSED"]
+    assert await AuthSession.find(AuthSession.revoked_at == None).count() == 0  # noqa: E711
+
+
+async def test_the_kept_tokens_are_unreadable_without_the_old_token(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_user("asha@example.com")
+    signed_in = await login(client, "asha@example.com", DEFAULT_PASSWORD)
+    rotated = await refresh(client, signed_in["refreshToken"])
+
+    stored = await RefreshToken.find_one(RefreshToken.rotated_at != None)  # noqa: E711
+
+    assert stored is not None
+    assert stored.successor is not None
+    assert rotated["refreshToken"].encode() not in stored.successor
+    assert rotated["accessToken"].encode()[:40] not in stored.successor
+    assert stored.rotated_by is not None
+    assert "tests" not in stored.rotated_by
 
 
 async def test_the_refresh_token_cookie_works_without_an_argument(

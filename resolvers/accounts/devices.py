@@ -1,0 +1,76 @@
+"""Device tokens: a signed note that this device signed in to an account before (OWASP's
+"device cookie" against lockout).
+
+A guesser with many addresses can use up an account's sign-in limit and so lock its owner out.
+A sign-in that presents a valid device token for the account it signs in to is counted against
+that device's own limit instead (`login:device`), so the owner's devices keep working while
+everyone else is refused. The token grants nothing else: it is not a credential, and a stolen
+one only buys the thief that device's small budget of guesses.
+
+Format: `<user id>.<nonce>.<expiry, unix seconds>.<HMAC-SHA256 of the three with JWT_SECRET>`.
+Nothing is stored; a new sign-in gets a new token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bson import ObjectId
+
+from documents.accounts import keyed_hash
+from documents.common import utc_now
+from settings import Settings
+
+# Cookie name of the device token; BFF and native clients send it as `LoginInput.deviceToken`.
+DEVICE_COOKIE_NAME = "device_token"
+# Tokens are about 110 characters; anything much longer is not one of ours.
+_MAX_TOKEN_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class DeviceToken:
+    value: str
+    expires_at: datetime
+
+
+def _signature(settings: Settings, body: str) -> str:
+    return keyed_hash(settings.jwt_secret.get_secret_value().encode(), "device", body)
+
+
+def issue_device_token(settings: Settings, user_id: ObjectId) -> DeviceToken:
+    """A new device token for the device `user_id` just signed in on."""
+    expires_at = utc_now().replace(microsecond=0) + timedelta(days=settings.device_token_days)
+    body = f"{user_id}.{secrets.token_urlsafe(16)}.{int(expires_at.timestamp())}"
+    return DeviceToken(f"{body}.{_signature(settings, body)}", expires_at)
+
+
+@dataclass(frozen=True)
+class DeviceClaim:
+    """What a valid device token says: this device signed in to account `user_id` before."""
+
+    user_id: str
+    nonce: str
+
+    def of(self, user_id: ObjectId | None) -> str | None:
+        """The device's nonce if the token was issued to `user_id`, else None."""
+        return self.nonce if user_id is not None and str(user_id) == self.user_id else None
+
+
+def read_device_token(settings: Settings, token: str | None) -> DeviceClaim | None:
+    """The claim of an unexpired device token this service signed; None for no token, a
+    forged or tampered one, or an expired one."""
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        return None
+    body, _, signature = token.rpartition(".")
+    if not hmac.compare_digest(signature.encode(), _signature(settings, body).encode()):
+        return None
+    parts = body.split(".")
+    if len(parts) != 3:
+        return None
+    user_id, nonce, expires = parts
+    if not expires.isdigit() or datetime.fromtimestamp(int(expires), UTC) <= utc_now():
+        return None
+    return DeviceClaim(user_id=user_id, nonce=nonce)
