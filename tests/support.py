@@ -240,3 +240,16 @@ async def access_token_for(app: Any, user: Any) -> str:
     ).insert()
     token, _ = app.state.services.access_tokens.issue(user, session)
     return str(token)
+
+
+def app_sharing_services(settings: Any, running: Any) -> Any:
+    """An app built by `create_app(settings)` that serves with the running test app's clients
+    and services: for settings read when the app is built (production defaults, headers), without
+    a second lifespan rebinding the documents to another MongoDB client."""
+    from server import create_app
+
+    app = create_app(settings)
+    app.state.settings = settings
+    for name in ("mongo", "redis", "services"):
+        setattr(app.state, name, getattr(running.state, name))
+    return app
