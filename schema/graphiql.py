@@ -3,8 +3,9 @@
 The page loads React, GraphiQL and its explorer plugin from a CDN (pinned versions with
 subresource integrity) and starts them with one inline script. The policy is read from the page
 itself, so it follows a Strawberry upgrade: each external script and stylesheet by its full URL,
-the inline script by its SHA-256. Styles stay `'unsafe-inline'`: React and GraphiQL's editors set
-style attributes and inject style elements at run time, and no user content is ever on the page.
+the inline script by its SHA-256. GraphiQL's stylesheet carries its fonts as `data:` URLs. Styles
+stay `'unsafe-inline'`: React and GraphiQL's editors set style attributes and inject style
+elements at run time, and no user content is ever on the page.
 """
 
 from __future__ import annotations
@@ -20,9 +21,6 @@ _LINK = re.compile(r"<link\b([^>]*)>", re.IGNORECASE)
 _SRC = re.compile(r"""\bsrc\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 _HREF = re.compile(r"""\bhref\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 _STYLESHEET = re.compile(r"""\brel\s*=\s*["']?stylesheet\b""", re.IGNORECASE)
-# GraphiQL's stylesheet imports its fonts (Roboto, Fira Code) from Google Fonts.
-_FONT_STYLESHEETS = "https://fonts.googleapis.com"
-_FONT_FILES = "https://fonts.gstatic.com"
 
 
 def graphiql_csp(page: str) -> str:
@@ -44,8 +42,8 @@ def graphiql_csp(page: str) -> str:
     directives = {
         "default-src": ["'none'"],
         "script-src": scripts,
-        "style-src": ["'unsafe-inline'", *stylesheets, _FONT_STYLESHEETS],
-        "font-src": [_FONT_FILES],
+        "style-src": ["'unsafe-inline'", *stylesheets],
+        "font-src": ["data:"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
         "base-uri": ["'none'"],

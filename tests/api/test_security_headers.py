@@ -114,6 +114,7 @@ async def test_the_graphiql_page_may_load_exactly_its_own_scripts_and_stylesheet
     assert csp["default-src"] == ["'none'"]
     assert csp["connect-src"] == ["'self'"]
     assert csp["img-src"] == ["'self'", "data:"]  # its icon is a data: URL
+    assert csp["font-src"] == ["data:"]  # GraphiQL's stylesheet carries its fonts
     assert csp["frame-ancestors"] == csp["base-uri"] == csp["form-action"] == ["'none'"]
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["cache-control"] == "no-store"
