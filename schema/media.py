@@ -9,7 +9,9 @@ adds `nosniff` and a policy that loads nothing, should the file be opened on its
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import PurePath
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -17,15 +19,17 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
-from integrations.images import LOCAL_CONTENT_TYPES
-
 __all__ = ["MEDIA_PATH", "MediaFiles"]
 
 MEDIA_PATH = "/media"
 
 
 class MediaFiles(StaticFiles):
-    """Static files limited to the image types the local store writes."""
+    """Static files limited to `content_types` (extension -> type): the ones the store writes."""
+
+    def __init__(self, *, content_types: Mapping[str, str], **options: Any) -> None:
+        super().__init__(**options)
+        self.content_types = dict(content_types)
 
     def file_response(
         self,
@@ -35,7 +39,7 @@ class MediaFiles(StaticFiles):
         status_code: int = 200,
     ) -> Response:
         name = PurePath(full_path).name
-        content_type = LOCAL_CONTENT_TYPES.get(PurePath(name).suffix.lower())
+        content_type = self.content_types.get(PurePath(name).suffix.lower())
         if content_type is None:
             raise HTTPException(status_code=404)
         response = FileResponse(

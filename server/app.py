@@ -24,7 +24,7 @@ from documents.outbox import OutboxPolicy
 from documents.registry import ALL_DOCUMENTS, create_indexes, upgrade_documents
 from integrations.email import EmailSender, build_email_sender
 from integrations.google import GoogleSignIn
-from integrations.images import build_image_store
+from integrations.images import LOCAL_CONTENT_TYPES, build_image_store
 from integrations.jobs import JobQueue, RetryPolicy
 from integrations.payments import build_payment_provider
 from resolvers.accounts.access_tokens import AccessTokens
@@ -339,7 +339,8 @@ def create_app(settings: Settings) -> Starlette:
         ]
     if settings.cloudinary_url is None:
         settings.media_dir.mkdir(parents=True, exist_ok=True)
-        routes.append(Mount(MEDIA_PATH, app=MediaFiles(directory=settings.media_dir), name="media"))
+        media = MediaFiles(directory=settings.media_dir, content_types=LOCAL_CONTENT_TYPES)
+        routes.append(Mount(MEDIA_PATH, app=media, name="media"))
     app = Starlette(routes=routes, lifespan=lifespan)
     # Every body is held to the small limit; /graphql raises it for an authorized upload.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_json_request_bytes)

@@ -11,12 +11,18 @@ from typing import Any
 
 import httpx
 from PIL import Image as PillowImage
+from starlette.applications import Starlette
 
 from documents.accounts import Role, User
 from documents.catalog import Product
 from settings import Settings
 from tests.factories import global_id, make_category, make_product, make_user
-from tests.support import MongoCommandCounter, access_token_for, catalog_state
+from tests.support import (
+    MongoCommandCounter,
+    access_token_for,
+    app_sharing_services,
+    catalog_state,
+)
 
 ADD_PRODUCT_IMAGE = """
 mutation AddProductImage($productId: ID!, $file: Upload!) {
@@ -154,6 +160,25 @@ async def test_a_body_longer_than_it_declared_is_cut_off_at_the_limit(
 
     assert_payload_too_large(response, settings.max_json_request_bytes)
     assert body.bytes_read <= settings.max_json_request_bytes + CHUNK_BYTES
+
+
+async def test_a_get_with_a_query_string_over_the_limit_is_refused_unparsed(
+    app: Starlette, settings: Settings, mongo_commands: MongoCommandCounter
+) -> None:
+    # A 16 KiB limit: httpx itself will not send a query string of more than 64 KiB.
+    small = app_sharing_services(settings.model_copy(update={"max_json_request_bytes": 16384}), app)
+    ids = json.loads(nodes_body(20_000))["variables"]["ids"]
+
+    transport = httpx.ASGITransport(app=small)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get(
+            "/graphql", params={"query": NODES, "variables": json.dumps({"ids": ids})}
+        )
+
+    assert response.status_code == 414
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "PAYLOAD_TOO_LARGE", "maxBytes": 16384}
+    assert mongo_commands.commands == []
 
 
 async def test_a_json_body_within_the_limit_is_answered(
