@@ -65,9 +65,8 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or "*").
     # Client IPs feed the rate limits and session records, so only name your own proxies.
     forwarded_allow_ips: str = "127.0.0.1"
-    graphiql: bool = True
-    # Largest request body; uploads (avatars, images, product imports) must fit, with their
-    # multipart envelope.
+    # Largest multipart upload an admin may send (images, product imports), with its envelope;
+    # every other request body is held to MAX_JSON_REQUEST_BYTES (see the HTTP hardening block).
     max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=100 * 1024 * 1024)] = 21 * 1024 * 1024
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
 
@@ -217,6 +216,16 @@ class Settings(BaseSettings):
     google_client_secret: SecretStr | None = None
     google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
 
+    # HTTP hardening: small bodies, security headers and production defaults (README, "Security
+    # headers and production defaults"). The three switches below default to on outside
+    # production and off in it; set them to decide either way.
+    max_json_request_bytes: Annotated[int, Field(ge=16 * 1024, le=100 * 1024 * 1024)] = 1024 * 1024
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    field_suggestions: bool | None = None
+    # Strict-Transport-Security in production (0 = not sent); never sent outside production.
+    hsts_max_age_seconds: Annotated[int, Field(ge=0, le=2 * 365 * 86_400)] = 365 * 86_400
+
     # GraphQL limits.
     max_query_depth: Annotated[int, Field(ge=2, le=50)] = 12
     max_aliases: Annotated[int, Field(ge=1, le=1000)] = 30
@@ -291,6 +300,35 @@ class Settings(BaseSettings):
             and self.environment is Environment.PRODUCTION
         ):
             raise ValueError("PAYMENT_PROVIDER=standin takes no real money; not in production")
+        return self
+
+    def _on_outside_production(self, choice: bool | None) -> bool:
+        return self.environment is not Environment.PRODUCTION if choice is None else choice
+
+    @property
+    def serves_graphiql(self) -> bool:
+        """GraphiQL for browsers at /graphql: GRAPHIQL, else on outside production."""
+        return self._on_outside_production(self.graphiql)
+
+    @property
+    def allows_introspection(self) -> bool:
+        """`__schema` and `__type` queries: INTROSPECTION, else on outside production."""
+        return self._on_outside_production(self.introspection)
+
+    @property
+    def suggests_fields(self) -> bool:
+        """Suggestions ("Did you mean ...?") in errors: FIELD_SUGGESTIONS, else on outside production."""
+        return self._on_outside_production(self.field_suggestions)
+
+    @property
+    def hsts_seconds(self) -> int:
+        """The Strict-Transport-Security max-age to send; 0 = none (always, outside production)."""
+        return self.hsts_max_age_seconds if self.environment is Environment.PRODUCTION else 0
+
+    @model_validator(mode="after")
+    def _json_limit_within_upload_limit(self) -> Settings:
+        if self.max_json_request_bytes > self.max_request_bytes:
+            raise ValueError("MAX_JSON_REQUEST_BYTES must not exceed MAX_REQUEST_BYTES")
         return self
 
     @property

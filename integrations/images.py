@@ -29,6 +29,7 @@ from PIL import Image, UnidentifiedImageError
 __all__ = [
     "ALLOWED_FORMATS",
     "CLOUDINARY_API_PREFIX",
+    "LOCAL_CONTENT_TYPES",
     "CloudinaryImageStore",
     "ImageErrorCode",
     "ImageStore",
@@ -48,6 +49,8 @@ DEFAULT_MAX_PIXELS = 40_000_000
 ImageErrorCode = Literal["UNSUPPORTED_IMAGE_TYPE", "IMAGE_TOO_LARGE", "INVALID_IMAGE"]
 
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
+# The content type of each file the local store writes, by its extension: all it may serve.
+LOCAL_CONTENT_TYPES = {_EXTENSIONS[name]: ALLOWED_FORMATS[name] for name in ALLOWED_FORMATS}
 # Phone cameras write multi-picture JPEGs; Pillow calls them MPO, every browser shows a JPEG.
 _FORMAT_ALIASES = {"MPO": "JPEG"}
 _FOLDER_PATTERN = re.compile(r"[a-z0-9_-]+(?:/[a-z0-9_-]+)*")

@@ -10,6 +10,7 @@ stage of Strawberry produced the error.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
@@ -29,6 +30,9 @@ _LIMIT_MESSAGES = (
     "tokens. Parsing aborted",
 )
 _VARIABLE_COERCION_PREFIX = "Variable '$"
+# GraphQL-core ends messages about unknown fields, arguments, types, input fields and enum values
+# with " Did you mean 'x' or 'y'?": a way to map a schema whose introspection is off.
+_SUGGESTION = re.compile(r"\s*Did you mean .*\Z", re.DOTALL)
 
 
 def error_code(error: GraphQLError) -> str:
@@ -66,11 +70,16 @@ def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:
             logger.debug("client error in request %s: %s", request_id, error.message)
 
 
-def to_api_error(error: GraphQLError, request_id: str) -> GraphQLError:
-    """The error as the client may see it: with a code, and masked when unexpected."""
+def to_api_error(
+    error: GraphQLError, request_id: str, *, hide_suggestions: bool = False
+) -> GraphQLError:
+    """The error as the client may see it: with a code, masked when unexpected, and without
+    GraphQL-core's "Did you mean ...?" suggestions when `hide_suggestions`."""
     code = error_code(error)
     extensions: dict[str, Any] = {**(error.extensions or {}), "code": code}
     message = error.message
+    if hide_suggestions and not isinstance(error.original_error, DomainError):
+        message = _SUGGESTION.sub("", message)
     if isinstance(error.original_error, DomainError):
         extensions.update(error.original_error.extensions)
         if error.original_error.field:

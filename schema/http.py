@@ -8,17 +8,22 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
+from documents.accounts import Role
+from resolvers.accounts.viewer import current_viewer
 from resolvers.context import Context
 from schema.errors import to_api_error
-from schema.middleware import RequestBodyTooLargeError
+from schema.graphiql import graphiql_csp
+from schema.middleware import RequestBodyTooLargeError, body_limit_of
 from schema.request_context import context_for_request, request_id_of
+from schema.root import OperationNameRequiredError
 from settings import Settings
 
 HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
@@ -30,14 +35,39 @@ logger = logging.getLogger("commerce.http")
 _PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
 
 
+def _is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/")
+
+
 def _refuse_simple_multipart(request: Request) -> None:
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/") and not any(
+    if _is_multipart(request) and not any(
         request.headers.get(header) for header in _PREFLIGHT_HEADERS
     ):
         raise HTTPException(
             400, "Multipart requests need an Apollo-Require-Preflight header (CSRF protection)"
         )
+
+
+def upload_body_limit(settings: Settings, role: Role | None) -> int:
+    """The largest multipart body a caller may send: an admin's uploads (images, product imports)
+    up to MAX_REQUEST_BYTES, a user's avatar with a JSON-sized envelope, and for anyone else no
+    more than any other body (nothing they may call takes a file)."""
+    if role is Role.ADMIN:
+        return settings.max_request_bytes
+    if role is not None:
+        avatar = settings.avatar_max_bytes + settings.max_json_request_bytes
+        return min(settings.max_request_bytes, avatar)
+    return settings.max_json_request_bytes
+
+
+def _reason(error: HTTPException) -> str:
+    # Strawberry words a missing operationName as "Can't get GraphQL operation type".
+    cause = error.__cause__
+    if isinstance(cause, CannotGetOperationTypeError) and isinstance(
+        cause.__cause__, OperationNameRequiredError
+    ):
+        return str(cause.__cause__)
+    return error.reason
 
 
 def _error_response(message: str, code: str, status: int, **extensions: str) -> JSONResponse:
@@ -51,10 +81,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     def __init__(self, schema: Any, *, settings: Settings) -> None:
         super().__init__(
             schema,
-            graphql_ide="graphiql" if settings.graphiql else None,
+            graphql_ide="graphiql" if settings.serves_graphiql else None,
             multipart_uploads_enabled=True,
         )
         self.settings = settings
+        self.graphiql_headers = {
+            "Content-Security-Policy": graphiql_csp(self.graphql_ide_html),
+            "Cache-Control": "no-store",
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,13 +97,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         request = Request(scope=scope, receive=receive)
         try:
             _refuse_simple_multipart(request)
+            await self._admit_uploads(request)
             response = await self.run(request)
         except RequestBodyTooLargeError:
             raise  # the body-size middleware answers it
         except HTTPException as error:
             # Strawberry answers transport errors in plain text; clients expect GraphQL errors.
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
-            response = _error_response(error.reason, code, error.status_code)
+            response = _error_response(_reason(error), code, error.status_code)
         except Exception:
             request_id = request_id_of(request)
             logger.exception("unexpected error handling request %s", request_id)
@@ -77,6 +112,25 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 "Internal server error", "INTERNAL_SERVER_ERROR", 500, requestId=request_id
             )
         await response(scope, receive, send)
+
+    async def _admit_uploads(self, request: Request) -> None:
+        """Raise this request's body limit to what its caller may upload, before the body is read.
+
+        Only multipart requests carry files, and only signed-in callers may upload, so the session
+        is checked first; anyone else stays at MAX_JSON_REQUEST_BYTES and a large anonymous upload
+        is refused from its Content-Length, unread. The lookup is kept for the request's context.
+        """
+        if not _is_multipart(request):
+            return
+        probe = context_for_request(request)
+        viewer = await current_viewer(probe)
+        request.state.viewer_lookup = probe.viewer_lookup
+        body_limit_of(request).max_bytes = upload_body_limit(
+            self.settings, viewer.user.role if viewer else None
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self.graphql_ide_html, headers=self.graphiql_headers)
 
     def parse_json(self, data: str | bytes) -> Any:
         """A JSON object (or a list of them); anything else is the client's mistake."""
@@ -90,14 +144,20 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return parsed
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return context_for_request(request, response if isinstance(response, Response) else None)
+        context = context_for_request(request, response if isinstance(response, Response) else None)
+        context.viewer_lookup = getattr(request.state, "viewer_lookup", None)
+        return context
 
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         if result.errors:
             request_id = request_id_of(request)
-            result.errors = [to_api_error(error, request_id) for error in result.errors]
+            hide_suggestions = not self.settings.suggests_fields
+            result.errors = [
+                to_api_error(error, request_id, hide_suggestions=hide_suggestions)
+                for error in result.errors
+            ]
         return await super().process_result(request, result)
 
     def encode_json(self, data: object) -> bytes:

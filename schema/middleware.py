@@ -1,17 +1,23 @@
-"""ASGI middleware: request ids, and a cap on request bodies."""
+"""ASGI middleware: request ids, a cap on request bodies, and the security headers."""
 
 from __future__ import annotations
 
 import contextvars
 import logging
 import re
+import sys
 import uuid
+from dataclasses import dataclass
 
+from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_BODY_LIMIT_KEY = "body_limit"
+# The code of a 413 answer; the README's error table lists it.
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 
 
 class RequestIdMiddleware:
@@ -48,10 +54,28 @@ class RequestIdLogFilter(logging.Filter):
         return True
 
 
-class BodySizeLimitMiddleware:
-    """Refuses request bodies over `max_bytes` with 413, before they are read into memory.
+@dataclass
+class BodyLimit:
+    """The most bytes this request's body may have. The middleware puts one in the request's
+    state; a route may raise or lower it before it reads the body (uploads by admins)."""
 
-    Checks the declared Content-Length, and counts the bytes of bodies sent without one.
+    max_bytes: int
+
+
+def body_limit_of(connection: HTTPConnection) -> BodyLimit:
+    """The body limit of this request (one that bypassed the middleware gets an unlimited one)."""
+    limit: BodyLimit | None = connection.scope.get("state", {}).get(_BODY_LIMIT_KEY)
+    return limit if limit is not None else BodyLimit(max_bytes=sys.maxsize)
+
+
+class BodySizeLimitMiddleware:
+    """Refuses request bodies over the request's `BodyLimit` (`max_bytes` unless a route changes
+    it) with 413 and `PAYLOAD_TOO_LARGE`, before they are read into memory.
+
+    The limit is checked when the route first reads the body, so a route can decide it from the
+    headers first: against the declared Content-Length, then against the bytes actually received
+    (a body sent without a length, or longer than it said). A query string (a GraphQL GET) over
+    `max_bytes` is refused at once with 414: uvicorn's parser takes URLs of any length.
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
@@ -62,37 +86,92 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._too_large(scope, receive, send)
+        if len(scope.get("query_string", b"")) > self.max_bytes:
+            await _too_large(self.max_bytes, "query string", 414)(scope, receive, send)
             return
+        limit = BodyLimit(self.max_bytes)
+        scope.setdefault("state", {})[_BODY_LIMIT_KEY] = limit
+        declared = dict(scope["headers"]).get(b"content-length")
         received = 0
 
-        async def counting_receive() -> Message:
+        async def limited_receive() -> Message:
             nonlocal received
+            if received == 0 and declared is not None and not _within(declared, limit):
+                raise RequestBodyTooLargeError
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit.max_bytes:
                     raise RequestBodyTooLargeError
             return message
 
         try:
-            await self.app(scope, counting_receive, send)
+            await self.app(scope, limited_receive, send)
         except RequestBodyTooLargeError:
-            await self._too_large(scope, receive, send)
+            await _too_large(limit.max_bytes, "request body", 413)(scope, receive, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = {
-            "errors": [
-                {
-                    "message": f"The request body is larger than {self.max_bytes} bytes",
-                    "extensions": {"code": "BAD_REQUEST"},
-                }
-            ]
-        }
-        await JSONResponse(body, status_code=413)(scope, receive, send)
+
+def _within(declared_length: bytes, limit: BodyLimit) -> bool:
+    return declared_length.isdigit() and int(declared_length) <= limit.max_bytes
+
+
+def _too_large(max_bytes: int, what: str, status: int) -> JSONResponse:
+    error = {
+        "message": f"The {what} is larger than {max_bytes} bytes",
+        "extensions": {"code": PAYLOAD_TOO_LARGE, "maxBytes": max_bytes},
+    }
+    return JSONResponse({"errors": [error]}, status_code=status)
 
 
 class RequestBodyTooLargeError(Exception):
     """Raised while reading a body past the limit; answered with 413 by the middleware."""
+
+
+# A response that brings no policy of its own may load nothing and be framed by no one: JSON,
+# images, redirects and plain-text errors need neither.
+_DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+class SecurityHeadersMiddleware:
+    """Puts the security headers on every response, whichever route made it.
+
+    `nosniff`, no Referer to other sites, no framing (`X-Frame-Options` and CSP
+    `frame-ancestors`), and HSTS when `hsts_seconds` is set (production). A route that sets one of
+    these headers itself keeps its value; a Content-Security-Policy without `frame-ancestors`
+    gets `frame-ancestors 'none'` added.
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts_seconds: int = 0) -> None:
+        self.app = app
+        self.defaults: list[tuple[bytes, bytes]] = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+        ]
+        if hsts_seconds:
+            self.defaults.append((b"strict-transport-security", b"max-age=%d" % hsts_seconds))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = self.secured(list(message.get("headers", [])))
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def secured(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        present = {name.lower() for name, _ in headers}
+        headers += [(name, value) for name, value in self.defaults if name not in present]
+        if b"content-security-policy" not in present:
+            headers.append((b"content-security-policy", _DEFAULT_CSP.encode()))
+            return headers
+        return [
+            (name, value + b"; frame-ancestors 'none'")
+            if name.lower() == b"content-security-policy" and b"frame-ancestors" not in value
+            else (name, value)
+            for name, value in headers
+        ]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, GraphQLError, OperationDefinitionNode
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -16,6 +18,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as create_alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from schema.accounts import AccountMutation, AccountQuery
 from schema.addresses import AddressMutation
@@ -64,7 +67,60 @@ class Mutation(
     pass
 
 
+class OperationNameRequiredError(RuntimeError):
+    """A document with several operations and no `operationName` saying which one to run."""
+
+
+class SpecExecutionContext(ExecutionContext):
+    """Picks the operation as the GraphQL specification says: the one `operationName` names, or
+    the document's only one. Several operations and no name is an error (Strawberry would run the
+    first); raised before validation, so nothing runs and nothing is cached."""
+
+    @property
+    def operation_name(self) -> str | None:
+        if self._provided_operation_name is not None:
+            return self._provided_operation_name
+        operations = self._operations()
+        if len(operations) == 1 and operations[0].name:
+            return operations[0].name.value
+        return None
+
+    @property
+    def operation_type(self) -> OperationType:
+        if self._provided_operation_name is None and len(self._operations()) > 1:
+            raise OperationNameRequiredError(
+                "The document has several operations: say which one to run in operationName"
+            )
+        return super().operation_type
+
+    def _operations(self) -> list[OperationDefinitionNode]:
+        document = self.graphql_document
+        definitions = document.definitions if document else ()
+        return [node for node in definitions if isinstance(node, OperationDefinitionNode)]
+
+
 class CommerceSchema(strawberry.Schema):
+    def _create_execution_context(  # Strawberry's signature
+        self,
+        query: str | None,
+        allowed_operation_types: Iterable[OperationType],
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionContext:
+        return SpecExecutionContext(
+            query=query,
+            schema=self,
+            allowed_operations=allowed_operation_types,
+            context=context_value,
+            root_value=root_value,
+            variables=variable_values,
+            provided_operation_name=operation_name,
+            operation_extensions=operation_extensions,
+        )
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -73,9 +129,14 @@ class CommerceSchema(strawberry.Schema):
 
 
 def build_schema(
-    *, max_query_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000
+    *,
+    max_query_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 5000,
+    introspection: bool = True,
 ) -> strawberry.Schema:
-    """The API schema. Extensions are factories: Strawberry builds fresh ones per request."""
+    """The API schema. Extensions are factories: Strawberry builds fresh ones per request.
+    Without `introspection`, `__schema` and `__type` fail validation (`__typename` still works)."""
     # One class per rule for the schema's lifetime: the validation cache keys on the rule classes,
     # and `QueryDepthLimiter` / `MaxAliasesLimiter` make new ones per instance, so building them per
     # request would make every request miss the cache.
@@ -83,6 +144,8 @@ def build_schema(
         create_depth_validator(max_query_depth, should_ignore=None),
         create_alias_validator(max_aliases),
     ]
+    if not introspection:
+        limit_rules.append(NoSchemaIntrospectionCustomRule)
     return CommerceSchema(
         query=Query,
         mutation=Mutation,

@@ -19,13 +19,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from documents.outbox import OutboxPolicy
 from documents.registry import ALL_DOCUMENTS, create_indexes, upgrade_documents
 from integrations.email import EmailSender, build_email_sender
 from integrations.google import GoogleSignIn
-from integrations.images import build_image_store
+from integrations.images import LOCAL_CONTENT_TYPES, build_image_store
 from integrations.jobs import JobQueue, RetryPolicy
 from integrations.payments import build_payment_provider
 from resolvers.accounts.access_tokens import AccessTokens
@@ -37,14 +36,19 @@ from resolvers.services import Services
 from schema import demo_images, dev_pay, oauth, webhooks
 from schema.catalog_admin import transfer as catalog_transfer
 from schema.http import GraphQLEndpoint
-from schema.middleware import BodySizeLimitMiddleware, RequestIdLogFilter, RequestIdMiddleware
+from schema.media import MEDIA_PATH, MediaFiles
+from schema.middleware import (
+    BodySizeLimitMiddleware,
+    RequestIdLogFilter,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
 from schema.root import build_schema
 from schema.webhooks import WEBHOOK_PATH
 from settings import Environment, PaymentProviderName, Settings
 
 logger = logging.getLogger("commerce")
 READINESS_TIMEOUT_SECONDS = 2.0
-MEDIA_PATH = "/media"
 # Where the stand-in email sender puts the mail it "sends" (development, or no SendGrid key).
 SENT_EMAILS_COLLECTION = "sent_emails"
 # Where the stand-in payment provider keeps its orders, payments and refunds.
@@ -330,6 +334,7 @@ def create_app(settings: Settings) -> Starlette:
             max_query_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
+            introspection=settings.allows_introspection,
         ),
         settings=settings,
     )
@@ -350,12 +355,13 @@ def create_app(settings: Settings) -> Starlette:
         ]
     if settings.cloudinary_url is None:
         settings.media_dir.mkdir(parents=True, exist_ok=True)
-        routes.append(
-            Mount(MEDIA_PATH, app=StaticFiles(directory=settings.media_dir), name="media")
-        )
+        media = MediaFiles(directory=settings.media_dir, content_types=LOCAL_CONTENT_TYPES)
+        routes.append(Mount(MEDIA_PATH, app=media, name="media"))
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    # Every body is held to the small limit; /graphql raises it for an authorized upload.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_json_request_bytes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
     return app
 
 

@@ -164,7 +164,7 @@ def serve(settings: Settings) -> None:
         "GraphQL at http://%s:%d/graphql%s",
         "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host,  # noqa: S104
         settings.port,
-        " (GraphiQL in a browser)" if settings.graphiql else "",
+        " (GraphiQL in a browser)" if settings.serves_graphiql else "",
     )
     uvicorn.run(
         "server:app_from_environment",

@@ -248,3 +248,16 @@ def client_at(app: Any, ip: str, *, https: bool = False) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, client=(ip, 50000))
     scheme = "https" if https else "http"
     return httpx.AsyncClient(transport=transport, base_url=f"{scheme}://testserver")
+
+
+def app_sharing_services(settings: Any, running: Any) -> Any:
+    """An app built by `create_app(settings)` that serves with the running test app's clients
+    and services: for settings read when the app is built (production defaults, headers), without
+    a second lifespan rebinding the documents to another MongoDB client."""
+    from server import create_app
+
+    app = create_app(settings)
+    app.state.settings = settings
+    for name in ("mongo", "redis", "services"):
+        setattr(app.state, name, getattr(running.state, name))
+    return app

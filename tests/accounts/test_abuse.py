@@ -99,12 +99,12 @@ async def test_an_oversized_body_is_refused_before_it_is_read(
 ) -> None:
     response = await client.post(
         "/graphql",
-        content=b'{"query": "' + b"x" * (settings.max_request_bytes + 1) + b'"}',
+        content=b'{"query": "' + b"x" * (settings.max_json_request_bytes + 1) + b'"}',
         headers={"content-type": "application/json"},
     )
 
     assert response.status_code == 413
-    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
 def test_production_needs_its_own_secret_whatever_signs_the_tokens() -> None:

@@ -101,3 +101,15 @@ def test_a_blank_public_url_means_unset(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("PUBLIC_URL", " ")
 
     assert Settings(_env_file=None).public_url == "http://localhost:8123"  # type: ignore[call-arg]
+
+
+def test_the_json_body_limit_may_not_exceed_the_upload_limit() -> None:
+    with pytest.raises(ValidationError, match="MAX_JSON_REQUEST_BYTES must not exceed"):
+        Settings(_env_file=None, max_json_request_bytes=2 << 20, max_request_bytes=1 << 20)  # type: ignore[call-arg]
+
+
+def test_hsts_is_sent_only_in_production() -> None:
+    development = Settings(_env_file=None, hsts_max_age_seconds=600)  # type: ignore[call-arg]
+    production = development.model_copy(update={"environment": Environment.PRODUCTION})
+
+    assert (development.hsts_seconds, production.hsts_seconds) == (0, 600)
