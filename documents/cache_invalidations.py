@@ -17,6 +17,7 @@ from datetime import datetime
 
 from beanie import Document, PydanticObjectId
 from pydantic import Field
+from pymongo import WriteConcern
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents.common import stored_id, utc_now
@@ -53,5 +54,11 @@ async def forget_invalidations(ids: Iterable[PydanticObjectId]) -> None:
     """Delete the records with `ids`: Redis has taken them. Only by id: a record committed since
     they were read has not been applied."""
     id_list = list(ids)
-    if id_list:
-        await PendingInvalidation.get_pymongo_collection().delete_many({"_id": {"$in": id_list}})
+    if not id_list:
+        return
+    # Acknowledged by the primary, without waiting for the journal or a majority: a deletion
+    # lost in a failover brings back a record that is only applied again, at no harm.
+    collection = PendingInvalidation.get_pymongo_collection().with_options(
+        write_concern=WriteConcern(w=1, j=False)
+    )
+    await collection.delete_many({"_id": {"$in": id_list}})
