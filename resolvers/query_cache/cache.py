@@ -276,7 +276,7 @@ class QueryCache:
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 for tag in sorted(tags):
-                    # Tags outlive the entries that refer to them; see the module docstring.
+                    # Outliving the entries that refer to it, a tag does not make them miss early.
                     pipe.set(self._tag_key(tag), version, ex=self._ttl * 2)
                 pipe.set(self._epoch_key, _new_epoch(), nx=True)
                 pipe.incr(self._epoch_key)
