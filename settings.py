@@ -114,6 +114,20 @@ class Settings(BaseSettings):
     cache_max_entry_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 512 * 1024
     # After Redis fails, skip it for this long instead of paying a timeout on every request.
     cache_retry_after_seconds: Annotated[float, Field(ge=0, le=600)] = 5.0
+    # Query cache faults and memory (README, "Query cache"). Each process confirms in MongoDB at
+    # most this often that no invalidation waits to be applied to Redis, and serves cached entries
+    # only that long after: the longest another process may serve an entry a failed invalidation
+    # could not retire. 0 = confirm on every cached read.
+    cache_pending_check_seconds: Annotated[float, Field(ge=0, le=60)] = 1.0
+    # Entries one client (an IP, an IPv6 /64) may create per minute; past it, results are served
+    # but not stored.
+    cache_max_entries_per_client_minute: Annotated[int, Field(ge=1, le=1_000_000)] = 200
+    # The Redis of the query cache; unset = REDIS_URL when that is set, else a second embedded
+    # redis-server, capped at EMBEDDED_CACHE_REDIS_MAX_MEMORY_MB and evicting least recently used
+    # entries (the main one, with the rate limits and the job queue, never evicts).
+    cache_redis_url: str | None = None
+    embedded_cache_redis_port: Annotated[int, Field(ge=1024, le=65535)] = 6391
+    embedded_cache_redis_max_memory_mb: Annotated[int, Field(ge=8, le=1_048_576)] = 128
     redis_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 1.0
     redis_max_connections: Annotated[int, Field(ge=1, le=10_000)] = 100
 
@@ -232,6 +246,11 @@ class Settings(BaseSettings):
     max_tokens: Annotated[int, Field(ge=100, le=100_000)] = 5000
 
     @property
+    def query_cache_redis_url(self) -> str | None:
+        """Where the query cache lives: CACHE_REDIS_URL, else the main Redis."""
+        return self.cache_redis_url or self.redis_url
+
+    @property
     def uses_embedded_servers(self) -> bool:
         return self.mongodb_uri is None or self.redis_url is None
 
@@ -243,6 +262,7 @@ class Settings(BaseSettings):
         "razorpay_key_id",
         "razorpay_key_secret",
         "razorpay_webhook_secret",
+        "cache_redis_url",
         mode="before",
     )
     @classmethod

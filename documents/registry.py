@@ -10,6 +10,7 @@ from pydantic import Field
 
 from documents.accounts import ACCOUNT_DOCUMENTS
 from documents.addresses import ADDRESS_DOCUMENTS
+from documents.cache_invalidations import CACHE_INVALIDATION_DOCUMENTS
 from documents.carts import CART_DOCUMENTS
 from documents.catalog import CATALOG_DOCUMENTS
 from documents.common import utc_now
@@ -40,6 +41,7 @@ ALL_DOCUMENTS: list[type[Document]] = [
     *OUTBOX_DOCUMENTS,
     *SETTLEMENT_DOCUMENTS,
     *REVIEW_DOCUMENTS,
+    *CACHE_INVALIDATION_DOCUMENTS,
     AppliedUpgrade,
 ]
 

@@ -13,9 +13,9 @@ attempt: an attempt that aborts (or is retried) drops its effects, and the outer
 runs the effects of the attempt that committed, once, after the commit.
 
 Effects are best effort: a process that dies between the commit and the effects, or a commit
-whose result stays unknown, loses them. That is fine for a cache entry, which expires; work that
-must not be lost (an order email, a refund follow-up) is written to MongoDB inside the transaction
-(an outbox) and only handed on by an effect.
+whose result stays unknown, loses them. So work that must not be lost (an order email, a refund
+follow-up, a cache invalidation) is written to MongoDB inside the transaction (an outbox, a
+pending invalidation) and only handed on by an effect.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ class AfterCommit:
 
     async def run(self) -> None:
         """Run each effect once. A failing effect is logged and the others still run: the data
-        is committed either way, and each effect is one that may be lost (a cache entry lives out
-        its TTL) or is made durable by its own means (an outbox)."""
+        is committed either way, and each effect is one that may be lost or is made durable by
+        its own means (an outbox, a pending cache invalidation)."""
         effects, self._effects = self._effects, []
         for effect in effects:
             try:

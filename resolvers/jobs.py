@@ -1,5 +1,6 @@
-"""The job worker's work, in one place: the outbox's email job and relay, and the payment refund
-job and sweep. `python -m server worker` runs it; tests run it until idle (`tests/support`)."""
+"""The job worker's work, in one place: the outbox's email job and relay, the payment refund
+job and sweep, and the replay of query cache invalidations Redis did not take.
+`python -m server worker` runs it; tests run it until idle (`tests/support`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from resolvers.context import Context, new_context
 from resolvers.payments.jobs import payment_jobs, sweep_payments
 from resolvers.services import Services
 from settings import Settings
+
+CACHE_REPLAY_MIN_INTERVAL_SECONDS = 1.0
 
 
 def build_worker(
@@ -26,6 +29,12 @@ def build_worker(
 
     jobs = services.outbox.jobs(services.email)
     periodic = services.outbox.periodic()
+    # Invalidations Redis did not take are applied by the API's lookups too; this applies them
+    # when no cached reads come.
+    replay_every = max(settings.cache_retry_after_seconds, CACHE_REPLAY_MIN_INTERVAL_SECONDS)
+    periodic.append(
+        Periodic("cache invalidation replay", replay_every, services.query_cache.replay_pending)
+    )
     payments = services.payments
     if payments.enabled:
         jobs |= payment_jobs(job_context)

@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 from resolvers.accounts.viewer import viewer_audience
 from resolvers.context import Context
 from resolvers.query_cache import CacheStatus, Lookup, cache_key
+from resolvers.rate_limits import client_network
 
 # Root fields whose results are the same for everyone in an audience. A resolver that reads
 # private data under one of them must call `ctx.cache_dependencies.private_data()`.
@@ -37,6 +38,9 @@ def is_cacheable(execution_context: ExecutionContext) -> bool:
 
 class QueryCacheExtension(SchemaExtension):
     """Reports `extensions.cache`: HIT, MISS, BYPASS or UNAVAILABLE.
+
+    A MISS whose result the client may not store (it created its share of entries this minute)
+    reports BYPASS.
 
     A response with errors reports BYPASS: it is never stored, so asking again will not hit. That
     covers documents that fail to parse or validate (execution, and so the cache, is never
@@ -81,7 +85,13 @@ class QueryCacheExtension(SchemaExtension):
         if not isinstance(result, ExecutionResult) or result.data is None or result.errors:
             self._status = CacheStatus.BYPASS
             return
-        await ctx.query_cache.store(key, result.data, ctx.cache_dependencies, lookup.epoch)
+        self._status = await ctx.query_cache.store(
+            key,
+            result.data,
+            ctx.cache_dependencies,
+            lookup.epoch,
+            client=client_network(ctx.client_ip),
+        )
 
     def get_results(self) -> dict[str, Any]:
         return {"cache": str(self._status)}

@@ -73,15 +73,17 @@ def connect_mongo(settings: Settings) -> AsyncMongoClient:
     )
 
 
-def connect_redis(settings: Settings) -> Redis:
-    """A client whose requests wait for a free pooled connection instead of failing.
+def connect_redis(settings: Settings, url: str | None = None) -> Redis:
+    """A client of `url` (default REDIS_URL) whose requests wait for a free pooled connection
+    instead of failing.
 
     A full pool is load, not an outage: failing there would switch the query cache off exactly
     when it helps most.
     """
-    assert settings.redis_url, "REDIS_URL is resolved before the app starts"
+    url = url or settings.redis_url
+    assert url, "REDIS_URL is resolved before the app starts"
     pool = BlockingConnectionPool.from_url(
-        settings.redis_url,
+        url,
         max_connections=settings.redis_max_connections,
         timeout=settings.redis_timeout_seconds,
         socket_timeout=settings.redis_timeout_seconds,
@@ -198,8 +200,19 @@ def build_rate_limiter(settings: Settings) -> RateLimiter:
     )
 
 
-def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) -> Services:
-    """The integrations and shared services, each picked once from the settings."""
+def connect_cache_redis(settings: Settings, redis: Redis) -> Redis:
+    """The client of the query cache's Redis: `redis` itself unless CACHE_REDIS_URL names
+    another server. Close it (when it is not `redis`) with the other clients."""
+    if settings.query_cache_redis_url == settings.redis_url:
+        return redis
+    return connect_redis(settings, settings.query_cache_redis_url)
+
+
+def build_services(
+    settings: Settings, mongo: AsyncMongoClient, redis: Redis, cache_redis: Redis | None = None
+) -> Services:
+    """The integrations and shared services, each picked once from the settings. The query
+    cache uses `cache_redis` (default `redis`)."""
     assert settings.redis_url
     google = None
     if settings.google_client_id and settings.google_client_secret:
@@ -211,12 +224,14 @@ def build_services(settings: Settings, mongo: AsyncMongoClient, redis: Redis) ->
     outbox = build_outbox(settings)
     return Services(
         query_cache=QueryCache(
-            redis,
+            cache_redis or redis,
             key_prefix=settings.redis_key_prefix,
             ttl_seconds=settings.cache_ttl_seconds,
             enabled=settings.cache_enabled,
             retry_after_seconds=settings.cache_retry_after_seconds,
             max_entry_bytes=settings.cache_max_entry_bytes,
+            pending_check_seconds=settings.cache_pending_check_seconds,
+            max_entries_per_client_minute=settings.cache_max_entries_per_client_minute,
         ),
         access_tokens=AccessTokens(settings),
         rate_limiter=build_rate_limiter(settings),
@@ -281,12 +296,14 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         mongo = connect_mongo(settings)
         redis = connect_redis(settings)
+        cache_redis = connect_cache_redis(settings, redis)
         try:
             await init_documents(mongo, settings)
             app.state.settings = settings
             app.state.mongo = mongo
             app.state.redis = redis
-            app.state.services = build_services(settings, mongo, redis)
+            app.state.cache_redis = cache_redis
+            app.state.services = build_services(settings, mongo, redis, cache_redis)
             describe_services(app.state.services)
             if settings.payments is PaymentProviderName.STANDIN and settings.host not in (
                 "127.0.0.1",
@@ -304,6 +321,8 @@ def create_app(settings: Settings) -> Starlette:
             if hasattr(app.state, "services"):
                 await app.state.services.outbox.close()
                 await app.state.services.rate_limiter.close()
+            if cache_redis is not redis:
+                await cache_redis.aclose()
             await redis.aclose()
             await mongo.close()
 

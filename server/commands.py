@@ -142,10 +142,36 @@ def start_embedded_servers(
                 servers.append(redis)
                 updates["redis_url"] = redis.uri
                 logger.info("embedded Redis at %s", redis.uri)
+            if settings.cache_redis_url is None:
+                cache_url, cache_server = embedded_cache_redis(settings, join_running=join_running)
+                updates["cache_redis_url"] = cache_url
+                servers += [cache_server] if cache_server else []
     except BaseException:
         stop_servers(servers)
         raise
     return settings.model_copy(update=updates), servers
+
+
+def embedded_cache_redis(
+    settings: Settings, *, join_running: bool
+) -> tuple[str, LocalServer | None]:
+    """The query cache's own redis-server, beside the embedded one: its eviction policy is per
+    server, and the cache's drops least recently used entries at its memory cap, while the main
+    one (rate limits, job queue) never drops a key. Its URL, and the server if started here."""
+    cache_dir = settings.data_dir / "redis-cache"
+    port = settings.embedded_cache_redis_port
+    running = running_redis_uri(cache_dir, port) if join_running else None
+    if running is not None:
+        logger.info("using the embedded cache Redis already running at %s", running)
+        return running, None
+    max_memory_mb = settings.embedded_cache_redis_max_memory_mb
+    server = start_redis(
+        cache_dir, port, max_memory_mb=max_memory_mb, eviction_policy="allkeys-lru"
+    )
+    logger.info(
+        "embedded cache Redis at %s (%d MB, least recently used evicted)", server.uri, max_memory_mb
+    )
+    return server.uri, server
 
 
 def stop_servers(servers: list[LocalServer]) -> None:
@@ -160,6 +186,8 @@ def serve(settings: Settings) -> None:
     assert settings.redis_url
     os.environ["MONGODB_URI"] = settings.mongodb_uri
     os.environ["REDIS_URL"] = settings.redis_url
+    if settings.cache_redis_url:
+        os.environ["CACHE_REDIS_URL"] = settings.cache_redis_url
     logger.info(
         "GraphQL at http://%s:%d/graphql%s",
         "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host,  # noqa: S104

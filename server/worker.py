@@ -13,6 +13,7 @@ from integrations.local_servers import spawn_attached
 from resolvers.jobs import build_worker
 from server.app import (
     build_services,
+    connect_cache_redis,
     connect_mongo,
     connect_redis,
     describe_email,
@@ -32,10 +33,11 @@ async def run_worker(settings: Settings, *, once: bool = False) -> int:
     `once`, do what is due and return."""
     mongo = connect_mongo(settings)
     redis = connect_redis(settings)
+    cache_redis = connect_cache_redis(settings, redis)
     services = None
     try:
         await init_documents(mongo, settings)
-        services = build_services(settings, mongo, redis)
+        services = build_services(settings, mongo, redis, cache_redis)
         outbox = services.outbox
         describe_email(services.email)
         describe_payments(services.payments)
@@ -67,6 +69,8 @@ async def run_worker(settings: Settings, *, once: bool = False) -> int:
         if services is not None:
             await services.outbox.close()
             await services.rate_limiter.close()
+        if cache_redis is not redis:
+            await cache_redis.aclose()
         await redis.aclose()
         await mongo.close()
 
@@ -76,6 +80,8 @@ def start_worker_process(settings: Settings) -> subprocess.Popen[bytes]:
     assert settings.mongodb_uri
     assert settings.redis_url
     env = {**os.environ, "MONGODB_URI": settings.mongodb_uri, "REDIS_URL": settings.redis_url}
+    if settings.cache_redis_url:
+        env["CACHE_REDIS_URL"] = settings.cache_redis_url
     process = spawn_attached([sys.executable, "-m", "server", "worker"], env=env)
     logger.info("started the job worker (pid %d); Ctrl-C stops it with the API", process.pid)
     return process

@@ -27,12 +27,20 @@ _HOUSEKEEPING = {
 _META_FIELDS = {"lsid", "$clusterTime", "$db", "txnNumber", "$readPreference"}
 
 
+# Collections whose commands are kept apart from a request's: the query cache confirms that no
+# invalidation is pending at most once per CACHE_PENDING_CHECK_SECONDS and process, whichever
+# request happens to come then (tests/cache pins how often).
+_SET_ASIDE_COLLECTIONS = {"pending_cache_invalidations"}
+
+
 class MongoCommandCounter(monitoring.CommandListener):
-    """Counts the data commands (find, aggregate, count ...) every client sends."""
+    """Counts the data commands (find, aggregate, count ...) every client sends; those on the
+    collections set aside go to `set_aside`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.set_aside: list[tuple[str, dict[str, Any]]] = []
 
     @property
     def commands(self) -> list[str]:
@@ -41,11 +49,17 @@ class MongoCommandCounter(monitoring.CommandListener):
     def reset(self) -> None:
         with self._lock:
             self.sent = []
+            self.set_aside = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name not in _HOUSEKEEPING:
-            with self._lock:
-                self.sent.append((event.command_name, dict(event.command)))
+        if event.command_name in _HOUSEKEEPING:
+            return
+        sent = (event.command_name, dict(event.command))
+        with self._lock:
+            if event.command.get(event.command_name) in _SET_ASIDE_COLLECTIONS:
+                self.set_aside.append(sent)
+            else:
+                self.sent.append(sent)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass

@@ -42,10 +42,21 @@ def find_redis_server() -> Path:
     )
 
 
-def start_redis(data_dir: Path, port: int, *, timeout: float = 20.0) -> LocalServer:
+def start_redis(
+    data_dir: Path,
+    port: int,
+    *,
+    timeout: float = 20.0,
+    max_memory_mb: int | None = None,
+    eviction_policy: str = "noeviction",
+) -> LocalServer:
     """Start ``redis-server`` without persistence and wait until it answers PING.
 
-    The data directory is created if needed; the log goes to ``data_dir/redis.log``.
+    The data directory is created if needed; the log goes to ``data_dir/redis.log``. With
+    ``max_memory_mb`` the server holds at most that much data, and past it follows
+    ``eviction_policy`` (Redis's ``maxmemory-policy``): ``noeviction`` refuses writes, which is
+    what keys that must not vanish need; ``allkeys-lru`` drops the least recently used keys, for
+    a cache.
 
     On Linux the server gets SIGTERM when the thread that called this function exits, so call
     it from a long-lived thread (normally the main thread).
@@ -66,7 +77,10 @@ def start_redis(data_dir: Path, port: int, *, timeout: float = 20.0) -> LocalSer
         "--appendonly", "no",
         "--dir", str(data_dir),
         "--logfile", str(log_path),
+        "--maxmemory-policy", eviction_policy,
     ]  # fmt: skip
+    if max_memory_mb is not None:
+        args += ["--maxmemory", f"{max_memory_mb}mb"]
     hint = f"Is port {port} already in use?"
     server = LocalServer(
         name="redis-server",

@@ -1,0 +1,380 @@
+"""Redis cache of public query results: keys, entries, invalidation and the circuit breaker.
+
+An entry is one query's `data`, keyed by the normalized document, operation name, variables
+and audience, and stored with the current version of each tag its result depends on (`tags.py`);
+a write gives each tag it affects a new version, so every entry that read the old data no longer
+matches and misses on its next lookup, while entries that depend on other tags keep hitting.
+Versions are random and an entry never stores a missing one, so a tag that expires or is evicted
+makes its entries miss; it never makes an old entry match again.
+
+A global epoch counter closes the race between a read and a write: an entry computed while any
+invalidation happened is not stored. Redis is never the source of truth: when it fails, queries run
+against MongoDB and the cache stays off for `retry_after` seconds instead of timing out on each one.
+An invalidation Redis did not take stops every process from serving cached entries until it has
+been applied (`lease.py`), and each client may create only so many entries a minute.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from beanie import PydanticObjectId
+from bson import ObjectId
+from graphql import parse, print_ast
+from pymongo.errors import PyMongoError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from documents.cache_invalidations import forget_invalidations, record_invalidation
+from documents.catalog import Category, Product
+from documents.reviews import ReviewChange
+from documents.transactions import after_commit, current_session
+from resolvers.query_cache.lease import ServingLease
+from resolvers.query_cache.tags import (
+    CATALOG_TAG,
+    CacheDependencies,
+    category_tags,
+    product_tags,
+    review_tags,
+    user_tags,
+)
+
+logger = logging.getLogger(__name__)
+
+ANONYMOUS_AUDIENCE = "anonymous"
+TIMEOUTS_BEFORE_BREAKING = 3
+# How long a client's count of created entries lasts before it starts again from zero.
+CLIENT_WINDOW_SECONDS = 60
+
+
+class CacheStatus(enum.StrEnum):
+    """Reported to clients in `extensions.cache`."""
+
+    HIT = "HIT"
+    MISS = "MISS"
+    # Not a cacheable query, a response with errors, caching is off, or the client has created
+    # its share of entries for now.
+    BYPASS = "BYPASS"
+    # Redis failed, or an invalidation is still to be applied to it; served from MongoDB.
+    UNAVAILABLE = "UNAVAILABLE"
+
+
+@functools.lru_cache(maxsize=2048)
+def _normalized_document(query: str) -> str:
+    return print_ast(parse(query, no_location=True))
+
+
+def cache_key(
+    query: str, operation_name: str | None, variables: dict[str, Any] | None, audience: str
+) -> str:
+    """The same operation spelled with other whitespace, comments or variable order shares a key."""
+    material = orjson.dumps(
+        [_normalized_document(query), operation_name, variables or {}, audience],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(material).hexdigest()
+
+
+def _is_timeout(error: BaseException) -> bool:
+    """A timeout, whichever layer reports it: the socket, or the wait for a pooled connection."""
+    timeouts = (RedisTimeoutError, TimeoutError)
+    return isinstance(error, timeouts) or isinstance(error.__cause__, timeouts)
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _new_epoch() -> int:
+    # Where the epoch starts when Redis has none (new, flushed, evicted): random, so an epoch a
+    # lookup read before it was lost is not met again by chance.
+    return secrets.randbits(62)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    status: CacheStatus
+    data: dict[str, Any] | None = None
+    epoch: str | None = None
+
+
+class QueryCache:
+    """One per process: owns the Redis keys of the query cache and the circuit breaker."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        key_prefix: str,
+        ttl_seconds: int,
+        enabled: bool = True,
+        retry_after_seconds: float = 5.0,
+        max_entry_bytes: int = 512 * 1024,
+        pending_check_seconds: float = 1.0,
+        max_entries_per_client_minute: int = 200,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._redis = redis
+        self._prefix = f"{key_prefix}qc:"
+        self._ttl = ttl_seconds
+        self.enabled = enabled
+        self._retry_after = retry_after_seconds
+        self._max_entry_bytes = max_entry_bytes
+        self._max_client_entries = max_entries_per_client_minute
+        self._clock = clock
+        self._unavailable_until = 0.0
+        self._consecutive_timeouts = 0
+        self._lease = ServingLease(
+            self._apply, check_interval_seconds=pending_check_seconds, clock=clock
+        )
+
+    def _entry_key(self, key: str) -> str:
+        return f"{self._prefix}entry:{key}"
+
+    def _tag_key(self, tag: str) -> str:
+        return f"{self._prefix}tag:{tag}"
+
+    def _client_key(self, client: str) -> str:
+        # Fixed-size keys, whatever a client is called.
+        return f"{self._prefix}client:{hashlib.sha256(client.encode()).hexdigest()[:32]}"
+
+    @property
+    def _epoch_key(self) -> str:
+        return f"{self._prefix}epoch"
+
+    @property
+    def available(self) -> bool:
+        """False while the breaker keeps requests away from a failing Redis."""
+        return self._clock() >= self._unavailable_until
+
+    def _succeeded(self) -> None:
+        self._consecutive_timeouts = 0
+
+    def _failed(self, operation: str, error: Exception) -> None:
+        # A refused connection is an outage. A timeout may be only a busy moment: skipping the
+        # cache then would add load, so only a run of them opens the breaker.
+        if _is_timeout(error):
+            self._consecutive_timeouts += 1
+            if self._consecutive_timeouts < TIMEOUTS_BEFORE_BREAKING:
+                logger.warning("query cache %s timed out: %s", operation, error)
+                return
+        self._consecutive_timeouts = 0
+        self._unavailable_until = self._clock() + self._retry_after
+        logger.warning(
+            "query cache %s failed, serving from MongoDB for %.0fs: %s",
+            operation,
+            self._retry_after,
+            error,
+        )
+
+    async def lookup(self, key: str) -> Lookup:
+        """The cached data for `key` if every tag it depends on still has the stored version."""
+        if not self.enabled:
+            return Lookup(CacheStatus.BYPASS)
+        if not self.available or not await self._lease.allows_serving():
+            return Lookup(CacheStatus.UNAVAILABLE)
+        try:
+            raw_entry, epoch = await self._redis.mget([self._entry_key(key), self._epoch_key])
+            self._succeeded()
+            if epoch is None:
+                epoch = await self._start_epoch()
+            if raw_entry is None:
+                return Lookup(CacheStatus.MISS, epoch=_text(epoch))
+            entry = orjson.loads(raw_entry)
+            tags: dict[str, str | None] = entry["tags"]
+            if tags:
+                current = await self._redis.mget([self._tag_key(tag) for tag in tags])
+                stored = list(tags.values())
+                if None in stored or [_text(version) for version in current] != stored:
+                    return Lookup(CacheStatus.MISS, epoch=_text(epoch))
+        except (RedisError, OSError) as error:
+            self._failed("lookup", error)
+            return Lookup(CacheStatus.UNAVAILABLE)
+        return Lookup(CacheStatus.HIT, data=entry["data"])
+
+    async def _start_epoch(self) -> bytes | str | None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._epoch_key, _new_epoch(), nx=True)
+            pipe.get(self._epoch_key)
+            results = await pipe.execute()
+        epoch: bytes | str | None = results[1]
+        return epoch
+
+    async def store(
+        self,
+        key: str,
+        data: dict[str, Any],
+        dependencies: CacheDependencies,
+        epoch: str | None,
+        *,
+        client: str,
+    ) -> CacheStatus:
+        """Cache `data` unless something was invalidated since the lookup that missed, and
+        unless `client` has created its share of entries this minute. Returns the status to
+        report: MISS, or BYPASS when the client's share is used up."""
+        if not (self.enabled and dependencies.cacheable and self.available) or epoch is None:
+            return CacheStatus.MISS
+        try:
+            payload = await self._entry(data, sorted(dependencies.tags), epoch)
+            if payload is None:
+                return CacheStatus.MISS
+            if len(payload) > self._max_entry_bytes:
+                logger.info("query result of %d bytes is too large to cache", len(payload))
+                return CacheStatus.MISS
+            if not await self._within_client_share(client):
+                return CacheStatus.BYPASS
+            await self._redis.set(self._entry_key(key), payload, ex=self._ttl)
+        except (RedisError, OSError) as error:
+            self._failed("store", error)
+        return CacheStatus.MISS
+
+    async def _entry(self, data: dict[str, Any], tags: list[str], epoch: str) -> bytes | None:
+        """The entry to store, with the current version of each tag; None when an invalidation
+        happened since the lookup (the epoch moved), as `data` may predate it."""
+        keys = [self._epoch_key, *(self._tag_key(tag) for tag in tags)]
+        current_epoch, *versions = await self._redis.mget(keys)
+        missing = [tag for tag, version in zip(tags, versions, strict=True) if version is None]
+        if _text(current_epoch) == epoch and missing:
+            # Give each tag without one a version, so that losing it later misses.
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for tag in missing:
+                    pipe.set(self._tag_key(tag), secrets.token_hex(8), ex=self._ttl * 2, nx=True)
+                pipe.mget(keys)
+                *_, (current_epoch, *versions) = await pipe.execute()
+        if _text(current_epoch) != epoch or None in versions:
+            return None
+        entry = {
+            "tags": {tag: _text(v) for tag, v in zip(tags, versions, strict=True)},
+            "data": data,
+        }
+        return orjson.dumps(entry)
+
+    async def _within_client_share(self, client: str) -> bool:
+        """Count one entry created by `client`; False past its share of this window."""
+        key = self._client_key(client)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(key, 0, ex=CLIENT_WINDOW_SECONDS, nx=True)
+            pipe.incr(key)
+            _, created = await pipe.execute()
+        if created == self._max_client_entries + 1:
+            logger.info("query cache: client %s created its share of entries; not caching", client)
+        return int(created) <= self._max_client_entries
+
+    async def _apply(self, tags: set[str], operation: str) -> bool:
+        """Give each tag a new version and move the epoch; False when Redis did not take it."""
+        version = secrets.token_hex(8)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for tag in sorted(tags):
+                    # Outliving the entries that refer to it, a tag does not make them miss early.
+                    pipe.set(self._tag_key(tag), version, ex=self._ttl * 2)
+                pipe.set(self._epoch_key, _new_epoch(), nx=True)
+                pipe.incr(self._epoch_key)
+                await pipe.execute()
+        except (RedisError, OSError) as error:
+            self._failed(operation, error)
+            return False
+        return True
+
+    async def _apply_recorded(self, record_id: PydanticObjectId | None, tags: set[str]) -> bool:
+        if not await self._apply(tags, "invalidation"):
+            # Recorded in MongoDB: every process stops serving entries until it is replayed.
+            logger.error("query cache invalidation of %s failed; replayed later", sorted(tags))
+            self._lease.revoke()
+            return False
+        if record_id is not None:
+            try:
+                await forget_invalidations([record_id])
+            except PyMongoError as error:
+                # Applied already: replaying it again later only costs some misses.
+                logger.warning("query cache: applied invalidation not cleared: %s", error)
+        return True
+
+    async def replay_pending(self) -> bool:
+        """Apply every recorded invalidation Redis has not taken (a failed attempt, or a process
+        that died after its commit); True when none is left. The worker runs it periodically;
+        lookups run it when their lease runs out."""
+        if not self.available:
+            return False
+        try:
+            return await self._lease.replay()
+        except PyMongoError as error:
+            logger.warning("query cache: cannot read pending invalidations: %s", error)
+            return False
+
+    async def invalidate(self, tags: Iterable[str]) -> bool:
+        """Retire every entry that read any of `tags`, for a write already durable (outside a
+        transaction): recorded in MongoDB first, so that if Redis does not take it now no
+        process serves those entries until it has. False when Redis did not take it now."""
+        tag_set = set(tags)
+        if not tag_set:
+            return True
+        record_id = None
+        try:
+            record_id = await record_invalidation(tag_set)
+        except PyMongoError as error:
+            # Only this process can notice a failure now; Redis usually takes it anyway.
+            logger.error("query cache invalidation of %s not recorded: %s", sorted(tag_set), error)
+        return await self._apply_recorded(record_id, tag_set)
+
+    async def invalidate_product(self, *versions: Product) -> bool:
+        """Invalidate every cached result a change from `versions[0]` to `versions[-1]` affects."""
+        return await self.invalidate(product_tags(*versions))
+
+    async def invalidate_catalog(self) -> bool:
+        """Invalidate every cached result: for bulk changes whose reach is not worth working out."""
+        return await self.invalidate([CATALOG_TAG])
+
+    async def invalidate_category(self, *versions: Category) -> bool:
+        """Invalidate every cached result a category change affects."""
+        return await self.invalidate(category_tags(*versions))
+
+    # What writers call. Inside a transaction the invalidation is recorded in it, so the record
+    # exists exactly when the change does, and applied once it commits (never after an abort).
+    # Outside one the write is already durable: it is recorded and applied at once.
+
+    async def _changed(self, tags: set[str]) -> None:
+        session = current_session()
+        if session is None:
+            await self.invalidate(tags)
+            return
+        record_id = await record_invalidation(tags, session=session)
+        after_commit(lambda: self._apply_recorded(record_id, tags))
+
+    async def product_changed(self, *versions: Product) -> None:
+        """`versions` (before and after) changed: retire every entry that shows either."""
+        await self._changed(product_tags(*versions))
+
+    async def category_changed(self, *versions: Category) -> None:
+        """A category changed (before and after): retire every entry that shows it."""
+        await self._changed(category_tags(*versions))
+
+    async def review_changed(self, change: ReviewChange) -> None:
+        """A review was written: retire the entries showing it, and its product's ratings if
+        the write changed them."""
+        if not change.changed:
+            return
+        before, after = change.before, change.after
+        listed = any(version is not None and not version.hidden for version in (before, after))
+        review = change.review
+        await self._changed(
+            review_tags(review.id, review.product_id, listed=listed, rated_product=change.product)
+        )
+
+    async def user_changed(self, user_id: ObjectId) -> None:
+        """A user's name or email changed: their reviews show the name (and admins the email)."""
+        await self._changed(user_tags(user_id))
+
+    async def catalog_changed(self) -> None:
+        """A bulk change (import, moves): retire every entry."""
+        await self._changed({CATALOG_TAG})
