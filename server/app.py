@@ -14,6 +14,7 @@ from datetime import timedelta
 import httpx
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,7 +37,7 @@ from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
 from schema import demo_images, dev_pay, oauth, webhooks
 from schema.catalog_admin import transfer as catalog_transfer
-from schema.http import GraphQLEndpoint
+from schema.http import GraphQLEndpoint, database_outage_response
 from schema.middleware import BodySizeLimitMiddleware, RequestIdLogFilter, RequestIdMiddleware
 from schema.root import build_schema
 from schema.webhooks import WEBHOOK_PATH
@@ -337,7 +338,11 @@ def create_app(settings: Settings) -> Starlette:
         routes.append(
             Mount(MEDIA_PATH, app=StaticFiles(directory=settings.media_dir), name="media")
         )
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={PyMongoError: database_outage_response},
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app
