@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
+import pymongo
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
@@ -45,6 +46,9 @@ from settings import Environment, PaymentProviderName, Settings
 
 logger = logging.getLogger("commerce")
 READINESS_TIMEOUT_SECONDS = 2.0
+# Index builds and upgrades of old documents at startup may wait far longer for a reply than a
+# request's commands may (MONGODB_OPERATION_TIMEOUT_SECONDS), on a large collection.
+STARTUP_MONGO_TIMEOUT_SECONDS = 600.0
 MEDIA_PATH = "/media"
 # Where the stand-in email sender puts the mail it "sends" (development, or no SendGrid key).
 SENT_EMAILS_COLLECTION = "sent_emails"
@@ -64,10 +68,26 @@ def configure_logging(settings: Settings) -> None:
 
 
 def connect_mongo(settings: Settings) -> AsyncMongoClient:
+    """A client that gives up on MongoDB within seconds when it is down or stalls.
+
+    It looks for a usable server for MONGODB_SERVER_SELECTION_TIMEOUT_SECONDS, opens connections
+    within MONGODB_CONNECT_TIMEOUT_SECONDS and waits MONGODB_OPERATION_TIMEOUT_SECONDS for each
+    reply (a stalled mongod keeps connections open and never answers). Waiting for a free pooled
+    connection is not bounded: a full pool is load, not an outage, as for Redis.
+    """
     assert settings.mongodb_uri, "MONGODB_URI is resolved before the app starts"
     return AsyncMongoClient(
-        settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, appname="commerce"
+        settings.mongodb_uri,
+        tz_aware=True,
+        appname="commerce",
+        serverSelectionTimeoutMS=_milliseconds(settings.mongodb_server_selection_timeout_seconds),
+        connectTimeoutMS=_milliseconds(settings.mongodb_connect_timeout_seconds),
+        socketTimeoutMS=_milliseconds(settings.mongodb_operation_timeout_seconds),
     )
+
+
+def _milliseconds(seconds: float) -> int:
+    return round(seconds * 1000)
 
 
 def connect_redis(settings: Settings) -> Redis:
@@ -89,13 +109,19 @@ def connect_redis(settings: Settings) -> Redis:
 
 
 async def init_documents(client: AsyncMongoClient, settings: Settings) -> None:
-    """Bind the documents to the database, create their indexes and upgrade old documents."""
-    await init_beanie(
-        database=client[settings.mongodb_database],
-        document_models=ALL_DOCUMENTS,
-    )
-    await create_indexes()
-    await upgrade_documents()
+    """Bind the documents to the database, create their indexes and upgrade old documents.
+
+    Fails within seconds when MongoDB does not answer; once it has, index builds and upgrades
+    get STARTUP_MONGO_TIMEOUT_SECONDS (a deadline for them all, which replaces the reply timeout).
+    """
+    await client.admin.command("ping")
+    with pymongo.timeout(STARTUP_MONGO_TIMEOUT_SECONDS):
+        await init_beanie(
+            database=client[settings.mongodb_database],
+            document_models=ALL_DOCUMENTS,
+        )
+        await create_indexes()
+        await upgrade_documents()
 
 
 def build_email(settings: Settings, mongo: AsyncMongoClient) -> EmailSender:
