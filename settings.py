@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     embedded_mongo_port: Annotated[int, Field(ge=1024, le=65535)] = 27027
     embedded_redis_port: Annotated[int, Field(ge=1024, le=65535)] = 6390
 
+    # Failing fast when MongoDB is down or stalled (README, "Health, readiness and outages"); past
+    # these the API answers SERVICE_UNAVAILABLE. How long to look for a usable server, to open a
+    # connection (and how long the client's own health checks of a server may take), and to wait
+    # for MongoDB's reply to a command.
+    mongodb_server_selection_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 3.0
+    mongodb_connect_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 5.0
+    mongodb_operation_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 5.0
+
     # HTTP server.
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000

@@ -6,6 +6,10 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+SERVICE_UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; try again shortly"
+
 
 class ErrorCode(enum.StrEnum):
     """Codes for errors a client cannot fix by changing a mutation's input fields."""
@@ -16,6 +20,8 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "FORBIDDEN"
     RATE_LIMITED = "RATE_LIMITED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    # Retryable: a store the request needs did not answer in time (HTTP 503).
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 class DomainError(Exception):
@@ -72,3 +78,19 @@ class RateLimitedError(DomainError):
             f"Too many attempts; try again in {retry_after_seconds} seconds",
             extensions={"retryAfter": retry_after_seconds},
         )
+
+
+class ServiceUnavailableError(DomainError):
+    """A store the operation needs could not be reached or did not answer in time. Retryable."""
+
+    def __init__(self, message: str = SERVICE_UNAVAILABLE_MESSAGE) -> None:
+        super().__init__(ErrorCode.SERVICE_UNAVAILABLE, message)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` says MongoDB could not be reached or did not answer in time (no server
+    selected, a connection lost or timed out, an operation or transaction over its time limit),
+    rather than that the request itself was wrong."""
+    return isinstance(error, ConnectionFailure) or (
+        isinstance(error, PyMongoError) and error.timeout
+    )

@@ -1,11 +1,15 @@
 """One way to run a unit of work in a MongoDB transaction, and what to do once it commits.
 
-`in_transaction(work)` starts a session and a transaction and runs `work(session)` in it.
-PyMongo's `with_transaction` retries the whole unit when the server labels an error
-`TransientTransactionError` (a write conflict with a concurrent transaction, a failover), and
-retries the commit alone on `UnknownTransactionCommitResult`; any other error aborts and is raised.
-Given the caller's `session`, it joins the caller's transaction instead: the caller commits or
-aborts, and retries.
+`in_transaction(work)` starts a session and a transaction and runs `work(session)` in it. As
+PyMongo's `with_transaction` (the drivers' convenient transaction API) does, it retries the whole
+unit when the server labels an error `TransientTransactionError` (a write conflict with a
+concurrent transaction), and the commit alone on `UnknownTransactionCommitResult`, for up to 120
+seconds; any other error aborts and is raised. Unlike it, it does not retry when MongoDB cannot
+be reached or does not answer in time (`errors.database_unavailable`): the operation already
+waited out the client's timeouts (the MONGODB_*_TIMEOUT_SECONDS settings), and
+`with_transaction` would wait them out again on every retry, for two minutes. The error is raised
+at once and the request answers SERVICE_UNAVAILABLE. Given the caller's `session`, it joins the
+caller's transaction instead: the caller commits or aborts, and retries.
 
 Effects that must not happen unless the data they describe was committed (cache invalidation,
 emails, background jobs) are registered with `after_commit` while the work runs. They are kept per
@@ -23,19 +27,32 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import random
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import PyMongoError
 
 from documents.catalog import Category
+from documents.errors import database_unavailable
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Effect = Callable[[], Awaitable[object]]
 Work = Callable[[AsyncClientSession], Coroutine[Any, Any, T]]
+
+# PyMongo's `with_transaction` limits: how long retries go on, and the backoff between them.
+_RETRY_TIME_LIMIT_SECONDS = 120.0
+_BACKOFF_FIRST_SECONDS = 0.005
+_BACKOFF_MAX_SECONDS = 0.5
+# Aborting after MongoDB stopped answering is best effort: the server drops an abandoned
+# transaction by itself (transactionLifetimeLimitSeconds), so the request does not wait for it.
+_ABORT_AFTER_OUTAGE_SECONDS = 0.5
 
 
 class AfterCommit:
@@ -132,8 +149,63 @@ async def in_transaction(work: Work[T], *, session: AsyncClientSession | None = 
             _current.reset(token)
 
     async with mongo_client().start_session() as new_session:
-        result = await new_session.with_transaction(attempt)
+        result = await _with_transaction(new_session, attempt)
     # Only the last attempt committed; the ones before it aborted and their effects are dropped.
     # Shielded: a request cancelled now (a client gone, a shutdown) still runs them all.
     await asyncio.shield(attempts[-1].run())
     return result
+
+
+async def _with_transaction(session: AsyncClientSession, work: Work[T]) -> T:
+    """PyMongo's `with_transaction`, with no retries after an outage (see the module's doc)."""
+    started = time.monotonic()
+    attempts = 0
+    while True:
+        if attempts:
+            # As PyMongo does: exponential backoff with jitter, so retries do not run in step.
+            backoff = _BACKOFF_FIRST_SECONDS * 1.5**attempts
+            await asyncio.sleep(random.random() * min(backoff, _BACKOFF_MAX_SECONDS))  # noqa: S311
+        attempts += 1
+        await session.start_transaction()
+        try:
+            result = await work(session)
+        except BaseException as error:
+            if session.in_transaction:
+                await _abort(session, error)
+            if _retryable(error, "TransientTransactionError", started):
+                continue
+            raise
+        if not session.in_transaction or await _committed(session, started):
+            return result
+
+
+async def _committed(session: AsyncClientSession, started: float) -> bool:
+    """Commit; False when the whole transaction is to run again."""
+    while True:
+        try:
+            await session.commit_transaction()
+        except PyMongoError as error:
+            if _retryable(error, "UnknownTransactionCommitResult", started):
+                continue
+            if _retryable(error, "TransientTransactionError", started):
+                return False
+            raise
+        return True
+
+
+async def _abort(session: AsyncClientSession, error: BaseException) -> None:
+    # abort_transaction ignores the errors of the abort itself, as the transactions spec says.
+    if database_unavailable(error):
+        with pymongo.timeout(_ABORT_AFTER_OUTAGE_SECONDS):
+            await session.abort_transaction()
+    else:
+        await session.abort_transaction()
+
+
+def _retryable(error: BaseException, label: str, started: float) -> bool:
+    return (
+        isinstance(error, PyMongoError)
+        and error.has_error_label(label)
+        and not database_unavailable(error)
+        and time.monotonic() - started < _RETRY_TIME_LIMIT_SECONDS
+    )

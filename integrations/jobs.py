@@ -42,6 +42,9 @@ JobFunction = Callable[..., Awaitable[object]]
 # socket timeout must outlast it, as the wait is a blocking Redis command.
 _DEQUEUE_WAIT_SECONDS = 1.0
 _SOCKET_TIMEOUT_SECONDS = 5.0
+# A periodic task failing again and again (MongoDB down) waits twice as long after each failure,
+# up to this (or its own interval, if longer), instead of failing at full rate.
+PERIODIC_MAX_BACKOFF_SECONDS = 300.0
 
 
 class JobQueueUnavailableError(Exception):
@@ -68,6 +71,13 @@ class Periodic:
     name: str
     interval_seconds: float
     run: Callable[[], Awaitable[object]]
+
+    def pause_after(self, failures: int) -> float:
+        """How long to wait before the next run, after `failures` failed runs in a row: the
+        interval, doubled for each failure, at most PERIODIC_MAX_BACKOFF_SECONDS (or the
+        interval, if that is longer)."""
+        ceiling = max(self.interval_seconds, PERIODIC_MAX_BACKOFF_SECONDS)
+        return float(min(ceiling, self.interval_seconds * 2 ** min(failures, 30)))
 
 
 class JobQueue:
@@ -229,12 +239,26 @@ class JobWorker:
                     raise RuntimeError(f"more than {max_jobs} jobs ran; is one requeueing itself?")
 
     async def _repeat(self, periodic: Periodic, stop: asyncio.Event) -> None:
+        failures = 0
         while not stop.is_set():
             try:
                 await periodic.run()
-            except Exception:
-                logger.exception(
-                    "%s failed; trying again in %ss", periodic.name, periodic.interval_seconds
-                )
+            except Exception as error:
+                failures += 1
+                pause = periodic.pause_after(failures)
+                if failures == 1:
+                    logger.exception("%s failed; trying again in %ss", periodic.name, pause)
+                else:  # the traceback was logged at the first failure of the series
+                    logger.warning(
+                        "%s failed again (%d in a row: %s); trying again in %ss",
+                        periodic.name,
+                        failures,
+                        error,
+                        pause,
+                    )
+            else:
+                if failures:
+                    logger.info("%s works again after %d failures", periodic.name, failures)
+                failures = 0
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), periodic.interval_seconds)
+                await asyncio.wait_for(stop.wait(), periodic.pause_after(failures))

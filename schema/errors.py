@@ -3,8 +3,10 @@
 Domain errors keep their message and code. Parse and validation failures, and variables that do not
 fit their types, are the client's to fix. Anything else raised while resolving a field is a server
 fault: the client sees only `INTERNAL_SERVER_ERROR` and the request id, and the server log has the
-details under that id. The endpoint applies `to_api_error` to every result it sends, whichever
-stage of Strawberry produced the error.
+details under that id. MongoDB that cannot be reached or does not answer in time is not a fault of
+the request: `SERVICE_UNAVAILABLE` (retryable; the endpoint answers it with HTTP 503), masked the
+same way. The endpoint applies `to_api_error` to every result it sends, whichever stage of
+Strawberry produced the error.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from typing import Any
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.exceptions import StrawberryInputCoercionError
 
-from documents.errors import DomainError, ErrorCode
+from documents.errors import (
+    SERVICE_UNAVAILABLE_MESSAGE,
+    DomainError,
+    ErrorCode,
+    database_unavailable,
+)
 
 logger = logging.getLogger("commerce.graphql")
 
@@ -35,6 +42,15 @@ _VARIABLE_COERCION_PREFIX = "Variable '$"
 _SUGGESTION = re.compile(r"\s*Did you mean .*\Z", re.DOTALL)
 
 
+def _database_outage(error: GraphQLError) -> bool:
+    original = error.original_error
+    return (
+        original is not None
+        and not isinstance(original, DomainError)
+        and database_unavailable(original)
+    )
+
+
 def error_code(error: GraphQLError) -> str:
     """The `extensions.code` of an error as GraphQL-core or a resolver raised it."""
     original = error.original_error
@@ -42,6 +58,8 @@ def error_code(error: GraphQLError) -> str:
         return str(original.code)
     if isinstance(original, StrawberryInputCoercionError):
         return ErrorCode.BAD_USER_INPUT
+    if _database_outage(error):
+        return ErrorCode.SERVICE_UNAVAILABLE
     if any(message in error.message for message in _LIMIT_MESSAGES):
         return ErrorCode.QUERY_TOO_COMPLEX
     if isinstance(error, GraphQLSyntaxError) or isinstance(original, GraphQLSyntaxError):
@@ -55,9 +73,17 @@ def error_code(error: GraphQLError) -> str:
 
 
 def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:
-    """Log unexpected errors with their traceback; expected ones only at debug level."""
+    """Log unexpected errors with their traceback, a database outage in one line (an outage, not
+    a bug: no traceback per request), expected errors only at debug level."""
     for error in errors:
-        if error_code(error) == INTERNAL_SERVER_ERROR:
+        if _database_outage(error):
+            logger.warning(
+                "MongoDB unavailable in request %s at %s: %s",
+                request_id,
+                error.path,
+                error.message,
+            )
+        elif error_code(error) == INTERNAL_SERVER_ERROR:
             cause = error.original_error or error
             logger.error(
                 "unexpected error in request %s at %s: %s",
@@ -86,6 +112,10 @@ def to_api_error(
             extensions["field"] = error.original_error.field
     if code == INTERNAL_SERVER_ERROR:
         message = "Internal server error"
+        extensions = {"code": code, "requestId": request_id}
+    elif _database_outage(error):
+        # PyMongo's message describes the servers and the topology: for the log only.
+        message = SERVICE_UNAVAILABLE_MESSAGE
         extensions = {"code": code, "requestId": request_id}
     return GraphQLError(
         message,

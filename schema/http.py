@@ -1,4 +1,8 @@
-"""The `/graphql` endpoint: builds each request's context and answers HTTP errors as JSON."""
+"""The `/graphql` endpoint: builds each request's context and answers HTTP errors as JSON.
+
+An answer with a `SERVICE_UNAVAILABLE` error (MongoDB unreachable or too slow) has HTTP status 503,
+so load balancers, proxies and clients see an outage, not a success.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
 from documents.accounts import Role
+from documents.errors import SERVICE_UNAVAILABLE_MESSAGE, ErrorCode, database_unavailable
 from resolvers.accounts.viewer import current_viewer
 from resolvers.context import Context
 from schema.errors import to_api_error
@@ -75,6 +80,29 @@ def _error_response(message: str, code: str, status: int, **extensions: str) -> 
     return JSONResponse(body, status_code=status)
 
 
+def _has_error_code(response_data: object, code: str) -> bool:
+    """Whether any result (one, or each of a batch) has a top-level error with `code`."""
+    results = response_data if isinstance(response_data, list) else [response_data]
+    return any(
+        (error.get("extensions") or {}).get("code") == code
+        for result in results
+        if isinstance(result, dict)
+        for error in result.get("errors") or ()
+    )
+
+
+def database_outage_response(request: Request, error: Exception) -> Response:
+    """For routes other than `/graphql` (an export, a callback): MongoDB unreachable or too slow
+    is a 503 with `SERVICE_UNAVAILABLE`; any other database error stays a server fault."""
+    if not database_unavailable(error):
+        raise error
+    request_id = request_id_of(request)
+    logger.warning("MongoDB unavailable in request %s: %s", request_id, error)
+    return _error_response(
+        SERVICE_UNAVAILABLE_MESSAGE, ErrorCode.SERVICE_UNAVAILABLE, 503, requestId=request_id
+    )
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context, orjson encoding and JSON error bodies."""
 
@@ -105,12 +133,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             # Strawberry answers transport errors in plain text; clients expect GraphQL errors.
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
             response = _error_response(_reason(error), code, error.status_code)
-        except Exception:
-            request_id = request_id_of(request)
-            logger.exception("unexpected error handling request %s", request_id)
-            response = _error_response(
-                "Internal server error", "INTERNAL_SERVER_ERROR", 500, requestId=request_id
-            )
+        except Exception as error:
+            if database_unavailable(error):
+                response = database_outage_response(request, error)
+            else:
+                request_id = request_id_of(request)
+                logger.exception("unexpected error handling request %s", request_id)
+                response = _error_response(
+                    "Internal server error", "INTERNAL_SERVER_ERROR", 500, requestId=request_id
+                )
         await response(scope, receive, send)
 
     async def _admit_uploads(self, request: Request) -> None:
@@ -159,6 +190,16 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 for error in result.errors
             ]
         return await super().process_result(request, result)
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if _has_error_code(response_data, ErrorCode.SERVICE_UNAVAILABLE):
+            response.status_code = 503
+        return response
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

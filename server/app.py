@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
 
 import httpx
+import pymongo
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -35,7 +37,7 @@ from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
 from schema import demo_images, dev_pay, oauth, webhooks
 from schema.catalog_admin import transfer as catalog_transfer
-from schema.http import GraphQLEndpoint
+from schema.http import GraphQLEndpoint, database_outage_response
 from schema.media import MEDIA_PATH, MediaFiles
 from schema.middleware import (
     BodySizeLimitMiddleware,
@@ -49,6 +51,9 @@ from settings import Environment, PaymentProviderName, Settings
 
 logger = logging.getLogger("commerce")
 READINESS_TIMEOUT_SECONDS = 2.0
+# Index builds and upgrades of old documents at startup may wait far longer for a reply than a
+# request's commands may (MONGODB_OPERATION_TIMEOUT_SECONDS), on a large collection.
+STARTUP_MONGO_TIMEOUT_SECONDS = 600.0
 # Where the stand-in email sender puts the mail it "sends" (development, or no SendGrid key).
 SENT_EMAILS_COLLECTION = "sent_emails"
 # Where the stand-in payment provider keeps its orders, payments and refunds.
@@ -67,10 +72,26 @@ def configure_logging(settings: Settings) -> None:
 
 
 def connect_mongo(settings: Settings) -> AsyncMongoClient:
+    """A client that gives up on MongoDB within seconds when it is down or stalls.
+
+    It looks for a usable server for MONGODB_SERVER_SELECTION_TIMEOUT_SECONDS, opens connections
+    within MONGODB_CONNECT_TIMEOUT_SECONDS and waits MONGODB_OPERATION_TIMEOUT_SECONDS for each
+    reply (a stalled mongod keeps connections open and never answers). Waiting for a free pooled
+    connection is not bounded: a full pool is load, not an outage, as for Redis.
+    """
     assert settings.mongodb_uri, "MONGODB_URI is resolved before the app starts"
     return AsyncMongoClient(
-        settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, appname="commerce"
+        settings.mongodb_uri,
+        tz_aware=True,
+        appname="commerce",
+        serverSelectionTimeoutMS=_milliseconds(settings.mongodb_server_selection_timeout_seconds),
+        connectTimeoutMS=_milliseconds(settings.mongodb_connect_timeout_seconds),
+        socketTimeoutMS=_milliseconds(settings.mongodb_operation_timeout_seconds),
     )
+
+
+def _milliseconds(seconds: float) -> int:
+    return round(seconds * 1000)
 
 
 def connect_redis(settings: Settings, url: str | None = None) -> Redis:
@@ -94,13 +115,19 @@ def connect_redis(settings: Settings, url: str | None = None) -> Redis:
 
 
 async def init_documents(client: AsyncMongoClient, settings: Settings) -> None:
-    """Bind the documents to the database, create their indexes and upgrade old documents."""
-    await init_beanie(
-        database=client[settings.mongodb_database],
-        document_models=ALL_DOCUMENTS,
-    )
-    await create_indexes()
-    await upgrade_documents()
+    """Bind the documents to the database, create their indexes and upgrade old documents.
+
+    Fails within seconds when MongoDB does not answer; once it has, index builds and upgrades
+    get STARTUP_MONGO_TIMEOUT_SECONDS (a deadline for them all, which replaces the reply timeout).
+    """
+    await client.admin.command("ping")
+    with pymongo.timeout(STARTUP_MONGO_TIMEOUT_SECONDS):
+        await init_beanie(
+            database=client[settings.mongodb_database],
+            document_models=ALL_DOCUMENTS,
+        )
+        await create_indexes()
+        await upgrade_documents()
 
 
 def build_email(settings: Settings, mongo: AsyncMongoClient) -> EmailSender:
@@ -289,6 +316,16 @@ def describe_payments(payments: PaymentService) -> None:
     logger.info("payments: %s", descriptions[payments.name])
 
 
+async def _answers(name: str, check: Awaitable[object]) -> str:
+    """Whether `check` (a ping) succeeds within READINESS_TIMEOUT_SECONDS: "ok" or "unavailable"."""
+    try:
+        await asyncio.wait_for(check, READINESS_TIMEOUT_SECONDS)
+    except Exception as error:
+        logger.warning("readiness check %s failed: %s", name, error or type(error).__name__)
+        return "unavailable"
+    return "ok"
+
+
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app. Its lifespan opens the MongoDB and Redis clients and closes them on shutdown."""
 
@@ -330,22 +367,17 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        checks = {
-            "mongodb": request.app.state.mongo.admin.command("ping"),
-            "redis": request.app.state.redis.ping(),
-        }
-        results = {}
-        for name, check in checks.items():
-            try:
-                await asyncio.wait_for(check, READINESS_TIMEOUT_SECONDS)
-                results[name] = "ok"
-            except Exception as error:
-                logger.warning("readiness check %s failed: %s", name, error)
-                results[name] = "unavailable"
-        ready = all(value == "ok" for value in results.values())
+        """Ready while MongoDB answers. Redis down only degrades the service (the cache, the
+        abuse limits and the job queue are optional by design): 200 with "degraded", so a
+        load balancer does not turn a cache outage into a full one."""
+        mongodb, redis = await asyncio.gather(
+            _answers("mongodb", request.app.state.mongo.admin.command("ping")),
+            _answers("redis", request.app.state.redis.ping()),
+        )
+        status = "unavailable" if mongodb != "ok" else "degraded" if redis != "ok" else "ready"
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable", **results},
-            status_code=200 if ready else 503,
+            {"status": status, "mongodb": mongodb, "redis": redis},
+            status_code=503 if status == "unavailable" else 200,
         )
 
     graphql = GraphQLEndpoint(
@@ -376,7 +408,11 @@ def create_app(settings: Settings) -> Starlette:
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         media = MediaFiles(directory=settings.media_dir, content_types=LOCAL_CONTENT_TYPES)
         routes.append(Mount(MEDIA_PATH, app=media, name="media"))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={PyMongoError: database_outage_response},
+    )
     # Every body is held to the small limit; /graphql raises it for an authorized upload.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_json_request_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -29,6 +29,7 @@ from documents.demo_catalog import load_demo_catalog
 from integrations.local_servers import (
     LocalServer,
     LocalServerError,
+    ServerSupervisor,
     running_mongod_uri,
     running_redis_uri,
     start_mongod,
@@ -246,6 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     except LocalServerError as error:
         print(f"Could not start an embedded server: {error}", file=sys.stderr)
         return 1
+    # The long-running commands get their embedded servers back if one dies (development).
+    supervisor = (
+        ServerSupervisor(servers).start()
+        if servers and args.command in ("run", "serve", "worker")
+        else None
+    )
     try:
         if args.command == "create-admin":
             return asyncio.run(create_admin(settings, args.email, args.name))
@@ -262,5 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 stop_worker_process(worker_process)
     finally:
+        if supervisor is not None:
+            supervisor.stop()
         stop_servers(servers)
     return 0

@@ -22,6 +22,7 @@ from documents.registry import ALL_DOCUMENTS
 from integrations.local_servers import free_port, start_mongod, start_redis
 from server import SENT_EMAILS_COLLECTION, create_app
 from settings import Environment, Settings
+from tests.fakes.mongo_proxy import MongoProxy
 from tests.support import MongoCommandCounter
 
 COMMAND_COUNTER = MongoCommandCounter()
@@ -120,3 +121,32 @@ def replace_services(app: Starlette) -> Iterator[Callable[..., None]]:
 
     yield replace
     app.state.services = original
+
+
+# How long MongoDB operations may take in an app behind `mongo_proxy`: short, so that tests of
+# an outage are quick, long enough for the requests that work before it on a busy machine.
+PROXIED_MONGODB_TIMEOUT_SECONDS = 1.0
+
+
+@pytest.fixture
+async def mongo_proxy(app: Starlette) -> AsyncIterator[MongoProxy]:
+    """A proxy to the test mongod, for an app to start behind and then lose MongoDB
+    (`MongoProxy.stall`, `MongoProxy.shut`)."""
+    primary: str = (await app.state.mongo.admin.command("hello"))["primary"]
+    host, port = primary.rsplit(":", 1)
+    proxy = await MongoProxy((host, int(port))).start()
+    yield proxy
+    await proxy.shut()
+
+
+@pytest.fixture
+def proxied_settings(settings: Settings, mongo_proxy: MongoProxy) -> Settings:
+    """The test settings, with MongoDB reached through `mongo_proxy` and short timeouts."""
+    return settings.model_copy(
+        update={
+            "mongodb_uri": mongo_proxy.uri,
+            "mongodb_server_selection_timeout_seconds": PROXIED_MONGODB_TIMEOUT_SECONDS,
+            "mongodb_connect_timeout_seconds": PROXIED_MONGODB_TIMEOUT_SECONDS,
+            "mongodb_operation_timeout_seconds": PROXIED_MONGODB_TIMEOUT_SECONDS,
+        }
+    )

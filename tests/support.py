@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -275,3 +277,20 @@ def app_sharing_services(settings: Any, running: Any) -> Any:
     for name in ("mongo", "redis", "services"):
         setattr(app.state, name, getattr(running.state, name))
     return app
+
+
+@contextlib.asynccontextmanager
+async def another_app(settings: Any, shared_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A second app built from `settings` (another MongoDB URI, another Redis URL) and running,
+    with an HTTP client for it. Beanie binds the documents to one client per process: to the
+    second app's while it runs, to the shared app's again afterwards."""
+    from server import create_app, init_documents
+
+    second = create_app(settings)
+    try:
+        async with second.router.lifespan_context(second):
+            transport = httpx.ASGITransport(app=second)
+            async with httpx.AsyncClient(transport=transport, base_url="http://second") as http:
+                yield http
+    finally:
+        await init_documents(shared_app.state.mongo, shared_app.state.settings)

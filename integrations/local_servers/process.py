@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,6 +52,8 @@ class LocalServer:
     uri: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    # How this server was started (same port, same data directory), for `start_again`.
+    starter: Callable[[], LocalServer] | None = field(default=None, repr=False)
 
     @property
     def port(self) -> int:
@@ -59,6 +61,16 @@ class LocalServer:
         port = urlsplit(self.uri).port
         assert port is not None, self.uri
         return port
+
+    def start_again(self) -> None:
+        """Start the server again as it was started, after its process exited, and wait until it
+        is ready; this object then stands for the new process. Raises LocalServerError as the
+        first start would."""
+        if self.starter is None:
+            raise LocalServerError(f"{self.name} was not started by this launcher")
+        if self.process.poll() is None:
+            raise LocalServerError(f"{self.name} (pid {self.process.pid}) is still running")
+        self.process = self.starter().process
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the server: SIGTERM, wait up to ``timeout`` seconds, then SIGKILL.

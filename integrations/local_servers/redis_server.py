@@ -87,6 +87,7 @@ def start_redis(
         uri=f"redis://{HOST}:{port}/0",
         process=spawn(args),
         log_path=log_path,
+        starter=lambda: start_redis(data_dir, port, timeout=timeout),
     )
     try:
         wait_for_port(server, port, deadline, hint)

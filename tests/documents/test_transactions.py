@@ -1,5 +1,5 @@
-"""`in_transaction`: commit or abort as a whole, retry on conflicts, join a caller's transaction,
-and run after-commit effects once, only for the attempt that committed."""
+"""`in_transaction`: commit or abort as a whole, retry on conflicts (not on an outage), join a
+caller's transaction, and run after-commit effects once, only for the attempt that committed."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 
 from documents.catalog import Category, Product
+from documents.errors import database_unavailable
 from documents.transactions import after_commit, in_transaction, mongo_client, run_after_commit
 from integrations.email import EmailMessage
 from resolvers.accounts.emails import deliver
@@ -18,7 +20,8 @@ from resolvers.context import new_context
 from resolvers.query_cache import product_tags
 from settings import Settings
 from tests.factories import make_category, make_product
-from tests.support import sent_emails
+from tests.fakes.mongo_proxy import MongoProxy
+from tests.support import another_app, sent_emails
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -205,4 +208,57 @@ async def test_a_transaction_opened_by_hand_cannot_be_joined() -> None:
             await in_transaction(work, session=session)
         await session.abort_transaction()
 
+    assert (await stored_name(shoes), ran) == ("Shoes", [])
+
+
+async def test_mongodb_stalling_during_the_work_fails_it_at_once_without_a_retry(
+    app: Starlette, proxied_settings: Settings, mongo_proxy: MongoProxy
+) -> None:
+    shoes = await make_category("Shoes")
+    attempts: list[int] = []
+    ran: list[str] = []
+
+    async def work(session: AsyncClientSession) -> None:
+        attempts.append(len(attempts) + 1)
+        after_commit(lambda: _record(ran, "effect"))
+        mongo_proxy.stall()
+        await rename(session, shoes, "Boots")
+
+    async with another_app(proxied_settings, app):
+        with pytest.raises(PyMongoError) as raised:
+            await in_transaction(work)
+
+    # PyMongo labels it TransientTransactionError, and its with_transaction would run the work
+    # again for two minutes, each attempt waiting out the timeout again.
+    assert raised.value.has_error_label("TransientTransactionError")
+    assert database_unavailable(raised.value)
+    assert attempts == [1]
+    assert (await stored_name(shoes), ran) == ("Shoes", [])
+
+
+async def test_mongodb_stalling_before_the_commit_fails_it_at_once_and_commits_nothing(
+    app: Starlette, proxied_settings: Settings, mongo_proxy: MongoProxy
+) -> None:
+    shoes = await make_category("Shoes")
+    attempts: list[int] = []
+    ran: list[str] = []
+    sessions: list[dict[str, Any]] = []
+
+    async def work(session: AsyncClientSession) -> None:
+        attempts.append(len(attempts) + 1)
+        sessions.append(session.session_id)
+        after_commit(lambda: _record(ran, "effect"))
+        await rename(session, shoes, "Boots")
+        mongo_proxy.stall()  # the commit will not get through
+
+    async with another_app(proxied_settings, app):
+        with pytest.raises(PyMongoError) as raised:
+            await in_transaction(work)
+        # MongoDB still holds the transaction nobody committed, with its write to `shoes`:
+        # end it now, as its lifetime limit would a minute later.
+        await app.state.mongo.admin.command("killSessions", sessions)
+
+    assert raised.value.has_error_label("UnknownTransactionCommitResult")
+    assert database_unavailable(raised.value)
+    assert attempts == [1]
     assert (await stored_name(shoes), ran) == ("Shoes", [])

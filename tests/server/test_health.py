@@ -1,18 +1,23 @@
-"""Liveness and readiness."""
+"""Liveness and readiness: ready while MongoDB answers; Redis down only degrades the service, which
+keeps serving, so a load balancer routing on `/readyz` does not turn a cache outage into a full one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 
-from integrations.local_servers import free_port, start_redis
+from integrations.local_servers import free_port
+from settings import Settings
+from tests.factories import make_category, make_product
+from tests.fakes.mongo_proxy import MongoProxy
+from tests.support import another_app
+
+PRODUCTS = """
+query {
+  products(first: 5) { totalCount edges { node { name } } }
+}
+"""
 
 
 async def test_healthz_answers_while_the_process_is_alive(client: httpx.AsyncClient) -> None:
@@ -28,43 +33,38 @@ async def test_readyz_is_ready_when_mongodb_and_redis_answer(client: httpx.Async
     assert response.json() == {"status": "ready", "mongodb": "ok", "redis": "ok"}
 
 
-@pytest.fixture
-def stopped_redis(app: Starlette, tmp_path: Path) -> Iterator[Redis]:
-    server = start_redis(tmp_path, free_port())
-    redis = Redis.from_url(server.uri, socket_timeout=0.5, socket_connect_timeout=0.5)
-    server.stop()
-    original = app.state.redis
-    app.state.redis = redis
-    yield redis
-    app.state.redis = original
-
-
-async def test_readyz_is_503_when_redis_is_down(
-    client: httpx.AsyncClient, stopped_redis: Redis
+async def test_with_redis_down_readyz_is_200_degraded_and_the_api_keeps_serving(
+    app: Starlette, settings: Settings
 ) -> None:
-    response = await client.get("/readyz")
+    await make_product(await make_category("Shoes"), name="Trail Runner")
+    redis_down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
 
-    assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "mongodb": "ok", "redis": "unavailable"}
-    await stopped_redis.aclose()
+    async with another_app(redis_down, app) as http:
+        ready = await http.get("/readyz")
+        served = await http.post("/graphql", json={"query": PRODUCTS})
 
-
-@pytest.fixture
-def unreachable_mongo(app: Starlette) -> Iterator[AsyncMongoClient[Any]]:
-    client: AsyncMongoClient[Any] = AsyncMongoClient(
-        f"mongodb://127.0.0.1:{free_port()}/?directConnection=true", serverSelectionTimeoutMS=200
-    )
-    original = app.state.mongo
-    app.state.mongo = client
-    yield client
-    app.state.mongo = original
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "degraded", "mongodb": "ok", "redis": "unavailable"}
+    assert served.status_code == 200
+    body = served.json()
+    assert body["data"]["products"]["edges"] == [{"node": {"name": "Trail Runner"}}]
+    assert body["extensions"]["cache"] == "UNAVAILABLE"
 
 
-async def test_readyz_is_503_when_mongodb_is_down(
-    client: httpx.AsyncClient, unreachable_mongo: AsyncMongoClient[Any]
+@pytest.mark.parametrize("failure", ["stall", "shut"])
+async def test_with_mongodb_stalled_or_down_readyz_is_503(
+    app: Starlette, proxied_settings: Settings, mongo_proxy: MongoProxy, failure: str
 ) -> None:
-    response = await client.get("/readyz")
+    async with another_app(proxied_settings, app) as http:
+        before = await http.get("/readyz")
+        if failure == "stall":
+            mongo_proxy.stall()
+        else:
+            await mongo_proxy.shut()
+        after = await http.get("/readyz")
+        alive = await http.get("/healthz")
 
-    assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "mongodb": "unavailable", "redis": "ok"}
-    await unreachable_mongo.close()
+    assert before.status_code == 200
+    assert after.status_code == 503
+    assert after.json() == {"status": "unavailable", "mongodb": "unavailable", "redis": "ok"}
+    assert alive.status_code == 200
