@@ -2,9 +2,10 @@
 
 A client (a signed-in user by id, anyone else by IP address, IPv6 per /64) has a bucket of `size`
 points that refills at `restore_rate` points a second. A query takes its requested cost from the
-bucket before it runs, or is refused while the bucket holds less; once it has run, what it did
-not use (requested minus actual cost) goes back. Each draw is one Lua script, so concurrent
-queries of one client cannot both spend the same points.
+bucket before it runs, or is refused while the bucket holds less; once it has run, the bucket is
+settled on its actual cost: what it did not use goes back, and what it used beyond the request
+(lists longer than their nominal size) is taken, even into debt. Each draw is one Lua script, so
+concurrent queries of one client cannot both spend the same points.
 
 When Redis fails the bucket fails open: the query runs unthrottled (the per-query limit,
 MAX_QUERY_COST, still holds), and Redis is left alone for `retry_after_seconds` so that an outage
@@ -27,7 +28,8 @@ from resolvers.rate_limits import client_network
 logger = logging.getLogger(__name__)
 
 # KEYS[1]: the bucket; ARGV: size, restore rate per second, now (seconds), cost (negative: a
-# refund). A missing bucket is full. Returns {taken (0/1), points available afterwards}.
+# refund), and 1 to take the cost whatever the bucket holds (settling a query that ran). A
+# missing bucket is full. Returns {taken (0/1), points available afterwards}.
 _DRAW = """
 local size = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
@@ -39,7 +41,7 @@ if state[1] then
   local elapsed = math.max(0, now - tonumber(state[2]))
   available = math.min(size, tonumber(state[1]) + elapsed * rate)
 end
-if cost > available then
+if cost > available and ARGV[5] ~= '1' then
   return {0, tostring(available)}
 end
 available = math.min(size, available - cost)
@@ -109,22 +111,26 @@ class QueryCostBucket:
         status = self._status(available)
         if taken:
             return Draw(allowed=True, status=status)
+        # A bucket in debt shows 0; the wait counts the debt.
         retry_after = max(math.ceil((cost - available) / self.restore_rate), 1)
         return Draw(allowed=False, status=status, retry_after=retry_after)
 
-    async def give_back(self, client: str, points: int) -> ThrottleStatus | None:
-        """Return points a query took but did not use; the bucket never holds more than `size`."""
-        answer = await self._draw(client, -points)
+    async def settle(self, client: str, difference: int) -> ThrottleStatus | None:
+        """Settle a query that ran on its actual cost: `difference` (actual minus requested) is
+        taken, or given back when negative; the bucket never holds more than `size`."""
+        answer = await self._draw(client, difference, settling=True)
         return None if answer is None else self._status(answer[1])
 
     def _status(self, available: float) -> ThrottleStatus:
         return ThrottleStatus(
             maximum_available=float(self.size),
-            currently_available=math.floor(available * 10) / 10,
+            currently_available=max(math.floor(available * 10) / 10, 0.0),
             restore_rate=float(self.restore_rate),
         )
 
-    async def _draw(self, client: str, cost: int) -> tuple[bool, float] | None:
+    async def _draw(
+        self, client: str, cost: int, *, settling: bool = False
+    ) -> tuple[bool, float] | None:
         if not self.enabled:
             return None
         now = self._clock()
@@ -133,7 +139,7 @@ class QueryCostBucket:
         try:
             taken, available = await self._script(
                 keys=[f"{self._prefix}{client}"],
-                args=[self.size, self.restore_rate, repr(now), cost],
+                args=[self.size, self.restore_rate, repr(now), cost, int(settling)],
             )
         except (RedisError, OSError) as error:
             self._unavailable_until = now + self._retry_after

@@ -108,9 +108,9 @@ class QueryCostExtension(SchemaExtension):
         except Exception:  # pricing the answer must never cost the client the answer
             logger.exception("could not price the result of an operation")
             return
-        if draw.status is not None and actual is not None and actual < requested:
-            refunded = await bucket.give_back(client, requested - actual)
-            self._throttle = refunded or self._throttle
+        if draw.status is not None and actual is not None and actual != requested:
+            settled = await bucket.settle(client, actual - requested)
+            self._throttle = settled or self._throttle
 
     def get_results(self) -> dict[str, Any]:
         return {

@@ -18,7 +18,7 @@ from documents.demo_catalog import load_demo_catalog
 from integrations.local_servers import free_port
 from resolvers.cost_bucket import QueryCostBucket, throttle_client
 from settings import Settings
-from tests.factories import make_user
+from tests.factories import make_category, make_order, make_product, make_user
 from tests.support import MongoCommandCounter, access_token_for, error_codes
 
 # Four lookups that find nothing: requested and actual cost are both 4, so nothing is refunded.
@@ -186,6 +186,29 @@ async def test_unused_cost_is_given_back(
     assert body["extensions"]["cost"]["requestedQueryCost"] == 502
     assert body["extensions"]["cost"]["actualQueryCost"] == 2
     assert available(body) == 1998
+
+
+async def test_lists_longer_than_their_nominal_size_are_charged_when_they_come_back(
+    app: Starlette,
+    client_from: Callable[[str], httpx.AsyncClient],
+    use_bucket: Callable[..., QueryCostBucket],
+) -> None:
+    use_bucket(size=12, restore_rate=1)
+    buyer = await make_user()
+    shoes = await make_category()
+    order = await make_order(buyer, *[(await make_product(shoes), 1) for _ in range(12)])
+    token = await access_token_for(app, buyer)
+    shopper = client_from("203.0.113.7")
+    query = f"{{ order(number: {order.number}) {{ lines {{ product {{ name }} }} }} }}"
+
+    body = await ask(shopper, query, token=token)
+    next_one = await ask(shopper, token=token)
+
+    # An order's lines count as 10 before it runs; this one came back with 12.
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 1 + 1 + 10
+    assert body["extensions"]["cost"]["actualQueryCost"] == 1 + 1 + 12
+    assert available(body) == 0  # 2 points in debt
+    assert next_one["errors"][0]["extensions"] == {"code": "RATE_LIMITED", "retryAfter": 6}
 
 
 async def test_signed_in_users_draw_from_their_own_bucket(
