@@ -49,6 +49,9 @@ DOCUMENTS = {
     + ", ".join(f'"{n}"' for n in range(100))
     + "]) { ... on Product { name category { name } } ... on Category { parent { name } }"
     " ... on Order { number } ... on Review { product { name } } } }",
+    "one page selected 200 times": "{ "
+    + " ".join(f"products(first: 100) {{ edges {{ node {{ n{n}: name }} }} }}" for n in range(200))
+    + " }",
     "GraphiQL's introspection": get_introspection_query(descriptions=True),
 }
 

@@ -16,7 +16,9 @@ query is then too complex) after `MAX_WORK` steps, whatever the document.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -61,8 +63,6 @@ COST_CEILING = 2**53 - 1
 # A list of objects the rules give no size: charged like a default page.
 DEFAULT_LIST_SIZE = DEFAULT_PAGE_SIZE
 _ITEM_FIELDS = ("edges", "nodes")
-# Stands for "no data: price what the document may return".
-_REQUESTED: Any = object()
 
 
 class CostUnboundedError(Exception):
@@ -73,9 +73,32 @@ FieldGroup = tuple[FieldNode, ...]
 SelectionSets = tuple[SelectionSetNode, ...]
 
 
+class _Kind(enum.Enum):
+    LEAF = "leaf"  # a scalar or enum, or a field the rules price as a whole
+    OBJECT = "object"
+    LIST = "list"
+    CONNECTION = "connection"
+
+
+@dataclass
+class _Field:
+    """What pricing one group of merged fields needs, worked out once per parent type."""
+
+    kind: _Kind
+    name: str
+    own: int
+    named: GraphQLNamedType | None = None
+    selection_sets: SelectionSets = ()
+    per_element: int = 0
+    size: int = 0  # a list's bound, a connection's page size
+    requested: int | None = None  # memo
+    # The fields selected on `named` when it is an object type, once looked up.
+    selection: dict[str, _Field] | None = None
+
+
 class QueryCost:
     """Prices one operation of a parsed, validated document. Build one per request: `requested()`
-    before execution, `actual(data)` after; they share what was collected."""
+    before execution, `actual(data)` after; they share what was worked out."""
 
     def __init__(
         self,
@@ -88,7 +111,7 @@ class QueryCost:
         max_work: int = MAX_WORK,
     ) -> None:
         self._schema = schema
-        self._fields = fields
+        self._rules = fields
         self._max_work = max_work
         self._work = 0
         self._fragments = {
@@ -104,8 +127,8 @@ class QueryCost:
             )
             if not isinstance(coerced, list):  # a list is the coercion errors
                 self._variables = coerced
-        self._collected: dict[tuple[Any, ...], dict[str, list[FieldNode]]] = {}
-        self._priced: dict[tuple[Any, ...], int] = {}
+        self._selections: dict[tuple[Any, ...], dict[str, _Field]] = {}
+        self._fields: dict[tuple[Any, ...], _Field] = {}
 
     def _root_type(self) -> GraphQLObjectType | None:
         if self._operation is None or self._variables is None:
@@ -123,133 +146,179 @@ class QueryCost:
         root = self._root_type()
         if root is None or self._operation is None:
             return None
-        cost = self._object_selection(root, (self._operation.selection_set,), _REQUESTED)
+        cost = self._requested_selection(root, (self._operation.selection_set,))
         return min(cost, COST_CEILING)
 
     def actual(self, data: Mapping[str, Any]) -> int | None:
-        """What the operation cost, priced on the data it returned."""
+        """What the operation cost, priced on the data it returned: pages and lists as long as
+        they came back, a null object as its own cost."""
         root = self._root_type()
         if root is None or self._operation is None:
             return None
-        return min(
-            self._object_selection(root, (self._operation.selection_set,), data), COST_CEILING
-        )
+        cost = self._actual_selection(root, (self._operation.selection_set,), data)
+        return min(cost, COST_CEILING)
 
-    # Pricing. `value` is the data the field returned, or `_REQUESTED` before execution.
+    # Before execution.
 
-    def _object_selection(
-        self, object_type: GraphQLObjectType, selection_sets: SelectionSets, value: Any
-    ) -> int:
-        if value is not _REQUESTED and not isinstance(value, Mapping):
-            return 0
-        total = 0
-        for key, nodes in self._collect(selection_sets, object_type).items():
-            if value is _REQUESTED:
-                total += self._field(object_type, tuple(nodes), _REQUESTED)
-            elif key in value:
-                total += self._field(object_type, tuple(nodes), value[key])
-        return total
-
-    def _selection(self, named: GraphQLNamedType, selection_sets: SelectionSets, value: Any) -> int:
+    def _requested_selection(self, named: GraphQLNamedType, selection_sets: SelectionSets) -> int:
         if not selection_sets:
             return 0
         if isinstance(named, GraphQLObjectType):
-            return self._object_selection(named, selection_sets, value)
+            fields = self._selection(named, selection_sets).values()
+            return sum(self._requested_field(field) for field in fields)
         if not is_abstract_type(named):
             return 0
         possible = self._schema.get_possible_types(named)
-        if value is not _REQUESTED and isinstance(value, Mapping):
-            # The runtime type is the one whose collected fields are exactly the keys returned.
-            keys = set(value)
-            matching = [t for t in possible if set(self._collect(selection_sets, t)) == keys]
-            possible = matching or possible
-        return max((self._object_selection(t, selection_sets, value) for t in possible), default=0)
+        return max((self._requested_selection(t, selection_sets) for t in possible), default=0)
 
-    def _field(self, parent: GraphQLObjectType, nodes: FieldGroup, value: Any) -> int:
-        memo_key = (parent.name, *map(id, nodes))
-        if value is _REQUESTED and memo_key in self._priced:
-            return self._priced[memo_key]
+    def _requested_field(self, field: _Field) -> int:
+        if field.requested is not None:
+            return field.requested
         self._spend()
-        cost = self._price_field(parent, nodes, value)
-        if value is _REQUESTED:
-            self._priced[memo_key] = cost
+        inner = 0 if field.named is None else self._requested_items(field)
+        if field.kind is _Kind.CONNECTION:
+            cost = field.own + inner
+        elif field.kind is _Kind.LIST:
+            cost = field.own + field.size * (field.per_element + inner)
+        else:
+            cost = field.own + inner
+        field.requested = cost
         return cost
 
-    def _price_field(self, parent: GraphQLObjectType, nodes: FieldGroup, value: Any) -> int:
+    def _requested_items(self, field: _Field) -> int:
+        assert field.named is not None
+        if field.kind is not _Kind.CONNECTION:
+            return self._requested_selection(field.named, field.selection_sets)
+        assert isinstance(field.named, GraphQLObjectType)
+        total = 0
+        for part in self._selection(field.named, field.selection_sets).values():
+            if _is_items(part):
+                assert part.named is not None
+                item = self._requested_selection(part.named, part.selection_sets)
+                total += field.size * (_item_cost(part) + item)
+            elif part.name != "pageInfo":
+                total += self._requested_field(part)
+        return total
+
+    # After execution. `value` is what the field returned; the loops are plain, since they run
+    # once per object of the answer.
+
+    def _actual_selection(
+        self, named: GraphQLNamedType, selection_sets: SelectionSets, value: Any
+    ) -> int:
+        if not selection_sets or not isinstance(value, Mapping):
+            return 0
+        if isinstance(named, GraphQLObjectType):
+            return self._actual_object(self._selection(named, selection_sets), value)
+        if not is_abstract_type(named):
+            return 0
+        possible = self._schema.get_possible_types(named)
+        # The returned type is the one whose collected fields are exactly the keys returned.
+        selections = [self._selection(t, selection_sets) for t in possible]
+        keys = value.keys()
+        candidates = [selection for selection in selections if selection.keys() == keys]
+        return max(self._actual_object(s, value) for s in candidates or selections)
+
+    def _actual_object(self, selection: dict[str, _Field], value: Mapping[str, Any]) -> int:
+        total = 0
+        for key, field in selection.items():
+            if key in value:
+                total += self._actual_field(field, value[key])
+        return total
+
+    def _actual_field(self, field: _Field, value: Any) -> int:
+        kind = field.kind
+        if kind is _Kind.LEAF or value is None or field.named is None:
+            return field.own
+        total = field.own
+        if kind is _Kind.OBJECT:
+            return total + self._actual_element(field, value)
+        if kind is _Kind.LIST:
+            for element in value if isinstance(value, list) else ():
+                total += field.per_element + self._actual_element(field, element)
+            return total
+        if not isinstance(value, Mapping) or not isinstance(field.named, GraphQLObjectType):
+            return total
+        for key, part in self._selection(field.named, field.selection_sets).items():
+            if key not in value or part.name == "pageInfo":
+                continue
+            if not _is_items(part):
+                total += self._actual_field(part, value[key])
+                continue
+            for item in value[key] if isinstance(value[key], list) else ():
+                if item is not None:
+                    total += _item_cost(part) + self._actual_element(part, item)
+        return total
+
+    def _actual_element(self, field: _Field, value: Any) -> int:
+        """One object `field` returned (an element, for a list)."""
+        if field.selection is None and isinstance(field.named, GraphQLObjectType):
+            field.selection = self._selection(field.named, field.selection_sets)
+        if field.selection is None or not isinstance(value, Mapping):
+            assert field.named is not None
+            return self._actual_selection(field.named, field.selection_sets, value)
+        return self._actual_object(field.selection, value)
+
+    # Working out each field once.
+
+    def _selection(
+        self, object_type: GraphQLObjectType, selection_sets: SelectionSets
+    ) -> dict[str, _Field]:
+        """The fields `selection_sets` select on `object_type`, by response key."""
+        memo_key = (object_type.name, *map(id, selection_sets))
+        selection = self._selections.get(memo_key)
+        if selection is None:
+            selection = {
+                key: self._field(object_type, tuple(nodes))
+                for key, nodes in self._collect(selection_sets, object_type).items()
+            }
+            self._selections[memo_key] = selection
+        return selection
+
+    def _field(self, parent: GraphQLObjectType, nodes: FieldGroup) -> _Field:
+        memo_key = (parent.name, *map(id, nodes))
+        field = self._fields.get(memo_key)
+        if field is None:
+            self._spend()
+            field = self._fields[memo_key] = self._work_out(parent, nodes)
+        return field
+
+    def _work_out(self, parent: GraphQLObjectType, nodes: FieldGroup) -> _Field:
         node = nodes[0]
         name = node.name.value
-        rule = self._fields.get(f"{parent.name}.{name}") or self._fields.get(f"*.{name}")
+        rule = self._rules.get(f"{parent.name}.{name}") or self._rules.get(f"*.{name}")
         if rule is not None and rule.whole:
-            return rule.cost or 0
-        field = parent.fields.get(name)
-        if field is None:  # __typename, or a meta field the rules do not price
-            return 0
-        named = get_named_type(field.type)
-        connection = _is_connection(field, named)
-        own = rule.cost if rule is not None and rule.cost is not None else 0
-        if rule is None or rule.cost is None:
-            if parent is self._schema.mutation_type:
-                own = MUTATION_COST
-            elif connection:
-                own = CONNECTION_COST
-            elif not is_leaf_type(named):
-                own = OBJECT_COST
-        if is_leaf_type(named) or value is None:
-            return own
+            return _Field(_Kind.LEAF, name, rule.cost or 0)
+        definition = parent.fields.get(name)
+        if definition is None:  # __typename, or a meta field the rules do not price
+            return _Field(_Kind.LEAF, name, 0)
+        named = get_named_type(definition.type)
+        connection = _is_connection(definition, named)
+        if rule is not None and rule.cost is not None:
+            own = rule.cost
+        elif parent is self._schema.mutation_type:
+            own = MUTATION_COST
+        elif connection:
+            own = CONNECTION_COST
+        else:
+            own = 0 if is_leaf_type(named) else OBJECT_COST
+        if is_leaf_type(named):
+            return _Field(_Kind.LEAF, name, own)
         selection_sets = tuple(n.selection_set for n in nodes if n.selection_set)
         if connection:
-            assert isinstance(named, GraphQLObjectType)
-            return own + self._connection(named, selection_sets, field, node, value)
-        if is_list_type(get_nullable_type(field.type)):
-            per_element = rule.per_element if rule is not None else 0
-            if value is _REQUESTED:
-                size = self._list_size(rule, field, node)
-                return own + size * (per_element + self._selection(named, selection_sets, value))
-            elements = value if isinstance(value, list) else []
-            return own + sum(
-                per_element + (0 if e is None else self._selection(named, selection_sets, e))
-                for e in elements
+            size = self._page_size(definition, node)
+            return _Field(_Kind.CONNECTION, name, own, named, selection_sets, size=size)
+        if is_list_type(get_nullable_type(definition.type)):
+            return _Field(
+                _Kind.LIST,
+                name,
+                own,
+                named,
+                selection_sets,
+                per_element=rule.per_element if rule is not None else 0,
+                size=self._list_size(rule, definition, node),
             )
-        return own + self._selection(named, selection_sets, value)
-
-    def _connection(
-        self,
-        connection: GraphQLObjectType,
-        selection_sets: SelectionSets,
-        field: GraphQLField,
-        node: FieldNode,
-        value: Any,
-    ) -> int:
-        """A page: its edges (or nodes) times the page size; `edges`, `cursor` and `pageInfo`
-        are Relay's wrappers and cost nothing themselves, so an edge costs what its node does."""
-        if value is not _REQUESTED and not isinstance(value, Mapping):
-            return 0
-        size = self._page_size(field, node) if value is _REQUESTED else 0
-        total = 0
-        for key, nodes in self._collect(selection_sets, connection).items():
-            name = nodes[0].name.value
-            item_field = connection.fields.get(name)
-            if item_field is None or name == "pageInfo":
-                continue
-            if value is not _REQUESTED and key not in value:
-                continue
-            field_value = value if value is _REQUESTED else value[key]
-            if name not in _ITEM_FIELDS or not is_list_type(get_nullable_type(item_field.type)):
-                total += self._field(connection, tuple(nodes), field_value)
-                continue
-            self._spend()
-            item_type = get_named_type(item_field.type)
-            item_sets = tuple(n.selection_set for n in nodes if n.selection_set)
-            own = 0 if name == "edges" else OBJECT_COST
-            if field_value is _REQUESTED:
-                total += size * (own + self._selection(item_type, item_sets, _REQUESTED))
-            elif isinstance(field_value, list):
-                total += sum(
-                    own + self._selection(item_type, item_sets, item)
-                    for item in field_value
-                    if item is not None
-                )
-        return total
+        return _Field(_Kind.OBJECT, name, own, named, selection_sets)
 
     # Sizes.
 
@@ -278,11 +347,7 @@ class QueryCost:
     def _collect(
         self, selection_sets: SelectionSets, runtime_type: GraphQLObjectType
     ) -> dict[str, list[FieldNode]]:
-        memo_key = (runtime_type.name, *map(id, selection_sets))
-        collected = self._collected.get(memo_key)
-        if collected is not None:
-            return collected
-        collected = {}
+        collected: dict[str, list[FieldNode]] = {}
         spread: set[str] = set()
         # Iterative: nested inline fragments add no depth the depth limit would count.
         stack: list[Iterable[SelectionNode]] = [
@@ -310,7 +375,6 @@ class QueryCost:
                 spread.add(name)
                 if self._applies(fragment.type_condition, runtime_type):
                     stack.append(iter(fragment.selection_set.selections))
-        self._collected[memo_key] = collected
         return collected
 
     def _included(self, selection: SelectionNode) -> bool:
@@ -340,6 +404,16 @@ class QueryCost:
         self._work += 1
         if self._work > self._max_work:
             raise CostUnboundedError
+
+
+def _is_items(field: _Field) -> bool:
+    """A connection's `edges` (or `nodes`): one element per item of the page."""
+    return field.name in _ITEM_FIELDS and field.kind is _Kind.LIST
+
+
+def _item_cost(field: _Field) -> int:
+    # An edge is Relay's wrapper: its node is the object. `nodes` elements are the objects.
+    return 0 if field.name == "edges" else OBJECT_COST
 
 
 def _is_connection(field: GraphQLField, named: GraphQLNamedType) -> bool:
