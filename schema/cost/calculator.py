@@ -1,12 +1,10 @@
 """The cost of one operation: requested (from the document and variables, before it runs) and
 actual (the same rules applied to the data it returned).
 
-Fields are collected as execution collects them: fragments (named and inline) where their type
-condition applies, `@skip`/`@include` with the request's variables, and fields that share a
-response key merged into one, so an alias costs what its field costs and a field selected twice
-under one key is charged once. A field of an interface or union type costs what its most
-expensive possible type's selection costs (requested) or what the returned object's type costs
-(actual).
+Fields are collected as execution collects them (`collect.py`), so an alias costs what its field
+costs and a field selected twice under one response key is charged once. A field of an interface
+or union type costs what its most expensive possible type's selection costs (requested) or what
+the returned object's type costs (actual).
 
 The cost depends on the variables (`first: $n`), so it is computed for every request rather than
 cached with the document. The computation memoizes each field group per parent type, so it grows
@@ -17,26 +15,19 @@ query is then too complex) after `MAX_WORK` steps, whatever the document.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
-    GraphQLIncludeDirective,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
-    GraphQLSkipDirective,
-    InlineFragmentNode,
-    NamedTypeNode,
     OperationType,
-    SelectionNode,
     SelectionSetNode,
     get_named_type,
     get_nullable_type,
@@ -45,9 +36,10 @@ from graphql import (
     is_leaf_type,
     is_list_type,
 )
-from graphql.execution.values import get_argument_values, get_directive_values, get_variable_values
+from graphql.execution.values import get_argument_values, get_variable_values
 
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from schema.cost.collect import FieldCollector
 from schema.cost.rules import (
     CONNECTION_COST,
     MUTATION_COST,
@@ -114,11 +106,6 @@ class QueryCost:
         self._rules = fields
         self._max_work = max_work
         self._work = 0
-        self._fragments = {
-            definition.name.value: definition
-            for definition in document.definitions
-            if isinstance(definition, FragmentDefinitionNode)
-        }
         self._operation = get_operation_ast(document, operation_name)
         self._variables: Any = None
         if self._operation is not None:
@@ -127,6 +114,7 @@ class QueryCost:
             )
             if not isinstance(coerced, list):  # a list is the coercion errors
                 self._variables = coerced
+        self._collector = FieldCollector(schema, document, self._variables, self._spend)
         self._selections: dict[tuple[Any, ...], dict[str, _Field]] = {}
         self._fields: dict[tuple[Any, ...], _Field] = {}
 
@@ -176,13 +164,9 @@ class QueryCost:
             return field.requested
         self._spend()
         inner = 0 if field.named is None else self._requested_items(field)
-        if field.kind is _Kind.CONNECTION:
-            cost = field.own + inner
-        elif field.kind is _Kind.LIST:
-            cost = field.own + field.size * (field.per_element + inner)
-        else:
-            cost = field.own + inner
-        field.requested = cost
+        if field.kind is _Kind.LIST:
+            inner = field.size * (field.per_element + inner)
+        cost = field.requested = field.own + inner
         return cost
 
     def _requested_items(self, field: _Field) -> int:
@@ -217,7 +201,7 @@ class QueryCost:
         selections = [self._selection(t, selection_sets) for t in possible]
         keys = value.keys()
         candidates = [selection for selection in selections if selection.keys() == keys]
-        return max(self._actual_object(s, value) for s in candidates or selections)
+        return max((self._actual_object(s, value) for s in candidates or selections), default=0)
 
     def _actual_object(self, selection: dict[str, _Field], value: Mapping[str, Any]) -> int:
         total = 0
@@ -270,7 +254,7 @@ class QueryCost:
         if selection is None:
             selection = {
                 key: self._field(object_type, tuple(nodes))
-                for key, nodes in self._collect(selection_sets, object_type).items()
+                for key, nodes in self._collector.collect(selection_sets, object_type).items()
             }
             self._selections[memo_key] = selection
         return selection
@@ -341,64 +325,6 @@ class QueryCost:
         if isinstance(rule.size, int):
             return rule.size
         return max(rule.size(self._arguments(field, node) or {}), 0)
-
-    # Collecting fields as execution does.
-
-    def _collect(
-        self, selection_sets: SelectionSets, runtime_type: GraphQLObjectType
-    ) -> dict[str, list[FieldNode]]:
-        collected: dict[str, list[FieldNode]] = {}
-        spread: set[str] = set()
-        # Iterative: nested inline fragments add no depth the depth limit would count.
-        stack: list[Iterable[SelectionNode]] = [
-            iter(selection_set.selections) for selection_set in reversed(selection_sets)
-        ]
-        while stack:
-            selection = next(stack[-1], None)  # type: ignore[call-overload]
-            if selection is None:
-                stack.pop()
-                continue
-            self._spend()
-            if not self._included(selection):
-                continue
-            if isinstance(selection, FieldNode):
-                key = selection.alias.value if selection.alias else selection.name.value
-                collected.setdefault(key, []).append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                if self._applies(selection.type_condition, runtime_type):
-                    stack.append(iter(selection.selection_set.selections))
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self._fragments.get(name)
-                if name in spread or fragment is None:
-                    continue
-                spread.add(name)
-                if self._applies(fragment.type_condition, runtime_type):
-                    stack.append(iter(fragment.selection_set.selections))
-        return collected
-
-    def _included(self, selection: SelectionNode) -> bool:
-        if not selection.directives:
-            return True
-        try:
-            skip = get_directive_values(GraphQLSkipDirective, selection, self._variables)
-            include = get_directive_values(GraphQLIncludeDirective, selection, self._variables)
-        except GraphQLError:
-            return True
-        if skip is not None and skip.get("if") is True:
-            return False
-        return not (include is not None and include.get("if") is False)
-
-    def _applies(self, condition: NamedTypeNode | None, runtime_type: GraphQLObjectType) -> bool:
-        if condition is None:
-            return True
-        condition_type = self._schema.get_type(condition.name.value)
-        if condition_type is runtime_type:
-            return True
-        return is_abstract_type(condition_type) and self._schema.is_sub_type(
-            condition_type,
-            runtime_type,
-        )
 
     def _spend(self) -> None:
         self._work += 1
