@@ -253,6 +253,13 @@ class Settings(BaseSettings):
     max_aliases: Annotated[int, Field(ge=1, le=1000)] = 30
     max_tokens: Annotated[int, Field(ge=100, le=100_000)] = 5000
 
+    # Query cost (README, "Query cost"): the most one operation may cost, and the bucket of cost
+    # each client (a signed-in user, else an IP address or IPv6 /64) draws its operations from.
+    max_query_cost: Annotated[int, Field(ge=10, le=1_000_000)] = 1000
+    query_cost_bucket_size: Annotated[int, Field(ge=10, le=100_000_000)] = 2000
+    query_cost_restore_rate: Annotated[float, Field(gt=0, le=1_000_000)] = 100.0
+    query_cost_throttle_enabled: bool = True
+
     @property
     def query_cache_redis_url(self) -> str | None:
         """Where the query cache lives: CACHE_REDIS_URL, else the main Redis."""
@@ -376,6 +383,15 @@ class Settings(BaseSettings):
             if ":" in host:
                 host = f"[{host}]"  # an IPv6 literal
             self.public_url = f"http://{host}:{self.port}"
+        return self
+
+    @model_validator(mode="after")
+    def _check_query_cost_bucket(self) -> Settings:
+        if self.query_cost_bucket_size < self.max_query_cost:
+            raise ValueError(
+                "QUERY_COST_BUCKET_SIZE must be at least MAX_QUERY_COST, "
+                "or a query under the limit could never run"
+            )
         return self
 
     @model_validator(mode="after")

@@ -158,6 +158,9 @@ def server_environment(backends: Backends, work_dir: Path, **overrides: str) -> 
             # Never used while both URIs are set; pointed away from `.data/` all the same.
             "DATA_DIR": str(work_dir / "unused-data-dir"),
             "GRAPHIQL": "false",
+            # Every load client connects from 127.0.0.1 and stands for many shoppers: no
+            # per-client bucket of query cost (MAX_QUERY_COST still applies).
+            "QUERY_COST_THROTTLE_ENABLED": "false",
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(python_path),
         }

@@ -8,6 +8,7 @@ from integrations.email import EmailSender
 from integrations.google import GoogleSignIn
 from integrations.images import ImageStore
 from resolvers.accounts.access_tokens import AccessTokens
+from resolvers.cost_bucket import QueryCostBucket
 from resolvers.outbox import EmailOutbox
 from resolvers.payments.service import PaymentService
 from resolvers.query_cache import QueryCache
@@ -24,3 +25,4 @@ class Services:
     payments: PaymentService
     images: ImageStore
     google: GoogleSignIn | None  # None when Google sign-in is not configured
+    cost_bucket: QueryCostBucket

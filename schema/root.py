@@ -28,6 +28,7 @@ from schema.catalog import CatalogQuery
 from schema.catalog_admin.images import CatalogImageMutation
 from schema.catalog_admin.operations import CatalogAdminMutation
 from schema.catalog_admin.transfer import CatalogTransferMutation, CatalogTransferQuery
+from schema.cost.extension import QueryCostExtension
 from schema.errors import log_errors
 from schema.node import NodeQuery
 from schema.orders.checkout import CheckoutMutation
@@ -154,6 +155,9 @@ def build_schema(
             functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
             functools.partial(AddValidationRules, limit_rules),
             functools.partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
+            # Before the cache: a query refused for its cost reaches neither Redis's cache nor
+            # MongoDB (not even the viewer's session).
+            QueryCostExtension,
             QueryCacheExtension,
         ],
     )

@@ -30,6 +30,7 @@ from integrations.images import LOCAL_CONTENT_TYPES, build_image_store
 from integrations.jobs import JobQueue, RetryPolicy
 from integrations.payments import build_payment_provider
 from resolvers.accounts.access_tokens import AccessTokens
+from resolvers.cost_bucket import QueryCostBucket
 from resolvers.outbox import EmailOutbox
 from resolvers.payments.service import PaymentService, PaymentSettings
 from resolvers.query_cache import QueryCache
@@ -274,6 +275,14 @@ def build_services(
             cloudinary_upload_prefix=settings.cloudinary_upload_prefix,
         ),
         google=google,
+        cost_bucket=QueryCostBucket(
+            redis,
+            key_prefix=settings.redis_key_prefix,
+            size=settings.query_cost_bucket_size,
+            restore_rate=settings.query_cost_restore_rate,
+            enabled=settings.query_cost_throttle_enabled,
+            retry_after_seconds=settings.cache_retry_after_seconds,
+        ),
     )
 
 

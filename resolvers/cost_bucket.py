@@ -1,0 +1,152 @@
+"""The leaky bucket of query cost each client draws from, kept in Redis (README, "Query cost").
+
+A client (a signed-in user by id, anyone else by IP address, IPv6 per /64) has a bucket of `size`
+points that refills at `restore_rate` points a second. A query takes its requested cost from the
+bucket before it runs, or is refused while the bucket holds less; once it has run, the bucket is
+settled on its actual cost: what it did not use goes back, and what it used beyond the request
+(lists longer than their nominal size) is taken, even into debt. Each draw is one Lua script, so
+concurrent queries of one client cannot both spend the same points.
+
+When Redis fails the bucket fails open: the query runs unthrottled (the per-query limit,
+MAX_QUERY_COST, still holds), and Redis is left alone for `retry_after_seconds` so that an outage
+does not add a timeout to every request.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from resolvers.rate_limits import client_network
+
+logger = logging.getLogger(__name__)
+
+# KEYS[1]: the bucket; ARGV: size, restore rate per second, now (seconds), cost (negative: a
+# refund), and 1 to take the cost whatever the bucket holds (settling a query that ran). A
+# missing bucket is full. Returns {taken (0/1), points available afterwards}.
+_DRAW = """
+local size = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4])
+local state = redis.call('HMGET', KEYS[1], 'level', 'at')
+local available = size
+if state[1] then
+  local elapsed = math.max(0, now - tonumber(state[2]))
+  available = math.min(size, tonumber(state[1]) + elapsed * rate)
+end
+if cost > available and ARGV[5] ~= '1' then
+  return {0, tostring(available)}
+end
+available = math.min(size, available - cost)
+redis.call('HSET', KEYS[1], 'level', tostring(available), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((size - available) / rate * 1000) + 1000)
+return {1, tostring(available)}
+"""
+
+
+@dataclass(frozen=True)
+class ThrottleStatus:
+    """A client's bucket after a draw, as `extensions.cost.throttleStatus` reports it."""
+
+    maximum_available: float
+    currently_available: float
+    restore_rate: float
+
+
+@dataclass(frozen=True)
+class Draw:
+    """The outcome of taking a query's cost: `status` is None when the bucket was not consulted
+    (throttling off, or Redis unavailable)."""
+
+    allowed: bool
+    status: ThrottleStatus | None = None
+    retry_after: int = 0
+
+
+def throttle_client(user_id: object | None, ip: str) -> str:
+    """Whose bucket a request draws from: the signed-in user's, else its address's."""
+    if user_id is not None:
+        return f"user:{user_id}"
+    return f"ip:{client_network(ip)}"
+
+
+class QueryCostBucket:
+    """One per process: draws query costs from per-client buckets in Redis."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        key_prefix: str,
+        size: int,
+        restore_rate: float,
+        enabled: bool = True,
+        retry_after_seconds: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = redis
+        self._prefix = f"{key_prefix}cost:"
+        self.size = size
+        self.restore_rate = restore_rate
+        self.enabled = enabled
+        self._retry_after = retry_after_seconds
+        self._clock = clock
+        self._unavailable_until = 0.0
+        self._script = redis.register_script(_DRAW)
+
+    async def take(self, client: str, cost: int) -> Draw:
+        """Take `cost` points from `client`'s bucket; refused (with the seconds until the bucket
+        holds enough) while it holds fewer."""
+        answer = await self._draw(client, cost)
+        if answer is None:
+            return Draw(allowed=True)
+        taken, available = answer
+        status = self._status(available)
+        if taken:
+            return Draw(allowed=True, status=status)
+        # A bucket in debt shows 0; the wait counts the debt.
+        retry_after = max(math.ceil((cost - available) / self.restore_rate), 1)
+        return Draw(allowed=False, status=status, retry_after=retry_after)
+
+    async def settle(self, client: str, difference: int) -> ThrottleStatus | None:
+        """Settle a query that ran on its actual cost: `difference` (actual minus requested) is
+        taken, or given back when negative; the bucket never holds more than `size`."""
+        answer = await self._draw(client, difference, settling=True)
+        return None if answer is None else self._status(answer[1])
+
+    def _status(self, available: float) -> ThrottleStatus:
+        return ThrottleStatus(
+            maximum_available=float(self.size),
+            currently_available=max(math.floor(available * 10) / 10, 0.0),
+            restore_rate=float(self.restore_rate),
+        )
+
+    async def _draw(
+        self, client: str, cost: int, *, settling: bool = False
+    ) -> tuple[bool, float] | None:
+        if not self.enabled:
+            return None
+        now = self._clock()
+        if now < self._unavailable_until:
+            return None
+        try:
+            taken, available = await self._script(
+                keys=[f"{self._prefix}{client}"],
+                args=[self.size, self.restore_rate, repr(now), cost, int(settling)],
+            )
+        except (RedisError, OSError) as error:
+            self._unavailable_until = now + self._retry_after
+            logger.warning(
+                "query cost bucket failed open for %.0fs (MAX_QUERY_COST still applies): %s",
+                self._retry_after,
+                error,
+            )
+            return None
+        return bool(taken), float(available)
