@@ -252,6 +252,8 @@ class Settings(BaseSettings):
     max_query_depth: Annotated[int, Field(ge=2, le=50)] = 12
     max_aliases: Annotated[int, Field(ge=1, le=1000)] = 30
     max_tokens: Annotated[int, Field(ge=100, le=100_000)] = 5000
+    # Fields one document may select (schema/validation.py): validation is quadratic in them.
+    max_query_fields: Annotated[int, Field(ge=10, le=10_000)] = 250
 
     # Query cost (README, "Query cost"): the most one operation may cost, and the bucket of cost
     # each client (a signed-in user, else an IP address or IPv6 /64) draws its operations from.

@@ -13,7 +13,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as create_alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
@@ -35,6 +34,7 @@ from schema.orders.checkout import CheckoutMutation
 from schema.orders.operations import OrderMutation, OrderQuery
 from schema.orders.payments import PaymentMutation
 from schema.reviews import ReviewMutation, ReviewQuery
+from schema.validation import BoundedValidationCache
 
 DOCUMENT_CACHE_SIZE = 1024
 
@@ -134,6 +134,7 @@ def build_schema(
     max_query_depth: int = 12,
     max_aliases: int = 30,
     max_tokens: int = 5000,
+    max_fields: int = 250,
     introspection: bool = True,
 ) -> strawberry.Schema:
     """The API schema. Extensions are factories: Strawberry builds fresh ones per request.
@@ -154,7 +155,9 @@ def build_schema(
             functools.partial(MaxTokensLimiter, max_token_count=max_tokens),
             functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
             functools.partial(AddValidationRules, limit_rules),
-            functools.partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
+            functools.partial(
+                BoundedValidationCache, max_fields=max_fields, maxsize=DOCUMENT_CACHE_SIZE
+            ),
             # Before the cache: a query refused for its cost reaches neither Redis's cache nor
             # MongoDB (not even the viewer's session).
             QueryCostExtension,

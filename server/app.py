@@ -394,6 +394,7 @@ def create_app(settings: Settings) -> Starlette:
             max_query_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
+            max_fields=settings.max_query_fields,
             introspection=settings.allows_introspection,
         ),
         settings=settings,

@@ -6,10 +6,12 @@ import logging
 
 import httpx
 import pytest
+from graphql import parse
 
 from documents.catalog import Product
+from schema.validation import field_count
 from tests.factories import make_category, make_product
-from tests.support import error_codes, graphql
+from tests.support import MongoCommandCounter, error_codes, graphql
 
 
 async def test_a_syntax_error_is_graphql_parse_failed(client: httpx.AsyncClient) -> None:
@@ -73,6 +75,34 @@ async def test_too_many_aliases_or_tokens_is_query_too_complex(client: httpx.Asy
 
     assert error_codes(await graphql(client, f"{{ {aliases} }}")) == ["QUERY_TOO_COMPLEX"]
     assert error_codes(await graphql(client, tokens)) == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_a_page_selected_hundreds_of_times_is_refused_before_validation(
+    client: httpx.AsyncClient, mongo_commands: MongoCommandCounter
+) -> None:
+    # Within MAX_TOKENS, yet checking that its fields can merge is quadratic: about a second of
+    # CPU, before the cost limit could refuse it.
+    pages = " ".join(
+        f"products(first: 100) {{ edges {{ node {{ n{n}: name }} }} }}" for n in range(200)
+    )
+    mongo_commands.reset()
+
+    body = await graphql(client, f"{{ {pages} }}")
+
+    assert error_codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert body["errors"][0]["extensions"]["fields"] == 800
+    assert body["errors"][0]["extensions"]["maxFields"] == 250
+    assert mongo_commands.commands == []
+
+
+def test_fields_are_counted_once_wherever_they_sit() -> None:
+    document = parse(
+        'query Q { ...Top product(slug: "a") { ... on Product { name } id } } '
+        "fragment Top on Query { categories { totalCount } }"
+    )
+
+    # product, name, id, categories, totalCount
+    assert field_count(document) == 5
 
 
 async def test_a_request_without_a_query_is_a_bad_request(client: httpx.AsyncClient) -> None:
