@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -133,6 +134,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             # Strawberry answers transport errors in plain text; clients expect GraphQL errors.
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
             response = _error_response(_reason(error), code, error.status_code)
+        except StarletteHTTPException as error:
+            # Starlette's form parser refuses a malformed multipart body this way.
+            code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
+            response = _error_response(error.detail, code, error.status_code)
         except Exception as error:
             if database_unavailable(error):
                 response = database_outage_response(request, error)

@@ -175,3 +175,41 @@ class SecurityHeadersMiddleware:
             else (name, value)
             for name, value in headers
         ]
+
+
+class UnexpectedErrorMiddleware:
+    """A route's unexpected error becomes the JSON 500 that `/graphql` gives (masked, with the
+    request id), answered inside the middleware that adds the request id and the security
+    headers: Starlette's own last-resort handler sits outside every middleware and answers in
+    plain text without them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except RequestBodyTooLargeError:
+            raise  # the body-size middleware answers it
+        except Exception:
+            if started:
+                raise
+            request_id = scope.get("state", {}).get("request_id")
+            logging.getLogger("commerce").exception(
+                "unexpected error handling request %s", request_id
+            )
+            error = {
+                "message": "Internal server error",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+            }
+            await JSONResponse({"errors": [error]}, status_code=500)(scope, receive, send)

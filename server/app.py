@@ -45,6 +45,7 @@ from schema.middleware import (
     RequestIdLogFilter,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
+    UnexpectedErrorMiddleware,
 )
 from schema.root import build_schema
 from schema.webhooks import WEBHOOK_PATH
@@ -423,6 +424,7 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
         exception_handlers={PyMongoError: database_outage_response},
     )
+    app.add_middleware(UnexpectedErrorMiddleware)
     # Every body is held to the small limit; /graphql raises it for an authorized upload.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_json_request_bytes)
     app.add_middleware(RequestIdMiddleware)

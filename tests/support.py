@@ -58,7 +58,8 @@ class MongoCommandCounter(monitoring.CommandListener):
             return
         sent = (event.command_name, dict(event.command))
         with self._lock:
-            if event.command.get(event.command_name) in _SET_ASIDE_COLLECTIONS:
+            collection = event.command.get(event.command_name)
+            if isinstance(collection, str) and collection in _SET_ASIDE_COLLECTIONS:
                 self.set_aside.append(sent)
             else:
                 self.sent.append(sent)

@@ -86,7 +86,9 @@ class ServingLease:
             logger.warning("query cache: cannot check for pending invalidations: %s", error)
             clear = False
         if not clear:
-            self._next_check_at = started + self._interval
+            # From when the check ended: one that waited out a MongoDB timeout must not be
+            # followed at once by another (each lookup would wait a timeout before its query).
+            self._next_check_at = self._clock() + self._interval
             return False
         if revocations != self._revocations:
             return False  # a failure during the check: look again at once

@@ -7,8 +7,10 @@ import logging
 import httpx
 import pytest
 from graphql import parse
+from starlette.applications import Starlette
 
 from documents.catalog import Product
+from documents.demo_images import DEMO_IMAGE_PATH, DemoImage
 from schema.validation import field_count
 from tests.factories import make_category, make_product
 from tests.support import MongoCommandCounter, error_codes, graphql
@@ -168,3 +170,42 @@ def test_input_coercion_errors_are_the_clients_to_fix() -> None:
     error = GraphQLError("bad input", path=["x"], original_error=StrawberryInputCoercionError("no"))
 
     assert error_code(error) == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data; boundary=x", "multipart/form-data"],
+    ids=["garbled", "no-boundary"],
+)
+async def test_a_malformed_multipart_request_is_a_bad_request(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    response = await client.post(
+        "/graphql",
+        content=b"x" * 64,
+        headers={"content-type": content_type, "apollo-require-preflight": "1"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_an_unexpected_error_on_any_route_is_a_masked_json_500_with_the_headers(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_drawing(self: DemoImage) -> str:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(DemoImage, "svg", broken_drawing)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.get(f"{DEMO_IMAGE_PATH}?w=40&h=30&color=336699&text=Shoe")
+
+    assert response.status_code == 500
+    assert response.json()["errors"][0]["extensions"] == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "requestId": response.headers["x-request-id"],
+    }
+    assert "a bug" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import ServerSelectionTimeoutError
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
@@ -26,6 +27,7 @@ from resolvers.query_cache import (
     cache_key,
     product_tags,
 )
+from resolvers.query_cache.lease import ServingLease
 from tests.factories import global_id, make_category, make_product
 from tests.support import MongoCommandCounter, admin_token, graphql, run_jobs
 
@@ -295,3 +297,28 @@ async def test_an_epoch_redis_lost_during_a_miss_keeps_that_result_out(
 
     assert (await cache.lookup(key)).status is CacheStatus.MISS
     assert await own_redis.get(f"faults:qc:entry:{key}") is None
+
+
+async def test_a_check_that_waited_out_a_mongodb_timeout_is_not_repeated_at_once() -> None:
+    clock = ManualClock()
+    checks = 0
+
+    async def stalled_check(tags: set[str], why: str) -> bool:
+        raise AssertionError("nothing to apply: the check fails before")
+
+    lease = ServingLease(stalled_check, check_interval_seconds=CHECK_INTERVAL, clock=clock)
+
+    async def replay() -> bool:
+        nonlocal checks
+        checks += 1
+        clock.now += 5 * CHECK_INTERVAL  # the check waited out a MongoDB timeout
+        raise ServerSelectionTimeoutError("MongoDB does not answer")
+
+    lease.replay = replay  # type: ignore[method-assign]
+
+    assert await lease.allows_serving() is False
+    assert await lease.allows_serving() is False  # right after: no second wait for MongoDB
+    clock.now += CHECK_INTERVAL
+    assert await lease.allows_serving() is False
+
+    assert checks == 2
