@@ -31,7 +31,7 @@ from documents.common import utc_now
 from documents.orders import OrderStatus
 from documents.registry import ALL_DOCUMENTS
 from server import SENT_EMAILS_COLLECTION
-from settings import Settings
+from settings import PaymentProviderName, Settings
 from tests.api.fuzz_requests import (
     GUEST_CART_TOKEN,
     LINE_ID,
@@ -67,6 +67,15 @@ FUZZ_SETTINGS = hypothesis_settings(
         HealthCheck.data_too_large,
     ],
 )
+
+
+@pytest.fixture(autouse=True)
+def only_stand_ins(settings: Settings) -> None:
+    """The fuzzer calls every mutation: no email, payment, image or sign-in may leave the machine."""
+    assert settings.sendgrid_api_key is None
+    assert settings.payments is PaymentProviderName.STANDIN
+    assert settings.cloudinary_url is None
+    assert settings.google_client_id is None
 
 
 # -- The shop each example starts from ------------------------------------------------------------
