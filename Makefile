@@ -58,4 +58,4 @@ bench-payments: install
 	$(BIN)/python bench/payments.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

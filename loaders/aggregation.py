@@ -12,9 +12,10 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from aiodataloader import DataLoader
 from beanie import Document
 from bson import json_util
+
+from loaders.cancellation import CancellationSafeLoader
 
 Pipeline = list[dict[str, Any]]
 _BATCH_FIELD = "__batch"
@@ -28,7 +29,7 @@ def _starts_with_text_search(pipeline: Pipeline) -> bool:
     return any("$text" in condition for condition in conditions)
 
 
-class PipelineLoader(DataLoader):
+class PipelineLoader(CancellationSafeLoader):
     """Rows of aggregation pipelines over `document`'s collection; equal pipelines run once."""
 
     def __init__(self, document: type[Document]) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from aiodataloader import DataLoader
 from beanie import PydanticObjectId, SortDirection
 from beanie.operators import In
 
 from documents.catalog import Category, Product, StockMovement
+from loaders.cancellation import CancellationSafeLoader
 from loaders.documents import DocumentByFieldLoader
 from loaders.observer import ReadObserver
 
@@ -42,7 +42,7 @@ class StockMovementByIdLoader(DocumentByFieldLoader):
     key_field = "id"
 
 
-class SubcategoriesByParentIdLoader(DataLoader):
+class SubcategoriesByParentIdLoader(CancellationSafeLoader):
     """The subcategories of each parent category, ordered by name."""
 
     def __init__(self, observe: ReadObserver) -> None:

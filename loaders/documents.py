@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aiodataloader import DataLoader
 from beanie import Document
 from beanie.operators import In
 
+from loaders.cancellation import CancellationSafeLoader
 from loaders.observer import ReadObserver
 
 
-class DocumentByFieldLoader(DataLoader):
+class DocumentByFieldLoader(CancellationSafeLoader):
     """Loads one document per distinct value of a unique field."""
 
     document: type[Document]

@@ -15,6 +15,15 @@ from schema.validation import field_count
 from tests.factories import make_category, make_product
 from tests.support import MongoCommandCounter, error_codes, graphql
 
+# `b.orders` fails (only admins see a product's orders), so GraphQL-core cancels `b.category`,
+# which waits on the same category as `a.category`.
+FAILING_FIELD_BESIDE_A_SHARED_LOAD = """
+query ($slug: String!) {
+  a: product(slug: $slug) { category { name } }
+  b: product(slug: $slug) { category { name } orders(last: 1) { totalCount } }
+}
+"""
+
 
 async def test_a_syntax_error_is_graphql_parse_failed(client: httpx.AsyncClient) -> None:
     body = await graphql(client, "{ products(first: 1 { totalCount } }")
@@ -150,6 +159,19 @@ async def test_a_server_fault_is_masked_and_logged_under_the_request_id(
     assert "Traceback" not in response.text
     assert any("req-123" in record.getMessage() for record in caplog.records)
     assert any(record.exc_info for record in caplog.records)
+
+
+async def test_a_failing_field_does_not_fail_another_waiting_on_the_same_document(
+    client: httpx.AsyncClient,
+) -> None:
+    shoes = await make_category("Shoes")
+    await make_product(shoes, slug="boot")
+
+    body = await graphql(client, FAILING_FIELD_BESIDE_A_SHARED_LOAD, {"slug": "boot"})
+
+    assert body["data"] == {"a": {"category": {"name": "Shoes"}}, "b": None}
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+    assert body["errors"][0]["path"] == ["b", "orders"]
 
 
 async def test_an_unsafe_request_id_is_replaced(client: httpx.AsyncClient) -> None:
