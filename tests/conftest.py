@@ -18,12 +18,11 @@ from pymongo import monitoring
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
-from documents.registry import ALL_DOCUMENTS
 from integrations.local_servers import free_port, start_mongod, start_redis
-from server import SENT_EMAILS_COLLECTION, create_app
+from server import create_app
 from settings import Environment, Settings
 from tests.fakes.mongo_proxy import MongoProxy
-from tests.support import MongoCommandCounter
+from tests.support import MongoCommandCounter, clear_stored_state
 
 COMMAND_COUNTER = MongoCommandCounter()
 # Registered before any client exists, so every client the app creates reports to it.
@@ -87,18 +86,7 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
     if "app" not in request.fixturenames:
         return
-    app: Starlette = request.getfixturevalue("app")
-    settings: Settings = request.getfixturevalue("settings")
-    for document in ALL_DOCUMENTS:
-        await document.get_pymongo_collection().delete_many({})
-    await app.state.mongo[settings.mongodb_database][SENT_EMAILS_COLLECTION].delete_many({})
-    keys = [key async for key in app.state.redis.scan_iter(match=f"{settings.redis_key_prefix}*")]
-    # The job queue's keys: saq puts its own prefix before the queue's name.
-    keys += [
-        key async for key in app.state.redis.scan_iter(match=f"saq:*{settings.redis_key_prefix}*")
-    ]
-    if keys:
-        await app.state.redis.delete(*keys)
+    await clear_stored_state(request.getfixturevalue("app"), request.getfixturevalue("settings"))
 
 
 @pytest.fixture

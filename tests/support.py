@@ -295,3 +295,18 @@ async def another_app(settings: Any, shared_app: Any) -> AsyncIterator[httpx.Asy
                 yield http
     finally:
         await init_documents(shared_app.state.mongo, shared_app.state.settings)
+
+
+async def clear_stored_state(app: Any, settings: Any) -> None:
+    """Empty every collection and this run's Redis keys (the job queue's too: saq puts its own
+    prefix before the queue's name): what each test leaves behind."""
+    from documents.registry import ALL_DOCUMENTS
+    from server import SENT_EMAILS_COLLECTION
+
+    for document in ALL_DOCUMENTS:
+        await document.get_pymongo_collection().delete_many({})
+    await app.state.mongo[settings.mongodb_database][SENT_EMAILS_COLLECTION].delete_many({})
+    patterns = (f"{settings.redis_key_prefix}*", f"saq:*{settings.redis_key_prefix}*")
+    keys = [key for pattern in patterns async for key in app.state.redis.scan_iter(match=pattern)]
+    if keys:
+        await app.state.redis.delete(*keys)

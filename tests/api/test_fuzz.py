@@ -29,8 +29,6 @@ from documents.cart_rules import cart_token_hash
 from documents.carts import Cart, CartLine
 from documents.common import utc_now
 from documents.orders import OrderStatus
-from documents.registry import ALL_DOCUMENTS
-from server import SENT_EMAILS_COLLECTION
 from settings import PaymentProviderName, Settings
 from tests.api.fuzz_requests import (
     GUEST_CART_TOKEN,
@@ -50,6 +48,7 @@ from tests.factories import (
     make_stock_movement,
     make_user,
 )
+from tests.support import clear_stored_state
 
 IDENTITIES = ["anonymous", "user", "admin"]
 # For each identity; 300 examples in all.
@@ -79,17 +78,6 @@ def only_stand_ins(settings: Settings) -> None:
 
 
 # -- The shop each example starts from ------------------------------------------------------------
-
-
-async def clear_shop(app: Starlette, settings: Settings) -> None:
-    """What the suite clears after each test (conftest.clean_state), between examples."""
-    for document in ALL_DOCUMENTS:
-        await document.get_pymongo_collection().delete_many({})
-    await app.state.mongo[settings.mongodb_database][SENT_EMAILS_COLLECTION].delete_many({})
-    patterns = (f"{settings.redis_key_prefix}*", f"saq:*{settings.redis_key_prefix}*")
-    keys = [key for pattern in patterns async for key in app.state.redis.scan_iter(match=pattern)]
-    if keys:
-        await app.state.redis.delete(*keys)
 
 
 async def seed_shop() -> dict[str, Any]:
@@ -174,7 +162,7 @@ async def assert_answered_with_codes(
     identity: str,
     request: dict[str, Any],
 ) -> None:
-    await clear_shop(app, settings)
+    await clear_stored_state(app, settings)
     ids = await seed_shop()
     client.cookies.clear()
     body = with_real_ids(json.dumps(request), ids)
