@@ -7,8 +7,9 @@ that device's own limit instead (`login:device`), so the owner's devices keep wo
 everyone else is refused. The token grants nothing else: it is not a credential, and a stolen
 one only buys the thief that device's small budget of guesses.
 
-Format: `<user id>.<nonce>.<expiry, unix seconds>.<HMAC-SHA256 of the three with JWT_SECRET>`.
-Nothing is stored; a new sign-in gets a new token.
+Format: `<user id>.<nonce>.<issued, unix ms>.<expiry, unix seconds>.<HMAC-SHA256 of the four
+with JWT_SECRET>`. Nothing is stored; a new sign-in gets a new token. A password change or reset
+retires every token issued before it: someone who once knew the old password keeps no budget.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 
-from documents.accounts import keyed_hash
+from documents.accounts import User, keyed_hash
 from documents.common import utc_now
 from settings import Settings
 
@@ -42,8 +43,10 @@ def _signature(settings: Settings, body: str) -> str:
 
 def issue_device_token(settings: Settings, user_id: ObjectId) -> DeviceToken:
     """A new device token for the device `user_id` just signed in on."""
-    expires_at = utc_now().replace(microsecond=0) + timedelta(days=settings.device_token_days)
-    body = f"{user_id}.{secrets.token_urlsafe(16)}.{int(expires_at.timestamp())}"
+    now = utc_now()
+    expires_at = now.replace(microsecond=0) + timedelta(days=settings.device_token_days)
+    issued = int(now.timestamp() * 1000)
+    body = f"{user_id}.{secrets.token_urlsafe(16)}.{issued}.{int(expires_at.timestamp())}"
     return DeviceToken(f"{body}.{_signature(settings, body)}", expires_at)
 
 
@@ -53,10 +56,17 @@ class DeviceClaim:
 
     user_id: str
     nonce: str
+    issued_at: datetime
 
-    def of(self, user_id: ObjectId | None) -> str | None:
-        """The device's nonce if the token was issued to `user_id`, else None."""
-        return self.nonce if user_id is not None and str(user_id) == self.user_id else None
+    def of(self, user: User | None) -> str | None:
+        """The device's nonce if the token was issued to `user` since their password last
+        changed, else None."""
+        if user is None or str(user.id) != self.user_id:
+            return None
+        changed = user.password_changed_at
+        if changed is not None and self.issued_at < changed.replace(tzinfo=UTC):
+            return None
+        return self.nonce
 
 
 def read_device_token(settings: Settings, token: str | None) -> DeviceClaim | None:
@@ -68,9 +78,12 @@ def read_device_token(settings: Settings, token: str | None) -> DeviceClaim | No
     if not hmac.compare_digest(signature.encode(), _signature(settings, body).encode()):
         return None
     parts = body.split(".")
-    if len(parts) != 3:
+    if len(parts) != 4:
         return None
-    user_id, nonce, expires = parts
-    if not expires.isdigit() or datetime.fromtimestamp(int(expires), UTC) <= utc_now():
+    user_id, nonce, issued, expires = parts
+    if not (issued.isdigit() and expires.isdigit()):
         return None
-    return DeviceClaim(user_id=user_id, nonce=nonce)
+    if datetime.fromtimestamp(int(expires), UTC) <= utc_now():
+        return None
+    issued_at = datetime.fromtimestamp(int(issued) / 1000, UTC)
+    return DeviceClaim(user_id=user_id, nonce=nonce, issued_at=issued_at)

@@ -98,7 +98,7 @@ async def login(
     claim = read_device_token(ctx.settings, device_token)
     # Only a correctly signed device token costs a lookup before the limits are checked.
     user = await User.find_one(User.email == address) if claim else None
-    device = claim.of(user.id) if claim and user else None
+    device = claim.of(user) if claim else None
     await ctx.services.rate_limiter.check("login", ip=ctx.client_ip, account=address, device=device)
     if claim is None:
         user = await User.find_one(User.email == address)

@@ -11,7 +11,7 @@ import pytest
 from bson import ObjectId
 from starlette.applications import Starlette
 
-from documents.accounts import AuthSession
+from documents.accounts import AuthSession, User
 from documents.common import utc_now
 from resolvers.accounts import devices
 from resolvers.accounts.devices import DEVICE_COOKIE_NAME, issue_device_token, read_device_token
@@ -125,11 +125,12 @@ async def test_a_forged_or_other_accounts_device_token_gives_no_exemption(
     bobs = (await attempt(client, DEFAULT_PASSWORD, email="bob@example.com"))["data"]["login"][
         "deviceToken"
     ]
-    user_id, nonce, expires, signature = own.split(".")
+    user_id, nonce, issued, expires, signature = own.split(".")
     forged = [
-        f"{user_id}.{nonce}x.{expires}.{signature}",  # another nonce under the same signature
-        f"{user_id}.{nonce}.{int(expires) + 86400}.{signature}",  # a later expiry
-        f"{user_id}.{nonce}.{expires}.{'0' * len(signature)}",
+        f"{user_id}.{nonce}x.{issued}.{expires}.{signature}",  # another nonce, same signature
+        f"{user_id}.{nonce}.{issued}.{int(expires) + 86400}.{signature}",  # a later expiry
+        f"{user_id}.{nonce}.{int(issued) + 10**9}.{expires}.{signature}",  # a later issue
+        f"{user_id}.{nonce}.{issued}.{expires}.{'0' * len(signature)}",
         "garbage",
         "x" * 10_000,
     ]
@@ -140,8 +141,27 @@ async def test_a_forged_or_other_accounts_device_token_gives_no_exemption(
             await attempt(stranger, DEFAULT_PASSWORD, deviceToken=token)
             for token in [bobs, *forged]
         ]
-    assert [outcome(answer) for answer in answers] == ["RATE_LIMITED"] * 6
+    assert [outcome(answer) for answer in answers] == ["RATE_LIMITED"] * 7
     assert await AuthSession.count() == 2  # the two sign-ins before the guessing
+
+
+async def test_a_password_change_retires_the_device_tokens_issued_before_it(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    user = await make_user("asha@example.com")
+    before = (await attempt(client, DEFAULT_PASSWORD))["data"]["login"]["deviceToken"]
+    await User.get_pymongo_collection().update_one(
+        {"_id": user.id}, {"$set": {"password_changed_at": utc_now()}}
+    )
+    after = (await attempt(client, DEFAULT_PASSWORD))["data"]["login"]["deviceToken"]
+    await guess_from_many_addresses(app)
+
+    async with browser_at(app, "192.0.2.50") as old, browser_at(app, "192.0.2.51") as new:
+        with_old = await attempt(old, DEFAULT_PASSWORD, deviceToken=before)
+        with_new = await attempt(new, DEFAULT_PASSWORD, deviceToken=after)
+
+    assert outcome(with_old) == "RATE_LIMITED"
+    assert outcome(with_new) == "SIGNED_IN"
 
 
 async def test_a_device_token_stops_working_when_it_expires(
