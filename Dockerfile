@@ -7,6 +7,8 @@
 #     -e ENVIRONMENT=production \
 #     -e MONGODB_URI='mongodb://mongo:27017/?replicaSet=rs0' \
 #     -e REDIS_URL='redis://redis:6379/0' \
+#     -e JWT_SECRET=... \
+#     -v commerce-media:/data/media \
 #     commerce-graphql
 #
 # The image has no embedded MongoDB/Redis (the `embedded` extra is not installed), so MONGODB_URI
@@ -54,8 +56,12 @@ RUN groupadd --system --gid 10001 app \
 
 COPY --from=build /opt/venv /opt/venv
 
-# The working directory stays root-owned: the service writes nothing to disk in production
-# (it only would under DATA_DIR for the embedded servers, which this image does not ship).
+# The working directory stays root-owned. The one thing the service writes is the local image
+# store, DATA_DIR/media (served at /media; unused with CLOUDINARY_URL), so DATA_DIR is /data and
+# its media directory belongs to the service's user. Mount a volume on /data/media to keep the
+# images: a new named volume takes this directory's owner (docker-compose.yml does so).
+ENV DATA_DIR=/data
+RUN mkdir -p /data/media && chown -R app:app /data
 WORKDIR /app
 USER app:app
 
