@@ -262,6 +262,12 @@ class Settings(BaseSettings):
     query_cost_restore_rate: Annotated[float, Field(gt=0, le=1_000_000)] = 100.0
     query_cost_throttle_enabled: bool = True
 
+    # Automatic persisted queries (README, "Persisted queries (APQ)"): documents stored by hash in
+    # the cache Redis (a TTL refreshed on use) and in a per-process LRU of this many documents.
+    persisted_query_ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86_400)] = 7 * 86_400
+    persisted_query_max_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 32 * 1024
+    persisted_query_lru_size: Annotated[int, Field(ge=0, le=100_000)] = 1000
+
     @property
     def query_cache_redis_url(self) -> str | None:
         """Where the query cache lives: CACHE_REDIS_URL, else the main Redis."""

@@ -11,6 +11,7 @@ from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.cost_bucket import QueryCostBucket
 from resolvers.outbox import EmailOutbox
 from resolvers.payments.service import PaymentService
+from resolvers.persisted_queries import PersistedQueries
 from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
 
@@ -26,3 +27,4 @@ class Services:
     images: ImageStore
     google: GoogleSignIn | None  # None when Google sign-in is not configured
     cost_bucket: QueryCostBucket
+    persisted_queries: PersistedQueries

@@ -11,23 +11,30 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
 from documents.accounts import Role
-from documents.errors import SERVICE_UNAVAILABLE_MESSAGE, ErrorCode, database_unavailable
+from documents.errors import (
+    SERVICE_UNAVAILABLE_MESSAGE,
+    DomainError,
+    ErrorCode,
+    database_unavailable,
+)
 from resolvers.accounts.viewer import current_viewer
 from resolvers.context import Context
 from schema.errors import to_api_error
 from schema.graphiql import graphiql_csp
 from schema.middleware import RequestBodyTooLargeError, body_limit_of
+from schema.persisted_queries import resolve_persisted_query
 from schema.request_context import context_for_request, request_id_of
 from schema.root import OperationNameRequiredError
 from settings import Settings
@@ -165,6 +172,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             self.settings, viewer.user.role if viewer else None
         )
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying only a persisted query's hash (in `extensions`) is an operation.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self.graphql_ide_html, headers=self.graphiql_headers)
 
@@ -183,6 +196,33 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         context = context_for_request(request, response if isinstance(response, Response) else None)
         context.viewer_lookup = getattr(request.state, "viewer_lookup", None)
         return context
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Runs one operation, its document resolved first from `extensions.persistedQuery`
+        (schema/persisted_queries.py); a registered document is stored once it parsed and
+        validated (it has data), so the store holds only documents that run."""
+        store = context.services.persisted_queries
+        try:
+            resolved = await resolve_persisted_query(store, request_data)
+        except DomainError as error:
+            return ExecutionResult(
+                data=None, errors=[GraphQLError(error.message, original_error=error)]
+            )
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, resolved.request_data
+        )
+        if resolved.register_as is not None and result.data is not None:
+            assert resolved.request_data.query is not None
+            await store.register(resolved.register_as, resolved.request_data.query)
+        return result
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -33,6 +33,7 @@ from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.cost_bucket import QueryCostBucket
 from resolvers.outbox import EmailOutbox
 from resolvers.payments.service import PaymentService, PaymentSettings
+from resolvers.persisted_queries import PersistedQueries
 from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
@@ -282,6 +283,14 @@ def build_services(
             size=settings.query_cost_bucket_size,
             restore_rate=settings.query_cost_restore_rate,
             enabled=settings.query_cost_throttle_enabled,
+            retry_after_seconds=settings.cache_retry_after_seconds,
+        ),
+        persisted_queries=PersistedQueries(
+            cache_redis or redis,
+            key_prefix=settings.redis_key_prefix,
+            ttl_seconds=settings.persisted_query_ttl_seconds,
+            max_document_bytes=settings.persisted_query_max_bytes,
+            lru_size=settings.persisted_query_lru_size,
             retry_after_seconds=settings.cache_retry_after_seconds,
         ),
     )

@@ -306,6 +306,7 @@ async def clear_stored_state(app: Any, settings: Any) -> None:
     for document in ALL_DOCUMENTS:
         await document.get_pymongo_collection().delete_many({})
     await app.state.mongo[settings.mongodb_database][SENT_EMAILS_COLLECTION].delete_many({})
+    app.state.services.persisted_queries.forget_local()
     patterns = (f"{settings.redis_key_prefix}*", f"saq:*{settings.redis_key_prefix}*")
     keys = [key for pattern in patterns async for key in app.state.redis.scan_iter(match=pattern)]
     if keys:

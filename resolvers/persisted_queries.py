@@ -1,0 +1,138 @@
+"""Automatic persisted queries (Apollo's APQ protocol): GraphQL documents stored under their SHA-256.
+
+A client sends only the hash; when the API does not know it, the client sends the document with
+its hash once and the API stores it. The store is a cache, not the source of truth: entries live
+in the cache Redis with a TTL (refreshed on use) and in a small in-process LRU. A lost entry (an
+eviction, a Redis restart, Redis down) only makes the client register the document again.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from documents.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_VERSION = 1
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class PersistedQueryCode(enum.StrEnum):
+    # The exact codes and messages Apollo Client's persisted-queries link reacts to.
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+
+
+class PersistedQueryNotFoundError(DomainError):
+    """The hash names no stored document: the client should send the document with its hash."""
+
+    def __init__(self) -> None:
+        super().__init__(PersistedQueryCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
+
+
+class PersistedQueryNotSupportedError(DomainError):
+    """A `persistedQuery` extension of a version other than 1."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            PersistedQueryCode.PERSISTED_QUERY_NOT_SUPPORTED, "PersistedQueryNotSupported"
+        )
+
+
+def is_sha256_hex(value: object) -> bool:
+    return isinstance(value, str) and _SHA256_HEX.fullmatch(value) is not None
+
+
+def document_hash(document: str) -> str:
+    """The hash Apollo's clients send: SHA-256 of the document's UTF-8 text, lowercase hex."""
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+class PersistedQueries:
+    """One per process: owns the Redis keys of persisted documents and the in-process LRU."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        key_prefix: str,
+        ttl_seconds: int,
+        max_document_bytes: int,
+        lru_size: int,
+        retry_after_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._redis = redis
+        self._prefix = f"{key_prefix}apq:"
+        self._ttl = ttl_seconds
+        self._max_document_bytes = max_document_bytes
+        self._lru_size = lru_size
+        self._lru: OrderedDict[str, str] = OrderedDict()
+        self._retry_after = retry_after_seconds
+        self._clock = clock
+        self._unavailable_until = 0.0
+
+    def key(self, sha256_hash: str) -> str:
+        return f"{self._prefix}{sha256_hash}"
+
+    async def lookup(self, sha256_hash: str) -> str | None:
+        """The document stored under `sha256_hash`, or None (unknown, expired, or Redis down)."""
+        document = self._lru.get(sha256_hash)
+        if document is not None:
+            self._lru.move_to_end(sha256_hash)
+            return document
+        if not self._redis_available():
+            return None
+        try:
+            # GETEX refreshes the TTL: documents in use stay, forgotten ones expire.
+            raw = await self._redis.getex(self.key(sha256_hash), ex=self._ttl)
+        except (RedisError, OSError) as error:
+            self._failed("lookup", error)
+            return None
+        if raw is None:
+            return None
+        document = raw.decode() if isinstance(raw, bytes) else str(raw)
+        self._remember(sha256_hash, document)
+        return document
+
+    async def register(self, sha256_hash: str, document: str) -> None:
+        """Store a document whose hash was checked. Too large a document is not stored (the
+        client keeps sending it in full); a Redis failure leaves it in the LRU only."""
+        if len(document.encode()) > self._max_document_bytes:
+            logger.info("persisted query of %d bytes is too large to store", len(document))
+            return
+        self._remember(sha256_hash, document)
+        if not self._redis_available():
+            return
+        try:
+            await self._redis.set(self.key(sha256_hash), document, ex=self._ttl)
+        except (RedisError, OSError) as error:
+            self._failed("register", error)
+
+    def forget_local(self) -> None:
+        """Empty the in-process LRU (what a process restart does)."""
+        self._lru.clear()
+
+    def _remember(self, sha256_hash: str, document: str) -> None:
+        self._lru[sha256_hash] = document
+        self._lru.move_to_end(sha256_hash)
+        while len(self._lru) > self._lru_size:
+            self._lru.popitem(last=False)
+
+    def _redis_available(self) -> bool:
+        return self._clock() >= self._unavailable_until
+
+    def _failed(self, operation: str, error: Exception) -> None:
+        # Skip Redis for a while instead of paying a timeout on every request.
+        self._unavailable_until = self._clock() + self._retry_after
+        logger.warning("persisted queries: Redis %s failed: %s", operation, error)
