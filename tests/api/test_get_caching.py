@@ -158,3 +158,11 @@ async def test_a_large_answer_is_gzipped_for_a_client_that_accepts_it(
     assert zipped.headers["cache-control"] == PUBLIC
     assert zipped.headers["etag"] != plain.headers["etag"]
     assert "Accept-Encoding" in vary(zipped)
+
+
+async def test_a_mutation_over_get_is_refused_and_private(client: httpx.AsyncClient) -> None:
+    response = await get(client, "mutation { logout { ok } }")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "mutations are not allowed when using GET"
+    assert response.headers["cache-control"] == PRIVATE
