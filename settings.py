@@ -7,12 +7,15 @@ laptop; `Settings` refuses values that are unsafe in production (see `_refuse_un
 from __future__ import annotations
 
 import enum
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
+import orjson
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 # Listening addresses that mean "this machine" to a browser on it.
@@ -247,6 +250,46 @@ class Settings(BaseSettings):
     field_suggestions: bool | None = None
     # Strict-Transport-Security in production (0 = not sent); never sent outside production.
     hsts_max_age_seconds: Annotated[int, Field(ge=0, le=2 * 365 * 86_400)] = 365 * 86_400
+
+    # Browsers on other origins and CDNs (README, "Browsers on another origin (CORS)" and "GET
+    # and CDNs"). Origins allowed to call the API with credentials (comma-separated or a JSON
+    # list; unset = FRONTEND_URL's origin), and how long a browser may reuse a preflight.
+    cors_allow_origins: Annotated[list[str] | None, NoDecode] = None
+    cors_max_age_seconds: Annotated[int, Field(ge=0, le=86_400)] = 600
+    # Cache-Control of anonymous catalog queries over GET: how long a CDN (or browser) may serve
+    # the answer, and how long after that it may serve it stale while it asks again.
+    cdn_max_age_seconds: Annotated[int, Field(ge=0, le=86_400)] = 60
+    cdn_stale_while_revalidate_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _origins_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return orjson.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _bare_origins(cls, value: list[str] | None) -> list[str] | None:
+        for origin in value or ():
+            # "*" is refused: with credentials it would let any site act as the signed-in user.
+            if not re.fullmatch(r"https?://[^/?#\s]+", origin):
+                raise ValueError(
+                    f"CORS_ALLOW_ORIGINS: {origin!r} is not an origin (scheme://host[:port])"
+                )
+        return value
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """The origins allowed to call the API from a browser: CORS_ALLOW_ORIGINS, else the
+        origin of FRONTEND_URL."""
+        if self.cors_allow_origins is not None:
+            return self.cors_allow_origins
+        parts = urlsplit(self.frontend_url)
+        return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
 
     # GraphQL limits.
     max_query_depth: Annotated[int, Field(ge=2, le=50)] = 12

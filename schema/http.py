@@ -6,6 +6,7 @@ so load balancers, proxies and clients see an outage, not a success.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -31,6 +32,7 @@ from documents.errors import (
 )
 from resolvers.accounts.viewer import current_viewer
 from resolvers.context import Context
+from schema.caching import is_shareable, mark_shareable
 from schema.errors import to_api_error
 from schema.graphiql import graphiql_csp
 from schema.middleware import RequestBodyTooLargeError, body_limit_of
@@ -39,6 +41,15 @@ from schema.request_context import context_for_request, request_id_of
 from schema.root import OperationNameRequiredError
 from settings import Settings
 
+# Responses of at least this many bytes are gzipped for clients that accept it (GZipMiddleware).
+GZIP_MINIMUM_BYTES = 1024
+# GraphQL answers differ by these request headers (the signed-in user, the guest cart); a cache in
+# front must key on them. GZipMiddleware adds Accept-Encoding to answers it may compress, and CORS
+# adds Origin.
+GRAPHQL_VARY = "Authorization, Cookie, X-Cart-Token"
+PRIVATE_CACHE_CONTROL = "private, no-store"
+# Request headers that make an answer personal: it is never shared, whatever it holds.
+_PERSONAL_HEADERS = ("authorization", "cookie", "x-cart-token")
 HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 logger = logging.getLogger("commerce.http")
 
@@ -111,6 +122,21 @@ def database_outage_response(request: Request, error: Exception) -> Response:
     )
 
 
+def _etag(request: Request, body: bytes) -> str:
+    """A strong ETag of `body` as it will be sent: gzipped bodies are another representation."""
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    gzipped = len(body) >= GZIP_MINIMUM_BYTES and "gzip" in request.headers.get(
+        "accept-encoding", ""
+    )
+    return f'"{digest}-gzip"' if gzipped else f'"{digest}"'
+
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    """If-None-Match's weak comparison (RFC 9110, 13.1.2): `*`, or any listed tag, W/ or not."""
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context, orjson encoding and JSON error bodies."""
 
@@ -154,7 +180,42 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 response = _error_response(
                     "Internal server error", "INTERNAL_SERVER_ERROR", 500, requestId=request_id
                 )
-        await response(scope, receive, send)
+        await self._cache_headers(request, response)(scope, receive, send)
+
+    def _cache_headers(self, request: Request, response: Response) -> Response:
+        """Let CDNs and browsers cache an anonymous, shareable GET answer (`public`, with an ETag,
+        304 on a matching If-None-Match); everything else is `private, no-store`.
+
+        A shared answer carries only `data`: `extensions` describe one request (cache status) and
+        one client (its query-cost budget). Its strong ETag is a hash of exactly that body, and
+        of the encoding GZipMiddleware will give it.
+        """
+        if "cache-control" in response.headers:  # the GraphiQL page decides its own
+            return response
+        response.headers["Vary"] = GRAPHQL_VARY
+        answer = orjson.loads(response.body) if self._is_public(request, response) else None
+        if not isinstance(answer, dict) or answer.get("data") is None or "errors" in answer:
+            response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+            return response
+        body = orjson.dumps({"data": answer["data"]})
+        headers = {
+            "Cache-Control": f"public, max-age={self.settings.cdn_max_age_seconds}, "
+            f"stale-while-revalidate={self.settings.cdn_stale_while_revalidate_seconds}",
+            "ETag": _etag(request, body),
+            "Vary": GRAPHQL_VARY,
+        }
+        if _etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/json", headers=headers)
+
+    def _is_public(self, request: Request, response: Response) -> bool:
+        return (
+            request.method == "GET"
+            and response.status_code == 200
+            and response.media_type == "application/json"
+            and not any(request.headers.get(header) for header in _PERSONAL_HEADERS)
+            and is_shareable(request.scope)
+        )
 
     async def _admit_uploads(self, request: Request) -> None:
         """Raise this request's body limit to what its caller may upload, before the body is read.
@@ -228,6 +289,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         if result.errors:
+            mark_shareable(request.scope, shareable=False)
             request_id = request_id_of(request)
             hide_suggestions = not self.settings.suggests_fields
             result.errors = [

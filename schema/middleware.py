@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids, a cap on request bodies, and the security headers."""
+"""ASGI middleware: request ids, a cap on request bodies, the security headers and CORS."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import sys
 import uuid
 from dataclasses import dataclass
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -213,3 +215,16 @@ class UnexpectedErrorMiddleware:
                 "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
             }
             await JSONResponse({"errors": [error]}, status_code=500)(scope, receive, send)
+
+
+class AllowListCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS for the allowed origins only: a request from any other origin passes
+    through untouched, so its answer carries no CORS headers at all (Starlette's would still send
+    Allow-Credentials and Expose-Headers, and answer its preflight 400 with the allowed methods)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        origin = Headers(scope=scope).get("origin") if scope["type"] == "http" else None
+        if origin is None or not self.is_allowed_origin(origin):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

@@ -18,6 +18,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
@@ -39,9 +40,10 @@ from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
 from schema import demo_images, dev_pay, oauth, webhooks
 from schema.catalog_admin import transfer as catalog_transfer
-from schema.http import GraphQLEndpoint, database_outage_response
+from schema.http import GZIP_MINIMUM_BYTES, GraphQLEndpoint, database_outage_response
 from schema.media import MEDIA_PATH, MediaFiles
 from schema.middleware import (
+    AllowListCORSMiddleware,
     BodySizeLimitMiddleware,
     RequestIdLogFilter,
     RequestIdMiddleware,
@@ -61,6 +63,20 @@ STARTUP_MONGO_TIMEOUT_SECONDS = 600.0
 SENT_EMAILS_COLLECTION = "sent_emails"
 # Where the stand-in payment provider keeps its orders, payments and refunds.
 STANDIN_PAYMENTS_COLLECTION = "standin_payments"
+# Request headers a browser on an allowed origin may send (README, "Browsers on another origin
+# (CORS)"): the JSON body, the access token, a request id, the guest cart, Apollo's CSRF-preflight
+# headers for uploads, and Apollo Client's client-awareness headers.
+CORS_ALLOW_HEADERS = [
+    "content-type",
+    "authorization",
+    "x-request-id",
+    "x-cart-token",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "graphql-preflight",
+    "apollographql-client-name",
+    "apollographql-client-version",
+]
 
 
 def configure_logging(settings: Settings) -> None:
@@ -434,8 +450,21 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={PyMongoError: database_outage_response},
     )
     app.add_middleware(UnexpectedErrorMiddleware)
+    # Browsers and CDNs (README, "GET and CDNs"): answers of GZIP_MINIMUM_BYTES or more, gzipped.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     # Every body is held to the small limit; /graphql raises it for an authorized upload.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_json_request_bytes)
+    # Outside the body limit, so preflights are answered before anything refuses them; inside the
+    # request-id and security-header middlewares, so its answers get those headers too.
+    app.add_middleware(
+        AllowListCORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST"],
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=["X-Request-ID"],
+        max_age=settings.cors_max_age_seconds,
+    )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
     return app
