@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 import strawberry
 from strawberry import relay
 
 from documents import addresses as documents
 from documents.addresses import AddressErrorCode, AddressFields
-from documents.common import UNSET
 from resolvers import addresses
+from schema.common import maybe_value
 from schema.ids import decode_global_id
 from schema.info import Info
 from schema.payloads import user_errors
@@ -100,14 +100,9 @@ class UpdateAddressInput:
     )
 
 
-def _maybe(value: Any) -> Any:
-    """A `strawberry.Maybe` as the domain's UNSET-or-value."""
-    return UNSET if value is None else value.value
-
-
 def _update_fields(update: UpdateAddressInput) -> AddressFields:
     names = ("name", "phone", "line1", "line2", "city", "state", "postal_code", "country")
-    return AddressFields(**{name: _maybe(getattr(update, name)) for name in names})
+    return AddressFields(**{name: maybe_value(getattr(update, name)) for name in names})
 
 
 @strawberry.type(description="Result of a mutation that changes an address.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 
@@ -10,6 +11,14 @@ from documents import common
 from documents.money import to_decimal
 from resolvers import images
 from schema.info import Info
+
+
+def maybe_value(value: Any, convert: Any = None) -> Any:
+    """A `strawberry.Maybe` input field as the domain's UNSET-or-value: UNSET when the client
+    left it out, else its value (None when sent as null), passed through `convert` if given."""
+    if value is None:
+        return common.UNSET
+    return convert(value.value) if convert and value.value is not None else value.value
 
 
 @strawberry.type(description="An amount of money in one currency.")

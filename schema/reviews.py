@@ -10,12 +10,12 @@ from bson import ObjectId
 from strawberry import relay
 
 from documents import reviews as documents
-from documents.common import UNSET
 from documents.reviews import ReviewErrorCode, ReviewFields
 from resolvers import catalog, reviews
 from resolvers.pagination import PageArgs
 from schema.accounts import User
 from schema.catalog import Product
+from schema.common import maybe_value
 from schema.ids import decode_global_id
 from schema.info import Info
 from schema.pagination import AfterArg, BeforeArg, CountedConnection, FirstArg, LastArg
@@ -156,10 +156,6 @@ class HideReviewInput:
     )
 
 
-def _maybe(value: Any) -> Any:
-    return UNSET if value is None else value.value
-
-
 @strawberry.type(description="Result of a mutation that writes a review.")
 class ReviewPayload:
     review: Review | None = strawberry.field(default=None, description="The review after it.")
@@ -235,7 +231,9 @@ class ReviewMutation:
     @user_errors(UpdateReviewPayload, ReviewError)
     async def update_review(self, info: Info, input: UpdateReviewInput) -> UpdateReviewPayload:
         fields = ReviewFields(
-            rating=_maybe(input.rating), title=_maybe(input.title), body=_maybe(input.body)
+            rating=maybe_value(input.rating),
+            title=maybe_value(input.title),
+            body=maybe_value(input.body),
         )
         change = await reviews.update_review(info.context, _review_id(input.id), fields)
         return UpdateReviewPayload.of(change)

@@ -16,18 +16,12 @@ from resolvers.catalog_admin import categories as category_admin
 from resolvers.catalog_admin import products as product_admin
 from schema.catalog import Category, Product
 from schema.catalog_admin.types import CatalogError, StockMovement
+from schema.common import maybe_value
 from schema.ids import decode_global_id
 from schema.info import Info
 from schema.lookup import CATEGORY, PRODUCT, load_optional_or_error, load_or_error
 from schema.payloads import user_errors
 from schema.permissions import IsAdmin
-
-
-def _maybe(value: Any, convert: Any = None) -> Any:
-    """A `strawberry.Maybe` as the domain's UNSET-or-value."""
-    if value is None:
-        return UNSET
-    return convert(value.value) if convert and value.value is not None else value.value
 
 
 @strawberry.input(description="A new category; with `parentId`, a subcategory of that category.")
@@ -256,9 +250,9 @@ class CatalogAdminMutation:
             info.context,
             await load_or_error(info.context, CATEGORY, input.id, field="id"),
             CategoryFields(
-                name=_maybe(input.name),
-                slug=_maybe(input.slug),
-                description=_maybe(input.description),
+                name=maybe_value(input.name),
+                slug=maybe_value(input.slug),
+                description=maybe_value(input.description),
             ),
         )
         return UpdateCategoryPayload(category=Category.from_document(category))
@@ -316,14 +310,14 @@ class CatalogAdminMutation:
             info.context,
             await load_or_error(info.context, PRODUCT, input.id, field="id"),
             ProductFields(
-                name=_maybe(input.name),
-                slug=_maybe(input.slug),
-                description=_maybe(input.description),
-                brand=_maybe(input.brand),
-                price=_maybe(input.price),
-                discount_percent=_maybe(input.discount_percent),
-                category_id=_maybe(input.category_id, category("categoryId")),
-                subcategory_id=_maybe(input.subcategory_id, category("subcategoryId")),
+                name=maybe_value(input.name),
+                slug=maybe_value(input.slug),
+                description=maybe_value(input.description),
+                brand=maybe_value(input.brand),
+                price=maybe_value(input.price),
+                discount_percent=maybe_value(input.discount_percent),
+                category_id=maybe_value(input.category_id, category("categoryId")),
+                subcategory_id=maybe_value(input.subcategory_id, category("subcategoryId")),
             ),
         )
         return UpdateProductPayload(product=Product.from_document(product))
