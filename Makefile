@@ -4,8 +4,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+CLIENTS := tests/clients
+CLIENTS_STAMP := $(CLIENTS)/node_modules/.installed-stamp
 
-.PHONY: install run serve seed test check schema bench bench-orders bench-payments clean admin
+.PHONY: install clients run serve seed test test-clients check schema bench bench-orders bench-payments clean admin
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
@@ -15,6 +17,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(CLIENTS_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	@$(CLIENTS)/ensure-tools.sh
+	cd $(CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CLIENTS_STAMP)
+
+## The real clients' tools: Node.js and Debian's chromium (installed with apt-get as root, else
+## named), and tests/clients' npm packages from their lockfile (again only when it changed).
+clients: $(CLIENTS_STAMP)
+	@$(CLIENTS)/ensure-tools.sh
 
 ## Start embedded MongoDB + Redis (unless MONGODB_URI / REDIS_URL are set), seed, serve on :8000,
 ## and a job worker (emails) beside the API; Ctrl-C stops them all.
@@ -26,9 +38,13 @@ seed: install
 	$(BIN)/python -m server seed $(if $(PRODUCTS),--products $(PRODUCTS))
 
 ## The whole suite against real mongod and redis-server started on free ports, then lint and types.
-test: install
+test: install clients
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory check
+
+## Only the real clients (Apollo Client, headless Chromium) against a live server.
+test-clients: install clients
+	$(BIN)/python -m pytest $(CLIENTS)
 
 check: install
 	$(BIN)/ruff check .
@@ -58,4 +74,4 @@ bench-payments: install
 	$(BIN)/python bench/payments.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CLIENTS)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

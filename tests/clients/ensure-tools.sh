@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# What the real-client tests need outside npm: Node.js 20+ with npm, and Debian's chromium at
+# /usr/bin/chromium (playwright-core drives that binary; it downloads no browser of its own).
+# Installed with apt-get when running as root on Debian/Ubuntu; otherwise says what to install.
+set -euo pipefail
+
+CHROMIUM=/usr/bin/chromium
+NODE_MAJOR=20
+
+can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
+
+apt_install() {
+  # An empty package list (a fresh machine or container) knows no packages: fetch it first.
+  if ! apt-cache show "$1" >/dev/null 2>&1; then
+    apt-get update -qq
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o DPkg::Lock::Timeout=300 "$1"
+}
+
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+candidate_node_major() {
+  apt-cache policy nodejs 2>/dev/null | sed -n 's/^ *Candidate: \([0-9]*\).*/\1/p'
+}
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null || [ "$(node_major)" -lt "$NODE_MAJOR" ]; then
+  if can_apt && [ "$(candidate_node_major)" -ge "$NODE_MAJOR" ] 2>/dev/null; then
+    echo "Installing nodejs (Node.js $NODE_MAJOR or newer) for tests/clients"
+    apt_install nodejs
+    command -v npm >/dev/null || apt_install npm
+  else
+    cat >&2 <<EOF
+tests/clients needs Node.js $NODE_MAJOR or newer with npm (found: $(command -v node >/dev/null && node --version || echo none)).
+Install it, then run make again:
+  Debian 13 / Ubuntu 24.10 or newer:  sudo apt-get install nodejs npm
+  older Debian or Ubuntu, macOS:      Node.js $NODE_MAJOR LTS from NodeSource's packages, nvm or Homebrew
+EOF
+    exit 1
+  fi
+fi
+
+if [ ! -x "$CHROMIUM" ]; then
+  if can_apt; then
+    echo "Installing Debian's chromium for the browser tests in tests/clients"
+    apt_install chromium
+  else
+    cat >&2 <<EOF
+tests/clients needs Chromium at $CHROMIUM (Debian's package; playwright-core drives it).
+Install it, then run make again:
+  sudo apt-get install --no-install-recommends chromium
+EOF
+    exit 1
+  fi
+fi
