@@ -46,10 +46,12 @@ GZIP_MINIMUM_BYTES = 1024
 # GraphQL answers differ by these request headers (the signed-in user, the guest cart); a cache in
 # front must key on them. GZipMiddleware adds Accept-Encoding to answers it may compress, and CORS
 # adds Origin.
-GRAPHQL_VARY = "Authorization, Cookie, X-Cart-Token"
+# Cookies are not among them: resolvers read a cookie only through `Context.cookie`, which makes
+# the result private, so a browser sending its refresh cookie still gets CDN-cacheable answers.
+GRAPHQL_VARY = "Authorization, X-Cart-Token"
 PRIVATE_CACHE_CONTROL = "private, no-store"
 # Request headers that make an answer personal: it is never shared, whatever it holds.
-_PERSONAL_HEADERS = ("authorization", "cookie", "x-cart-token")
+_PERSONAL_HEADERS = ("authorization", "x-cart-token")
 HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 logger = logging.getLogger("commerce.http")
 

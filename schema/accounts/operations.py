@@ -102,8 +102,8 @@ class AccountMutation:
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         ctx = info.context
         device_token = input.device_token
-        if device_token is None and ctx.request is not None:
-            device_token = ctx.request.cookies.get(DEVICE_COOKIE_NAME)
+        if device_token is None:
+            device_token = ctx.cookie(DEVICE_COOKIE_NAME)
         signed_in = await sessions.login(ctx, input.email, input.password, device_token)
         await cart.merge_after_sign_in(info.context, signed_in.user, input.cart_token)
         return LoginPayload.signed_in(info, signed_in)  # type: ignore[return-value]
@@ -121,8 +121,8 @@ class AccountMutation:
     ) -> RefreshTokenPayload:
         ctx = info.context
         await ctx.services.rate_limiter.check("refresh_token", ip=ctx.client_ip)
-        if token is None and ctx.request is not None:
-            token = ctx.request.cookies.get(ctx.settings.refresh_cookie_name)
+        if token is None:
+            token = ctx.cookie(ctx.settings.refresh_cookie_name)
         signed_in = await sessions.rotate(ctx, token)
         return RefreshTokenPayload.signed_in(info, signed_in)  # type: ignore[return-value]
 
