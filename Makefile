@@ -4,8 +4,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The npm project of the JavaScript tools (the schema lint), installed from its lockfile.
+CLIENTS := tests/clients
+NODE_STAMP := $(CLIENTS)/node_modules/.installed-stamp
 
-.PHONY: install run serve seed test check schema bench bench-orders bench-payments clean admin
+.PHONY: install run serve seed test check lint-schema schema bench bench-orders bench-payments clean admin
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
@@ -15,6 +18,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(NODE_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "Node.js 20 or newer with npm is required: apt-get install nodejs npm"; exit 1; }
+	@node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' || { echo "Node.js 20 or newer is required (found $$(node --version)): apt-get install nodejs npm"; exit 1; }
+	npm ci --prefix $(CLIENTS) --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 ## Start embedded MongoDB + Redis (unless MONGODB_URI / REDIS_URL are set), seed, serve on :8000,
 ## and a job worker (emails) beside the API; Ctrl-C stops them all.
@@ -30,10 +39,14 @@ test: install
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory check
 
-check: install
+check: install lint-schema
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## The GraphQL schema lint over schema.graphql (rules in tests/clients/eslint.config.mjs).
+lint-schema: $(NODE_STAMP)
+	$(CLIENTS)/node_modules/.bin/eslint --max-warnings 0 -c $(CLIENTS)/eslint.config.mjs schema.graphql
 
 ## Make EMAIL an admin (creating the account, with ADMIN_PASSWORD or a prompt, if it has none).
 admin: install
@@ -58,4 +71,4 @@ bench-payments: install
 	$(BIN)/python bench/payments.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(CLIENTS)/node_modules
