@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CLIENTS := tests/clients
 NODE_STAMP := $(CLIENTS)/node_modules/.installed-stamp
 
-.PHONY: install run serve seed test check lint-schema schema bench bench-orders bench-payments clean admin
+.PHONY: install run serve seed test check lint-schema schema graphiql-assets bench bench-orders bench-payments clean admin
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
@@ -56,6 +56,11 @@ admin: install
 ## Regenerate schema.graphql from the code.
 schema: install
 	$(BIN)/python -m server export-schema
+
+## Vendor GraphiQL's browser files again, at the versions pinned in schema/graphiql/update.py
+## (needs npm); commit the result.
+graphiql-assets:
+	$(PYTHON) schema/graphiql/update.py
 
 ## Load benchmark (see bench/README.md); needs wrk.
 bench: install

@@ -15,7 +15,7 @@ from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -34,7 +34,7 @@ from resolvers.accounts.viewer import current_viewer
 from resolvers.context import Context
 from schema.caching import is_shareable, mark_shareable
 from schema.errors import to_api_error
-from schema.graphiql import graphiql_csp
+from schema.graphiql.page import graphiql_page
 from schema.middleware import RequestBodyTooLargeError, body_limit_of
 from schema.persisted_queries import resolve_persisted_query
 from schema.request_context import context_for_request, request_id_of
@@ -149,10 +149,6 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             multipart_uploads_enabled=True,
         )
         self.settings = settings
-        self.graphiql_headers = {
-            "Content-Security-Policy": graphiql_csp(self.graphql_ide_html),
-            "Cache-Control": "no-store",
-        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -242,7 +238,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return HTMLResponse(self.graphql_ide_html, headers=self.graphiql_headers)
+        # Our page (schema/graphiql/), all of it from this origin, instead of Strawberry's.
+        return graphiql_page()
 
     def parse_json(self, data: str | bytes) -> Any:
         """A JSON object (or a list of them); anything else is the client's mistake."""

@@ -40,6 +40,7 @@ from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
 from schema import demo_images, dev_pay, oauth, webhooks
 from schema.catalog_admin import transfer as catalog_transfer
+from schema.graphiql.page import GRAPHIQL_ASSET_ROUTE, graphiql_asset
 from schema.http import GZIP_MINIMUM_BYTES, GraphQLEndpoint, database_outage_response
 from schema.media import MEDIA_PATH, MediaFiles
 from schema.middleware import (
@@ -440,6 +441,8 @@ def create_app(settings: Settings) -> Starlette:
             Route(dev_pay.DEV_PAY_PATH, dev_pay.dev_pay_page, methods=["GET"]),
             Route(dev_pay.DEV_PAY_PATH, dev_pay.dev_pay_submit, methods=["POST"]),
         ]
+    if settings.serves_graphiql:
+        routes.append(Route(GRAPHIQL_ASSET_ROUTE, graphiql_asset, methods=["GET"]))
     if settings.cloudinary_url is None:
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         media = MediaFiles(directory=settings.media_dir, content_types=LOCAL_CONTENT_TYPES)
