@@ -4,10 +4,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The npm project of the JavaScript tools (the real clients, the schema lint), from its lockfile.
 CLIENTS := tests/clients
-CLIENTS_STAMP := $(CLIENTS)/node_modules/.installed-stamp
+NODE_STAMP := $(CLIENTS)/node_modules/.installed-stamp
 
-.PHONY: install clients run serve seed test test-clients check schema bench bench-orders bench-payments clean admin
+.PHONY: install clients run serve seed test test-clients check lint-schema schema graphiql-assets bench bench-orders bench-payments clean admin
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
@@ -18,15 +19,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-$(CLIENTS_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
-	@$(CLIENTS)/ensure-tools.sh
-	cd $(CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
-	touch $(CLIENTS_STAMP)
+$(NODE_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	@$(CLIENTS)/ensure-tools.sh node
+	npm ci --prefix $(CLIENTS) --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 ## The real clients' tools: Node.js and Debian's chromium (installed with apt-get as root, else
 ## named), and tests/clients' npm packages from their lockfile (again only when it changed).
-clients: $(CLIENTS_STAMP)
-	@$(CLIENTS)/ensure-tools.sh
+clients: $(NODE_STAMP)
+	@$(CLIENTS)/ensure-tools.sh chromium
 
 ## Start embedded MongoDB + Redis (unless MONGODB_URI / REDIS_URL are set), seed, serve on :8000,
 ## and a job worker (emails) beside the API; Ctrl-C stops them all.
@@ -46,10 +47,14 @@ test: install clients
 test-clients: install clients
 	$(BIN)/python -m pytest $(CLIENTS)
 
-check: install
+check: install lint-schema
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## The GraphQL schema lint over schema.graphql (rules in tests/clients/eslint.config.mjs).
+lint-schema: $(NODE_STAMP)
+	$(CLIENTS)/node_modules/.bin/eslint --max-warnings 0 -c $(CLIENTS)/eslint.config.mjs schema.graphql
 
 ## Make EMAIL an admin (creating the account, with ADMIN_PASSWORD or a prompt, if it has none).
 admin: install
@@ -59,6 +64,11 @@ admin: install
 ## Regenerate schema.graphql from the code.
 schema: install
 	$(BIN)/python -m server export-schema
+
+## Vendor GraphiQL's browser files again, at the versions pinned in schema/graphiql/update.py
+## (needs npm); commit the result.
+graphiql-assets:
+	$(PYTHON) schema/graphiql/update.py
 
 ## Load benchmark (see bench/README.md); needs wrk.
 bench: install
@@ -74,4 +84,4 @@ bench-payments: install
 	$(BIN)/python bench/payments.py
 
 clean:
-	rm -rf $(VENV) $(CLIENTS)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(CLIENTS)/node_modules

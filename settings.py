@@ -310,6 +310,11 @@ class Settings(BaseSettings):
     persisted_query_ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86_400)] = 7 * 86_400
     persisted_query_max_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 32 * 1024
     persisted_query_lru_size: Annotated[int, Field(ge=0, le=100_000)] = 1000
+    # Trusted documents (README, "Trusted documents"): an Apollo persisted-query manifest whose
+    # operations clients run by id, checked at startup; with TRUSTED_DOCUMENTS_ONLY, nothing else
+    # runs (no document text, no APQ registration, no GraphiQL).
+    trusted_documents_manifest: Path | None = None
+    trusted_documents_only: bool = False
 
     @property
     def query_cache_redis_url(self) -> str | None:
@@ -329,6 +334,7 @@ class Settings(BaseSettings):
         "razorpay_key_secret",
         "razorpay_webhook_secret",
         "cache_redis_url",
+        "trusted_documents_manifest",
         mode="before",
     )
     @classmethod
@@ -393,13 +399,28 @@ class Settings(BaseSettings):
 
     @property
     def serves_graphiql(self) -> bool:
-        """GraphiQL for browsers at /graphql: GRAPHIQL, else on outside production."""
-        return self._on_outside_production(self.graphiql)
+        """GraphiQL for browsers at /graphql: GRAPHIQL, else on outside production; never with
+        TRUSTED_DOCUMENTS_ONLY (its documents are not the manifest's)."""
+        return not self.trusted_documents_only and self._on_outside_production(self.graphiql)
 
     @property
     def allows_introspection(self) -> bool:
-        """`__schema` and `__type` queries: INTROSPECTION, else on outside production."""
+        """`__schema` and `__type` queries: INTROSPECTION, else on outside production. With
+        TRUSTED_DOCUMENTS_ONLY it defaults to on: the manifest decides, as for any document."""
+        if self.introspection is None and self.trusted_documents_only:
+            return True
         return self._on_outside_production(self.introspection)
+
+    @model_validator(mode="after")
+    def _check_trusted_documents(self) -> Settings:
+        if self.trusted_documents_only and self.trusted_documents_manifest is None:
+            raise ValueError("TRUSTED_DOCUMENTS_ONLY needs TRUSTED_DOCUMENTS_MANIFEST")
+        if self.trusted_documents_only and self.graphiql:
+            raise ValueError(
+                "GRAPHIQL cannot be on with TRUSTED_DOCUMENTS_ONLY: GraphiQL sends documents "
+                "that are not in the manifest"
+            )
+        return self
 
     @property
     def suggests_fields(self) -> bool:

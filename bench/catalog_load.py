@@ -60,6 +60,8 @@ EXPECTED_EDGES = 20
 WRK_THREADS = 2
 SEED_TIMEOUT_SECONDS = 1800.0
 WRK_INSTALL_HINT = "install wrk (Debian package `wrk`: apt-get install wrk)"
+# Each run is made once per encoding the client accepts: gzip shows what compression costs.
+ENCODINGS = ("identity", "gzip")
 
 
 # --- catalog load -----------------------------------------------------------------------------
@@ -147,24 +149,46 @@ def bulk_load_only(products: int, work_dir: Path) -> dict[str, Any]:
 # --- the API under test -----------------------------------------------------------------------
 
 
+def response_sizes(base_url: str) -> dict[str, int]:
+    """Bytes on the wire of the measured answer, per Accept-Encoding (checks gzip is applied)."""
+    sizes = {}
+    with httpx.Client(base_url=base_url, timeout=10.0) as client:
+        for encoding in ENCODINGS:
+            request = client.build_request(
+                "GET", GRAPHQL_PATH, headers={"Accept-Encoding": encoding}
+            )
+            response = client.send(request, stream=True)
+            wire = b"".join(response.iter_raw())
+            response.close()
+            if response.headers.get("content-encoding", "identity") != encoding:
+                raise BenchError(
+                    f"Accept-Encoding: {encoding} got Content-Encoding "
+                    f"{response.headers.get('content-encoding')!r}"
+                )
+            sizes[encoding] = len(wire)
+    return sizes
+
+
 def verify_response(base_url: str, *, cache_enabled: bool) -> None:
-    """One request must return 20 edges; with the cache on, the second one must be a HIT."""
+    """One request must return 20 edges; with the cache on, the second one must be a HIT.
+
+    Sent as POST: a public GET answer carries only `data`, not the cache status."""
     with httpx.Client(
         base_url=base_url, timeout=10.0, headers={"Accept": "application/json"}
     ) as client:
         statuses: list[str | None] = []
         for _ in range(2):
-            response = client.get(GRAPHQL_PATH)
+            response = client.post("/graphql", json={"query": QUERY})
             try:
                 body = response.json()
             except ValueError as error:
                 raise BenchError(
-                    f"GET {GRAPHQL_PATH} answered {response.status_code} with non-JSON: "
+                    f"POST {QUERY} answered {response.status_code} with non-JSON: "
                     f"{response.text[:500]}"
                 ) from error
             if response.status_code != 200 or body.get("errors"):
                 raise BenchError(
-                    f"GET {GRAPHQL_PATH} answered {response.status_code}: {response.text[:1000]}"
+                    f"POST {QUERY} answered {response.status_code}: {response.text[:1000]}"
                 )
             edges = ((body.get("data") or {}).get("products") or {}).get("edges") or []
             if len(edges) != EXPECTED_EDGES:
@@ -197,6 +221,7 @@ _NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
 class WrkResult:
     cache: str
     connections: int
+    encoding: str
     requests_per_second: float
     requests: int
     latency_ms: dict[str, float]
@@ -210,7 +235,7 @@ class WrkResult:
         return sum(self.errors.values())
 
 
-def parse_wrk(output: str, *, cache: str, connections: int) -> WrkResult:
+def parse_wrk(output: str, *, cache: str, connections: int, encoding: str) -> WrkResult:
     rps = _REQUESTS_PER_SECOND.search(output)
     percentiles = {
         f"p{number}": round(float(value) * _UNIT_MS[unit], 3)
@@ -227,6 +252,7 @@ def parse_wrk(output: str, *, cache: str, connections: int) -> WrkResult:
     return WrkResult(
         cache=cache,
         connections=connections,
+        encoding=encoding,
         requests_per_second=float(rps.group(1)),
         requests=int(total.group(1)) if total else 0,
         latency_ms=percentiles,
@@ -234,10 +260,19 @@ def parse_wrk(output: str, *, cache: str, connections: int) -> WrkResult:
     )
 
 
-def run_wrk(url: str, *, connections: int, seconds: int, timeout: int | None = None) -> str:
-    """`wrk -t2 -c<N> -d<seconds>s --latency [--timeout <s>s] <url>`; its stdout."""
+def run_wrk(
+    url: str,
+    *,
+    connections: int,
+    seconds: int,
+    timeout: int | None = None,
+    encoding: str = "identity",
+) -> str:
+    """`wrk -t2 -c<N> -d<seconds>s --latency [--timeout <s>s] -H 'Accept-Encoding: …' <url>`;
+    its stdout."""
     command = ["wrk", f"-t{min(WRK_THREADS, connections)}", f"-c{connections}", f"-d{seconds}s"]
-    command += ["--latency", *([f"--timeout={timeout}s"] if timeout else []), url]
+    command += ["--latency", *([f"--timeout={timeout}s"] if timeout else [])]
+    command += ["-H", f"Accept-Encoding: {encoding}", url]
     completed = subprocess.run(
         command,
         stdin=subprocess.DEVNULL,
@@ -252,7 +287,12 @@ def run_wrk(url: str, *, connections: int, seconds: int, timeout: int | None = N
 
 
 def measure(
-    backends: Backends, work_dir: Path, args: argparse.Namespace, *, cache_enabled: bool
+    backends: Backends,
+    work_dir: Path,
+    args: argparse.Namespace,
+    *,
+    cache_enabled: bool,
+    sizes: dict[str, int],
 ) -> list[WrkResult]:
     label = "on" if cache_enabled else "off"
     env = server_environment(
@@ -269,6 +309,7 @@ def measure(
     try:
         server.wait_ready()
         verify_response(server.base_url, cache_enabled=cache_enabled)
+        sizes.update(response_sizes(server.base_url))
         url = server.base_url + GRAPHQL_PATH
         if args.warmup > 0:
             run_wrk(
@@ -279,16 +320,24 @@ def measure(
             )
         results = []
         for connections in args.connections:
-            print(f"cache {label}: wrk -c{connections} for {args.duration}s", file=sys.stderr)
-            log_offset = server.log_size()
-            output = run_wrk(
-                url, connections=connections, seconds=args.duration, timeout=args.wrk_timeout
-            )
-            result = parse_wrk(output, cache=label, connections=connections)
-            warnings = server.warnings_since(log_offset)
-            result.server_warnings = len(warnings)
-            result.server_warning_samples = summarize_warnings(warnings)
-            results.append(result)
+            for encoding in args.encodings:
+                print(
+                    f"cache {label}: wrk -c{connections} {encoding} for {args.duration}s",
+                    file=sys.stderr,
+                )
+                log_offset = server.log_size()
+                output = run_wrk(
+                    url,
+                    connections=connections,
+                    seconds=args.duration,
+                    timeout=args.wrk_timeout,
+                    encoding=encoding,
+                )
+                result = parse_wrk(output, cache=label, connections=connections, encoding=encoding)
+                warnings = server.warnings_since(log_offset)
+                result.server_warnings = len(warnings)
+                result.server_warning_samples = summarize_warnings(warnings)
+                results.append(result)
         if server.process.poll() is not None:
             raise BenchError(f"the API server died during the run:\n{server.log_tail()}")
         return results
@@ -311,13 +360,16 @@ def markdown_report(report: dict[str, Any], results: list[WrkResult]) -> str:
         f"- products: {config['products']:,}, workers: {config['workers']}, "
         f"duration: {config['duration_seconds']} s per run, wrk -t{WRK_THREADS}",
         f"- catalog load (`python -m server seed`): {seed['wall_seconds']:.1f} s wall{loader}",
+        "- answer on the wire: "
+        + ", ".join(f"{size:,} bytes {name}" for name, size in report["response_bytes"].items()),
         "",
-        "| cache | connections | requests/s | p50 ms | p99 ms | errors |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| cache | connections | encoding | requests/s | p50 ms | p99 ms | errors |",
+        "|---|---:|---|---:|---:|---:|---:|",
     ]
     for result in results:
         lines.append(
-            f"| {result.cache} | {result.connections} | {result.requests_per_second:,.0f} "
+            f"| {result.cache} | {result.connections} | {result.encoding} "
+            f"| {result.requests_per_second:,.0f} "
             f"| {result.latency_ms['p50']:.1f} | {result.latency_ms['p99']:.1f} "
             f"| {result.total_errors} |"
         )
@@ -351,6 +403,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         nargs="+",
         default=[50, 250],
         help="concurrent connections, one wrk run each (default 50 250)",
+    )
+    parser.add_argument(
+        "--encodings",
+        choices=ENCODINGS,
+        nargs="+",
+        default=list(ENCODINGS),
+        help="Accept-Encoding of the measured requests, one wrk run each (default identity gzip)",
     )
     parser.add_argument(
         "--warmup",
@@ -405,13 +464,15 @@ def run_http(args: argparse.Namespace, work_dir: Path) -> None:
         "wrk_threads": WRK_THREADS,
         "wrk_timeout_seconds": args.wrk_timeout or 2,
         "query": QUERY,
+        "encodings": args.encodings,
     }
+    report["response_bytes"] = sizes = {}
     with backends(work_dir) as servers:
         print(f"seeding {args.products:,} products", file=sys.stderr)
         report["catalog_load"] = seed_catalog(servers, work_dir, args.products)
         results: list[WrkResult] = []
         for cache_enabled in (False, True):
-            results += measure(servers, work_dir, args, cache_enabled=cache_enabled)
+            results += measure(servers, work_dir, args, cache_enabled=cache_enabled, sizes=sizes)
     report["load_average_at_end"] = load_average()
     report["results"] = [
         asdict(result) | {"total_errors": result.total_errors} for result in results

@@ -50,6 +50,13 @@ class Context:
     def query_cache(self) -> QueryCache:
         return self.services.query_cache
 
+    def cookie(self, name: str) -> str | None:
+        """A cookie of this request. Reading one makes the result private: the HTTP layer lets
+        CDNs cache GET answers whatever cookies the browser sends, because nothing else reads them.
+        """
+        self.cache_dependencies.private_data()
+        return self.request.cookies.get(name) if self.request is not None else None
+
 
 def new_context(
     *,

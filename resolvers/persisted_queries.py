@@ -31,6 +31,10 @@ class PersistedQueryCode(enum.StrEnum):
     # The exact codes and messages Apollo Client's persisted-queries link reacts to.
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    # Trusted documents only (Apollo Router's codes for its safelist): a request without an id,
+    # and an id the manifest does not have.
+    PERSISTED_QUERY_ID_REQUIRED = "PERSISTED_QUERY_ID_REQUIRED"
+    PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
 
 
 class PersistedQueryNotFoundError(DomainError):
@@ -46,6 +50,28 @@ class PersistedQueryNotSupportedError(DomainError):
     def __init__(self) -> None:
         super().__init__(
             PersistedQueryCode.PERSISTED_QUERY_NOT_SUPPORTED, "PersistedQueryNotSupported"
+        )
+
+
+class PersistedQueryIdRequiredError(DomainError):
+    """A document sent as text (or to be registered) where only trusted documents run."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            PersistedQueryCode.PERSISTED_QUERY_ID_REQUIRED,
+            "This API runs only trusted documents: send a document's id (documentId, or "
+            "extensions.persistedQuery.sha256Hash) instead of its text",
+        )
+
+
+class PersistedQueryNotInListError(DomainError):
+    """An id the trusted documents manifest does not have, where only trusted documents run.
+    Its message is not APQ's, so Apollo's link does not retry with the document."""
+
+    def __init__(self, sha256_hash: str) -> None:
+        super().__init__(
+            PersistedQueryCode.PERSISTED_QUERY_NOT_IN_LIST,
+            f"No trusted document has the id sha256:{sha256_hash}",
         )
 
 

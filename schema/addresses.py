@@ -11,12 +11,29 @@ from documents import addresses as documents
 from documents.addresses import AddressErrorCode, AddressFields
 from resolvers import addresses
 from schema.common import maybe_value
+from schema.enums import described_enum
 from schema.ids import decode_global_id
 from schema.info import Info
 from schema.payloads import user_errors
 from schema.permissions import IsAuthenticated
 
-strawberry.enum(AddressErrorCode, description="Why an address operation failed.")
+described_enum(
+    AddressErrorCode,
+    "Why an address operation failed.",
+    {
+        "INVALID_NAME": "The recipient's name is empty or too long.",
+        "INVALID_PHONE": (
+            "Not a phone number with its country code, nor a 10-digit Indian mobile number."
+        ),
+        "INVALID_LINE": "The street line is empty (`line1`) or too long.",
+        "INVALID_CITY": "The city is empty or too long.",
+        "INVALID_STATE": "The state is empty or too long.",
+        "INVALID_POSTAL_CODE": "Not a postal code of the country (a 6-digit PIN code in India).",
+        "INVALID_COUNTRY": "Not a two-letter ISO 3166-1 country code.",
+        "TOO_MANY_ADDRESSES": "The user keeps as many addresses as allowed: delete one first.",
+        "ADDRESS_NOT_FOUND": "The user has no address with that ID.",
+    },
+)
 
 
 @strawberry.type(description="A problem with an address mutation, fixable by the user.")

@@ -15,13 +15,32 @@ from documents.pricing import LineProblem
 from resolvers import cart as resolvers
 from schema.catalog import Product
 from schema.common import Money
+from schema.enums import described_enum
 from schema.info import Info
 from schema.lookup import CART_PRODUCT, load_or_error
 from schema.payloads import user_errors
 from schema.permissions import IsAuthenticated
 
-strawberry.enum(CartErrorCode, description="Why a cart change was refused.")
-strawberry.enum(LineProblem, description="Why a line cannot be bought as it is.")
+described_enum(
+    CartErrorCode,
+    "Why a cart change was refused.",
+    {
+        "INVALID_QUANTITY": "The quantity is under 1 or over what one line may hold.",
+        "TOO_MANY_LINES": "The cart holds as many different products as it may.",
+        "PRODUCT_UNAVAILABLE": "No product on sale has that ID (missing, hidden or archived).",
+        "INSUFFICIENT_STOCK": "Fewer units are left than asked for; see `available`.",
+        "LINE_NOT_FOUND": "The cart has no line with that ID.",
+        "CART_NOT_FOUND": "No guest cart has that token.",
+    },
+)
+described_enum(
+    LineProblem,
+    "Why a line cannot be bought as it is.",
+    {
+        "UNAVAILABLE": "The product is gone, hidden or archived.",
+        "INSUFFICIENT_STOCK": "Fewer units are left than the line asks for.",
+    },
+)
 
 CartTokenArg = Annotated[
     str | None,

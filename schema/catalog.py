@@ -33,9 +33,9 @@ from schema.ratings import RatingBucket, ReviewSortOrder
 
 @strawberry.enum(description="What a product list is ordered by.")
 class ProductSortField(enum.Enum):
-    NAME = "NAME"
+    NAME = strawberry.enum_value("NAME", description="The product's name.")
     PRICE = strawberry.enum_value("PRICE", description="The final price, after discount.")
-    CREATED_AT = "CREATED_AT"
+    CREATED_AT = strawberry.enum_value("CREATED_AT", description="When it was created.")
     RATING = strawberry.enum_value("RATING", description="The average review rating.")
     RELEVANCE = strawberry.enum_value(
         "RELEVANCE", description="How well a product matches `search`; needs a search."
@@ -44,8 +44,8 @@ class ProductSortField(enum.Enum):
 
 @strawberry.enum(description="Sort direction.")
 class SortDirection(enum.Enum):
-    ASC = "ASC"
-    DESC = "DESC"
+    ASC = strawberry.enum_value("ASC", description="Smallest, earliest or A first.")
+    DESC = strawberry.enum_value("DESC", description="Largest, latest or Z first.")
 
 
 @strawberry.input(description="How to order a product list.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -69,7 +69,14 @@ class Image:
             "kept elsewhere are served as they are."
         )
     )
-    def url(self, info: Info, transform: ImageTransform | None = None) -> str:
+    def url(
+        self,
+        info: Info,
+        transform: Annotated[
+            ImageTransform | None,
+            strawberry.argument(description="A size to resize to; omit for the image as stored."),
+        ] = None,
+    ) -> str:
         if transform is None:
             return self._document.url
         return images.image_url(

@@ -15,7 +15,7 @@ from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -32,13 +32,15 @@ from documents.errors import (
 )
 from resolvers.accounts.viewer import current_viewer
 from resolvers.context import Context
+from resolvers.persisted_queries import PersistedQueryCode
 from schema.caching import is_shareable, mark_shareable
 from schema.errors import to_api_error
-from schema.graphiql import graphiql_csp
+from schema.graphiql.page import graphiql_page
 from schema.middleware import RequestBodyTooLargeError, body_limit_of
-from schema.persisted_queries import resolve_persisted_query
+from schema.persisted_queries import lift_document_id, resolve_persisted_query
 from schema.request_context import context_for_request, request_id_of
 from schema.root import OperationNameRequiredError
+from schema.trusted_documents import TrustedDocuments
 from settings import Settings
 
 # Responses of at least this many bytes are gzipped for clients that accept it (GZipMiddleware).
@@ -46,11 +48,23 @@ GZIP_MINIMUM_BYTES = 1024
 # GraphQL answers differ by these request headers (the signed-in user, the guest cart); a cache in
 # front must key on them. GZipMiddleware adds Accept-Encoding to answers it may compress, and CORS
 # adds Origin.
-GRAPHQL_VARY = "Authorization, Cookie, X-Cart-Token"
+# Cookies are not among them: resolvers read a cookie only through `Context.cookie`, which makes
+# the result private, so a browser sending its refresh cookie still gets CDN-cacheable answers.
+GRAPHQL_VARY = "Authorization, X-Cart-Token"
 PRIVATE_CACHE_CONTROL = "private, no-store"
 # Request headers that make an answer personal: it is never shared, whatever it holds.
-_PERSONAL_HEADERS = ("authorization", "cookie", "x-cart-token")
+_PERSONAL_HEADERS = ("authorization", "x-cart-token")
 HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+# GraphQL answers with one of these errors get its HTTP status (else 200).
+ERROR_STATUSES = {
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
+    PersistedQueryCode.PERSISTED_QUERY_ID_REQUIRED: 400,
+    PersistedQueryCode.PERSISTED_QUERY_NOT_IN_LIST: 404,
+}
+NO_GRAPHIQL_FOR_TRUSTED_DOCUMENTS = (
+    "GraphiQL is not served: this API runs only the trusted documents of its manifest "
+    "(TRUSTED_DOCUMENTS_ONLY)"
+)
 logger = logging.getLogger("commerce.http")
 
 
@@ -99,6 +113,18 @@ def _error_response(message: str, code: str, status: int, **extensions: str) -> 
     return JSONResponse(body, status_code=status)
 
 
+def _decode_json(data: str | bytes) -> Any:
+    """A JSON object (or a list of them); anything else is the client's mistake."""
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError:  # also raised for bytes that are not UTF-8
+        raise HTTPException(400, "Unable to parse request body as JSON") from None
+    items = parsed if isinstance(parsed, list) else [parsed]
+    if not items or not all(isinstance(item, dict) for item in items):
+        raise HTTPException(400, "Expected a JSON object")
+    return parsed
+
+
 def _has_error_code(response_data: object, code: str) -> bool:
     """Whether any result (one, or each of a batch) has a top-level error with `code`."""
     results = response_data if isinstance(response_data, list) else [response_data]
@@ -140,17 +166,20 @@ def _etag_matches(if_none_match: str, etag: str) -> bool:
 class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context, orjson encoding and JSON error bodies."""
 
-    def __init__(self, schema: Any, *, settings: Settings) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        *,
+        settings: Settings,
+        trusted_documents: TrustedDocuments | None = None,
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.serves_graphiql else None,
             multipart_uploads_enabled=True,
         )
         self.settings = settings
-        self.graphiql_headers = {
-            "Content-Security-Policy": graphiql_csp(self.graphql_ide_html),
-            "Cache-Control": "no-store",
-        }
+        self.trusted_documents = trusted_documents or TrustedDocuments()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -234,24 +263,36 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
 
     def should_render_graphql_ide(self, request: Any) -> bool:
-        # A GET carrying only a persisted query's hash (in `extensions`) is an operation.
-        return "extensions" not in request.query_params and super().should_render_graphql_ide(
-            request
-        )
+        # A GET carrying only a persisted document's id (`documentId`, or a hash in `extensions`)
+        # is an operation.
+        if any(name in request.query_params for name in ("extensions", "documentId")):
+            return False
+        wants_page = super().should_render_graphql_ide(request)
+        if wants_page and self.trusted_documents.only:
+            # Strawberry's answer without a page is a bare "Not Found": say why there is none.
+            raise HTTPException(404, NO_GRAPHIQL_FOR_TRUSTED_DOCUMENTS)
+        return wants_page
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return HTMLResponse(self.graphql_ide_html, headers=self.graphiql_headers)
+        # Our page (schema/graphiql/), all of it from this origin, instead of Strawberry's.
+        return graphiql_page()
 
     def parse_json(self, data: str | bytes) -> Any:
-        """A JSON object (or a list of them); anything else is the client's mistake."""
-        try:
-            parsed = orjson.loads(data)
-        except orjson.JSONDecodeError:  # also raised for bytes that are not UTF-8
-            raise HTTPException(400, "Unable to parse request body as JSON") from None
-        items = parsed if isinstance(parsed, list) else [parsed]
-        if not items or not all(isinstance(item, dict) for item in items):
-            raise HTTPException(400, "Expected a JSON object")
-        return parsed
+        """A request body: a JSON object (or a list of them), a `documentId` read as the
+        persisted query it names."""
+        parsed = _decode_json(data)
+        if isinstance(parsed, list):
+            return [lift_document_id(item) for item in parsed]
+        return lift_document_id(parsed)
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        """A GET's parameters, `variables` and `extensions` decoded, a `documentId` read as the
+        persisted query it names."""
+        decoded = dict(params)
+        for name in ("variables", "extensions"):
+            if decoded.get(name):
+                decoded[name] = _decode_json(decoded[name])
+        return lift_document_id(decoded)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = context_for_request(request, response if isinstance(response, Response) else None)
@@ -272,7 +313,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         validated (it has data), so the store holds only documents that run."""
         store = context.services.persisted_queries
         try:
-            resolved = await resolve_persisted_query(store, request_data)
+            resolved = await resolve_persisted_query(store, self.trusted_documents, request_data)
         except DomainError as error:
             return ExecutionResult(
                 data=None, errors=[GraphQLError(error.message, original_error=error)]
@@ -304,8 +345,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         sub_response: Response,
     ) -> Response:
         response = super().create_response(response_data, sub_response)
-        if _has_error_code(response_data, ErrorCode.SERVICE_UNAVAILABLE):
-            response.status_code = 503
+        for code, status in ERROR_STATUSES.items():
+            if _has_error_code(response_data, code):
+                response.status_code = status
+                break
         return response
 
     def encode_json(self, data: object) -> bytes:

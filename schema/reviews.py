@@ -10,19 +10,47 @@ from bson import ObjectId
 from strawberry import relay
 
 from documents import reviews as documents
-from documents.reviews import ReviewErrorCode, ReviewFields
+from documents.reviews import (
+    MAX_BODY_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_TITLE_LENGTH,
+    ReviewErrorCode,
+    ReviewFields,
+)
 from resolvers import catalog, reviews
 from resolvers.pagination import PageArgs
 from schema.accounts import User
 from schema.catalog import Product
 from schema.common import maybe_value
+from schema.enums import described_enum
 from schema.ids import decode_global_id
 from schema.info import Info
 from schema.pagination import AfterArg, BeforeArg, CountedConnection, FirstArg, LastArg
 from schema.payloads import user_errors
 from schema.permissions import IsAdmin, IsAuthenticated
 
-strawberry.enum(ReviewErrorCode, description="Why a review operation failed.")
+described_enum(
+    ReviewErrorCode,
+    "Why a review operation failed.",
+    {
+        "PRODUCT_NOT_FOUND": "No product has that ID.",
+        "NOT_A_VERIFIED_BUYER": (
+            "Only a buyer whose order with the product was delivered may review it."
+        ),
+        "ALREADY_REVIEWED": "The user has reviewed this product already: update that review.",
+        "REVIEW_NOT_FOUND": "No review (of the user's own, for its author) has that ID.",
+        "INVALID_RATING": "The rating is not 1 to 5 stars.",
+        "INVALID_TITLE": (
+            f"The title is empty, longer than {MAX_TITLE_LENGTH} characters, or has control "
+            "characters."
+        ),
+        "INVALID_BODY": (
+            f"The text is longer than {MAX_BODY_LENGTH} characters, or has control characters "
+            "other than line breaks and tabs."
+        ),
+        "INVALID_REASON": f"The moderation reason is empty or over {MAX_REASON_LENGTH} characters.",
+    },
+)
 
 
 @strawberry.type(description="A problem with a review mutation, fixable by the user.")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError, OperationDefinitionNode
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql import ASTValidationRule, GraphQLError, OperationDefinitionNode, parse
+from graphql.validation import NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -16,6 +17,7 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as create_alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
@@ -34,7 +36,7 @@ from schema.orders.checkout import CheckoutMutation
 from schema.orders.operations import OrderMutation, OrderQuery
 from schema.orders.payments import PaymentMutation
 from schema.reviews import ReviewMutation, ReviewQuery
-from schema.validation import BoundedValidationCache
+from schema.validation import BoundedValidationCache, too_many_fields
 
 DOCUMENT_CACHE_SIZE = 1024
 
@@ -100,7 +102,34 @@ class SpecExecutionContext(ExecutionContext):
         return [node for node in definitions if isinstance(node, OperationDefinitionNode)]
 
 
+@dataclasses.dataclass(frozen=True)
+class DocumentLimits:
+    """What a document may be, whatever its variables: the limit rules (depth, aliases, and
+    introspection when it is off) beside the specification's, and its tokens and fields."""
+
+    rules: tuple[type[ASTValidationRule], ...]
+    max_tokens: int
+    max_fields: int
+
+
 class CommerceSchema(strawberry.Schema):
+    def __init__(self, *, limits: DocumentLimits, **options: Any) -> None:
+        super().__init__(**options)
+        self.limits = limits
+
+    def document_errors(self, document: str) -> list[GraphQLError]:
+        """Why a request with `document` would be refused before running (it does not parse, is
+        over a limit, or does not validate); empty if it would run. Requests get these checks
+        from the extensions; this runs them once, on a document known ahead (a manifest's)."""
+        try:
+            parsed = parse(document, max_tokens=self.limits.max_tokens)
+        except GraphQLError as error:
+            return [error]
+        too_many = too_many_fields(parsed, self.limits.max_fields)
+        if too_many is not None:
+            return [too_many]
+        return validate_document(self._schema, parsed, (*specified_rules, *self.limits.rules))
+
     def _create_execution_context(  # Strawberry's signature
         self,
         query: str | None,
@@ -136,7 +165,7 @@ def build_schema(
     max_tokens: int = 5000,
     max_fields: int = 250,
     introspection: bool = True,
-) -> strawberry.Schema:
+) -> CommerceSchema:
     """The API schema. Extensions are factories: Strawberry builds fresh ones per request.
     Without `introspection`, `__schema` and `__type` fail validation (`__typename` still works)."""
     # One class per rule for the schema's lifetime: the validation cache keys on the rule classes,
@@ -149,6 +178,7 @@ def build_schema(
     if not introspection:
         limit_rules.append(NoSchemaIntrospectionCustomRule)
     return CommerceSchema(
+        limits=DocumentLimits(tuple(limit_rules), max_tokens=max_tokens, max_fields=max_fields),
         query=Query,
         mutation=Mutation,
         extensions=[

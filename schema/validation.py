@@ -36,6 +36,18 @@ def field_count(document: DocumentNode) -> int:
     return count
 
 
+def too_many_fields(document: DocumentNode, max_fields: int) -> GraphQLError | None:
+    """The QUERY_TOO_COMPLEX error of a document that selects more than `max_fields` fields."""
+    count = field_count(document)
+    if count <= max_fields:
+        return None
+    message = f"The document selects {count} fields; at most {max_fields} are allowed"
+    limit = DomainError(
+        ErrorCode.QUERY_TOO_COMPLEX, message, extensions={"fields": count, "maxFields": max_fields}
+    )
+    return GraphQLError(message, original_error=limit)
+
+
 class BoundedValidationCache(ValidationCache):
     """`ValidationCache`, after refusing documents of more than `max_fields` fields."""
 
@@ -45,16 +57,9 @@ class BoundedValidationCache(ValidationCache):
 
     def on_validate(self) -> Iterator[None]:
         document = self.execution_context.graphql_document
-        if document is not None and (count := field_count(document)) > self.max_fields:
-            message = f"The document selects {count} fields; at most {self.max_fields} are allowed"
-            limit = DomainError(
-                ErrorCode.QUERY_TOO_COMPLEX,
-                message,
-                extensions={"fields": count, "maxFields": self.max_fields},
-            )
-            self.execution_context.pre_execution_errors = [
-                GraphQLError(message, original_error=limit)
-            ]
+        too_many = too_many_fields(document, self.max_fields) if document is not None else None
+        if too_many is not None:
+            self.execution_context.pre_execution_errors = [too_many]
             yield
             return
         yield from super().on_validate()

@@ -40,6 +40,7 @@ from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
 from schema import demo_images, dev_pay, oauth, webhooks
 from schema.catalog_admin import transfer as catalog_transfer
+from schema.graphiql.page import GRAPHIQL_ASSET_ROUTE, graphiql_asset
 from schema.http import GZIP_MINIMUM_BYTES, GraphQLEndpoint, database_outage_response
 from schema.media import MEDIA_PATH, MediaFiles
 from schema.middleware import (
@@ -50,7 +51,8 @@ from schema.middleware import (
     SecurityHeadersMiddleware,
     UnexpectedErrorMiddleware,
 )
-from schema.root import build_schema
+from schema.root import CommerceSchema, build_schema
+from schema.trusted_documents import TrustedDocuments, load_trusted_documents
 from schema.webhooks import WEBHOOK_PATH
 from settings import Environment, PaymentProviderName, Settings
 
@@ -361,6 +363,26 @@ async def _answers(name: str, check: Awaitable[object]) -> str:
     return "ok"
 
 
+def build_api_schema(settings: Settings) -> CommerceSchema:
+    """The schema with the limits and introspection the settings ask for."""
+    return build_schema(
+        max_query_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        max_fields=settings.max_query_fields,
+        introspection=settings.allows_introspection,
+    )
+
+
+def trusted_documents_of(settings: Settings, schema: CommerceSchema) -> TrustedDocuments:
+    """TRUSTED_DOCUMENTS_MANIFEST's documents, each checked against `schema` (raises
+    TrustedDocumentsError); none without a manifest."""
+    path = settings.trusted_documents_manifest
+    if path is None:
+        return TrustedDocuments()
+    return load_trusted_documents(path, schema, only=settings.trusted_documents_only)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app. Its lifespan opens the MongoDB and Redis clients and closes them on shutdown."""
 
@@ -415,16 +437,16 @@ def create_app(settings: Settings) -> Starlette:
             status_code=503 if status == "unavailable" else 200,
         )
 
-    graphql = GraphQLEndpoint(
-        build_schema(
-            max_query_depth=settings.max_query_depth,
-            max_aliases=settings.max_aliases,
-            max_tokens=settings.max_tokens,
-            max_fields=settings.max_query_fields,
-            introspection=settings.allows_introspection,
-        ),
-        settings=settings,
-    )
+    schema = build_api_schema(settings)
+    trusted_documents = trusted_documents_of(settings, schema)
+    if settings.trusted_documents_manifest is not None:
+        logger.info(
+            "trusted documents: %d from %s%s",
+            len(trusted_documents.documents),
+            settings.trusted_documents_manifest,
+            ", and nothing else runs" if trusted_documents.only else "",
+        )
+    graphql = GraphQLEndpoint(schema, settings=settings, trusted_documents=trusted_documents)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -440,6 +462,8 @@ def create_app(settings: Settings) -> Starlette:
             Route(dev_pay.DEV_PAY_PATH, dev_pay.dev_pay_page, methods=["GET"]),
             Route(dev_pay.DEV_PAY_PATH, dev_pay.dev_pay_submit, methods=["POST"]),
         ]
+    if settings.serves_graphiql:
+        routes.append(Route(GRAPHIQL_ASSET_ROUTE, graphiql_asset, methods=["GET"]))
     if settings.cloudinary_url is None:
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         media = MediaFiles(directory=settings.media_dir, content_types=LOCAL_CONTENT_TYPES)

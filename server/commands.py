@@ -37,7 +37,14 @@ from integrations.local_servers import (
 )
 from resolvers.accounts.admin import make_admin
 from schema.root import build_schema
-from server.app import configure_logging, connect_mongo, init_documents
+from schema.trusted_documents import TrustedDocumentsError
+from server.app import (
+    build_api_schema,
+    configure_logging,
+    connect_mongo,
+    init_documents,
+    trusted_documents_of,
+)
 from server.worker import run_worker, start_worker_process, stop_worker_process
 from settings import Settings
 
@@ -236,6 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export-schema":
         SCHEMA_FILE.write_text(str(build_schema()) + "\n")
         return 0
+    if args.command in ("run", "serve"):
+        # Checked here, before any server starts, to stop with one line; each worker process
+        # loads it again when it builds its app.
+        try:
+            trusted_documents_of(settings, build_api_schema(settings))
+        except TrustedDocumentsError as error:
+            print(f"Invalid trusted documents: {error}", file=sys.stderr)
+            return 2
 
     # Seeding and making an admin need only MongoDB; they and a worker are run while `make run`
     # is up: they join its servers rather than fail to start second ones on the same ports.

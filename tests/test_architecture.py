@@ -72,6 +72,22 @@ def test_no_module_imports_another_modules_private_names() -> None:
     assert offenders == []
 
 
+def test_graphql_resolvers_read_cookies_only_through_the_context() -> None:
+    # Context.cookie marks the result private; the HTTP layer relies on that to let CDNs cache
+    # GET answers whatever cookies a browser sends. The Google routes are not /graphql.
+    readers = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in _project_files()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.Attribute) and node.attr == "cookies"
+    ]
+
+    assert {reader.split(":")[0] for reader in readers} == {
+        "resolvers/context.py",
+        "schema/oauth.py",
+    }, readers
+
+
 def test_accounts_do_not_depend_on_the_catalog() -> None:
     accounts = [ROOT / "documents" / "accounts.py"]
     accounts += sorted((ROOT / "resolvers" / "accounts").rglob("*.py"))

@@ -50,6 +50,8 @@ from schema.pagination import AfterArg, BeforeArg, FirstArg, LastArg
 from schema.payloads import user_errors
 from schema.permissions import IsAdmin, IsAuthenticated
 
+USER_ID_HELP = "The user's global ID."
+
 
 @strawberry.type
 class AccountQuery:
@@ -102,8 +104,8 @@ class AccountMutation:
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         ctx = info.context
         device_token = input.device_token
-        if device_token is None and ctx.request is not None:
-            device_token = ctx.request.cookies.get(DEVICE_COOKIE_NAME)
+        if device_token is None:
+            device_token = ctx.cookie(DEVICE_COOKIE_NAME)
         signed_in = await sessions.login(ctx, input.email, input.password, device_token)
         await cart.merge_after_sign_in(info.context, signed_in.user, input.cart_token)
         return LoginPayload.signed_in(info, signed_in)  # type: ignore[return-value]
@@ -121,8 +123,8 @@ class AccountMutation:
     ) -> RefreshTokenPayload:
         ctx = info.context
         await ctx.services.rate_limiter.check("refresh_token", ip=ctx.client_ip)
-        if token is None and ctx.request is not None:
-            token = ctx.request.cookies.get(ctx.settings.refresh_cookie_name)
+        if token is None:
+            token = ctx.cookie(ctx.settings.refresh_cookie_name)
         signed_in = await sessions.rotate(ctx, token)
         return RefreshTokenPayload.signed_in(info, signed_in)  # type: ignore[return-value]
 
@@ -131,7 +133,10 @@ class AccountMutation:
     async def google_login(
         self,
         info: Info,
-        id_token: str,
+        id_token: Annotated[
+            str,
+            strawberry.argument(description="The credential Google Identity Services returned."),
+        ],
         cart_token: Annotated[str | None, strawberry.argument(description=MERGE_CART_HELP)] = None,
     ) -> GoogleLoginPayload:
         signed_in = await google.google_login(info.context, id_token)
@@ -140,7 +145,11 @@ class AccountMutation:
 
     @strawberry.mutation(description="Confirm an email address with the token from the email.")
     @user_errors(VerifyEmailPayload, AccountError)
-    async def verify_email(self, info: Info, token: str) -> VerifyEmailPayload:
+    async def verify_email(
+        self,
+        info: Info,
+        token: Annotated[str, strawberry.argument(description="The token in the email's link.")],
+    ) -> VerifyEmailPayload:
         user = await signup.verify_email(info.context, token)
         return VerifyEmailPayload(user=User.from_document(user))
 
@@ -149,7 +158,14 @@ class AccountMutation:
     )
     @user_errors(ResendVerificationEmailPayload, AccountError)
     async def resend_verification_email(
-        self, info: Info, email: str | None = None
+        self,
+        info: Info,
+        email: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The account's email, when not signed in; ignored when signed in."
+            ),
+        ] = None,
     ) -> ResendVerificationEmailPayload:
         await signup.resend_verification_email(info.context, email)
         return ResendVerificationEmailPayload(ok=True)
@@ -178,7 +194,13 @@ class AccountMutation:
         description="End one of this user's sessions.", permission_classes=[IsAuthenticated]
     )
     @user_errors(RevokeSessionPayload, AccountError)
-    async def revoke_session(self, info: Info, id: strawberry.ID) -> RevokeSessionPayload:
+    async def revoke_session(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The session's global ID (`sessions`).")
+        ],
+    ) -> RevokeSessionPayload:
         viewer = await require_viewer(info.context)
         session_id = decode_global_id(id, "Session")
         assert session_id is not None
@@ -187,7 +209,11 @@ class AccountMutation:
 
     @strawberry.mutation(description="Email a 6-digit code to reset the password.")
     @user_errors(RequestPasswordResetPayload, AccountError)
-    async def request_password_reset(self, info: Info, email: str) -> RequestPasswordResetPayload:
+    async def request_password_reset(
+        self,
+        info: Info,
+        email: Annotated[str, strawberry.argument(description="The account's email address.")],
+    ) -> RequestPasswordResetPayload:
         await recovery.request_password_reset(info.context, email)
         return RequestPasswordResetPayload(ok=True)
 
@@ -230,7 +256,14 @@ class AccountMutation:
         permission_classes=[IsAuthenticated],
     )
     @user_errors(UploadAvatarPayload, AccountError)
-    async def upload_avatar(self, info: Info, file: Upload) -> UploadAvatarPayload:
+    async def upload_avatar(
+        self,
+        info: Info,
+        file: Annotated[
+            Upload,
+            strawberry.argument(description="The image, as the multipart request's file part."),
+        ],
+    ) -> UploadAvatarPayload:
         if not hasattr(file, "read"):
             # A plain string where the multipart request spec puts a file.
             raise InvalidInputError("Send the file as a multipart upload", field="file")
@@ -244,7 +277,10 @@ class AccountMutation:
     )
     @user_errors(SetUserRolePayload, AccountError)
     async def set_user_role(
-        self, info: Info, user_id: strawberry.ID, role: Role
+        self,
+        info: Info,
+        user_id: Annotated[strawberry.ID, strawberry.argument(description=USER_ID_HELP)],
+        role: Annotated[Role, strawberry.argument(description="The user's new role.")],
     ) -> SetUserRolePayload:
         target = decode_global_id(user_id, "User", field="userId")
         assert target is not None
@@ -257,7 +293,13 @@ class AccountMutation:
     )
     @user_errors(SetUserDisabledPayload, AccountError)
     async def set_user_disabled(
-        self, info: Info, user_id: strawberry.ID, disabled: bool
+        self,
+        info: Info,
+        user_id: Annotated[strawberry.ID, strawberry.argument(description=USER_ID_HELP)],
+        disabled: Annotated[
+            bool,
+            strawberry.argument(description="True to disable the account, false to enable it."),
+        ],
     ) -> SetUserDisabledPayload:
         target = decode_global_id(user_id, "User", field="userId")
         assert target is not None

@@ -79,7 +79,13 @@ class AuthPayload:
         default=None,
         description="For BFF and native clients; browsers get it as an httpOnly cookie too.",
     )
-    refresh_token_expires_at: datetime | None = strawberry.field(default=None, description="")
+    refresh_token_expires_at: datetime | None = strawberry.field(
+        default=None,
+        description=(
+            "When the session ends (UTC): the refresh token and every one it is rotated into "
+            "stop working then, and the user signs in again."
+        ),
+    )
     device_token: str | None = strawberry.field(
         default=None,
         description=(

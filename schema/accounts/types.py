@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 
 from documents import accounts as documents
-from documents.accounts import AccountErrorCode, Role
+from documents.accounts import MIN_PASSWORD_LENGTH, AccountErrorCode, Role
 from documents.common import stored_id
 from resolvers import addresses
 from resolvers.accounts import sessions
@@ -18,14 +18,65 @@ from resolvers.pagination import PageArgs
 from resolvers.reviews import reviews_of_user
 from schema.addresses import Address
 from schema.common import Image
+from schema.enums import IMAGE_UPLOAD_CODES, described_enum
 from schema.info import Info
 from schema.pagination import AfterArg, BeforeArg, CountedConnection, FirstArg, LastArg
 
 if TYPE_CHECKING:
     from schema.reviews import ReviewConnection
 
-strawberry.enum(Role, description="What a user may do: shop, or also run the shop.")
-strawberry.enum(AccountErrorCode, description="Why an account operation failed.")
+described_enum(
+    Role,
+    "What a user may do: shop, or also run the shop.",
+    {
+        "USER": "A shopper.",
+        "ADMIN": "Also runs the shop: the catalog, stock, orders, reviews and users.",
+    },
+)
+described_enum(
+    AccountErrorCode,
+    "Why an account operation failed.",
+    {
+        "INVALID_EMAIL": "Not an email address.",
+        "EMAIL_TAKEN": "Another account has this email address.",
+        "WEAK_PASSWORD": (
+            f"The password is shorter than {MIN_PASSWORD_LENGTH} characters, only digits, or "
+            "the email address; the message says which."
+        ),
+        "INVALID_NAME": "The name is empty or too long.",
+        "INVALID_MOBILE": "Not a phone number.",
+        "INVALID_CREDENTIALS": "Wrong email or password, or a wrong current password.",
+        "ACCOUNT_DISABLED": "An admin disabled the account: it cannot sign in.",
+        "INVALID_ADMIN_SIGNUP_KEY": "The admin sign-up key is wrong, or the shop has none.",
+        "INVALID_TOKEN": "The email verification link is not valid; ask for a new one.",
+        "TOKEN_EXPIRED": "The email verification link has expired; ask for a new one.",
+        "INVALID_REFRESH_TOKEN": (
+            "The refresh token is missing, unknown or expired, or its session has ended: sign "
+            "in again."
+        ),
+        "REFRESH_TOKEN_REUSED": (
+            "A refresh token that was already used came back (a stolen copy or a replay): its "
+            "session is ended, sign in again."
+        ),
+        "INVALID_OTP": "The password reset code is wrong or has expired.",
+        "TOO_MANY_ATTEMPTS": "Too many wrong password reset codes: ask for a new one.",
+        "INVALID_RESET_TOKEN": (
+            "The reset token is unknown, used or expired: start the password reset again."
+        ),
+        "ALREADY_VERIFIED": "The email address is verified already.",
+        "SESSION_NOT_FOUND": "The user has no session with that ID.",
+        "USER_NOT_FOUND": "No user has that ID.",
+        "LAST_ADMIN": "The change would leave the shop without an active admin.",
+        "INVALID_GOOGLE_TOKEN": "Google's ID token is not valid; sign in with Google again.",
+        "GOOGLE_EMAIL_NOT_VERIFIED": "Google has not verified the email address.",
+        "GOOGLE_ACCOUNT_CONFLICT": (
+            "The email address belongs to an account linked to another Google account."
+        ),
+        "GOOGLE_NOT_CONFIGURED": "Google sign-in is not enabled on this shop.",
+        "GOOGLE_UNAVAILABLE": "Google could not be reached; try again.",
+        **IMAGE_UPLOAD_CODES,
+    },
+)
 
 
 @strawberry.type(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.permission import BasePermission
@@ -193,6 +193,7 @@ class SetStockPayload(StockPayload):
 
 
 ADMIN: list[type[BasePermission]] = [IsAdmin]
+PRODUCT_ID_HELP = "The product's global ID."
 StockPayloadT = TypeVar("StockPayloadT", bound=StockPayload)
 
 
@@ -327,7 +328,12 @@ class CatalogAdminMutation:
     )
     @user_errors(SetProductPublishedPayload, CatalogError)
     async def set_product_published(
-        self, info: Info, id: strawberry.ID, published: bool
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description=PRODUCT_ID_HELP)],
+        published: Annotated[
+            bool, strawberry.argument(description="True to show it in the shop, false to hide it.")
+        ],
     ) -> SetProductPublishedPayload:
         product = await product_admin.change_product_state(
             info.context,
@@ -345,7 +351,17 @@ class CatalogAdminMutation:
     )
     @user_errors(DeleteProductPayload, CatalogError)
     async def delete_product(
-        self, info: Info, id: strawberry.ID, hard: bool = False
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description=PRODUCT_ID_HELP)],
+        hard: Annotated[
+            bool,
+            strawberry.argument(
+                description=(
+                    "Delete for good instead of archiving; refused while orders refer to it."
+                )
+            ),
+        ] = False,
     ) -> DeleteProductPayload:
         product = await load_or_error(info.context, PRODUCT, id, field="id")
         if hard:
@@ -361,7 +377,11 @@ class CatalogAdminMutation:
         permission_classes=ADMIN,
     )
     @user_errors(RestoreProductPayload, CatalogError)
-    async def restore_product(self, info: Info, id: strawberry.ID) -> RestoreProductPayload:
+    async def restore_product(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description=PRODUCT_ID_HELP)],
+    ) -> RestoreProductPayload:
         product = await product_admin.change_product_state(
             info.context,
             await load_or_error(info.context, PRODUCT, id, field="id"),

@@ -4,6 +4,7 @@ only. The export is a plain HTTP route, so a browser or curl can download the fi
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 import strawberry
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from documents.errors import DomainError, ErrorCode, InvalidInputError
 from resolvers.accounts.viewer import require_admin, require_viewer
 from resolvers.catalog_admin import transfer
 from schema.catalog_admin.types import CatalogError
+from schema.enums import described_enum
 from schema.info import Info
 from schema.payloads import user_errors
 from schema.permissions import IsAdmin
@@ -27,8 +29,15 @@ _MEDIA_TYPES = {
     transfer.TransferFormat.JSONL: "application/jsonl; charset=utf-8",
 }
 
-strawberry.enum(
-    transfer.RowOutcome, name="ImportRowOutcome", description="What became of an imported row."
+described_enum(
+    transfer.RowOutcome,
+    "What became of an imported row.",
+    {
+        "CREATED": "It made a new product (or would have, in a dry run).",
+        "UPDATED": "It matched a product by slug and updated it (or would have).",
+        "FAILED": "It changed nothing; see `code`.",
+    },
+    name="ImportRowOutcome",
 )
 
 
@@ -87,7 +96,17 @@ class CatalogTransferMutation:
     )
     @user_errors(ImportProductsPayload, CatalogError)
     async def import_products(
-        self, info: Info, file: Upload, dry_run: bool = False
+        self,
+        info: Info,
+        file: Annotated[
+            Upload,
+            strawberry.argument(
+                description="The CSV or JSON Lines file, as the multipart request's file part."
+            ),
+        ],
+        dry_run: Annotated[
+            bool, strawberry.argument(description="Check every row and report; write nothing.")
+        ] = False,
     ) -> ImportProductsPayload:
         if not hasattr(file, "read"):
             # A plain string where the multipart request spec puts a file.

@@ -8,10 +8,70 @@ import strawberry
 from strawberry import relay
 
 from documents import catalog as documents
-from documents.catalog_rules import CatalogErrorCode
+from documents.catalog_rules import (
+    MAX_ALT_LENGTH,
+    MAX_BRAND_LENGTH,
+    MAX_DESCRIPTION_LENGTH,
+    CatalogErrorCode,
+)
+from documents.money import MAX_DISCOUNT_PERCENT
+from schema.enums import IMAGE_UPLOAD_CODES, described_enum
 from schema.pagination import CountedConnection
 
-strawberry.enum(CatalogErrorCode, description="Why a catalog change was refused.")
+described_enum(
+    CatalogErrorCode,
+    "Why a catalog change was refused.",
+    {
+        "INVALID_NAME": "The name is empty, too long or not plain text.",
+        "INVALID_SLUG": (
+            "The slug is missing, or not lower-case letters, digits and single hyphens."
+        ),
+        "SLUG_TAKEN": "Another product, or another category, has this slug.",
+        "INVALID_PRICE": (
+            "The price is negative, not a decimal number, or (in an import) in another currency."
+        ),
+        "INVALID_DISCOUNT": (
+            f"The discount is not a whole number of percent from 0 to {MAX_DISCOUNT_PERCENT}."
+        ),
+        "INVALID_STOCK": (
+            "The stock would be negative or too large, a change is 0, or `updateProduct` was "
+            "given stock (use `adjustStock` or `setStock`)."
+        ),
+        "INVALID_BRAND": f"The brand is longer than {MAX_BRAND_LENGTH} characters.",
+        "DESCRIPTION_TOO_LONG": (
+            f"The description is longer than {MAX_DESCRIPTION_LENGTH} characters."
+        ),
+        "CATEGORY_NOT_FOUND": (
+            "No category or subcategory has that ID, or it was deleted or moved meanwhile."
+        ),
+        "SUBCATEGORY_MISMATCH": "The subcategory belongs to another category.",
+        "NOT_A_TOP_LEVEL_CATEGORY": "The category given must be a top-level one.",
+        "CATEGORY_NOT_EMPTY": (
+            "The category still has products or subcategories: say where to move them."
+        ),
+        "INVALID_MOVE": (
+            "Products or subcategories cannot move to the category being deleted, nor to one "
+            "of its subcategories."
+        ),
+        "PRODUCT_NOT_FOUND": "No product has that ID.",
+        "PRODUCT_ARCHIVED": "An archived product cannot be published: restore it first.",
+        "PRODUCT_IN_ORDERS": "Orders refer to the product, so it cannot be deleted: archive it.",
+        "INSUFFICIENT_STOCK": "The change would take the stock below zero.",
+        "INVALID_REASON": "The reason for a stock change is empty or too long.",
+        "IMAGE_NOT_FOUND": "The product has no image with that ID.",
+        "INVALID_IMAGE_ORDER": (
+            "The new order must name each of the product's images exactly once (they may have "
+            "changed meanwhile: reload them)."
+        ),
+        "INVALID_ALT_TEXT": f"The alt text is longer than {MAX_ALT_LENGTH} characters.",
+        "TOO_MANY_IMAGES": "The product has as many images as it may.",
+        **IMAGE_UPLOAD_CODES,
+        "INVALID_ROW": "An imported row has a value of the wrong kind; see the row's `field`.",
+        "INVALID_IMPORT_FILE": "The file is neither CSV nor JSON Lines that can be read.",
+        "IMPORT_FILE_TOO_LARGE": "The import file has more bytes than allowed.",
+        "TOO_MANY_IMPORT_ROWS": "The import file has more rows than allowed at a time.",
+    },
+)
 
 
 @strawberry.type(

@@ -10,8 +10,8 @@ import strawberry
 from strawberry import relay
 
 from documents import orders as documents
+from documents.orders import MAX_NOTE_LENGTH, OrderErrorCode, OrderStatus, PaymentMethod
 from documents.orders import OrderError as OrderDomainError
-from documents.orders import OrderErrorCode, OrderStatus, PaymentMethod
 from documents.payments import PaymentState
 from resolvers.accounts.viewer import require_admin, require_viewer
 from resolvers.orders import reads, sales
@@ -28,9 +28,9 @@ from schema.permissions import IsAdmin, IsAuthenticated
 
 @strawberry.enum(description="What the admin order list is ordered by.")
 class OrderSortField(enum.Enum):
-    CREATED_AT = "CREATED_AT"
-    TOTAL = "TOTAL"
-    NUMBER = "NUMBER"
+    CREATED_AT = strawberry.enum_value("CREATED_AT", description="When it was placed.")
+    TOTAL = strawberry.enum_value("TOTAL", description="Its total.")
+    NUMBER = strawberry.enum_value("NUMBER", description="Its order number.")
 
 
 @strawberry.input(description="How to order the order list.")
@@ -99,6 +99,11 @@ class CancelOrderPayload(OrderPayload):
 @strawberry.type(description="Result of `updateOrderStatus`.")
 class UpdateOrderStatusPayload(OrderPayload):
     pass
+
+
+ORDER_ID_HELP = "The order's global ID."
+REASON_HELP = f"Why, in at most {MAX_NOTE_LENGTH} characters; may be empty."
+NOTE_HELP = f"Why, for the order's history, in at most {MAX_NOTE_LENGTH} characters; may be empty."
 
 
 async def _order_for(info: Info, global_id: strawberry.ID) -> documents.Order:
@@ -223,7 +228,10 @@ class OrderMutation:
     )
     @user_errors(CancelOrderPayload, OrderError)
     async def cancel_order(
-        self, info: Info, id: strawberry.ID, reason: str = ""
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description=ORDER_ID_HELP)],
+        reason: Annotated[str, strawberry.argument(description=REASON_HELP)] = "",
     ) -> CancelOrderPayload:
         viewer = await require_viewer(info.context)
         order = await _order_for(info, id)
@@ -235,7 +243,14 @@ class OrderMutation:
     )
     @user_errors(UpdateOrderStatusPayload, OrderError)
     async def update_order_status(
-        self, info: Info, id: strawberry.ID, status: OrderStatus, note: str = ""
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description=ORDER_ID_HELP)],
+        status: Annotated[
+            OrderStatus,
+            strawberry.argument(description="The status to move to; one of its `nextStatuses`."),
+        ],
+        note: Annotated[str, strawberry.argument(description=NOTE_HELP)] = "",
     ) -> UpdateOrderStatusPayload:
         viewer = await require_admin(info.context)
         order = await _order_for(info, id)

@@ -10,9 +10,31 @@ import strawberry
 from documents.payments import OnlinePayment, PaymentState, RefundStatus
 from resolvers.payments import flow
 from schema.common import Money
+from schema.enums import described_enum
 
-strawberry.enum(PaymentState, description="Where an online order's money stands.")
-strawberry.enum(RefundStatus, description="Where a refund stands.")
+described_enum(
+    PaymentState,
+    "Where an online order's money stands.",
+    {
+        "AWAITING": "Nothing captured yet.",
+        "PAID": "Captured.",
+        "NEEDS_REVIEW": "A captured amount differs from the order's total: an admin decides.",
+        "REFUND_PENDING": "A refund is on its way.",
+        "PARTIALLY_REFUNDED": "Part of what was paid is refunded.",
+        "REFUNDED": "Everything paid is refunded.",
+        "REFUND_FAILED": "The latest refund failed at the provider.",
+    },
+)
+described_enum(
+    RefundStatus,
+    "Where a refund stands.",
+    {
+        "REQUESTED": "Decided; the provider has not yet confirmed that it has it.",
+        "PENDING": "The provider has it.",
+        "PROCESSED": "The money went back.",
+        "FAILED": "The provider could not refund it.",
+    },
+)
 
 
 @strawberry.type(description="Prefill for Razorpay Checkout's form.")

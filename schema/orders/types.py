@@ -9,18 +9,84 @@ from strawberry import relay
 
 from documents import orders as documents
 from documents.accounts import Role
-from documents.orders import OrderErrorCode, OrderStatus, PaymentMethod
+from documents.orders import MAX_NOTE_LENGTH, OrderErrorCode, OrderStatus, PaymentMethod
 from resolvers.accounts.viewer import private_viewer
 from resolvers.orders.status import next_statuses
 from schema.catalog import Product
 from schema.common import Image, Money
+from schema.enums import described_enum
 from schema.info import Info
 from schema.orders.payment_types import OrderPayment
 from schema.pagination import CountedConnection
 
-strawberry.enum(OrderStatus, description="Where an order is in its life.")
-strawberry.enum(PaymentMethod, description="How an order is paid.")
-strawberry.enum(OrderErrorCode, description="Why an order operation was refused.")
+described_enum(
+    OrderStatus,
+    "Where an order is in its life.",
+    {
+        "PENDING_PAYMENT": "Paid online, not yet paid: its stock is held until `reservedUntil`.",
+        "PAYMENT_EXPIRED": "Paid online, not paid in time: its stock went back.",
+        "CONFIRMED": "To fulfil: cash on delivery, or paid online.",
+        "PACKED": "Packed, waiting to ship.",
+        "SHIPPED": "On its way.",
+        "DELIVERED": "Delivered; final.",
+        "CANCELLED": "Cancelled: its stock went back and an online payment is refunded; final.",
+    },
+)
+described_enum(
+    PaymentMethod,
+    "How an order is paid.",
+    {
+        "COD": "Cash on delivery.",
+        "ONLINE": "Online with Razorpay Checkout, before the order is confirmed.",
+    },
+)
+described_enum(
+    OrderErrorCode,
+    "Why an order operation was refused.",
+    {
+        "CART_EMPTY": "The cart has nothing to order.",
+        "CART_CHANGED": (
+            "The cart changed since the shopper reviewed it (`expectedCartVersion`): show it again."
+        ),
+        "PRODUCT_UNAVAILABLE": (
+            "Some products in the cart are no longer sold: remove them from the cart."
+        ),
+        "INSUFFICIENT_STOCK": "Some lines ask for more than is left; see `shortLines`.",
+        "PRICE_CHANGED": (
+            "The total is not `expectedTotal` any more; see `total`, show it and confirm again."
+        ),
+        "ADDRESS_NOT_FOUND": "The user has no address with that ID.",
+        "EMAIL_NOT_VERIFIED": "The user must verify their email address before ordering.",
+        "INVALID_IDEMPOTENCY_KEY": "The idempotency key is empty, too long or not visible text.",
+        "PAYMENT_METHOD_UNAVAILABLE": "Online payment is not enabled on this shop.",
+        "ORDER_NOT_FOUND": "No order that the viewer may see has that ID.",
+        "INVALID_ORDER_TRANSITION": (
+            "The order cannot move to that status from `currentStatus` (see `nextStatuses`), or "
+            "only the system makes that move."
+        ),
+        "INVALID_REASON": (
+            f"The reason or note is longer than {MAX_NOTE_LENGTH} characters, or not plain text."
+        ),
+        "PAYMENT_PROVIDER_UNAVAILABLE": (
+            "The payment provider could not be reached, and nothing was done; see `retryable`."
+        ),
+        "INVALID_PAYMENT_SIGNATURE": (
+            "The payment's signature does not match, or the payment belongs to another order."
+        ),
+        "PAYMENT_NOT_COMPLETED": "The payment is not captured, or the provider does not know it.",
+        "NOT_AN_ONLINE_ORDER": "The order is cash on delivery, not paid online.",
+        "NOTHING_TO_REFUND": "Everything paid is refunded already.",
+        "INVALID_REFUND_AMOUNT": "Refund more than 0 and at most `refundable`.",
+        "PAYMENT_NEEDS_REVIEW": (
+            "The payment does not match the order's total: the shop looks at it before the "
+            "order goes on."
+        ),
+        "PAYMENT_REFUNDED": (
+            "The order could not take this payment (cancelled, expired without stock, or paid "
+            "twice): it is refunded in full."
+        ),
+    },
+)
 
 
 @strawberry.type(description="A line that lacks stock: asked for, and what is left.")

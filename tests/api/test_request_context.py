@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
 
 from integrations.google import GoogleSignIn
 from integrations.local_servers import free_port
@@ -15,6 +17,7 @@ from resolvers.context import Context
 from schema import oauth
 from schema.catalog_admin import transfer
 from schema.middleware import RequestIdLogFilter
+from schema.request_context import context_for_request
 from settings import Settings
 from tests.support import admin_token
 
@@ -81,3 +84,19 @@ async def test_the_export_builds_its_context_under_the_clients_request_id(
     assert response.headers["x-request-id"] == "export-9"
     assert [ctx.request_id for ctx in contexts] == ["export-9"]
     assert contexts[0].access_claims is not None
+
+
+async def test_reading_a_cookie_makes_the_result_private(app: Starlette) -> None:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/graphql",
+        "headers": [(b"cookie", b"refresh_token=abc")],
+        "app": app,
+    }
+    ctx = context_for_request(Request(scope))
+    assert ctx.cache_dependencies.cacheable
+
+    assert ctx.cookie("refresh_token") == "abc"
+    assert ctx.cookie("missing") is None
+    assert not ctx.cache_dependencies.cacheable

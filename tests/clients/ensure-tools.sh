@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# What the real-client tests need outside npm: Node.js 20+ with npm, and Debian's chromium at
-# /usr/bin/chromium (playwright-core drives that binary; it downloads no browser of its own).
-# Installed with apt-get when running as root on Debian/Ubuntu; otherwise says what to install.
+# What tests/clients needs outside npm: `node`, Node.js 20+ with npm (the real clients and the
+# schema lint), and `chromium`, Debian's chromium at /usr/bin/chromium (playwright-core drives
+# that binary; it downloads no browser of its own). Checks those named (default: both); installs
+# them with apt-get when running as root on Debian/Ubuntu, otherwise says what to install.
 set -euo pipefail
 
 CHROMIUM=/usr/bin/chromium
@@ -20,12 +21,16 @@ apt_install() {
 
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
+# The major version of the nodejs package apt-get would install (0: none known).
 candidate_node_major() {
-  apt-cache policy nodejs 2>/dev/null | sed -n 's/^ *Candidate: \([0-9]*\).*/\1/p'
+  apt-cache show nodejs >/dev/null 2>&1 || apt-get update -qq
+  apt-cache policy nodejs 2>/dev/null | sed -n 's/^ *Candidate: \([0-9]*\).*/\1/p' | grep . || echo 0
 }
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null || [ "$(node_major)" -lt "$NODE_MAJOR" ]; then
-  if can_apt && [ "$(candidate_node_major)" -ge "$NODE_MAJOR" ] 2>/dev/null; then
+wanted=" ${*:-node chromium} "
+
+if [[ $wanted == *" node "* ]] && { ! command -v node >/dev/null || ! command -v npm >/dev/null || [ "$(node_major)" -lt "$NODE_MAJOR" ]; }; then
+  if can_apt && [ "$(candidate_node_major)" -ge "$NODE_MAJOR" ]; then
     echo "Installing nodejs (Node.js $NODE_MAJOR or newer) for tests/clients"
     apt_install nodejs
     command -v npm >/dev/null || apt_install npm
@@ -40,7 +45,7 @@ EOF
   fi
 fi
 
-if [ ! -x "$CHROMIUM" ]; then
+if [[ $wanted == *" chromium "* ]] && [ ! -x "$CHROMIUM" ]; then
   if can_apt; then
     echo "Installing Debian's chromium for the browser tests in tests/clients"
     apt_install chromium

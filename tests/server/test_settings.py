@@ -113,3 +113,37 @@ def test_hsts_is_sent_only_in_production() -> None:
     production = development.model_copy(update={"environment": Environment.PRODUCTION})
 
     assert (development.hsts_seconds, production.hsts_seconds) == (0, 600)
+
+
+def test_trusted_documents_only_needs_a_manifest_and_no_graphiql() -> None:
+    with pytest.raises(
+        ValidationError, match="TRUSTED_DOCUMENTS_ONLY needs TRUSTED_DOCUMENTS_MANIFEST"
+    ):
+        Settings(_env_file=None, trusted_documents_only=True)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="GRAPHIQL cannot be on with TRUSTED_DOCUMENTS_ONLY"):
+        Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            trusted_documents_manifest="manifest.json",
+            trusted_documents_only=True,
+            graphiql=True,
+        )
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_trusted_documents_only_serves_no_graphiql_and_leaves_introspection_to_the_manifest(
+    environment: Environment,
+) -> None:
+    trusted = {"trusted_documents_manifest": "manifest.json", "trusted_documents_only": True}
+    production = {
+        "mongodb_uri": "mongodb://db:27017/?replicaSet=rs0",
+        "redis_url": "redis://cache:6379/0",
+        "jwt_secret": "x" * 40,
+    }
+    fields = {**trusted, **production, "environment": environment}
+
+    default = Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+    no_introspection = Settings(_env_file=None, introspection=False, **fields)  # type: ignore[call-arg]
+
+    assert not default.serves_graphiql
+    assert default.allows_introspection
+    assert not no_introspection.allows_introspection
