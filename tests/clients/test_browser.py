@@ -13,7 +13,7 @@ from tests.live_server import LiveServer
 
 
 async def test_a_page_on_an_allowed_origin_signs_in_with_the_refresh_cookie_and_others_are_refused(
-    live_api: LiveServer, node_clients: Path, page_origin_port: int
+    node_clients: Path, live_api: LiveServer, page_origin_port: int
 ) -> None:
     buyer = await make_user("asha@example.com", email_verified=True)
 

@@ -16,7 +16,7 @@ from tests.support import login
 
 
 async def test_graphiql_runs_a_typed_query_with_nothing_from_another_origin(
-    live_api: LiveServer, node_clients: Path, client: httpx.AsyncClient
+    node_clients: Path, live_api: LiveServer, client: httpx.AsyncClient
 ) -> None:
     category = await make_category("Footwear")
     await make_product(category, name="Trail Running Shoe")

@@ -93,7 +93,7 @@ def assert_queries_by_hash_over_get(requests: list[dict[str, Any]]) -> None:
 
 
 async def test_storefront_flow_places_an_order_with_hashed_queries_over_get(
-    live_api: LiveServer, node_clients: Path
+    node_clients: Path, live_api: LiveServer
 ) -> None:
     shoe, buyer = await given_a_shop()
     log_start = live_api.log_size()
@@ -133,7 +133,7 @@ async def test_storefront_flow_places_an_order_with_hashed_queries_over_get(
 
 
 async def test_client_registers_its_queries_again_once_the_store_is_lost(
-    live_api: LiveServer, node_clients: Path, cache_redis: LocalServer
+    node_clients: Path, live_api: LiveServer, cache_redis: LocalServer
 ) -> None:
     shoe, buyer = await given_a_shop()
     await run_storefront(node_clients, live_api)
