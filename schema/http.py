@@ -46,8 +46,8 @@ from settings import Settings
 # Responses of at least this many bytes are gzipped for clients that accept it (GZipMiddleware).
 GZIP_MINIMUM_BYTES = 1024
 # GraphQL answers differ by these request headers (the signed-in user, the guest cart); a cache in
-# front must key on them. GZipMiddleware adds Accept-Encoding to answers it may compress, and CORS
-# adds Origin.
+# front must key on them. GZipMiddleware adds Accept-Encoding to answers it may compress, and the
+# CORS middleware adds Origin to every answer (allowed origins get CORS headers, others do not).
 # Cookies are not among them: resolvers read a cookie only through `Context.cookie`, which makes
 # the result private, so a browser sending its refresh cookie still gets CDN-cacheable answers.
 GRAPHQL_VARY = "Authorization, X-Cart-Token"
@@ -234,6 +234,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             "Vary": GRAPHQL_VARY,
         }
         if _etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
+            # A 304 has the Vary its 200 would have (RFC 9110, 15.4.5). GZipMiddleware adds
+            # Accept-Encoding to a body as large as this one, with or without gzip; a 304 has
+            # none, so it is added here.
+            if len(body) >= GZIP_MINIMUM_BYTES:
+                headers["Vary"] = f"{GRAPHQL_VARY}, Accept-Encoding"
             return Response(status_code=304, headers=headers)
         return Response(body, media_type="application/json", headers=headers)
 

@@ -9,7 +9,7 @@ import sys
 import uuid
 from dataclasses import dataclass
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
@@ -220,11 +220,38 @@ class UnexpectedErrorMiddleware:
 class AllowListCORSMiddleware(CORSMiddleware):
     """Starlette's CORS for the allowed origins only: a request from any other origin passes
     through untouched, so its answer carries no CORS headers at all (Starlette's would still send
-    Allow-Credentials and Expose-Headers, and answer its preflight 400 with the allowed methods)."""
+    Allow-Credentials and Expose-Headers, and answer its preflight 400 with the allowed methods).
+
+    Every answer, whoever asked, has `Origin` in its Vary: the same URL is answered with CORS
+    headers to an allowed origin and without them to anyone else, so a cache in front must not
+    give one the other's copy.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin = Headers(scope=scope).get("origin") if scope["type"] == "http" else None
-        if origin is None or not self.is_allowed_origin(origin):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+
+        async def send_varying_on_origin(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                add_vary(MutableHeaders(scope=message), "Origin")
+            await send(message)
+
+        origin = Headers(scope=scope).get("origin")
+        if origin is None or not self.is_allowed_origin(origin):
+            await self.app(scope, receive, send_varying_on_origin)
+            return
+        await super().__call__(scope, receive, send_varying_on_origin)
+
+    @staticmethod
+    def allow_explicit_origin(headers: MutableHeaders, origin: str) -> None:
+        headers["Access-Control-Allow-Origin"] = origin  # Vary: Origin is added for every answer
+
+
+def add_vary(headers: MutableHeaders, name: str) -> None:
+    """Add `name` to the Vary header unless it is listed already (or Vary is `*`)."""
+    listed = {
+        part.strip().lower() for value in headers.getlist("vary") for part in value.split(",")
+    }
+    if name.lower() not in listed and "*" not in listed:
+        headers.add_vary_header(name)
