@@ -307,8 +307,13 @@ class Settings(BaseSettings):
 
     # Automatic persisted queries (README, "Persisted queries (APQ)"): documents stored by hash in
     # the cache Redis (a TTL refreshed on use) and in a per-process LRU of this many documents.
+    # Larger documents (comments and white space count), and those of a client past its share of
+    # registrations this minute, run but are not stored. Real documents are a few KB.
     persisted_query_ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86_400)] = 7 * 86_400
-    persisted_query_max_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 32 * 1024
+    persisted_query_max_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 8 * 1024
+    persisted_query_max_registrations_per_client_minute: Annotated[
+        int, Field(ge=1, le=1_000_000)
+    ] = 20
     persisted_query_lru_size: Annotated[int, Field(ge=0, le=100_000)] = 1000
     # Trusted documents (README, "Trusted documents"): an Apollo persisted-query manifest whose
     # operations clients run by id, checked at startup; with TRUSTED_DOCUMENTS_ONLY, nothing else

@@ -33,6 +33,7 @@ from documents.errors import (
 from resolvers.accounts.viewer import current_viewer
 from resolvers.context import Context
 from resolvers.persisted_queries import PersistedQueryCode
+from resolvers.rate_limits import client_network
 from schema.caching import is_shareable, mark_shareable
 from schema.errors import to_api_error
 from schema.graphiql.page import graphiql_page
@@ -328,7 +329,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
         if resolved.register_as is not None and result.data is not None:
             assert resolved.request_data.query is not None
-            await store.register(resolved.register_as, resolved.request_data.query)
+            await store.register(
+                resolved.register_as,
+                resolved.request_data.query,
+                client=client_network(context.client_ip),
+            )
         return result
 
     async def process_result(

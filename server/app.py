@@ -308,6 +308,9 @@ def build_services(
             key_prefix=settings.redis_key_prefix,
             ttl_seconds=settings.persisted_query_ttl_seconds,
             max_document_bytes=settings.persisted_query_max_bytes,
+            max_registrations_per_client_minute=(
+                settings.persisted_query_max_registrations_per_client_minute
+            ),
             lru_size=settings.persisted_query_lru_size,
             retry_after_seconds=settings.cache_retry_after_seconds,
         ),
@@ -351,6 +354,21 @@ def describe_payments(payments: PaymentService) -> None:
         "off": "off (no RAZORPAY_KEY_ID in production): only cash on delivery",
     }
     logger.info("payments: %s", descriptions[payments.name])
+
+
+def warn_if_cache_shares_redis(settings: Settings) -> None:
+    """Say at startup when the query cache and the persisted queries share the Redis that holds
+    the rate limits, the query-cost buckets and the job queue: anyone can add cache entries and
+    persisted queries, and a Redis that never evicts refuses every write once they fill it."""
+    if settings.redis_url and settings.query_cache_redis_url == settings.redis_url:
+        logger.warning(
+            "query cache entries and persisted queries share REDIS_URL's Redis (no "
+            "CACHE_REDIS_URL of their own) with the rate limits, the query-cost buckets and "
+            "the job queue. "
+            "Give them a Redis of their own that evicts (maxmemory, maxmemory-policy "
+            "allkeys-lru): a shared Redis that fills up without evicting refuses those writes "
+            "too"
+        )
 
 
 async def _answers(name: str, check: Awaitable[object]) -> str:
@@ -399,6 +417,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.cache_redis = cache_redis
             app.state.services = build_services(settings, mongo, redis, cache_redis)
             describe_services(app.state.services)
+            warn_if_cache_shares_redis(settings)
             if settings.payments is PaymentProviderName.STANDIN and settings.host not in (
                 "127.0.0.1",
                 "localhost",

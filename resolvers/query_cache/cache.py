@@ -39,6 +39,7 @@ from documents.cache_invalidations import forget_invalidations, record_invalidat
 from documents.catalog import Category, Product
 from documents.reviews import ReviewChange
 from documents.transactions import after_commit, current_session
+from resolvers.client_share import ClientShare
 from resolvers.query_cache.lease import ServingLease
 from resolvers.query_cache.tags import (
     CATALOG_TAG,
@@ -53,8 +54,6 @@ logger = logging.getLogger(__name__)
 
 ANONYMOUS_AUDIENCE = "anonymous"
 TIMEOUTS_BEFORE_BREAKING = 3
-# How long a client's count of created entries lasts before it starts again from zero.
-CLIENT_WINDOW_SECONDS = 60
 
 
 class CacheStatus(enum.StrEnum):
@@ -130,7 +129,12 @@ class QueryCache:
         self.enabled = enabled
         self._retry_after = retry_after_seconds
         self._max_entry_bytes = max_entry_bytes
-        self._max_client_entries = max_entries_per_client_minute
+        self._client_entries = ClientShare(
+            redis,
+            key_prefix=f"{self._prefix}client:",
+            per_minute=max_entries_per_client_minute,
+            what="query cache entries",
+        )
         self._clock = clock
         self._unavailable_until = 0.0
         self._consecutive_timeouts = 0
@@ -143,10 +147,6 @@ class QueryCache:
 
     def _tag_key(self, tag: str) -> str:
         return f"{self._prefix}tag:{tag}"
-
-    def _client_key(self, client: str) -> str:
-        # Fixed-size keys, whatever a client is called.
-        return f"{self._prefix}client:{hashlib.sha256(client.encode()).hexdigest()[:32]}"
 
     @property
     def _epoch_key(self) -> str:
@@ -231,7 +231,7 @@ class QueryCache:
             if len(payload) > self._max_entry_bytes:
                 logger.info("query result of %d bytes is too large to cache", len(payload))
                 return CacheStatus.MISS
-            if not await self._within_client_share(client):
+            if not await self._client_entries.take(client):
                 return CacheStatus.BYPASS
             await self._redis.set(self._entry_key(key), payload, ex=self._ttl)
         except (RedisError, OSError) as error:
@@ -258,17 +258,6 @@ class QueryCache:
             "data": data,
         }
         return orjson.dumps(entry)
-
-    async def _within_client_share(self, client: str) -> bool:
-        """Count one entry created by `client`; False past its share of this window."""
-        key = self._client_key(client)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(key, 0, ex=CLIENT_WINDOW_SECONDS, nx=True)
-            pipe.incr(key)
-            _, created = await pipe.execute()
-        if created == self._max_client_entries + 1:
-            logger.info("query cache: client %s created its share of entries; not caching", client)
-        return int(created) <= self._max_client_entries
 
     async def _apply(self, tags: set[str], operation: str) -> bool:
         """Give each tag a new version and move the epoch; False when Redis did not take it."""
