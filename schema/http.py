@@ -66,6 +66,10 @@ NO_GRAPHIQL_FOR_TRUSTED_DOCUMENTS = (
     "GraphiQL is not served: this API runs only the trusted documents of its manifest "
     "(TRUSTED_DOCUMENTS_ONLY)"
 )
+NO_GRAPHIQL_WHEN_OFF = (
+    "GraphiQL is not served: GRAPHIQL is off (unset, it is off in production). "
+    "Queries over GET and POST to this URL work as usual"
+)
 logger = logging.getLogger("commerce.http")
 
 
@@ -274,9 +278,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if any(name in request.query_params for name in ("extensions", "documentId")):
             return False
         wants_page = super().should_render_graphql_ide(request)
+        # Strawberry's answer without a page is a bare "Not Found": say why there is none.
         if wants_page and self.trusted_documents.only:
-            # Strawberry's answer without a page is a bare "Not Found": say why there is none.
             raise HTTPException(404, NO_GRAPHIQL_FOR_TRUSTED_DOCUMENTS)
+        if wants_page and not self.settings.serves_graphiql:
+            raise HTTPException(404, NO_GRAPHIQL_WHEN_OFF)
         return wants_page
 
     async def render_graphql_ide(self, request: Request) -> Response:
