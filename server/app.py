@@ -54,6 +54,7 @@ from schema.middleware import (
 from schema.root import CommerceSchema, build_schema
 from schema.trusted_documents import TrustedDocuments, load_trusted_documents
 from schema.webhooks import WEBHOOK_PATH
+from server.access_log import log_paths_without_query_strings
 from settings import Environment, PaymentProviderName, Settings
 
 logger = logging.getLogger("commerce")
@@ -90,6 +91,7 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     # SendGrid's HTTP client logs request headers, the API key among them, at DEBUG.
     logging.getLogger("python_http_client").setLevel(max(logging.INFO, logging.getLogger().level))
+    log_paths_without_query_strings()
 
 
 def connect_mongo(settings: Settings) -> AsyncMongoClient:
