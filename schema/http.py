@@ -15,7 +15,7 @@ from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -37,7 +37,7 @@ from resolvers.rate_limits import client_network
 from schema.caching import is_shareable, mark_shareable
 from schema.errors import to_api_error
 from schema.graphiql.page import graphiql_page
-from schema.middleware import RequestBodyTooLargeError, body_limit_of
+from schema.middleware import NO_STORE, RequestBodyTooLargeError, body_limit_of, error_response
 from schema.persisted_queries import lift_document_id, resolve_persisted_query
 from schema.request_context import context_for_request, request_id_of
 from schema.root import OperationNameRequiredError
@@ -113,11 +113,6 @@ def _reason(error: HTTPException) -> str:
     return error.reason
 
 
-def _error_response(message: str, code: str, status: int, **extensions: str) -> JSONResponse:
-    body = {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
-    return JSONResponse(body, status_code=status)
-
-
 def _decode_json(data: str | bytes) -> Any:
     """A JSON object (or a list of them); anything else is the client's mistake."""
     try:
@@ -148,9 +143,16 @@ def database_outage_response(request: Request, error: Exception) -> Response:
         raise error
     request_id = request_id_of(request)
     logger.warning("MongoDB unavailable in request %s: %s", request_id, error)
-    return _error_response(
+    return error_response(
         SERVICE_UNAVAILABLE_MESSAGE, ErrorCode.SERVICE_UNAVAILABLE, 503, requestId=request_id
     )
+
+
+def not_found_response(request: Request, error: Exception) -> Response:
+    """Any route's 404 (no such path, no such file, a GraphiQL file of another build) as JSON
+    with `NOT_FOUND`, like every other error, and kept by no cache: the path may exist later."""
+    message = error.detail if isinstance(error, StarletteHTTPException) else "Not Found"
+    return error_response(message, "NOT_FOUND", 404, headers=NO_STORE)
 
 
 def _etag(request: Request, body: bytes) -> str:
@@ -200,18 +202,18 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         except HTTPException as error:
             # Strawberry answers transport errors in plain text; clients expect GraphQL errors.
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
-            response = _error_response(_reason(error), code, error.status_code)
+            response = error_response(_reason(error), code, error.status_code)
         except StarletteHTTPException as error:
             # Starlette's form parser refuses a malformed multipart body this way.
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
-            response = _error_response(error.detail, code, error.status_code)
+            response = error_response(error.detail, code, error.status_code)
         except Exception as error:
             if database_unavailable(error):
                 response = database_outage_response(request, error)
             else:
                 request_id = request_id_of(request)
                 logger.exception("unexpected error handling request %s", request_id)
-                response = _error_response(
+                response = error_response(
                     "Internal server error", "INTERNAL_SERVER_ERROR", 500, requestId=request_id
                 )
         await self._cache_headers(request, response)(scope, receive, send)

@@ -20,6 +20,21 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _BODY_LIMIT_KEY = "body_limit"
 # The code of a 413 answer; the README's error table lists it.
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+# For HTTP errors no cache should keep (they say nothing about the URL's content).
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def error_response(
+    message: str,
+    code: str,
+    status: int,
+    *,
+    headers: dict[str, str] | None = None,
+    **extensions: object,
+) -> JSONResponse:
+    """An HTTP error answered as GraphQL errors are: `{"errors": [{message, extensions.code}]}`."""
+    body = {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class RequestIdMiddleware:
@@ -118,11 +133,13 @@ def _within(declared_length: bytes, limit: BodyLimit) -> bool:
 
 
 def _too_large(max_bytes: int, what: str, status: int) -> JSONResponse:
-    error = {
-        "message": f"The {what} is larger than {max_bytes} bytes",
-        "extensions": {"code": PAYLOAD_TOO_LARGE, "maxBytes": max_bytes},
-    }
-    return JSONResponse({"errors": [error]}, status_code=status)
+    return error_response(
+        f"The {what} is larger than {max_bytes} bytes",
+        PAYLOAD_TOO_LARGE,
+        status,
+        headers=NO_STORE,
+        maxBytes=max_bytes,
+    )
 
 
 class RequestBodyTooLargeError(Exception):
@@ -210,11 +227,10 @@ class UnexpectedErrorMiddleware:
             logging.getLogger("commerce").exception(
                 "unexpected error handling request %s", request_id
             )
-            error = {
-                "message": "Internal server error",
-                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-            }
-            await JSONResponse({"errors": [error]}, status_code=500)(scope, receive, send)
+            response = error_response(
+                "Internal server error", "INTERNAL_SERVER_ERROR", 500, requestId=request_id
+            )
+            await response(scope, receive, send)
 
 
 class AllowListCORSMiddleware(CORSMiddleware):

@@ -41,7 +41,12 @@ from resolvers.services import Services
 from schema import demo_images, dev_pay, oauth, webhooks
 from schema.catalog_admin import transfer as catalog_transfer
 from schema.graphiql.page import GRAPHIQL_ASSET_ROUTE, graphiql_asset
-from schema.http import GZIP_MINIMUM_BYTES, GraphQLEndpoint, database_outage_response
+from schema.http import (
+    GZIP_MINIMUM_BYTES,
+    GraphQLEndpoint,
+    database_outage_response,
+    not_found_response,
+)
 from schema.media import MEDIA_PATH, MediaFiles
 from schema.middleware import (
     AllowListCORSMiddleware,
@@ -492,7 +497,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={PyMongoError: database_outage_response},
+        exception_handlers={PyMongoError: database_outage_response, 404: not_found_response},
     )
     app.add_middleware(UnexpectedErrorMiddleware)
     # Browsers and CDNs (README, "GET and CDNs"): answers of GZIP_MINIMUM_BYTES or more, gzipped.

@@ -158,13 +158,20 @@ async def test_any_other_path_under_the_build_is_not_found(
 
     assert response.status_code == 404
     assert all(answer.status_code == 307 for answer in response.history)
-    assert response.headers.get("cache-control") != IMMUTABLE
+    assert response.json()["errors"][0]["extensions"] == {"code": "NOT_FOUND"}
+    assert response.headers["cache-control"] == "no-store"
 
 
 async def test_a_file_of_another_build_is_not_found(client: httpx.AsyncClient) -> None:
     response = await client.get("/graphiql/3.9.0-000000000000/start.js")
 
     assert response.status_code == 404
+    [error] = response.json()["errors"]
+    assert error == {
+        "message": "No GraphiQL file at this path: reload GraphiQL for its files",
+        "extensions": {"code": "NOT_FOUND"},
+    }
+    assert response.headers["cache-control"] == "no-store"
 
 
 async def test_with_graphiql_off_there_is_no_page_and_no_file(
