@@ -200,3 +200,19 @@ async def test_a_get_carrying_a_persisted_query_is_an_operation_not_the_page(
 
     assert response.headers["content-type"] == "application/json"
     assert error_codes(response.json()) == ["PERSISTED_QUERY_NOT_FOUND"]
+
+
+async def test_a_get_without_a_query_gets_the_page_when_it_accepts_html_or_anything(
+    client: httpx.AsyncClient,
+) -> None:
+    # Plain curl sends `Accept: */*`: it gets the page too, as the README says.
+    for accept in ("text/html", "*/*"):
+        page = await client.get("/graphql", headers={"accept": accept})
+
+        assert page.headers["content-type"] == "text/html; charset=utf-8", accept
+    json_only = await client.get("/graphql", headers={"accept": "application/json"})
+    with_id = await client.get("/graphql", params={"documentId": "0" * 64}, headers=BROWSER)
+
+    assert json_only.status_code == 400
+    assert json_only.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert with_id.headers["content-type"] == "application/json"
