@@ -4,8 +4,9 @@ import { createServer } from "node:http";
 
 import { chromium } from "playwright-core";
 
-// playwright-core downloads no browser: it drives the one `make clients` installs.
-export const CHROMIUM_PATH = "/usr/bin/chromium";
+// playwright-core downloads no browser: it drives the one `make clients` installs, or the one
+// the CHROMIUM environment variable names.
+export const CHROMIUM_PATH = process.env.CHROMIUM || "/usr/bin/chromium";
 
 /** Fails the run if it has not finished in `seconds`: a hung page must not hang the suite. */
 export function deadline(seconds) {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,7 +21,8 @@ from tests.live_server import LiveServer
 
 CLIENTS_DIR = Path(__file__).resolve().parent
 INSTALLED_STAMP = CLIENTS_DIR / "node_modules" / ".installed-stamp"
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium, or the binary CHROMIUM names (chromium.mjs reads the same variable).
+CHROMIUM = Path(os.environ.get("CHROMIUM") or "/usr/bin/chromium")
 # A script that runs longer has hung: each finishes in a few seconds.
 SCRIPT_TIMEOUT_SECONDS = 90.0
 
@@ -40,7 +42,7 @@ def node_clients() -> Path:
     if not INSTALLED_STAMP.exists() or INSTALLED_STAMP.stat().st_mtime < lockfile.stat().st_mtime:
         missing.append("the npm packages of tests/clients (from package-lock.json)")
     if not CHROMIUM.exists():
-        missing.append(f"Debian's chromium at {CHROMIUM}")
+        missing.append(f"Chromium at {CHROMIUM} (Debian's chromium, or set CHROMIUM=/path)")
     if missing:
         pytest.fail(f"Missing {', '.join(missing)}: run `make clients` first.", pytrace=False)
     return CLIENTS_DIR

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # What tests/clients needs outside npm: `node`, Node.js 20+ with npm (the real clients and the
-# schema lint), and `chromium`, Debian's chromium at /usr/bin/chromium (playwright-core drives
-# that binary; it downloads no browser of its own). Checks those named (default: both); installs
-# them with apt-get when running as root on Debian/Ubuntu, otherwise says what to install.
+# schema lint), and `chromium`, Debian's chromium at /usr/bin/chromium or the binary the CHROMIUM
+# environment variable names (playwright-core drives it; it downloads no browser of its own).
+# Checks those named (default: both); installs them with apt-get when running as root (chromium
+# on Debian only), otherwise says what to install.
 set -euo pipefail
 
-CHROMIUM=/usr/bin/chromium
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 NODE_MAJOR=20
 
 can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
@@ -45,15 +46,20 @@ EOF
   fi
 fi
 
+# Ubuntu's apt package `chromium` only installs the snap, which playwright cannot rely on.
+is_debian() { [ -r /etc/os-release ] && grep -qx 'ID=debian' /etc/os-release; }
+
 if [[ $wanted == *" chromium "* ]] && [ ! -x "$CHROMIUM" ]; then
-  if can_apt; then
+  if [ "$CHROMIUM" = /usr/bin/chromium ] && can_apt && is_debian; then
     echo "Installing Debian's chromium for the browser tests in tests/clients"
     apt_install chromium
   else
     cat >&2 <<EOF
-tests/clients needs Chromium at $CHROMIUM (Debian's package; playwright-core drives it).
+tests/clients needs Chromium at $CHROMIUM (playwright-core drives it; it downloads none).
 Install it, then run make again:
-  sudo apt-get install --no-install-recommends chromium
+  Debian:          sudo apt-get install --no-install-recommends chromium
+  anywhere else:   install Chrome or Chromium (not Ubuntu's apt package, which only installs the
+                   snap) and name its binary: make clients CHROMIUM=/path/to/chrome
 EOF
     exit 1
   fi

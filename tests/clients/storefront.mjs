@@ -11,7 +11,7 @@ import { createHash, randomUUID } from "node:crypto";
 
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client";
 import { SetContextLink } from "@apollo/client/link/context";
-import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries";
+import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import makeFetchCookie from "fetch-cookie";
 import { CookieJar } from "tough-cookie";
 
@@ -137,7 +137,7 @@ const client = new ApolloClient({
     },
   }))
     .concat(
-      createPersistedQueryLink({
+      new PersistedQueryLink({
         sha256: (document) => createHash("sha256").update(document).digest("hex"),
         useGETForHashedQueries: true,
       }),
