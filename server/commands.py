@@ -10,6 +10,7 @@ import asyncio
 import getpass
 import logging
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -188,6 +189,23 @@ def stop_servers(servers: list[LocalServer]) -> None:
         logger.info("stopped embedded %s", server.name)
 
 
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on `host`:`port` now (bound as uvicorn binds it, with
+    SO_REUSEADDR, so a port only left in TIME_WAIT counts as free)."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return True  # uvicorn reports a host it cannot resolve
+    for family, kind, protocol, _, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError:
+                return False
+    return True
+
+
 def serve(settings: Settings) -> None:
     """Run uvicorn; worker processes build the app from the environment."""
     assert settings.mongodb_uri
@@ -251,6 +269,17 @@ def main(argv: list[str] | None = None) -> int:
         except TrustedDocumentsError as error:
             print(f"Invalid trusted documents: {error}", file=sys.stderr)
             return 2
+
+    # Before any server starts or the seed runs: a second `make run` stops here, with one line.
+    if args.command in ("run", "serve") and not port_is_free(settings.host, settings.port):
+        print(
+            f"Port {settings.port} on {settings.host} is in use (another `make run`?). Stop "
+            "what listens there, or serve on another port: PORT=8001 make run (and "
+            "EMBEDDED_MONGO_PORT, EMBEDDED_REDIS_PORT, EMBEDDED_CACHE_REDIS_PORT for the "
+            "embedded servers, see the README)",
+            file=sys.stderr,
+        )
+        return 1
 
     # Seeding and making an admin need only MongoDB; they and a worker are run while `make run`
     # is up: they join its servers rather than fail to start second ones on the same ports.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import pymongo
 import pytest
 
 from integrations.local_servers import LocalServer, free_port, start_mongod
+from server.commands import port_is_free
 from tests.support import accepts_connections
 
 ROOT = Path(__file__).parent.parent.parent
@@ -140,3 +142,35 @@ def test_create_admin_without_a_running_mongod_starts_one_and_stops_it(tmp_path:
     assert "embedded MongoDB replica set at" in result.stderr
     assert not accepts_connections(port)
     assert not (tmp_path / "data" / "redis").exists()
+
+
+def test_run_stops_before_starting_anything_when_its_port_is_taken(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert not port_is_free("127.0.0.1", port)
+
+        result = subprocess.run(
+            [sys.executable, "-m", "server", "run"],
+            cwd=tmp_path,  # no .env file here
+            env={
+                "PATH": "/usr/bin:/bin",
+                "PYTHONPATH": str(ROOT),
+                "ENVIRONMENT": "development",
+                "DATA_DIR": str(data_dir),
+                "PORT": str(port),
+                "EMBEDDED_MONGO_PORT": str(free_port()),
+                "EMBEDDED_REDIS_PORT": str(free_port()),
+                "EMBEDDED_CACHE_REDIS_PORT": str(free_port()),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert result.returncode == 1
+    assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
+    assert "PORT=8001 make run" in result.stderr
+    assert not data_dir.exists()  # no embedded server started, nothing seeded
+    assert port_is_free("127.0.0.1", port)
