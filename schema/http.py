@@ -192,7 +192,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope=scope, receive=receive)
+        # HEAD is answered as GET would be (a CDN may probe with it); the server sends no body.
+        as_get = {**scope, "method": "GET"} if scope["method"] == "HEAD" else scope
+        request = Request(scope=as_get, receive=receive)
         try:
             _refuse_simple_multipart(request)
             await self._admit_uploads(request)

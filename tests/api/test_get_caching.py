@@ -224,3 +224,21 @@ async def test_a_mutation_over_get_is_refused_and_private(client: httpx.AsyncCli
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"] == "mutations are not allowed when using GET"
     assert response.headers["cache-control"] == PRIVATE
+
+
+async def test_head_is_answered_as_get_would_be(client: httpx.AsyncClient) -> None:
+    await make_product(await make_category())
+    params = {"query": PRODUCTS}
+    full = await get(client, PRODUCTS)
+
+    head = await client.head("/graphql", params=params, headers={"accept-encoding": "identity"})
+    revalidated = await client.head(
+        "/graphql", params=params, headers={"if-none-match": full.headers["etag"]}
+    )
+    mutation = await client.head("/graphql", params={"query": "mutation { logout { ok } }"})
+
+    assert head.status_code == 200
+    for name in ("cache-control", "etag", "vary", "content-type", "content-length"):
+        assert head.headers[name] == full.headers[name], name
+    assert revalidated.status_code == 304
+    assert mutation.status_code == 400  # no mutations over GET, nor over HEAD
