@@ -34,6 +34,11 @@ class Environment(enum.StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(enum.StrEnum):
+    TEXT = "text"  # one readable line per record (development)
+    JSON = "json"  # one JSON object per line, for log shippers (production)
+
+
 class PaymentProviderName(enum.StrEnum):
     RAZORPAY = "razorpay"
     STANDIN = "standin"  # a local stand-in with Razorpay's ids, signatures and webhooks
@@ -80,6 +85,16 @@ class Settings(BaseSettings):
     # every other request body is held to MAX_JSON_REQUEST_BYTES (see the HTTP hardening block).
     max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=100 * 1024 * 1024)] = 21 * 1024 * 1024
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+
+    # Observability (README, "Observability"). Logs as text or JSON lines (unset = JSON in
+    # production, text elsewhere); Prometheus metrics at /metrics, which answers with
+    # METRICS_TOKEN as a bearer token, or without one only outside production and to this
+    # machine; OpenTelemetry traces of GraphQL operations (the `otel` extra) when OTEL_ENABLED,
+    # exported as the standard OTEL_EXPORTER_OTLP_* variables say.
+    log_format: LogFormat | None = None
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
+    otel_enabled: bool = False
 
     # Catalog.
     shop_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "INR"
@@ -335,6 +350,8 @@ class Settings(BaseSettings):
         "razorpay_webhook_secret",
         "cache_redis_url",
         "trusted_documents_manifest",
+        "metrics_token",
+        "log_format",
         mode="before",
     )
     @classmethod
@@ -348,6 +365,20 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 24:
             raise ValueError("ADMIN_SIGNUP_KEY must be at least 24 characters")
         return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_enough_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 24:
+            raise ValueError("METRICS_TOKEN must be at least 24 characters")
+        return value
+
+    @property
+    def logs_as_json(self) -> bool:
+        """LOG_FORMAT, else JSON lines in production and text elsewhere."""
+        if self.log_format is None:
+            return self.environment is Environment.PRODUCTION
+        return self.log_format is LogFormat.JSON
 
     @property
     def payments(self) -> PaymentProviderName | None:
