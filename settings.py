@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     log_format: LogFormat | None = None
     metrics_enabled: bool = True
     metrics_token: SecretStr | None = None
+    # How often each worker writes its requests' metrics (with several workers, a scrape sees
+    # another worker's requests up to this late); 0 = with each request, at a few microseconds.
+    metrics_flush_seconds: Annotated[float, Field(ge=0, le=60)] = 1.0
     otel_enabled: bool = False
 
     # Catalog.

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from redis.asyncio import Redis
@@ -55,6 +56,12 @@ async def scrape(client: httpx.AsyncClient, **headers: str) -> Samples:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     return parse(response.text)
+
+
+def written(metrics: ProcessMetrics) -> Samples:
+    """The values of `metrics` as prometheus-client holds them (nothing flushed first)."""
+    samples = parse(generate_latest(metrics.registry).decode())
+    return {key: number for key, number in samples.items() if key[0].startswith("commerce_")}
 
 
 def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
@@ -129,6 +136,33 @@ async def test_operation_names_are_bounded() -> None:
     assert metrics.operation_label("") == "unnamed"
     assert metrics.operation_label(None) == "none"
     assert ProcessMetrics().operation_label("not a\nname") == "other"
+
+
+def test_buffered_metrics_are_written_as_they_would_be_at_once() -> None:
+    buffered, at_once = ProcessMetrics(), ProcessMetrics()
+    at_once.write_through = True
+    requests = [
+        ("graphql", 200, 0.0004, "ProductPage", "HIT", 7),
+        ("graphql", 200, 0.0123, "ProductPage", "MISS", 7),
+        ("graphql", 200, 10.0, "", "BYPASS", 0),  # on a bucket's upper bound
+        ("graphql", 400, 42.0, None, None, None),  # past the last bound
+        ("health", 200, 0.001, None, None, None),
+        ("media", 404, 0.003, None, None, None),
+    ]
+    for request in requests:
+        buffered.observe_request(*request)
+        at_once.observe_request(*request)
+
+    unwritten = written(buffered)
+    buffered.flush()
+
+    assert written(buffered) == written(at_once)
+    assert value(unwritten, "commerce_request_duration_seconds_count", route="health",
+                 operation="none") == 0  # fmt: skip
+    assert value(written(at_once), "commerce_request_duration_seconds_bucket", route="graphql",
+                 operation="unnamed", le="10.0") == 1  # fmt: skip
+    assert value(written(at_once), "commerce_request_duration_seconds_bucket", route="graphql",
+                 operation="none", le="10.0") == 0  # fmt: skip
 
 
 async def test_cost_refusals_are_counted(

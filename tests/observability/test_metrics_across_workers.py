@@ -42,6 +42,7 @@ metrics = process_metrics()
 for _ in range(count):
     metrics.observe_request("graphql", 200, 0.002, "ProductPage", "HIT", 7)
 metrics.sample_redis_pools({"main": Pool(in_use)})
+metrics.flush()
 print("recorded", flush=True)
 sys.stdin.readline()
 """
@@ -139,6 +140,8 @@ def two_worker_server(settings: Settings, tmp_path: Path) -> Iterator[tuple[str,
         "PORT": str(port),
         "WORKERS": "2",
         "GRAPHIQL": "false",
+        # Each request's metrics written at once: a scrape sees the other worker's at once too.
+        "METRICS_FLUSH_SECONDS": "0",
         # Left by a developer's shell: the server makes its own directory all the same.
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "not-this-one"),
     }

@@ -214,6 +214,7 @@ def test_the_format_is_text_in_development_and_json_in_production() -> None:
 def test_configure_logging_installs_the_chosen_format(settings: Settings) -> None:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    gathered = (logging.logThreads, logging.logMultiprocessing, logging._srcfile)
     try:
         configure_logging(settings.model_copy(update={"log_format": LogFormat.JSON}))
         (handler,) = root.handlers
@@ -224,3 +225,4 @@ def test_configure_logging_installs_the_chosen_format(settings: Settings) -> Non
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+        logging.logThreads, logging.logMultiprocessing, logging._srcfile = gathered

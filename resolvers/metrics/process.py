@@ -1,8 +1,8 @@
 """This process's Prometheus metrics (README, "Observability"): what to look at when it is slow.
 
-One `ProcessMetrics` per process (`process_metrics()`), made when the first app is built: its
-metrics and their common children exist from then on, so that recording a request costs a few
-dictionary look-ups and the writes themselves.
+One `ProcessMetrics` per process (`process_metrics()`), made when the first app is built. A
+request's metrics are looked up in dictionaries of children, each made on first use, and kept in
+buffers (metrics/buffers.py) that the worker writes once a second.
 
 With several uvicorn workers, `python -m server serve` gives each start a fresh directory in
 PROMETHEUS_MULTIPROC_DIR before the workers start: every worker writes its values to its own files
@@ -13,7 +13,6 @@ imported here only when the metrics are made, after `serve` has decided.
 
 from __future__ import annotations
 
-import asyncio
 import glob
 import logging
 import os
@@ -22,9 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pymongo import monitoring
-
-from integrations.jobs import QueueStats
+from resolvers.metrics.buffers import BufferedCounter, BufferedHistogram, Dirty
 
 if TYPE_CHECKING:
     from prometheus_client import Counter, Gauge, Histogram
@@ -53,8 +50,20 @@ ROUTES = ("graphql", "health", "metrics", "media", "auth", "webhooks", "export",
 CACHE_STATUSES = ("HIT", "MISS", "BYPASS", "UNAVAILABLE")
 
 
+@dataclass(frozen=True)
+class MongoPoolGauges:
+    """What PyMongo's pool events (metrics/pools.py) are recorded in."""
+
+    connections: Gauge
+    waits: Histogram
+    failures: Counter
+
+
 class ProcessMetrics:
-    """The metrics this process records, and the text `/metrics` answers with."""
+    """The metrics this process records, and the text `/metrics` answers with.
+
+    Requests are buffered and written by `flush`; with `write_through`, each request's metrics
+    are written at once (METRICS_FLUSH_SECONDS=0)."""
 
     def __init__(self) -> None:
         from prometheus_client import (
@@ -125,7 +134,7 @@ class ProcessMetrics:
             ["action", "reason"],
             registry=registry,
         )
-        self.mongo_pool = _MongoPoolGauges(
+        self.mongo_pool = MongoPoolGauges(
             connections=Gauge(
                 "commerce_mongodb_pool_connections",
                 "MongoDB connections of this service: open, and checked out by an operation.",
@@ -161,13 +170,19 @@ class ProcessMetrics:
             multiprocess_mode="livesum",
             registry=registry,
         )
-        # The children of the hot path, each made on first use: later requests only look them up.
-        self._response_children: dict[str, dict[int, Counter]] = {route: {} for route in ROUTES}
-        self._route_durations: dict[str, Histogram] = {}
-        self._operation_durations: dict[str, Histogram] = {}
+        # The buffers of the hot path, each made on first use: later requests only look them up.
+        self.write_through = False
+        self._dirty = Dirty()
+        self._response_children: dict[str, dict[int, BufferedCounter]] = {r: {} for r in ROUTES}
+        self._route_durations: dict[str, Histogram | BufferedHistogram] = {}
+        self._operation_durations: dict[str, Histogram | BufferedHistogram] = {}
         self._named_operations = 0
         # Shown from the start, at 0: a rate of hits needs its series before the first hit.
-        self._cache_children = {status: self._cache.labels(status) for status in CACHE_STATUSES}
+        self._cache_children = {
+            status: BufferedCounter(self._cache.labels(status), self._dirty)
+            for status in CACHE_STATUSES
+        }
+        self._cost_buffer = self._buffered(self._cost)
 
     def name_operations(self, names: Iterable[str]) -> None:
         """Give these operations (a trusted documents manifest's) a latency series each, beyond
@@ -181,7 +196,15 @@ class ProcessMetrics:
         fewer than MAX_OPERATION_LABELS, "unnamed", "other", or "none" (None: no operation ran)."""
         return self._operation_child(operation)[0]
 
-    def _operation_child(self, operation: str | None) -> tuple[str, Histogram]:
+    def _buffered(self, child: Histogram) -> Histogram | BufferedHistogram:
+        # Written at once if this version of prometheus-client keeps a histogram otherwise.
+        return BufferedHistogram(child, self._dirty) if BufferedHistogram.supports(child) else child
+
+    def flush(self) -> None:
+        """Write what the requests since the last flush recorded."""
+        self._dirty.flush()
+
+    def _operation_child(self, operation: str | None) -> tuple[str, Histogram | BufferedHistogram]:
         label = OPERATION_NONE if operation is None else operation or OPERATION_UNNAMED
         child = self._operation_durations.get(label)
         if child is not None:
@@ -194,10 +217,11 @@ class ProcessMetrics:
             self._named_operations += 1
         return label, self._graphql_series(label)
 
-    def _graphql_series(self, label: str) -> Histogram:
+    def _graphql_series(self, label: str) -> Histogram | BufferedHistogram:
         child = self._operation_durations.get(label)
         if child is None:
-            child = self._operation_durations[label] = self._durations.labels("graphql", label)
+            child = self._buffered(self._durations.labels("graphql", label))
+            self._operation_durations[label] = child
         return child
 
     def observe_request(
@@ -217,23 +241,25 @@ class ProcessMetrics:
         by_status = self._response_children[route]
         responses = by_status.get(status)
         if responses is None:
-            responses = by_status[status] = self._responses.labels(route, str(status))
+            child = self._responses.labels(route, str(status))
+            responses = by_status[status] = BufferedCounter(child, self._dirty)
         responses.inc()
         if route == "graphql":
             self._operation_child(operation)[1].observe(seconds)
         else:
             durations = self._route_durations.get(route)
             if durations is None:
-                durations = self._route_durations[route] = self._durations.labels(
-                    route, OPERATION_NONE
-                )
+                series = self._durations.labels(route, OPERATION_NONE)
+                durations = self._route_durations[route] = self._buffered(series)
             durations.observe(seconds)
         if cache_status is not None:
             cache = self._cache_children.get(cache_status)
             if cache is not None:
                 cache.inc()
         if cost is not None:
-            self._cost.observe(cost)
+            self._cost_buffer.observe(cost)
+        if self.write_through:
+            self._dirty.flush()
 
     def count_cost_refusal(self, reason: str) -> None:
         self._cost_refusals.labels(reason).inc()
@@ -257,6 +283,7 @@ class ProcessMetrics:
         from prometheus_client import CollectorRegistry, generate_latest
         from prometheus_client.multiprocess import MultiProcessCollector
 
+        self.flush()
         registry = self.registry
         if self.directory is not None:
             self._forget_dead_processes()
@@ -335,110 +362,3 @@ def count_cost_refusal(reason: str) -> None:
 def count_rate_limit_refusal(action: str, reason: str) -> None:
     """An action refused by the abuse limits: "limit", or "undecided" (failed closed)."""
     process_metrics().count_rate_limit_refusal(action, reason)
-
-
-async def sample_redis_pools_every(seconds: float, pools: Mapping[str, Any]) -> None:
-    """Sample the Redis pools until cancelled: each worker writes its own gauges."""
-    metrics = process_metrics()
-    while True:
-        metrics.sample_redis_pools(pools)
-        await asyncio.sleep(seconds)
-
-
-@dataclass(frozen=True)
-class _MongoPoolGauges:
-    connections: Gauge
-    waits: Histogram
-    failures: Counter
-
-
-class MongoPoolMetrics(monitoring.ConnectionPoolListener):
-    """PyMongo's pool events as metrics: connections open and checked out, waits for one, and
-    check-outs that failed. Pass it in the client's `event_listeners`."""
-
-    def __init__(self, metrics: ProcessMetrics | None = None) -> None:
-        gauges = (metrics or process_metrics()).mongo_pool
-        self._open = gauges.connections.labels("open")
-        self._in_use = gauges.connections.labels("in_use")
-        self._waits = gauges.waits
-        self._failures = gauges.failures
-
-    def connection_created(self, event: monitoring.ConnectionCreatedEvent) -> None:
-        self._open.inc()
-
-    def connection_closed(self, event: monitoring.ConnectionClosedEvent) -> None:
-        self._open.dec()
-
-    def connection_checked_out(self, event: monitoring.ConnectionCheckedOutEvent) -> None:
-        self._in_use.inc()
-        if event.duration is not None:
-            self._waits.observe(event.duration)
-
-    def connection_checked_in(self, event: monitoring.ConnectionCheckedInEvent) -> None:
-        self._in_use.dec()
-
-    def connection_check_out_failed(self, event: monitoring.ConnectionCheckOutFailedEvent) -> None:
-        self._failures.labels(event.reason).inc()
-
-    # Events with nothing to count.
-    def pool_created(self, event: monitoring.PoolCreatedEvent) -> None:
-        pass
-
-    def pool_ready(self, event: monitoring.PoolReadyEvent) -> None:
-        pass
-
-    def pool_cleared(self, event: monitoring.PoolClearedEvent) -> None:
-        pass
-
-    def pool_closed(self, event: monitoring.PoolClosedEvent) -> None:
-        pass
-
-    def connection_ready(self, event: monitoring.ConnectionReadyEvent) -> None:
-        pass
-
-    def connection_check_out_started(
-        self, event: monitoring.ConnectionCheckOutStartedEvent
-    ) -> None:
-        pass
-
-
-def job_queue_families(stats: QueueStats | None) -> list[Metric]:
-    """The job queue as it is in Redis, read at scrape time; None: Redis did not answer."""
-    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
-    up = GaugeMetricFamily(
-        "commerce_job_queue_up", "1 when the job queue's Redis answered this scrape, else 0."
-    )
-    up.add_metric([], 0 if stats is None else 1)
-    if stats is None:
-        return [up]
-    jobs = GaugeMetricFamily(
-        "commerce_job_queue_jobs",
-        "Jobs in the queue: queued (due now), active (running), scheduled (retries waiting).",
-        labels=["state"],
-    )
-    for state in ("queued", "active", "scheduled"):
-        jobs.add_metric([state], getattr(stats, state))
-    workers = GaugeMetricFamily("commerce_job_workers", "Job workers that reported lately.")
-    workers.add_metric([], stats.workers)
-    outcomes = CounterMetricFamily(
-        "commerce_jobs",
-        "Job runs of the job workers running now, since each started: complete, failed (no "
-        "attempts left), retried (an attempt failed; another follows), aborted.",
-        labels=["outcome"],
-    )
-    for outcome in ("complete", "failed", "retried", "aborted"):
-        outcomes.add_metric([outcome], getattr(stats, outcome))
-    return [up, jobs, workers, outcomes]
-
-
-__all__ = [
-    "MongoPoolMetrics",
-    "ProcessMetrics",
-    "count_cost_refusal",
-    "count_rate_limit_refusal",
-    "job_queue_families",
-    "observe_request",
-    "process_metrics",
-    "sample_redis_pools_every",
-]
