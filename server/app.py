@@ -124,7 +124,7 @@ def connect_mongo(settings: Settings, *, pool_metrics: bool = False) -> AsyncMon
         serverSelectionTimeoutMS=_milliseconds(settings.mongodb_server_selection_timeout_seconds),
         connectTimeoutMS=_milliseconds(settings.mongodb_connect_timeout_seconds),
         socketTimeoutMS=_milliseconds(settings.mongodb_operation_timeout_seconds),
-        event_listeners=[MongoPoolMetrics()] if pool_metrics else None,
+        event_listeners=[MongoPoolMetrics()] if pool_metrics else [],
     )
 
 
