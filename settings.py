@@ -14,7 +14,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import orjson
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
@@ -362,18 +362,11 @@ class Settings(BaseSettings):
         # `ADMIN_SIGNUP_KEY=` in an env file means "none", not "the empty key".
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("admin_signup_key")
+    @field_validator("admin_signup_key", "metrics_token")
     @classmethod
-    def _long_enough_signup_key(cls, value: SecretStr | None) -> SecretStr | None:
+    def _long_enough_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 24:
-            raise ValueError("ADMIN_SIGNUP_KEY must be at least 24 characters")
-        return value
-
-    @field_validator("metrics_token")
-    @classmethod
-    def _long_enough_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 24:
-            raise ValueError("METRICS_TOKEN must be at least 24 characters")
+            raise ValueError(f"{str(info.field_name).upper()} must be at least 24 characters")
         return value
 
     @property

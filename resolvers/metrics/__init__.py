@@ -9,7 +9,6 @@ from resolvers.metrics.process import (
     ProcessMetrics,
     count_cost_refusal,
     count_rate_limit_refusal,
-    observe_request,
     process_metrics,
 )
 
@@ -22,6 +21,5 @@ __all__ = [
     "count_rate_limit_refusal",
     "job_queue_families",
     "keep_metrics",
-    "observe_request",
     "process_metrics",
 ]

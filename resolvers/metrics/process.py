@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from resolvers.metrics.buffers import BufferedCounter, BufferedHistogram, Dirty
+from resolvers.query_cache import CacheStatus
 
 if TYPE_CHECKING:
     from prometheus_client import Counter, Gauge, Histogram
@@ -47,7 +48,7 @@ OPERATION_OTHER = "other"
 _OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")
 # Every route `observe_request` is told about; the rest of the paths are "other".
 ROUTES = ("graphql", "health", "metrics", "media", "auth", "webhooks", "export", "other")
-CACHE_STATUSES = ("HIT", "MISS", "BYPASS", "UNAVAILABLE")
+CACHE_STATUSES = tuple(str(status) for status in CacheStatus)
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,10 @@ class ProcessMetrics:
     ) -> None:
         """Count one answered request. `route` is one of ROUTES; for "graphql", `operation` is
         the operation's name ("" unnamed, None when none ran), `cache_status` the query cache's
-        and `cost` the operation's cost, when known."""
+        and `cost` the operation's cost, when known.
+
+        The request middleware (schema/observability.py) calls it with what the request's
+        `RequestRecord` holds; a path that answers outside that middleware calls it itself."""
         if route not in self._response_children:
             route = "other"
         by_status = self._response_children[route]
@@ -337,21 +341,6 @@ def process_metrics() -> ProcessMetrics:
     if _metrics is None:
         _metrics = ProcessMetrics()
     return _metrics
-
-
-def observe_request(
-    route: str,
-    status: int,
-    seconds: float,
-    operation: str | None = None,
-    cache_status: str | None = None,
-    cost: int | None = None,
-) -> None:
-    """Count one answered request in this process's metrics (see `ProcessMetrics.observe_request`).
-
-    For a path that answers without the observability middleware; behind it, fill the request's
-    `RequestRecord` (schema/observability.py) instead, and the middleware calls this."""
-    process_metrics().observe_request(route, status, seconds, operation, cache_status, cost)
 
 
 def count_cost_refusal(reason: str) -> None:
