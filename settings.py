@@ -13,7 +13,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import orjson
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
@@ -55,6 +55,11 @@ class Environment(enum.StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+class LogFormat(enum.StrEnum):
+    TEXT = "text"  # one readable line per record (development)
+    JSON = "json"  # one JSON object per line, for log shippers (production)
 
 
 class PaymentProviderName(enum.StrEnum):
@@ -103,6 +108,19 @@ class Settings(BaseSettings):
     # every other request body is held to MAX_JSON_REQUEST_BYTES (see the HTTP hardening block).
     max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=100 * 1024 * 1024)] = 21 * 1024 * 1024
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+
+    # Observability (README, "Observability"). Logs as text or JSON lines (unset = JSON in
+    # production, text elsewhere); Prometheus metrics at /metrics, which answers with
+    # METRICS_TOKEN as a bearer token, or without one only outside production and to this
+    # machine; OpenTelemetry traces of GraphQL operations (the `otel` extra) when OTEL_ENABLED,
+    # exported as the standard OTEL_EXPORTER_OTLP_* variables say.
+    log_format: LogFormat | None = None
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
+    # How often each worker writes its requests' metrics (with several workers, a scrape sees
+    # another worker's requests up to this late); 0 = with each request, at a few microseconds.
+    metrics_flush_seconds: Annotated[float, Field(ge=0, le=60)] = 1.0
+    otel_enabled: bool = False
 
     # Catalog.
     shop_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "INR"
@@ -389,6 +407,8 @@ class Settings(BaseSettings):
         "graphiql",
         "introspection",
         "field_suggestions",
+        "metrics_token",
+        "log_format",
         mode="before",
     )
     @classmethod
@@ -397,12 +417,19 @@ class Settings(BaseSettings):
         # passes an optional setting the user left out as blank.
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("admin_signup_key")
+    @field_validator("admin_signup_key", "metrics_token")
     @classmethod
-    def _long_enough_signup_key(cls, value: SecretStr | None) -> SecretStr | None:
+    def _long_enough_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 24:
-            raise ValueError("ADMIN_SIGNUP_KEY must be at least 24 characters")
+            raise ValueError(f"{str(info.field_name).upper()} must be at least 24 characters")
         return value
+
+    @property
+    def logs_as_json(self) -> bool:
+        """LOG_FORMAT, else JSON lines in production and text elsewhere."""
+        if self.log_format is None:
+            return self.environment is Environment.PRODUCTION
+        return self.log_format is LogFormat.JSON
 
     @property
     def payments(self) -> PaymentProviderName | None:

@@ -14,6 +14,7 @@ from resolvers.accounts.viewer import viewer_audience
 from resolvers.context import Context
 from resolvers.query_cache import CacheStatus, Lookup, cache_key
 from resolvers.rate_limits import client_network
+from schema.observability import request_record
 
 SHAREABLE_STATE_KEY = "shareable_result"
 # Root fields whose results are the same for everyone in an audience. A resolver that reads
@@ -113,6 +114,9 @@ class QueryCacheExtension(SchemaExtension):
             if ctx.request is not None:
                 shareable = is_cacheable(execution_context) and ctx.cache_dependencies.cacheable
                 mark_shareable(ctx.request.scope, shareable=shareable)
+                record = request_record(ctx.request.scope)
+                if record is not None:
+                    record.cache_status = str(self._status)
 
     def get_results(self) -> dict[str, Any]:
         return {"cache": str(self._status)}

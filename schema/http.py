@@ -38,6 +38,7 @@ from schema.caching import is_shareable, mark_shareable
 from schema.errors import to_api_error
 from schema.graphiql.page import graphiql_page
 from schema.middleware import NO_STORE, RequestBodyTooLargeError, body_limit_of, error_response
+from schema.observability import request_record
 from schema.persisted_queries import lift_document_id, resolve_persisted_query
 from schema.request_context import context_for_request, request_id_of
 from schema.root import OperationNameRequiredError
@@ -313,6 +314,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = context_for_request(request, response if isinstance(response, Response) else None)
         context.viewer_lookup = getattr(request.state, "viewer_lookup", None)
+        record = request_record(request.scope)
+        if record is not None and context.access_claims is not None:
+            record.user_id = str(context.access_claims.user_id)  # the id only: never an email
         return context
 
     async def execute_single(

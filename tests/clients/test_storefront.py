@@ -35,7 +35,8 @@ MUTATIONS = {
     "StorefrontAddAddress",
     "StorefrontPlaceOrder",
 }
-ACCESS_LOG_LINE = re.compile(r'"(GET|POST) /graphql[ ?]')
+# The API's request log line (commerce.access), one per request.
+ACCESS_LOG_LINE = re.compile(r"commerce\.access \[[0-9a-f]*\] (GET|POST) /graphql ")
 
 
 async def given_a_shop() -> tuple[Product, User]:
