@@ -162,6 +162,8 @@ def test_the_compose_settings_pass_production_checks() -> None:
         assert settings.trusted_documents_manifest is None
         assert settings.google_client_id is None
         assert settings.cloudinary_url is None
+        assert settings.metrics_token is None
+        assert settings.logs_as_json  # production's default
 
 
 def test_the_optional_settings_compose_lists_reach_every_app_service() -> None:
@@ -176,6 +178,8 @@ def test_the_optional_settings_compose_lists_reach_every_app_service() -> None:
         "FORWARDED_ALLOW_IPS": "10.0.0.1",
         "REFRESH_COOKIE_SAMESITE": "none",
         "GOOGLE_CLIENT_ID": "client-id",
+        "METRICS_TOKEN": "a-metrics-token-of-24-characters-or-more",
+        "LOG_FORMAT": "text",
     }
     services = compose()["services"]
     for name in APP_SERVICES:
@@ -189,6 +193,8 @@ def test_the_optional_settings_compose_lists_reach_every_app_service() -> None:
         assert settings.forwarded_allow_ips == "10.0.0.1"
         assert settings.refresh_cookie_samesite == "none"
         assert settings.google_client_id == "client-id"
+        assert settings.metrics_token is not None
+        assert not settings.logs_as_json
 
 
 def test_the_redis_urls_name_the_two_redis_services_and_their_policies() -> None:
