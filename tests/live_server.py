@@ -5,6 +5,7 @@ browser) to call over HTTP."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,8 @@ from settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 # Importing the app, connecting and building indexes: seconds, on a busy machine more.
 STARTUP_SECONDS = 60.0
+# How long a request's log line may follow its answer.
+LOG_LINE_SECONDS = 10.0
 # What the child inherits from this environment; everything else it is told.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
 
@@ -109,3 +112,21 @@ class LiveServer:
         with self._log_path.open("rb") as log:
             log.seek(since)
             return log.read().decode("utf-8", errors="replace")
+
+    def log_lines(
+        self, pattern: re.Pattern[str], count: int, since: int = 0
+    ) -> list[re.Match[str]]:
+        """The matches of `pattern` in the log since `since`, once there are `count` of them: a
+        request's log line is written after its answer is sent, so a client may get there first.
+        Fails with the log when they do not all appear within LOG_LINE_SECONDS."""
+        deadline = time.monotonic() + LOG_LINE_SECONDS
+        while True:
+            log = self.log(since)
+            matches = list(pattern.finditer(log))
+            if len(matches) >= count:
+                return matches
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"{len(matches)} of {count} log lines {pattern.pattern}:\n{log}"
+                )
+            time.sleep(0.05)
