@@ -9,7 +9,6 @@ import sys
 import uuid
 from dataclasses import dataclass
 
-from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
@@ -32,7 +31,10 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        incoming = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")  # the last one, as before
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
@@ -223,8 +225,17 @@ class AllowListCORSMiddleware(CORSMiddleware):
     Allow-Credentials and Expose-Headers, and answer its preflight 400 with the allowed methods)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin = Headers(scope=scope).get("origin") if scope["type"] == "http" else None
+        origin = _first_header(scope, b"origin") if scope["type"] == "http" else None
         if origin is None or not self.is_allowed_origin(origin):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def _first_header(scope: Scope, name: bytes) -> str | None:
+    """A request header as Starlette's `Headers.get` reads it (the first), without building one:
+    this runs for every request."""
+    for header, value in scope["headers"]:
+        if header == name:
+            return value.decode("latin-1")
+    return None
