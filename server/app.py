@@ -39,9 +39,11 @@ from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
 from schema import demo_images, dev_pay, oauth, webhooks
+from schema.answers import GZIP_LEVEL, GZIP_MINIMUM_BYTES
 from schema.catalog_admin import transfer as catalog_transfer
+from schema.fast_hits import FastHits, FastHitsMiddleware
 from schema.graphiql.page import GRAPHIQL_ASSET_ROUTE, graphiql_asset
-from schema.http import GZIP_MINIMUM_BYTES, GraphQLEndpoint, database_outage_response
+from schema.http import GraphQLEndpoint, database_outage_response
 from schema.media import MEDIA_PATH, MediaFiles
 from schema.middleware import (
     AllowListCORSMiddleware,
@@ -446,7 +448,10 @@ def create_app(settings: Settings) -> Starlette:
             settings.trusted_documents_manifest,
             ", and nothing else runs" if trusted_documents.only else "",
         )
-    graphql = GraphQLEndpoint(schema, settings=settings, trusted_documents=trusted_documents)
+    fast_hits = FastHits(trusted_documents) if settings.cache_fast_hits else None
+    graphql = GraphQLEndpoint(
+        schema, settings=settings, trusted_documents=trusted_documents, fast_hits=fast_hits
+    )
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -475,7 +480,13 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.add_middleware(UnexpectedErrorMiddleware)
     # Browsers and CDNs (README, "GET and CDNs"): answers of GZIP_MINIMUM_BYTES or more, gzipped.
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
+    if fast_hits is not None:
+        # Cache hits of anonymous GETs, answered with their stored (gzipped) bytes before routing
+        # and GraphQL (README, "Query cache"); inside the body limit, CORS, the request id and
+        # the security headers, so its answers get what every answer gets.
+        app.add_middleware(FastHitsMiddleware, settings=settings, fast_hits=fast_hits)
+    app.state.fast_hits = fast_hits
     # Every body is held to the small limit; /graphql raises it for an authorized upload.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_json_request_bytes)
     # Outside the body limit, so preflights are answered before anything refuses them; inside the

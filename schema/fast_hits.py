@@ -1,0 +1,279 @@
+"""Cache hits of anonymous GET requests, answered before routing, Strawberry and GraphQL.
+
+A request is recognized from its query string: its document (the text, or a persisted document's
+SHA-256) through a bounded map this process filled from requests it ran (`KnownDocuments`), so a
+document is parsed once per process; its key is then worked out from the document's digest, the
+operation name and the variables, as `cache_key` does. One Redis round trip reads the stored
+answer, checks it against the current version of every tag it read and, when queries are
+throttled, draws its cost from the client's bucket (`QueryCache.answer`); its bytes are then sent
+as stored, with the headers the endpoint would give them (`answers.py`), and those the outer
+middlewares add (request id, security headers, CORS).
+
+Anything else goes on to the normal path untouched: another method, path or header that makes it
+personal (Authorization, X-Cart-Token), a document this process has not run, a miss or an entry a
+write has retired, a bucket too empty, the serving lease lapsed (`lease.py`), Redis failing.
+An entry exists only for an operation that ran without errors for anonymous callers and read
+nothing private, so its existence under the key says the normal path would send the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from cross_web import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from resolvers.cost_bucket import throttle_client
+from resolvers.persisted_queries import SUPPORTED_VERSION, is_sha256_hex
+from resolvers.query_cache import ANONYMOUS_AUDIENCE, EntryRead, Outcome, digest_cache_key
+from resolvers.services import Services
+from schema.answers import (
+    GRAPHQL_VARY,
+    GZIP_MINIMUM_BYTES,
+    etag,
+    etag_matches,
+    public_cache_control,
+)
+from schema.caching import KnownDocument, mark_lookup_failed
+from schema.persisted_queries import lift_document_id
+from schema.trusted_documents import TrustedDocuments
+from settings import Settings
+
+logger = logging.getLogger(__name__)
+
+GRAPHQL_PATH = "/graphql"
+# Distinct documents each process recognizes, as many as Strawberry's parser cache holds.
+KNOWN_DOCUMENTS = 1024
+# Accept values that ask Strawberry for a streamed answer: never a stored one.
+_STREAMING_ACCEPTS = (b"multipart/mixed", b"text/event-stream")
+_PERSONAL_HEADERS = frozenset({b"authorization", b"x-cart-token"})
+
+# How a request names its document: ("text", SHA-256 of the text) or ("sha256", the persisted
+# document's id). Text is hashed so that the map holds no request bodies.
+DocumentReference = tuple[str, str]
+
+
+def document_reference(params: Mapping[str, str]) -> DocumentReference | None:
+    """How a GET's parameters name its document: by text, or by a persisted document's id
+    (`documentId`, or APQ's hash alone). None for anything else (both, a registration, malformed
+    parameters): only the normal path answers those."""
+    decoded: dict[str, Any] = dict(params)
+    if decoded.get("extensions"):
+        try:
+            decoded["extensions"] = orjson.loads(decoded["extensions"])
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(decoded["extensions"], dict):
+            return None
+    try:
+        lifted = lift_document_id(decoded)
+    except HTTPException:
+        return None
+    query = lifted.get("query")
+    persisted = (lifted.get("extensions") or {}).get("persistedQuery")
+    if persisted is None:
+        if not query:
+            return None
+        return ("text", hashlib.sha256(query.encode()).hexdigest())
+    if query is not None or not isinstance(persisted, dict):
+        return None
+    sha256_hash = persisted.get("sha256Hash")
+    if persisted.get("version") != SUPPORTED_VERSION or not is_sha256_hex(sha256_hash):
+        return None
+    return ("sha256", str(sha256_hash))
+
+
+class FastHits:
+    """One per process: the documents it recognizes (an LRU map), and how many hits it answered.
+
+    The endpoint teaches it each document whose public answer it sent (`learn`); the middleware
+    (`FastHitsMiddleware`) looks requests up in it.
+    """
+
+    def __init__(
+        self, trusted_documents: TrustedDocuments | None = None, *, size: int = KNOWN_DOCUMENTS
+    ) -> None:
+        self.trusted_documents = trusted_documents or TrustedDocuments()
+        self._size = size
+        self._documents: OrderedDict[DocumentReference, KnownDocument] = OrderedDict()
+        self.served = 0
+
+    def __len__(self) -> int:
+        return len(self._documents)
+
+    def learn(self, params: Mapping[str, str], known: KnownDocument) -> None:
+        """Remember the document these GET parameters name."""
+        reference = document_reference(params)
+        if reference is None:
+            return
+        self._documents[reference] = known
+        self._documents.move_to_end(reference)
+        while len(self._documents) > self._size:
+            self._documents.popitem(last=False)
+
+    def recognize(self, reference: DocumentReference) -> KnownDocument | None:
+        known = self._documents.get(reference)
+        if known is not None:
+            self._documents.move_to_end(reference)
+        return known
+
+    def holds_persisted(self, sha256_hash: str, services: Services) -> bool:
+        """Whether the normal path would find this persisted document without asking Redis: in
+        the manifest, or in the persisted queries' own memory. Otherwise it is looked up there,
+        which keeps a document in use from expiring, and says when it is gone."""
+        return self.trusted_documents.get(
+            sha256_hash
+        ) is not None or services.persisted_queries.remembers(sha256_hash)
+
+    def hit_served(self, status: int) -> None:
+        """A request was answered from the cache here (status 200 or 304): the one place to count
+        fast hits (metrics, logs)."""
+        self.served += 1
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What of a GET the fast path reads: the cache key and the headers that shape the answer."""
+
+    key: str
+    # The persisted document's id, when the request names one.
+    persisted_id: str | None
+    client_ip: str
+    accepts_gzip: bool
+    if_none_match: str
+
+
+class FastHitsMiddleware:
+    """Answers the cache hits it recognizes (see the module); everything else goes to `app`.
+
+    Sits inside the middlewares that add the request id, the security headers and CORS, so a fast
+    answer gets them as any other; outside GZipMiddleware, as its answers are stored compressed.
+    """
+
+    def __init__(self, app: ASGIApp, *, settings: Settings, fast_hits: FastHits) -> None:
+        self.app = app
+        self.fast_hits = fast_hits
+        self._cache_control = public_cache_control(settings).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == GRAPHQL_PATH:
+            try:
+                answer = await self._answer(scope)
+            except Exception:  # never worse than the normal path: nothing was sent yet
+                logger.exception("fast path failed; answering through the normal path")
+                answer = None
+            if answer is not None:
+                status, headers, body = answer
+                self.fast_hits.hit_served(status)
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    def _request(self, scope: Scope) -> _Request | None:
+        accept_encoding = if_none_match = b""
+        seen: set[bytes] = set()
+        for name, value in scope["headers"]:
+            if name in _PERSONAL_HEADERS and value:
+                return None
+            if name in seen:
+                continue  # as Starlette's Headers.get, the first one counts
+            seen.add(name)
+            if name == b"accept-encoding":
+                accept_encoding = value
+            elif name == b"if-none-match":
+                if_none_match = value
+            elif name == b"accept" and any(kind in value for kind in _STREAMING_ACCEPTS):
+                return None
+        params = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        reference = document_reference(params)
+        if reference is None:
+            return None
+        known = self.fast_hits.recognize(reference)
+        if known is None:
+            return None
+        variables: Any = {}
+        if "variables" in params:
+            try:
+                variables = orjson.loads(params["variables"])
+            except orjson.JSONDecodeError:
+                return None
+            if not isinstance(variables, dict):
+                return None
+        operation_name = params.get("operationName", known.default_operation_name)
+        try:
+            key = digest_cache_key(known.digest, operation_name, variables, ANONYMOUS_AUDIENCE)
+        except TypeError:
+            return None
+        client = scope.get("client")
+        return _Request(
+            key=key,
+            persisted_id=reference[1] if reference[0] == "sha256" else None,
+            client_ip=client[0] if client else "",
+            accepts_gzip=b"gzip" in accept_encoding,
+            if_none_match=if_none_match.decode("latin-1"),
+        )
+
+    async def _read(self, scope: Scope, request: _Request) -> EntryRead | None:
+        """The hit, paid for; None for anything the normal path must answer."""
+        services: Services = scope["app"].state.services
+        if request.persisted_id and not self.fast_hits.holds_persisted(
+            request.persisted_id, services
+        ):
+            return None
+        cache = services.query_cache
+        if not cache.enabled or not await cache.serving():
+            return None
+        bucket = services.cost_bucket
+        client = throttle_client(None, request.client_ip)
+        charge = bucket.charge_for(client)
+        together = charge is not None and bucket.uses(cache.redis)
+        read = await cache.answer(
+            request.key, gzip=request.accepts_gzip, charge=charge if together else None
+        )
+        if read is None:
+            mark_lookup_failed(scope)
+            return None
+        if read.outcome is not Outcome.HIT:
+            return None  # a miss; or the bucket is short or the cost unknown: charged there
+        if charge is not None and not together:
+            if read.requested_cost is None or read.actual_cost is None:
+                return None
+            draw = await bucket.take_cached(client, read.requested_cost, read.actual_cost)
+            if not draw.allowed:
+                return None
+        return read
+
+    async def _answer(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """The status, headers and body of a hit; None for the normal path to answer."""
+        request = self._request(scope)
+        if request is None:
+            return None
+        read = await self._read(scope, request)
+        if read is None or read.body is None or not read.etag:
+            return None
+        body = read.body
+        if request.accepts_gzip and not read.gzipped and len(body) >= GZIP_MINIMUM_BYTES:
+            return None  # stored without its gzipped form: GZipMiddleware makes it
+        tag = etag(read.etag, gzipped=read.gzipped)
+        headers = [(b"cache-control", self._cache_control), (b"etag", tag.encode())]
+        if etag_matches(request.if_none_match, tag):
+            return 304, [*headers, (b"vary", GRAPHQL_VARY.encode())], b""
+        large = read.gzipped or len(body) >= GZIP_MINIMUM_BYTES
+        # As GZipMiddleware leaves them: it adds Accept-Encoding to whatever it could compress.
+        vary = f"{GRAPHQL_VARY}, Accept-Encoding" if large else GRAPHQL_VARY
+        headers += [
+            (b"vary", vary.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        if read.gzipped:
+            headers.append((b"content-encoding", b"gzip"))
+        return 200, headers, body
