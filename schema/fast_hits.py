@@ -118,6 +118,10 @@ class FastHits:
         while len(self._documents) > self._size:
             self._documents.popitem(last=False)
 
+    def forget(self) -> None:
+        """Forget every document (what a process restart does)."""
+        self._documents.clear()
+
     def recognize(self, reference: DocumentReference) -> KnownDocument | None:
         known = self._documents.get(reference)
         if known is not None:
