@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import secrets
 import sys
-import uuid
 from dataclasses import dataclass
 
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
@@ -31,11 +32,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = ""
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                incoming = value.decode("latin-1")  # the last one, as before
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_for(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
 
@@ -48,6 +45,15 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+
+
+def request_id_for(scope: Scope) -> str:
+    """The client's `X-Request-ID` (the last one) if it is sane, else a new random id."""
+    incoming = ""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            incoming = value.decode("latin-1")
+    return incoming if _SAFE_REQUEST_ID.match(incoming) else secrets.token_hex(16)
 
 
 class RequestIdLogFilter(logging.Filter):
@@ -225,11 +231,20 @@ class AllowListCORSMiddleware(CORSMiddleware):
     Allow-Credentials and Expose-Headers, and answer its preflight 400 with the allowed methods)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin = _first_header(scope, b"origin") if scope["type"] == "http" else None
-        if origin is None or not self.is_allowed_origin(origin):
+        if scope["type"] != "http" or self.allowed_origin(scope) is None:
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    def allowed_origin(self, scope: Scope) -> str | None:
+        """The request's Origin, when it is one of the allowed origins."""
+        origin = _first_header(scope, b"origin")
+        return origin if origin is not None and self.is_allowed_origin(origin) else None
+
+    def add_answer_headers(self, headers: MutableHeaders, origin: str) -> None:
+        """What Starlette's `send` adds to the answer (not a preflight's) to an allowed origin."""
+        headers.update(self.simple_headers)
+        self.allow_explicit_origin(headers, origin)
 
 
 def _first_header(scope: Scope, name: bytes) -> str | None:
