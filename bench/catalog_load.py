@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import shutil
 import subprocess
@@ -226,6 +227,10 @@ class WrkResult:
     requests: int
     latency_ms: dict[str, float]
     errors: dict[str, int] = field(default_factory=dict)
+    # What was asked (the listing, or a product page) and its requests/s as a share of the
+    # fixed-bytes ceiling's at the same connections (see `measure_cached_reads`).
+    case: str = "listing"
+    ratio_to_ceiling: float | None = None
     # WARNING/ERROR lines the API logged during this run (e.g. query cache timeouts).
     server_warnings: int = 0
     server_warning_samples: list[str] = field(default_factory=list)
@@ -343,6 +348,205 @@ def measure(
         return results
     finally:
         server.stop()
+
+
+# --- cached reads: the GraphQL path, the fast path and the fixed-bytes ceiling --------------------
+
+# A product page, as a storefront asks for one by id.
+PRODUCT_PAGE = (
+    "query Product($id: ID!) { product(id: $id) { id name slug brand description "
+    "price { amount currency } discountPercent finalPrice { amount currency } inStock "
+    "images { url alt width height } category { name slug } subcategory { name slug } "
+    "ratingAverage ratingCount } }"
+)
+# The cached reads are measured on two API servers that differ only in CACHE_FAST_HITS, and on the
+# ceiling, all three up at once and measured in turn, so that load from elsewhere on the machine
+# falls on each alike.
+GRAPHQL_PATH_LABEL = "on, GraphQL"
+FAST_PATH_LABEL = "on, fast path"
+CEILING_LABEL = "ceiling"
+CACHED_PATHS = {GRAPHQL_PATH_LABEL: "false", FAST_PATH_LABEL: "true"}
+FIXED_BYTES_APP = Path(__file__).resolve().parent / "fixed_bytes.py"
+
+
+def product_page_path(base_url: str) -> str:
+    """A GET of the product page of the newest product."""
+    with httpx.Client(base_url=base_url, timeout=10.0) as client:
+        answer = client.post(
+            "/graphql", json={"query": "{ products(first: 1) { edges { node { id } } } }"}
+        )
+    edges = ((answer.json().get("data") or {}).get("products") or {}).get("edges") or []
+    if answer.status_code != 200 or not edges:
+        raise BenchError(f"could not find a product to ask for: {answer.text[:500]}")
+    variables = json.dumps({"id": edges[0]["node"]["id"]})
+    return "/graphql?" + urllib.parse.urlencode({"query": PRODUCT_PAGE, "variables": variables})
+
+
+def verify_same_answers(servers: dict[str, ApiServer], paths: list[str]) -> None:
+    """Both API servers answer each measured request alike: a public 200 with the same body."""
+    for path in paths:
+        answers = {}
+        for label in CACHED_PATHS:
+            with httpx.Client(base_url=servers[label].base_url, timeout=10.0) as client:
+                for _ in range(3):  # a miss, then hits
+                    answer = client.get(path, headers={"Accept-Encoding": "identity"})
+            if answer.status_code != 200 or not answer.headers["cache-control"].startswith(
+                "public"
+            ):
+                raise BenchError(f"GET {path} on {label}: {answer.status_code} {answer.text[:500]}")
+            answers[label] = (answer.content, answer.headers["etag"])
+        if len(set(answers.values())) != 1:
+            raise BenchError(f"GET {path}: the GraphQL and the fast path answer differently")
+
+
+def start_cached_servers(
+    backends: Backends, work_dir: Path, args: argparse.Namespace
+) -> dict[str, ApiServer]:
+    servers = {}
+    for label, fast_hits in CACHED_PATHS.items():
+        env = server_environment(
+            backends,
+            work_dir,
+            HOST=HOST,
+            PORT=str(free_port()),
+            WORKERS=str(args.workers),
+            LOG_LEVEL="WARNING",
+            CACHE_ENABLED="true",
+            CACHE_FAST_HITS=fast_hits,
+        )
+        print(f"cache {label}: starting the API ({args.workers} workers)", file=sys.stderr)
+        slug = label.replace(", ", "-").replace(" ", "-")
+        servers[label] = ApiServer(env, work_dir / f"api-cache-{slug}.log")
+    return servers
+
+
+def start_ceiling(
+    backends: Backends, work_dir: Path, args: argparse.Namespace, body_bytes: int
+) -> ApiServer:
+    env = server_environment(
+        backends,
+        work_dir,
+        HOST=HOST,
+        PORT=str(free_port()),
+        WORKERS=str(args.workers),
+        FIXED_BYTES=str(body_bytes),
+    )
+    print(f"ceiling: {body_bytes:,} fixed bytes ({args.workers} workers)", file=sys.stderr)
+    command = [sys.executable, str(FIXED_BYTES_APP)]
+    return ApiServer(env, work_dir / "ceiling.log", command=command)
+
+
+def measure_cached_reads(
+    backends: Backends, work_dir: Path, args: argparse.Namespace, sizes: dict[str, int]
+) -> list[WrkResult]:
+    """The listing (each encoding) and a product page, cached, on the GraphQL path and the fast
+    path, with the fixed-bytes ceiling (the listing's size) at each number of connections; runs
+    interleaved, each result with its share of the ceiling."""
+    servers = start_cached_servers(backends, work_dir, args)
+    try:
+        for server in servers.values():
+            server.wait_ready()
+        fast = servers[FAST_PATH_LABEL]
+        verify_response(fast.base_url, cache_enabled=True)
+        sizes.update(response_sizes(fast.base_url))
+        page = product_page_path(fast.base_url)
+        verify_same_answers(servers, [GRAPHQL_PATH, page])
+        servers[CEILING_LABEL] = start_ceiling(backends, work_dir, args, sizes["identity"])
+        servers[CEILING_LABEL].wait_ready()
+        cases = [("listing", GRAPHQL_PATH, encoding) for encoding in args.encodings]
+        cases.append(("product page", page, "identity"))
+        if args.warmup > 0:
+            for label in CACHED_PATHS:
+                for _, path, _ in cases:
+                    run_wrk(
+                        servers[label].base_url + path,
+                        connections=min(args.connections),
+                        seconds=args.warmup,
+                        timeout=args.wrk_timeout,
+                    )
+        results = []
+        for connections in args.connections:
+            ceiling = run_cached(
+                servers, CEILING_LABEL, ("listing", GRAPHQL_PATH, "identity"), connections, args
+            )
+            results.append(ceiling)
+            for case in cases:
+                for label in CACHED_PATHS:
+                    result = run_cached(servers, label, case, connections, args)
+                    result.ratio_to_ceiling = round(
+                        result.requests_per_second / ceiling.requests_per_second, 3
+                    )
+                    results.append(result)
+            ceiling.ratio_to_ceiling = 1.0
+        for label, server in servers.items():
+            if server.process.poll() is not None:
+                raise BenchError(f"{label} died during the run:\n{server.log_tail()}")
+        return results
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def run_cached(
+    servers: dict[str, ApiServer],
+    label: str,
+    case: tuple[str, str, str],
+    connections: int,
+    args: argparse.Namespace,
+) -> WrkResult:
+    name, path, encoding = case
+    print(f"{name}, {label}: wrk -c{connections} {encoding} for {args.duration}s", file=sys.stderr)
+    server = servers[label]
+    log_offset = server.log_size()
+    output = run_wrk(
+        server.base_url + path,
+        connections=connections,
+        seconds=args.duration,
+        timeout=args.wrk_timeout,
+        encoding=encoding,
+    )
+    result = parse_wrk(output, cache=label, connections=connections, encoding=encoding)
+    result.case = name
+    warnings = server.warnings_since(log_offset)
+    result.server_warnings = len(warnings)
+    result.server_warning_samples = summarize_warnings(warnings)
+    return result
+
+
+def cached_reads_report(results: list[WrkResult]) -> str:
+    """The cached reads' table, and the fast path's requests/s over the GraphQL path's."""
+    lines = [
+        "| case | connections | encoding | cache | requests/s | p50 ms | p99 ms | errors "
+        "| share of ceiling |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|",
+    ]
+    by_run = {}
+    for result in results:
+        by_run[(result.case, result.connections, result.encoding, result.cache)] = result
+        lines.append(
+            f"| {result.case} | {result.connections} | {result.encoding} | {result.cache} "
+            f"| {result.requests_per_second:,.0f} | {result.latency_ms['p50']:.1f} "
+            f"| {result.latency_ms['p99']:.1f} | {result.total_errors} "
+            f"| {result.ratio_to_ceiling or 0:.2f} |"
+        )
+    lines += [
+        "",
+        "| case | connections | encoding | fast path ÷ GraphQL path |",
+        "|---|---:|---|---:|",
+    ]
+    for (case, connections, encoding, cache), fast in by_run.items():
+        graphql = by_run.get((case, connections, encoding, GRAPHQL_PATH_LABEL))
+        if cache == FAST_PATH_LABEL and graphql:
+            ratio = fast.requests_per_second / graphql.requests_per_second
+            lines.append(f"| {case} | {connections} | {encoding} | {ratio:.2f} |")
+    for result in results:
+        if result.server_warnings:
+            lines.append(
+                f"\n{result.cache} logged {result.server_warnings} warnings/errors during "
+                f"{result.case}, {result.connections} connections, e.g.:"
+            )
+            lines += [f"    {sample}" for sample in result.server_warning_samples]
+    return "\n".join(lines)
 
 
 # --- reporting ----------------------------------------------------------------------------------
@@ -470,14 +674,15 @@ def run_http(args: argparse.Namespace, work_dir: Path) -> None:
     with backends(work_dir) as servers:
         print(f"seeding {args.products:,} products", file=sys.stderr)
         report["catalog_load"] = seed_catalog(servers, work_dir, args.products)
-        results: list[WrkResult] = []
-        for cache_enabled in (False, True):
-            results += measure(servers, work_dir, args, cache_enabled=cache_enabled, sizes=sizes)
+        results = measure(servers, work_dir, args, cache_enabled=False, sizes=sizes)
+        cached = measure_cached_reads(servers, work_dir, args, sizes)
     report["load_average_at_end"] = load_average()
     report["results"] = [
-        asdict(result) | {"total_errors": result.total_errors} for result in results
+        asdict(result) | {"total_errors": result.total_errors} for result in results + cached
     ]
     print(markdown_report(report, results))
+    print()
+    print(cached_reads_report(cached))
     print(f"saved {save(report).relative_to(REPO_ROOT)}", file=sys.stderr)
 
 

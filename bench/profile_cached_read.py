@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/profile_cached_read.py                     # the listing, identity
     .venv/bin/python bench/profile_cached_read.py --encoding gzip --seconds 20
+    .venv/bin/python bench/profile_cached_read.py --case product-page --fast-hits false
 
 Starts a private mongod and redis-server (as the other benchmarks do), seeds the demo catalog,
 starts `python -m server serve` with ONE worker (uvicorn then serves in its own process, which
@@ -25,7 +26,7 @@ import sys
 import urllib.parse
 from pathlib import Path
 
-from catalog_load import GRAPHQL_PATH, seed_catalog
+from catalog_load import GRAPHQL_PATH, product_page_path, seed_catalog
 from harness import (
     HOST,
     REPO_ROOT,
@@ -118,11 +119,13 @@ def profile(args: argparse.Namespace, work_dir: Path) -> None:
             WORKERS="1",
             LOG_LEVEL="WARNING",
             CACHE_ENABLED="true",
+            CACHE_FAST_HITS=args.fast_hits,
         )
         server = ApiServer(env, work_dir / "api.log")
         try:
             server.wait_ready()
-            url = server.base_url + (args.path or GRAPHQL_PATH)
+            path = product_page_path(server.base_url) if args.case == "product-page" else None
+            url = server.base_url + (path or GRAPHQL_PATH)
             header = ["-H", f"Accept-Encoding: {args.encoding}"]
             wrk = ["wrk", "-t2", f"-c{args.connections}", *header]
             subprocess.run([*wrk, "-d3s", url], check=True, capture_output=True)
@@ -158,7 +161,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=positive_int, default=15)
     parser.add_argument("--connections", type=positive_int, default=50)
     parser.add_argument("--encoding", choices=("identity", "gzip"), default="identity")
-    parser.add_argument("--path", help="request path and query string (default: the listing)")
+    parser.add_argument(
+        "--case",
+        choices=("listing", "product-page"),
+        default="listing",
+        help="the product listing of `make bench` (default), or a product page by id",
+    )
+    parser.add_argument(
+        "--fast-hits",
+        choices=("true", "false"),
+        default="true",
+        help="CACHE_FAST_HITS of the API (default true)",
+    )
     args = parser.parse_args(argv)
     return run_in_work_dir(lambda work_dir: profile(args, work_dir))
 

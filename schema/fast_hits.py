@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from cross_web import HTTPException
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from resolvers.cost_bucket import throttle_client
@@ -42,6 +43,7 @@ from schema.answers import (
     public_cache_control,
 )
 from schema.caching import KnownDocument, mark_lookup_failed
+from schema.middleware import AllowListCORSMiddleware, SecurityHeadersMiddleware, request_id_for
 from schema.persisted_queries import lift_document_id
 from schema.trusted_documents import TrustedDocuments
 from settings import Settings
@@ -51,6 +53,10 @@ logger = logging.getLogger(__name__)
 GRAPHQL_PATH = "/graphql"
 # Distinct documents each process recognizes, as many as Strawberry's parser cache holds.
 KNOWN_DOCUMENTS = 1024
+# Query strings each process remembers the key of (product pages: one per product asked for),
+# each at most this long: a few MiB at most.
+KNOWN_REQUESTS = 4096
+MAX_REMEMBERED_QUERY_STRING = 1024
 # Accept values that ask Strawberry for a streamed answer: never a stored one.
 _STREAMING_ACCEPTS = (b"multipart/mixed", b"text/event-stream")
 _PERSONAL_HEADERS = frozenset({b"authorization", b"x-cart-token"})
@@ -91,7 +97,8 @@ def document_reference(params: Mapping[str, str]) -> DocumentReference | None:
 
 
 class FastHits:
-    """One per process: the documents it recognizes (an LRU map), and how many hits it answered.
+    """One per process: the documents it recognizes, the requests it has worked a key out for
+    (both bounded, least recently used first out), and how many hits it answered.
 
     The endpoint teaches it each document whose public answer it sent (`learn`); the middleware
     (`FastHitsMiddleware`) looks requests up in it.
@@ -103,6 +110,9 @@ class FastHits:
         self.trusted_documents = trusted_documents or TrustedDocuments()
         self._size = size
         self._documents: OrderedDict[DocumentReference, KnownDocument] = OrderedDict()
+        # A query string seen before, to what its document and variables keyed: an exact repeat
+        # (the same page asked for again) is not parsed again.
+        self._requests: OrderedDict[bytes, _Keyed] = OrderedDict()
         self.served = 0
 
     def __len__(self) -> int:
@@ -111,22 +121,31 @@ class FastHits:
     def learn(self, params: Mapping[str, str], known: KnownDocument) -> None:
         """Remember the document these GET parameters name."""
         reference = document_reference(params)
-        if reference is None:
-            return
-        self._documents[reference] = known
-        self._documents.move_to_end(reference)
-        while len(self._documents) > self._size:
-            self._documents.popitem(last=False)
+        if reference is not None:
+            _remember(self._documents, reference, known, self._size)
 
     def forget(self) -> None:
         """Forget every document (what a process restart does)."""
         self._documents.clear()
+        self._requests.clear()
 
     def recognize(self, reference: DocumentReference) -> KnownDocument | None:
         known = self._documents.get(reference)
         if known is not None:
             self._documents.move_to_end(reference)
         return known
+
+    def keyed(self, query_string: bytes) -> _Keyed | None:
+        """The key of a query string keyed before, while its document is still known."""
+        keyed = self._requests.get(query_string)
+        if keyed is None or self.recognize(keyed.reference) is None:
+            return None
+        self._requests.move_to_end(query_string)
+        return keyed
+
+    def remember_keyed(self, query_string: bytes, keyed: _Keyed) -> None:
+        if len(query_string) <= MAX_REMEMBERED_QUERY_STRING:
+            _remember(self._requests, query_string, keyed, KNOWN_REQUESTS)
 
     def holds_persisted(self, sha256_hash: str, services: Services) -> bool:
         """Whether the normal path would find this persisted document without asking Redis: in
@@ -142,29 +161,60 @@ class FastHits:
         self.served += 1
 
 
+def _remember(entries: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
+    entries[key] = value
+    entries.move_to_end(key)
+    while len(entries) > size:
+        entries.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    """What a query string names: the document, and the cache key with the variables."""
+
+    reference: DocumentReference
+    key: str
+
+    @property
+    def persisted_id(self) -> str | None:
+        """The persisted document's id, when the request names one."""
+        kind, value = self.reference
+        return value if kind == "sha256" else None
+
+
 @dataclass(frozen=True)
 class _Request:
-    """What of a GET the fast path reads: the cache key and the headers that shape the answer."""
+    """What of a GET the fast path reads: its key and the headers that shape the answer."""
 
-    key: str
-    # The persisted document's id, when the request names one.
-    persisted_id: str | None
+    keyed: _Keyed
     client_ip: str
     accepts_gzip: bool
     if_none_match: str
 
 
+Headers = list[tuple[bytes, bytes]]
+
+
 class FastHitsMiddleware:
     """Answers the cache hits it recognizes (see the module); everything else goes to `app`.
 
-    Sits inside the middlewares that add the request id, the security headers and CORS, so a fast
-    answer gets them as any other; outside GZipMiddleware, as its answers are stored compressed.
+    The outermost middleware: every layer between uvicorn and the Redis read costs each request
+    (each is resumed when the read returns), so a hit skips them, and gets the headers they would
+    have added from the same code: CORS for an allowed origin, the request id, the security
+    headers (`schema/middleware.py`). It sits in front of GZipMiddleware too: a hit's gzipped form
+    is stored.
     """
 
-    def __init__(self, app: ASGIApp, *, settings: Settings, fast_hits: FastHits) -> None:
+    def __init__(
+        self, app: ASGIApp, *, settings: Settings, fast_hits: FastHits, cors: dict[str, Any]
+    ) -> None:
         self.app = app
         self.fast_hits = fast_hits
         self._cache_control = public_cache_control(settings).encode()
+        self._max_query_string = settings.max_json_request_bytes
+        # Used for their header logic only; the app's own instances answer everything else.
+        self._cors = AllowListCORSMiddleware(app, **cors)
+        self._security = SecurityHeadersMiddleware(app, hsts_seconds=settings.hsts_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == GRAPHQL_PATH:
@@ -196,12 +246,27 @@ class FastHitsMiddleware:
                 if_none_match = value
             elif name == b"accept" and any(kind in value for kind in _STREAMING_ACCEPTS):
                 return None
-        params = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
-        reference = document_reference(params)
-        if reference is None:
+        query_string: bytes = scope["query_string"]
+        if len(query_string) > self._max_query_string:
+            return None  # the body-size middleware answers 414
+        keyed = self.fast_hits.keyed(query_string) or self._key(query_string)
+        if keyed is None:
             return None
-        known = self.fast_hits.recognize(reference)
-        if known is None:
+        client = scope.get("client")
+        return _Request(
+            keyed=keyed,
+            client_ip=client[0] if client else "",
+            accepts_gzip=b"gzip" in accept_encoding,
+            if_none_match=if_none_match.decode("latin-1"),
+        )
+
+    def _key(self, query_string: bytes) -> _Keyed | None:
+        """The cache key of a query string naming a known document, worked out as `cache_key`
+        does (`SpecExecutionContext`'s operation name: the given one, or the only one)."""
+        params = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+        reference = document_reference(params)
+        known = self.fast_hits.recognize(reference) if reference else None
+        if reference is None or known is None:
             return None
         variables: Any = {}
         if "variables" in params:
@@ -216,21 +281,15 @@ class FastHitsMiddleware:
             key = digest_cache_key(known.digest, operation_name, variables, ANONYMOUS_AUDIENCE)
         except TypeError:
             return None
-        client = scope.get("client")
-        return _Request(
-            key=key,
-            persisted_id=reference[1] if reference[0] == "sha256" else None,
-            client_ip=client[0] if client else "",
-            accepts_gzip=b"gzip" in accept_encoding,
-            if_none_match=if_none_match.decode("latin-1"),
-        )
+        keyed = _Keyed(reference, key)
+        self.fast_hits.remember_keyed(query_string, keyed)
+        return keyed
 
     async def _read(self, scope: Scope, request: _Request) -> EntryRead | None:
         """The hit, paid for; None for anything the normal path must answer."""
         services: Services = scope["app"].state.services
-        if request.persisted_id and not self.fast_hits.holds_persisted(
-            request.persisted_id, services
-        ):
+        persisted_id = request.keyed.persisted_id
+        if persisted_id and not self.fast_hits.holds_persisted(persisted_id, services):
             return None
         cache = services.query_cache
         if not cache.enabled or not await cache.serving():
@@ -240,7 +299,7 @@ class FastHitsMiddleware:
         charge = bucket.charge_for(client)
         together = charge is not None and bucket.uses(cache.redis)
         read = await cache.answer(
-            request.key, gzip=request.accepts_gzip, charge=charge if together else None
+            request.keyed.key, gzip=request.accepts_gzip, charge=charge if together else None
         )
         if read is None:
             mark_lookup_failed(scope)
@@ -255,7 +314,7 @@ class FastHitsMiddleware:
                 return None
         return read
 
-    async def _answer(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    async def _answer(self, scope: Scope) -> tuple[int, Headers, bytes] | None:
         """The status, headers and body of a hit; None for the normal path to answer."""
         request = self._request(scope)
         if request is None:
@@ -269,7 +328,8 @@ class FastHitsMiddleware:
         tag = etag(read.etag, gzipped=read.gzipped)
         headers = [(b"cache-control", self._cache_control), (b"etag", tag.encode())]
         if etag_matches(request.if_none_match, tag):
-            return 304, [*headers, (b"vary", GRAPHQL_VARY.encode())], b""
+            headers.append((b"vary", GRAPHQL_VARY.encode()))
+            return 304, self._finished(scope, headers), b""
         large = read.gzipped or len(body) >= GZIP_MINIMUM_BYTES
         # As GZipMiddleware leaves them: it adds Accept-Encoding to whatever it could compress.
         vary = f"{GRAPHQL_VARY}, Accept-Encoding" if large else GRAPHQL_VARY
@@ -280,4 +340,15 @@ class FastHitsMiddleware:
         ]
         if read.gzipped:
             headers.append((b"content-encoding", b"gzip"))
-        return 200, headers, body
+        return 200, self._finished(scope, headers), body
+
+    def _finished(self, scope: Scope, headers: Headers) -> Headers:
+        """`headers` with what the middlewares behind add, in their order: CORS, the request id,
+        the security headers."""
+        origin = self._cors.allowed_origin(scope)
+        if origin is not None:
+            cors = MutableHeaders(raw=headers)
+            self._cors.add_answer_headers(cors, origin)
+            headers = cors.raw
+        headers.append((b"x-request-id", request_id_for(scope).encode()))
+        return self._security.secured(headers)

@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pymongo
@@ -385,6 +386,19 @@ def trusted_documents_of(settings: Settings, schema: CommerceSchema) -> TrustedD
     return load_trusted_documents(path, schema, only=settings.trusted_documents_only)
 
 
+def cors_options(settings: Settings) -> dict[str, Any]:
+    """How `AllowListCORSMiddleware` answers browsers on other origins (README, "Browsers on
+    another origin (CORS)")."""
+    return {
+        "allow_origins": settings.cors_origins,
+        "allow_credentials": True,
+        "allow_methods": ["GET", "POST"],
+        "allow_headers": CORS_ALLOW_HEADERS,
+        "expose_headers": ["X-Request-ID"],
+        "max_age": settings.cors_max_age_seconds,
+    }
+
+
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app. Its lifespan opens the MongoDB and Redis clients and closes them on shutdown."""
 
@@ -481,27 +495,19 @@ def create_app(settings: Settings) -> Starlette:
     app.add_middleware(UnexpectedErrorMiddleware)
     # Browsers and CDNs (README, "GET and CDNs"): answers of GZIP_MINIMUM_BYTES or more, gzipped.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
-    if fast_hits is not None:
-        # Cache hits of anonymous GETs, answered with their stored (gzipped) bytes before routing
-        # and GraphQL (README, "Query cache"); inside the body limit, CORS, the request id and
-        # the security headers, so its answers get what every answer gets.
-        app.add_middleware(FastHitsMiddleware, settings=settings, fast_hits=fast_hits)
-    app.state.fast_hits = fast_hits
     # Every body is held to the small limit; /graphql raises it for an authorized upload.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_json_request_bytes)
     # Outside the body limit, so preflights are answered before anything refuses them; inside the
     # request-id and security-header middlewares, so its answers get those headers too.
-    app.add_middleware(
-        AllowListCORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_credentials=True,
-        allow_methods=["GET", "POST"],
-        allow_headers=CORS_ALLOW_HEADERS,
-        expose_headers=["X-Request-ID"],
-        max_age=settings.cors_max_age_seconds,
-    )
+    cors = cors_options(settings)
+    app.add_middleware(AllowListCORSMiddleware, **cors)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
+    if fast_hits is not None:
+        # Cache hits of anonymous GETs, answered with their stored (gzipped) bytes before
+        # everything else (README, "Query cache"), with the headers the middlewares above add.
+        app.add_middleware(FastHitsMiddleware, settings=settings, fast_hits=fast_hits, cors=cors)
+    app.state.fast_hits = fast_hits
     return app
 
 

@@ -29,9 +29,16 @@ from resolvers.query_cache import (
 from schema.caching import KnownDocument
 from schema.fast_hits import FastHits
 from server import create_app
-from settings import Settings
+from settings import Environment, Settings
 from tests.factories import global_id, make_category, make_product
-from tests.support import MongoCommandCounter, admin_token, graphql, redis_commands, user_token
+from tests.support import (
+    MongoCommandCounter,
+    admin_token,
+    app_sharing_services,
+    graphql,
+    redis_commands,
+    user_token,
+)
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -170,6 +177,54 @@ async def test_a_hit_is_sent_as_the_normal_path_sends_it(
     status, sent_headers, _ = fast
     assert status == 200
     assert dict(sent_headers)[b"cache-control"].startswith(b"public")
+
+
+async def test_a_production_hit_has_the_same_headers_hsts_included(
+    app: Starlette, catalog: list[Product], settings: Settings
+) -> None:
+    production = app_sharing_services(
+        settings.model_copy(update={"environment": Environment.PRODUCTION}), app
+    )
+    request = params(PRODUCTS, {"first": 1})
+    transport = httpx.ASGITransport(app=production)
+    async with httpx.AsyncClient(transport=transport, base_url="https://shop") as http:
+        answers = [await raw_get(http, request) for _ in range(2)]
+
+    assert production.state.fast_hits.served == 1
+    assert answers[0] == answers[1]
+    assert (b"strict-transport-security", b"max-age=31536000") in answers[1][1]
+
+
+async def test_a_fast_hit_without_a_request_id_gets_a_new_one(
+    app: Starlette, client: httpx.AsyncClient, catalog: list[Product]
+) -> None:
+    request = params(PRODUCTS, {"first": 1})
+    await get(client, request)
+    served_before = fast_hits_of(app).served
+
+    ids = [(await get(client, request)).headers["x-request-id"] for _ in range(2)]
+
+    assert fast_hits_of(app).served == served_before + 2
+    assert ids[0] != ids[1]
+    assert all(len(request_id) == 32 for request_id in ids)
+
+
+async def test_a_query_string_over_the_limit_is_refused_as_before(
+    app: Starlette, catalog: list[Product], settings: Settings
+) -> None:
+    # A 2 KiB limit: httpx itself will not send a query string of more than 64 KiB.
+    small = app_sharing_services(settings.model_copy(update={"max_json_request_bytes": 2048}), app)
+    request = params(PRODUCTS, {"first": 1})
+    padded = {**request, "extensions": json.dumps({"pad": "x" * 2048})}
+    transport = httpx.ASGITransport(app=small)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        await get(http, request)
+        await get(http, request)
+        response = await get(http, padded)
+
+    assert small.state.fast_hits.served == 1
+    assert response.status_code == 414
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
 async def test_the_gzipped_hit_is_the_bytes_gzip_middleware_sends(
@@ -327,6 +382,23 @@ async def test_the_map_of_known_documents_keeps_the_most_recently_used() -> None
     assert len(fast_hits) == 2
     assert fast_hits.recognize(text) == known
     assert fast_hits.recognize(("text", document_hash("{ b }"))) is None
+
+
+async def test_a_query_string_asked_again_is_not_parsed_again_while_its_document_is_known(
+    app: Starlette, client: httpx.AsyncClient, catalog: list[Product]
+) -> None:
+    fast_hits = fast_hits_of(app)
+    request = params(PRODUCTS, {"first": 1})
+    await get(client, request)
+    response = await get(client, request)
+    query_string = response.request.url.query
+
+    remembered = fast_hits.keyed(query_string)
+    fast_hits.forget()
+
+    assert remembered is not None
+    assert remembered.key == cache_key(PRODUCTS, "Products", {"first": 1}, "anonymous")
+    assert fast_hits.keyed(query_string) is None
 
 
 async def test_cache_fast_hits_off_leaves_every_request_to_the_normal_path(
