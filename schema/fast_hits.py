@@ -295,8 +295,8 @@ class FastHitsMiddleware:
         if not cache.enabled or not await cache.serving():
             return None
         bucket = services.cost_bucket
-        client = throttle_client(None, request.client_ip)
-        charge = bucket.charge_for(client)
+        client = throttle_client(None, request.client_ip) if bucket.enabled else ""
+        charge = bucket.charge_for(client) if bucket.enabled else None
         together = charge is not None and bucket.uses(cache.redis)
         read = await cache.answer(
             request.keyed.key, gzip=request.accepts_gzip, charge=charge if together else None
