@@ -37,9 +37,11 @@ from harness import (
     Backends,
     BenchError,
     backends,
+    cpu_seconds,
     load_average,
     machine_facts,
     positive_int,
+    process_tree,
     run_in_work_dir,
     save,
     server_environment,
@@ -231,6 +233,10 @@ class WrkResult:
     # fixed-bytes ceiling's at the same connections (see `measure_cached_reads`).
     case: str = "listing"
     ratio_to_ceiling: float | None = None
+    # CPU the API's processes (supervisor and workers) and redis-server used per request: on a
+    # shared machine a steadier measure of the work a request takes than requests/s.
+    api_cpu_ms_per_request: float | None = None
+    redis_cpu_ms_per_request: float | None = None
     # WARNING/ERROR lines the API logged during this run (e.g. query cache timeouts).
     server_warnings: int = 0
     server_warning_samples: list[str] = field(default_factory=list)
@@ -442,6 +448,8 @@ def measure_cached_reads(
     """The listing (each encoding) and a product page, cached, on the GraphQL path and the fast
     path, with the fixed-bytes ceiling (the listing's size) at each number of connections; runs
     interleaved, each result with its share of the ceiling."""
+    assert backends.redis is not None
+    redis_pid = backends.redis.process.pid  # whose CPU each run reports too
     servers = start_cached_servers(backends, work_dir, args)
     try:
         for server in servers.values():
@@ -466,13 +474,14 @@ def measure_cached_reads(
                     )
         results = []
         for connections in args.connections:
+            listing = ("listing", GRAPHQL_PATH, "identity")
             ceiling = run_cached(
-                servers, CEILING_LABEL, ("listing", GRAPHQL_PATH, "identity"), connections, args
+                servers[CEILING_LABEL], CEILING_LABEL, listing, connections, args, redis_pid
             )
             results.append(ceiling)
             for case in cases:
                 for label in CACHED_PATHS:
-                    result = run_cached(servers, label, case, connections, args)
+                    result = run_cached(servers[label], label, case, connections, args, redis_pid)
                     result.ratio_to_ceiling = round(
                         result.requests_per_second / ceiling.requests_per_second, 3
                     )
@@ -488,16 +497,18 @@ def measure_cached_reads(
 
 
 def run_cached(
-    servers: dict[str, ApiServer],
+    server: ApiServer,
     label: str,
     case: tuple[str, str, str],
     connections: int,
     args: argparse.Namespace,
+    redis_pid: int,
 ) -> WrkResult:
     name, path, encoding = case
     print(f"{name}, {label}: wrk -c{connections} {encoding} for {args.duration}s", file=sys.stderr)
-    server = servers[label]
     log_offset = server.log_size()
+    api, redis = process_tree(server.process.pid), [redis_pid]
+    api_before, redis_before = cpu_seconds(api), cpu_seconds(redis)
     output = run_wrk(
         server.base_url + path,
         connections=connections,
@@ -505,8 +516,12 @@ def run_cached(
         timeout=args.wrk_timeout,
         encoding=encoding,
     )
+    api_used, redis_used = cpu_seconds(api) - api_before, cpu_seconds(redis) - redis_before
     result = parse_wrk(output, cache=label, connections=connections, encoding=encoding)
     result.case = name
+    if result.requests:
+        result.api_cpu_ms_per_request = round(1000 * api_used / result.requests, 3)
+        result.redis_cpu_ms_per_request = round(1000 * redis_used / result.requests, 3)
     warnings = server.warnings_since(log_offset)
     result.server_warnings = len(warnings)
     result.server_warning_samples = summarize_warnings(warnings)
@@ -517,8 +532,8 @@ def cached_reads_report(results: list[WrkResult]) -> str:
     """The cached reads' table, and the fast path's requests/s over the GraphQL path's."""
     lines = [
         "| case | connections | encoding | cache | requests/s | p50 ms | p99 ms | errors "
-        "| share of ceiling |",
-        "|---|---:|---|---|---:|---:|---:|---:|---:|",
+        "| share of ceiling | API CPU ms/request | Redis CPU ms/request |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     by_run = {}
     for result in results:
@@ -527,18 +542,21 @@ def cached_reads_report(results: list[WrkResult]) -> str:
             f"| {result.case} | {result.connections} | {result.encoding} | {result.cache} "
             f"| {result.requests_per_second:,.0f} | {result.latency_ms['p50']:.1f} "
             f"| {result.latency_ms['p99']:.1f} | {result.total_errors} "
-            f"| {result.ratio_to_ceiling or 0:.2f} |"
+            f"| {result.ratio_to_ceiling or 0:.2f} | {result.api_cpu_ms_per_request or 0:.3f} "
+            f"| {result.redis_cpu_ms_per_request or 0:.3f} |"
         )
     lines += [
         "",
-        "| case | connections | encoding | fast path ÷ GraphQL path |",
-        "|---|---:|---|---:|",
+        "| case | connections | encoding | fast path ÷ GraphQL path: requests/s "
+        "| API CPU per request |",
+        "|---|---:|---|---:|---:|",
     ]
     for (case, connections, encoding, cache), fast in by_run.items():
         graphql = by_run.get((case, connections, encoding, GRAPHQL_PATH_LABEL))
         if cache == FAST_PATH_LABEL and graphql:
             ratio = fast.requests_per_second / graphql.requests_per_second
-            lines.append(f"| {case} | {connections} | {encoding} | {ratio:.2f} |")
+            cpu = (fast.api_cpu_ms_per_request or 0) / (graphql.api_cpu_ms_per_request or 1)
+            lines.append(f"| {case} | {connections} | {encoding} | {ratio:.2f} | {cpu:.2f} |")
     for result in results:
         if result.server_warnings:
             lines.append(

@@ -5,21 +5,20 @@
     .venv/bin/python bench/profile_cached_read.py --case product-page --fast-hits false
 
 Starts a private mongod and redis-server (as the other benchmarks do), seeds the demo catalog,
-starts `python -m server serve` with ONE worker (uvicorn then serves in its own process, which
-py-spy can sample), warms the cache up, then records the worker with py-spy while wrk sends the
-same request as `make bench` at 50 connections. It prints the share of samples whose stack passes
-through each part of the stack (inclusive, so the shares add up to more than 100 %) and the
-functions most samples end in (self time). The raw collapsed stacks are written next to the
-results (`bench/results/<timestamp>-profile.txt`) for a flame graph. Needs py-spy
-(`.venv/bin/python -m pip install py-spy`) and wrk. A profile, not a benchmark: the numbers it
-prints are shares, not speeds (sampling slows the worker down).
+starts `python -m server serve` with ONE worker (uvicorn then serves in its own process), warms
+the cache up, then samples the worker with py-spy (`profiling.py`) while wrk sends the request of
+`make bench` at 50 connections. It prints, for each layer of the stack, the share of samples
+whose stack passes through it (inclusive: the outer layers include the inner ones) and the share
+spent in it below any other layer (exclusive: a sample counts for the deepest layer on its
+stack), then the functions most samples end in. The collapsed stacks are kept in
+`bench/results/<timestamp>-profile.txt` for a flame graph. Needs py-spy and wrk. A profile, not a
+benchmark: its requests/s are those of a sampled worker.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import re
 import shutil
 import subprocess
 import sys
@@ -40,11 +39,12 @@ from harness import (
     server_environment,
     timestamp,
 )
+from profiling import ProfileSummary, record_profile
 
 from integrations.local_servers import free_port
 
-# What a stack passing through these paths is counted as, first match per frame.
-PARTS = (
+# The layer a frame belongs to, by where py-spy says its code is; the first match counts.
+LAYERS = (
     ("fast path", "(schema/fast_hits"),
     ("query cache", "(resolvers/query_cache/"),
     ("redis client", "(redis/"),
@@ -61,54 +61,51 @@ PARTS = (
     ("uvicorn", "(uvicorn/"),
     ("asyncio", "(asyncio/"),
 )
-_LINE_NUMBER = re.compile(r":\d+\)$")
+TOP = 25
 
 
-def _part(frame: str) -> str | None:
-    for name, marker in PARTS:
-        if marker in frame:
-            return name
-    return None
+def _layer(frame: str) -> str | None:
+    return next((name for name, marker in LAYERS if marker in frame), None)
 
 
-def summarize(collapsed: str, top: int = 25) -> str:
-    """Per part of the stack: the share of samples whose stack passes through it (inclusive; the
-    outer layers include the inner ones) and the share spent in it, below any other part
-    (exclusive: a sample counts for the deepest part on its stack); then the functions most
-    samples end in."""
+def layers_table(collapsed: str) -> str:
+    """Inclusive and exclusive shares of samples per layer (see the module)."""
     total = 0
     inclusive: collections.Counter[str] = collections.Counter()
     exclusive: collections.Counter[str] = collections.Counter()
-    leaves: collections.Counter[str] = collections.Counter()
     for line in collapsed.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
         total += count
-        frames = stack.split(";")
-        parts = [_part(frame) for frame in frames]
-        for name in set(parts) - {None}:
+        layers = [_layer(frame) for frame in stack.split(";")]
+        for name in set(layers) - {None}:
             inclusive[name] += count
-        exclusive[next((name for name in reversed(parts) if name), "other")] += count
-        leaves[_LINE_NUMBER.sub(")", frames[-1].strip())] += count
+        exclusive[next((name for name in reversed(layers) if name), "other")] += count
     if not total:
         raise BenchError("py-spy recorded no samples")
-    lines = [f"{total} samples", "", "| part | inclusive | exclusive |", "|---|---:|---:|"]
+    lines = [f"{total} samples", "", "| layer | inclusive | exclusive |", "|---|---:|---:|"]
     lines += [
         f"| {name} | {inclusive[name] / total:.1%} | {count / total:.1%} |"
         for name, count in exclusive.most_common()
     ]
-    lines += ["", "| function (self) | share |", "|---|---:|"]
-    lines += [f"| `{name}` | {count / total:.1%} |" for name, count in leaves.most_common(top)]
+    return "\n".join(lines)
+
+
+def self_table(summary: ProfileSummary) -> str:
+    lines = ["| function (self) | share |", "|---|---:|"]
+    lines += [
+        f"| `{name}` | {count / summary.samples:.1%} |"
+        for name, count in summary.self_samples.most_common(TOP)
+    ]
     return "\n".join(lines)
 
 
 def profile(args: argparse.Namespace, work_dir: Path) -> None:
-    for tool in ("wrk", "py-spy"):
-        if shutil.which(tool) is None and not (Path(sys.executable).parent / tool).exists():
-            raise BenchError(f"{tool} is not installed")
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if shutil.which("wrk") is None:
+        raise BenchError("wrk is not installed")
+    collapsed = work_dir / "profile.txt"
     with backends(work_dir) as servers:
         seed_catalog(servers, work_dir, args.products)
         env = server_environment(
@@ -126,32 +123,25 @@ def profile(args: argparse.Namespace, work_dir: Path) -> None:
             server.wait_ready()
             path = product_page_path(server.base_url) if args.case == "product-page" else None
             url = server.base_url + (path or GRAPHQL_PATH)
-            header = ["-H", f"Accept-Encoding: {args.encoding}"]
-            wrk = ["wrk", "-t2", f"-c{args.connections}", *header]
+            wrk = ["wrk", "-t2", f"-c{args.connections}", "-H", f"Accept-Encoding: {args.encoding}"]
             subprocess.run([*wrk, "-d3s", url], check=True, capture_output=True)
-            collapsed = work_dir / "profile.txt"
-            load = subprocess.Popen(
-                [*wrk, f"-d{args.seconds + 2}s", url], stdout=subprocess.PIPE, text=True
-            )
-            subprocess.run(
-                [
-                    *(py_spy, "record", "--pid", str(server.process.pid), "--format", "raw"),
-                    *("--duration", str(args.seconds), "--nonblocking", "--output", str(collapsed)),
-                ],
-                check=True,
-                capture_output=True,
-            )
-            wrk_output, _ = load.communicate()
+            with record_profile(server.process.pid, collapsed) as recording:
+                measured = subprocess.run(
+                    [*wrk, f"-d{args.seconds}s", url], check=True, capture_output=True, text=True
+                )
+            summary = recording.summary()
         finally:
             server.stop()
-        RESULTS_DIR.mkdir(exist_ok=True)
-        kept = RESULTS_DIR / f"{timestamp()}-profile.txt"
-        shutil.copyfile(collapsed, kept)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    kept = RESULTS_DIR / f"{timestamp()}-profile.txt"
+    shutil.copyfile(collapsed, kept)
+    rate = next((line for line in measured.stdout.splitlines() if "Requests/sec" in line), "")
     print(f"request: GET {urllib.parse.unquote(url.partition(HOST)[2])}")
-    print(f"Accept-Encoding: {args.encoding}, {args.connections} connections, 1 worker")
-    print(f"load average at end: {load_average()}")
-    print(next((line for line in wrk_output.splitlines() if "Requests/sec" in line), ""))
-    print(summarize(kept.read_text()))
+    print(f"Accept-Encoding: {args.encoding}, {args.connections} connections, 1 worker, {rate}")
+    print(f"CACHE_FAST_HITS={args.fast_hits}, load average at end: {load_average()}")
+    print(layers_table(collapsed.read_text(errors="replace")))
+    print()
+    print(self_table(summary))
     print(f"collapsed stacks: {kept.relative_to(REPO_ROOT)}", file=sys.stderr)
 
 

@@ -540,6 +540,21 @@ async def test_an_invalidation_left_pending_is_applied_before_the_fast_path_serv
 # --- Redis failing -------------------------------------------------------------------------------
 
 
+async def test_a_redis_that_lost_its_scripts_still_serves_hits(
+    app: Starlette, client: httpx.AsyncClient, catalog: list[Product], redis: Redis
+) -> None:
+    request = params(PRODUCT, {"id": global_id(catalog[0])})
+    await get(client, request)
+    served_before = fast_hits_of(app).served
+
+    await redis.script_flush()  # as a restarted Redis would have
+    response = await get(client, request)
+
+    assert price_of(response) == "100.00"
+    assert fast_hits_of(app).served == served_before + 1
+    assert app.state.services.query_cache.available
+
+
 @pytest.fixture
 async def outage_redis(tmp_path: Any) -> AsyncIterator[LocalServer]:
     server = start_redis(tmp_path / "redis", free_port())
