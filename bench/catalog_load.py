@@ -297,6 +297,29 @@ def run_wrk(
     return completed.stdout
 
 
+def start_api(
+    backends: Backends,
+    work_dir: Path,
+    args: argparse.Namespace,
+    label: str,
+    command: list[str] | None = None,
+    **settings: str,
+) -> ApiServer:
+    """`python -m server serve` (or `command`) with `args.workers` workers and `settings`."""
+    env = server_environment(
+        backends,
+        work_dir,
+        HOST=HOST,
+        PORT=str(free_port()),
+        WORKERS=str(args.workers),
+        LOG_LEVEL="WARNING",
+        **settings,
+    )
+    print(f"cache {label}: starting ({args.workers} workers)", file=sys.stderr)
+    slug = label.replace(", ", "-").replace(" ", "-")
+    return ApiServer(env, work_dir / f"api-cache-{slug}.log", command=command)
+
+
 def measure(
     backends: Backends,
     work_dir: Path,
@@ -306,49 +329,33 @@ def measure(
     sizes: dict[str, int],
 ) -> list[WrkResult]:
     label = "on" if cache_enabled else "off"
-    env = server_environment(
-        backends,
-        work_dir,
-        HOST=HOST,
-        PORT=str(free_port()),
-        WORKERS=str(args.workers),
-        LOG_LEVEL="WARNING",
-        CACHE_ENABLED="true" if cache_enabled else "false",
+    server = start_api(
+        backends, work_dir, args, label, CACHE_ENABLED="true" if cache_enabled else "false"
     )
-    print(f"cache {label}: starting the API ({args.workers} workers)", file=sys.stderr)
-    server = ApiServer(env, work_dir / f"api-cache-{label}.log")
+    assert backends.redis is not None
     try:
         server.wait_ready()
         verify_response(server.base_url, cache_enabled=cache_enabled)
         sizes.update(response_sizes(server.base_url))
-        url = server.base_url + GRAPHQL_PATH
         if args.warmup > 0:
             run_wrk(
-                url,
+                server.base_url + GRAPHQL_PATH,
                 connections=min(args.connections),
                 seconds=args.warmup,
                 timeout=args.wrk_timeout,
             )
-        results = []
-        for connections in args.connections:
-            for encoding in args.encodings:
-                print(
-                    f"cache {label}: wrk -c{connections} {encoding} for {args.duration}s",
-                    file=sys.stderr,
-                )
-                log_offset = server.log_size()
-                output = run_wrk(
-                    url,
-                    connections=connections,
-                    seconds=args.duration,
-                    timeout=args.wrk_timeout,
-                    encoding=encoding,
-                )
-                result = parse_wrk(output, cache=label, connections=connections, encoding=encoding)
-                warnings = server.warnings_since(log_offset)
-                result.server_warnings = len(warnings)
-                result.server_warning_samples = summarize_warnings(warnings)
-                results.append(result)
+        results = [
+            run_cached(
+                server,
+                label,
+                ("listing", GRAPHQL_PATH, encoding),
+                connections,
+                args,
+                backends.redis.process.pid,
+            )
+            for connections in args.connections
+            for encoding in args.encodings
+        ]
         if server.process.poll() is not None:
             raise BenchError(f"the API server died during the run:\n{server.log_tail()}")
         return results
@@ -408,38 +415,12 @@ def verify_same_answers(servers: dict[str, ApiServer], paths: list[str]) -> None
 def start_cached_servers(
     backends: Backends, work_dir: Path, args: argparse.Namespace
 ) -> dict[str, ApiServer]:
-    servers = {}
-    for label, fast_hits in CACHED_PATHS.items():
-        env = server_environment(
-            backends,
-            work_dir,
-            HOST=HOST,
-            PORT=str(free_port()),
-            WORKERS=str(args.workers),
-            LOG_LEVEL="WARNING",
-            CACHE_ENABLED="true",
-            CACHE_FAST_HITS=fast_hits,
+    return {
+        label: start_api(
+            backends, work_dir, args, label, CACHE_ENABLED="true", CACHE_FAST_HITS=fast_hits
         )
-        print(f"cache {label}: starting the API ({args.workers} workers)", file=sys.stderr)
-        slug = label.replace(", ", "-").replace(" ", "-")
-        servers[label] = ApiServer(env, work_dir / f"api-cache-{slug}.log")
-    return servers
-
-
-def start_ceiling(
-    backends: Backends, work_dir: Path, args: argparse.Namespace, body_bytes: int
-) -> ApiServer:
-    env = server_environment(
-        backends,
-        work_dir,
-        HOST=HOST,
-        PORT=str(free_port()),
-        WORKERS=str(args.workers),
-        FIXED_BYTES=str(body_bytes),
-    )
-    print(f"ceiling: {body_bytes:,} fixed bytes ({args.workers} workers)", file=sys.stderr)
-    command = [sys.executable, str(FIXED_BYTES_APP)]
-    return ApiServer(env, work_dir / "ceiling.log", command=command)
+        for label, fast_hits in CACHED_PATHS.items()
+    }
 
 
 def measure_cached_reads(
@@ -459,7 +440,15 @@ def measure_cached_reads(
         sizes.update(response_sizes(fast.base_url))
         page = product_page_path(fast.base_url)
         verify_same_answers(servers, [GRAPHQL_PATH, page])
-        servers[CEILING_LABEL] = start_ceiling(backends, work_dir, args, sizes["identity"])
+        # A bare app sending as many bytes as the listing, under the same uvicorn settings.
+        servers[CEILING_LABEL] = start_api(
+            backends,
+            work_dir,
+            args,
+            CEILING_LABEL,
+            command=[sys.executable, str(FIXED_BYTES_APP)],
+            FIXED_BYTES=str(sizes["identity"]),
+        )
         servers[CEILING_LABEL].wait_ready()
         cases = [("listing", GRAPHQL_PATH, encoding) for encoding in args.encodings]
         cases.append(("product page", page, "identity"))
@@ -557,14 +546,7 @@ def cached_reads_report(results: list[WrkResult]) -> str:
             ratio = fast.requests_per_second / graphql.requests_per_second
             cpu = (fast.api_cpu_ms_per_request or 0) / (graphql.api_cpu_ms_per_request or 1)
             lines.append(f"| {case} | {connections} | {encoding} | {ratio:.2f} | {cpu:.2f} |")
-    for result in results:
-        if result.server_warnings:
-            lines.append(
-                f"\n{result.cache} logged {result.server_warnings} warnings/errors during "
-                f"{result.case}, {result.connections} connections, e.g.:"
-            )
-            lines += [f"    {sample}" for sample in result.server_warning_samples]
-    return "\n".join(lines)
+    return "\n".join(lines + warning_lines(results))
 
 
 # --- reporting ----------------------------------------------------------------------------------
@@ -585,24 +567,31 @@ def markdown_report(report: dict[str, Any], results: list[WrkResult]) -> str:
         "- answer on the wire: "
         + ", ".join(f"{size:,} bytes {name}" for name, size in report["response_bytes"].items()),
         "",
-        "| cache | connections | encoding | requests/s | p50 ms | p99 ms | errors |",
-        "|---|---:|---|---:|---:|---:|---:|",
+        "| cache | connections | encoding | requests/s | p50 ms | p99 ms | errors "
+        "| API CPU ms/request |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         lines.append(
             f"| {result.cache} | {result.connections} | {result.encoding} "
             f"| {result.requests_per_second:,.0f} "
             f"| {result.latency_ms['p50']:.1f} | {result.latency_ms['p99']:.1f} "
-            f"| {result.total_errors} |"
+            f"| {result.total_errors} | {result.api_cpu_ms_per_request or 0:.3f} |"
         )
+    return "\n".join(lines + warning_lines(results))
+
+
+def warning_lines(results: list[WrkResult]) -> list[str]:
+    """What the API logged (warnings, errors) during each run that logged any, with examples."""
+    lines = []
     for result in results:
         if result.server_warnings:
             lines.append(
                 f"\nThe API logged {result.server_warnings} warnings/errors during cache "
-                f"{result.cache}, {result.connections} connections, e.g.:"
+                f"{result.cache}, {result.case}, {result.connections} connections, e.g.:"
             )
             lines += [f"    {sample}" for sample in result.server_warning_samples]
-    return "\n".join(lines)
+    return lines
 
 
 # --- command line -------------------------------------------------------------------------------
