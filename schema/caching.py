@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +29,6 @@ from resolvers.query_cache import (
 from resolvers.rate_limits import client_network
 from schema.answers import public_answer
 from schema.cost.extension import price_of
-
-logger = logging.getLogger(__name__)
 
 SHAREABLE_STATE_KEY = "shareable_result"
 # What a request's cache lookup learned about its document, for the fast path (`fast_hits.py`).

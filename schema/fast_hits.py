@@ -1,13 +1,13 @@
 """Cache hits of anonymous GET requests, answered before routing, Strawberry and GraphQL.
 
 A request is recognized from its query string: its document (the text, or a persisted document's
-SHA-256) through a bounded map this process filled from requests it ran (`KnownDocuments`), so a
+SHA-256) through a bounded map this process filled from requests it ran (`FastHits`), so a
 document is parsed once per process; its key is then worked out from the document's digest, the
 operation name and the variables, as `cache_key` does. One Redis round trip reads the stored
 answer, checks it against the current version of every tag it read and, when queries are
 throttled, draws its cost from the client's bucket (`QueryCache.answer`); its bytes are then sent
-as stored, with the headers the endpoint would give them (`answers.py`), and those the outer
-middlewares add (request id, security headers, CORS).
+as stored, with the headers the endpoint would give them (`answers.py`), and those the
+middlewares behind this one would add (CORS, request id, security headers).
 
 Anything else goes on to the normal path untouched: another method, path or header that makes it
 personal (Authorization, X-Cart-Token), a document this process has not run, a miss or an entry a
@@ -83,11 +83,10 @@ def document_reference(params: Mapping[str, str]) -> DocumentReference | None:
     except HTTPException:
         return None
     query = lifted.get("query")
-    persisted = (lifted.get("extensions") or {}).get("persistedQuery")
-    if persisted is None:
-        if not query:
-            return None
-        return ("text", hashlib.sha256(query.encode()).hexdigest())
+    extensions = lifted.get("extensions") or {}
+    if "persistedQuery" not in extensions:
+        return ("text", hashlib.sha256(query.encode()).hexdigest()) if query else None
+    persisted = extensions["persistedQuery"]
     if query is not None or not isinstance(persisted, dict):
         return None
     sha256_hash = persisted.get("sha256Hash")

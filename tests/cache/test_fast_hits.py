@@ -316,14 +316,14 @@ async def test_requests_the_fast_path_does_not_answer_get_the_normal_answer(
     unknown_operation = await get(client, {**request, "operationName": "Other"})
     bad_variables = await get(client, {**request, "variables": "[1]"})
     both = await get(client, {**request, "documentId": "sha256:" + "0" * 64})
+    null_persisted = await get(client, {**request, "extensions": '{"persistedQuery": null}'})
     new_document = await get(client, params("{ products(first: 2) { totalCount } }"))
 
     assert fast_hits_of(app).served == served_before
     assert post.json()["extensions"]["cache"] == "HIT"
     assert streamed.status_code == 200
-    assert [response.status_code for response in (unknown_operation, bad_variables, both)] == [
-        400
-    ] * 3
+    refused = (unknown_operation, bad_variables, both, null_persisted)
+    assert [response.status_code for response in refused] == [400] * 4
     assert new_document.json() == {"data": {"products": {"totalCount": 30}}}
 
 
