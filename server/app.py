@@ -462,7 +462,9 @@ def create_app(settings: Settings) -> Starlette:
             settings.trusted_documents_manifest,
             ", and nothing else runs" if trusted_documents.only else "",
         )
-    fast_hits = FastHits(trusted_documents) if settings.cache_fast_hits else None
+    fast_hits = (
+        FastHits(trusted_documents) if settings.cache_enabled and settings.cache_fast_hits else None
+    )
     graphql = GraphQLEndpoint(
         schema, settings=settings, trusted_documents=trusted_documents, fast_hits=fast_hits
     )

@@ -401,10 +401,11 @@ async def test_a_query_string_asked_again_is_not_parsed_again_while_its_document
     assert fast_hits.keyed(query_string) is None
 
 
-async def test_cache_fast_hits_off_leaves_every_request_to_the_normal_path(
-    settings: Settings,
+@pytest.mark.parametrize("switched_off", ["cache_fast_hits", "cache_enabled"])
+async def test_without_fast_hits_or_the_cache_every_request_takes_the_normal_path(
+    settings: Settings, switched_off: str
 ) -> None:
-    app = create_app(settings.model_copy(update={"cache_fast_hits": False}))
+    app = create_app(settings.model_copy(update={switched_off: False}))
 
     assert app.state.fast_hits is None
 
