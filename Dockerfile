@@ -8,6 +8,7 @@
 #     -e MONGODB_URI='mongodb://mongo:27017/?replicaSet=rs0' \
 #     -e REDIS_URL='redis://redis:6379/0' \
 #     -e JWT_SECRET=... \
+#     -e FRONTEND_URL=https://shop.example \
 #     -v commerce-media:/data/media \
 #     commerce-graphql
 #

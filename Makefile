@@ -4,11 +4,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# The npm project of the JavaScript tools (the schema lint), installed from its lockfile.
+# The npm project of the JavaScript tools (the real clients, the schema lint), from its lockfile.
 CLIENTS := tests/clients
 NODE_STAMP := $(CLIENTS)/node_modules/.installed-stamp
 
-.PHONY: install run serve seed test check lint-schema schema graphiql-assets bench bench-orders bench-payments clean admin
+.PHONY: install clients run serve seed test test-clients check lint-schema schema graphiql-assets bench bench-orders bench-payments clean admin
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
@@ -20,10 +20,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 $(NODE_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
-	@command -v node >/dev/null && command -v npm >/dev/null || { echo "Node.js 20 or newer with npm is required: apt-get install nodejs npm"; exit 1; }
-	@node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' || { echo "Node.js 20 or newer is required (found $$(node --version)): apt-get install nodejs npm"; exit 1; }
+	@$(CLIENTS)/ensure-tools.sh node
 	npm ci --prefix $(CLIENTS) --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
+
+## The real clients' tools: Node.js and Debian's chromium (installed with apt-get as root, else
+## named), and tests/clients' npm packages from their lockfile (again only when it changed).
+clients: $(NODE_STAMP)
+	@$(CLIENTS)/ensure-tools.sh chromium
 
 ## Start embedded MongoDB + Redis (unless MONGODB_URI / REDIS_URL are set), seed, serve on :8000,
 ## and a job worker (emails) beside the API; Ctrl-C stops them all.
@@ -35,9 +39,13 @@ seed: install
 	$(BIN)/python -m server seed $(if $(PRODUCTS),--products $(PRODUCTS))
 
 ## The whole suite against real mongod and redis-server started on free ports, then lint and types.
-test: install
+test: install clients
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory check
+
+## Only the real clients (Apollo Client, headless Chromium) against a live server.
+test-clients: install clients
+	$(BIN)/python -m pytest $(CLIENTS)
 
 check: install lint-schema
 	$(BIN)/ruff check .

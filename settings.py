@@ -7,19 +7,42 @@ laptop; `Settings` refuses values that are unsafe in production (see `_refuse_un
 from __future__ import annotations
 
 import enum
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
 import orjson
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 # Listening addresses that mean "this machine" to a browser on it.
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "0.0.0.0", "localhost", "::1", "::"})  # noqa: S104
+
+
+# An origin's port is left out when it is its scheme's default: a browser never sends these.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def browser_origin(url: str) -> str:
+    """The origin a browser sends for pages at `url`: `scheme://host[:port]`, in lower case,
+    without the scheme's default port. ValueError (saying why) for a URL that has none: another
+    scheme, no host, a user name or password, a port that is not a number, a non-ASCII host."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError("is not an http:// or https:// URL with a host")
+    if "@" in parts.netloc:
+        raise ValueError("has a user name or password; a browser's Origin never does")
+    if not parts.hostname.isascii():
+        raise ValueError("has a non-ASCII host: write it as a browser sends it (punycode, xn--)")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("has a port that is not a number from 0 to 65535") from None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{scheme}://{host}" + ("" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}")
 
 
 class JwtAlgorithm(enum.StrEnum):
@@ -32,6 +55,11 @@ class Environment(enum.StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+class LogFormat(enum.StrEnum):
+    TEXT = "text"  # one readable line per record (development)
+    JSON = "json"  # one JSON object per line, for log shippers (production)
 
 
 class PaymentProviderName(enum.StrEnum):
@@ -80,6 +108,19 @@ class Settings(BaseSettings):
     # every other request body is held to MAX_JSON_REQUEST_BYTES (see the HTTP hardening block).
     max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=100 * 1024 * 1024)] = 21 * 1024 * 1024
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+
+    # Observability (README, "Observability"). Logs as text or JSON lines (unset = JSON in
+    # production, text elsewhere); Prometheus metrics at /metrics, which answers with
+    # METRICS_TOKEN as a bearer token, or without one only outside production and to this
+    # machine; OpenTelemetry traces of GraphQL operations (the `otel` extra) when OTEL_ENABLED,
+    # exported as the standard OTEL_EXPORTER_OTLP_* variables say.
+    log_format: LogFormat | None = None
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
+    # How often each worker writes its requests' metrics (with several workers, a scrape sees
+    # another worker's requests up to this late); 0 = with each request, at a few microseconds.
+    metrics_flush_seconds: Annotated[float, Field(ge=0, le=60)] = 1.0
+    otel_enabled: bool = False
 
     # Catalog.
     shop_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "INR"
@@ -269,6 +310,8 @@ class Settings(BaseSettings):
     def _origins_list(cls, value: object) -> object:
         if isinstance(value, str):
             text = value.strip()
+            if not text:
+                return None  # `CORS_ALLOW_ORIGINS=` means unset: FRONTEND_URL's origin
             if text.startswith("["):
                 return orjson.loads(text)
             return [origin.strip() for origin in text.split(",") if origin.strip()]
@@ -277,12 +320,33 @@ class Settings(BaseSettings):
     @field_validator("cors_allow_origins")
     @classmethod
     def _bare_origins(cls, value: list[str] | None) -> list[str] | None:
+        # Each origin must be written as a browser sends it, since the allow-list is compared
+        # letter for letter: "https://Shop.example:443/" would never match anything.
         for origin in value or ():
-            # "*" is refused: with credentials it would let any site act as the signed-in user.
-            if not re.fullmatch(r"https?://[^/?#\s]+", origin):
+            if origin.strip() == "*":
                 raise ValueError(
-                    f"CORS_ALLOW_ORIGINS: {origin!r} is not an origin (scheme://host[:port])"
+                    "CORS_ALLOW_ORIGINS: '*' is refused: with credentials it would let any site "
+                    "act as the signed-in user"
                 )
+            try:
+                canonical = browser_origin(origin)
+            except ValueError as error:
+                raise ValueError(f"CORS_ALLOW_ORIGINS: {origin!r} {error}") from None
+            if origin != canonical:
+                raise ValueError(
+                    f"CORS_ALLOW_ORIGINS: {origin!r} is not an origin as a browser sends it "
+                    f"(scheme://host[:port], lower case, no default port, no path): write "
+                    f"{canonical!r}"
+                )
+        return value
+
+    @field_validator("frontend_url")
+    @classmethod
+    def _frontend_url_has_an_origin(cls, value: str) -> str:
+        try:
+            browser_origin(value)
+        except ValueError as error:
+            raise ValueError(f"FRONTEND_URL {value!r} {error}") from None
         return value
 
     @property
@@ -291,8 +355,7 @@ class Settings(BaseSettings):
         origin of FRONTEND_URL."""
         if self.cors_allow_origins is not None:
             return self.cors_allow_origins
-        parts = urlsplit(self.frontend_url)
-        return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+        return [browser_origin(self.frontend_url)]
 
     # GraphQL limits.
     max_query_depth: Annotated[int, Field(ge=2, le=50)] = 12
@@ -310,8 +373,13 @@ class Settings(BaseSettings):
 
     # Automatic persisted queries (README, "Persisted queries (APQ)"): documents stored by hash in
     # the cache Redis (a TTL refreshed on use) and in a per-process LRU of this many documents.
+    # Larger documents (comments and white space count), and those of a client past its share of
+    # registrations this minute, run but are not stored. Real documents are a few KB.
     persisted_query_ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86_400)] = 7 * 86_400
-    persisted_query_max_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 32 * 1024
+    persisted_query_max_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 8 * 1024
+    persisted_query_max_registrations_per_client_minute: Annotated[
+        int, Field(ge=1, le=1_000_000)
+    ] = 20
     persisted_query_lru_size: Annotated[int, Field(ge=0, le=100_000)] = 1000
     # Trusted documents (README, "Trusted documents"): an Apollo persisted-query manifest whose
     # operations clients run by id, checked at startup; with TRUSTED_DOCUMENTS_ONLY, nothing else
@@ -338,19 +406,33 @@ class Settings(BaseSettings):
         "razorpay_webhook_secret",
         "cache_redis_url",
         "trusted_documents_manifest",
+        "google_client_id",
+        "graphiql",
+        "introspection",
+        "field_suggestions",
+        "metrics_token",
+        "log_format",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        # `ADMIN_SIGNUP_KEY=` in an env file means "none", not "the empty key".
+        # `ADMIN_SIGNUP_KEY=` in an env file means "none", not "the empty key"; docker-compose
+        # passes an optional setting the user left out as blank.
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("admin_signup_key")
+    @field_validator("admin_signup_key", "metrics_token")
     @classmethod
-    def _long_enough_signup_key(cls, value: SecretStr | None) -> SecretStr | None:
+    def _long_enough_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 24:
-            raise ValueError("ADMIN_SIGNUP_KEY must be at least 24 characters")
+            raise ValueError(f"{str(info.field_name).upper()} must be at least 24 characters")
         return value
+
+    @property
+    def logs_as_json(self) -> bool:
+        """LOG_FORMAT, else JSON lines in production and text elsewhere."""
+        if self.log_format is None:
+            return self.environment is Environment.PRODUCTION
+        return self.log_format is LogFormat.JSON
 
     @property
     def payments(self) -> PaymentProviderName | None:
@@ -499,6 +581,22 @@ class Settings(BaseSettings):
             problems.append("JWT_SECRET must be set to a secret of your own in production")
         elif len(secret) < 32:
             problems.append("JWT_SECRET must be at least 32 characters")
+        # FRONTEND_URL is where email links and the Google sign-in send people, and by default
+        # the one origin whose pages may call the API with the user's cookies: the development
+        # default (http://localhost:3000) has no place in production, nor has plain http.
+        if urlsplit(self.frontend_url).scheme.lower() != "https":
+            problems.append(
+                "FRONTEND_URL must be set to your storefront's https:// address in production "
+                f"(not {self.frontend_url!r})"
+            )
+        insecure = [
+            origin for origin in self.cors_allow_origins or () if not origin.startswith("https://")
+        ]
+        if insecure:
+            problems.append(
+                f"CORS_ALLOW_ORIGINS must list https:// origins only in production: "
+                f"{', '.join(insecure)}"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

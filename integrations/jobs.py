@@ -31,6 +31,7 @@ __all__ = [
     "JobQueueUnavailableError",
     "JobWorker",
     "Periodic",
+    "QueueStats",
     "RetryPolicy",
 ]
 
@@ -78,6 +79,21 @@ class Periodic:
         interval, if that is longer)."""
         ceiling = max(self.interval_seconds, PERIODIC_MAX_BACKOFF_SECONDS)
         return float(min(ceiling, self.interval_seconds * 2 ** min(failures, 30)))
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """A queue as Redis holds it: jobs by state, and what the workers that reported in the last
+    minute or so have run since each started (saq's worker stats)."""
+
+    queued: int
+    active: int
+    scheduled: int
+    workers: int
+    complete: int
+    failed: int
+    retried: int
+    aborted: int
 
 
 class JobQueue:
@@ -138,6 +154,28 @@ class JobQueue:
     async def queued_count(self) -> int:
         """Jobs waiting in line to run now (not those scheduled for later, nor running)."""
         return await self._queue.count("queued")
+
+    async def stats(self) -> QueueStats:
+        """How many jobs wait, run and wait for a retry, and how the workers' runs went.
+        Raises RedisError or OSError when Redis cannot answer."""
+        info = await self._queue.info()
+        worker_stats: list[Mapping[str, Any]] = [
+            dict(worker.get("stats") or {}) for worker in info["workers"].values()
+        ]
+
+        def total(outcome: str) -> int:
+            return sum(int(stats.get(outcome) or 0) for stats in worker_stats)
+
+        return QueueStats(
+            queued=info["queued"],
+            active=info["active"],
+            scheduled=max(info["scheduled"], 0),
+            workers=len(worker_stats),
+            complete=total("complete"),
+            failed=total("failed"),
+            retried=total("retried"),
+            aborted=total("aborted"),
+        )
 
     async def close(self) -> None:
         try:
@@ -231,6 +269,9 @@ class JobWorker:
                 await periodic.run()
             await self._queue.schedule()  # retries and scheduled jobs whose time has come
             if not await self._queue.count("queued"):
+                # What this run did, as a running worker reports it every few seconds: the
+                # metrics show a one-off run's failures for a minute (QueueStats).
+                await self._worker.worker_info()
                 return ran
             while await self._queue.count("queued"):
                 await self._worker.process()

@@ -4,6 +4,11 @@ A client sends only the hash; when the API does not know it, the client sends th
 its hash once and the API stores it. The store is a cache, not the source of truth: entries live
 in the cache Redis with a TTL (refreshed on use) and in a small in-process LRU. A lost entry (an
 eviction, a Redis restart, Redis down) only makes the client register the document again.
+
+Registering costs nothing but memory (`{ __typename }` plus a comment is a new document each
+time), so it is bounded: each document by its size, each client by a share of registrations a
+minute. Past either, the document runs but is not stored, and the client keeps sending it in
+full, as the protocol allows.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from documents.errors import DomainError
+from resolvers.client_share import ClientShare
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +101,7 @@ class PersistedQueries:
         ttl_seconds: int,
         max_document_bytes: int,
         lru_size: int,
+        max_registrations_per_client_minute: int = 20,
         retry_after_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -104,6 +111,12 @@ class PersistedQueries:
         self._max_document_bytes = max_document_bytes
         self._lru_size = lru_size
         self._lru: OrderedDict[str, str] = OrderedDict()
+        self._client_registrations = ClientShare(
+            redis,
+            key_prefix=f"{key_prefix}apq-client:",  # beside the documents, not among them
+            per_minute=max_registrations_per_client_minute,
+            what="persisted query registrations",
+        )
         self._retry_after = retry_after_seconds
         self._clock = clock
         self._unavailable_until = 0.0
@@ -131,19 +144,23 @@ class PersistedQueries:
         self._remember(sha256_hash, document)
         return document
 
-    async def register(self, sha256_hash: str, document: str) -> None:
-        """Store a document whose hash was checked. Too large a document is not stored (the
-        client keeps sending it in full); a Redis failure leaves it in the LRU only."""
-        if len(document.encode()) > self._max_document_bytes:
-            logger.info("persisted query of %d bytes is too large to store", len(document))
+    async def register(self, sha256_hash: str, document: str, *, client: str) -> None:
+        """Store a document whose hash was checked, registered by `client` (an IP address or
+        IPv6 /64). Not stored: a document over the size limit (every byte counts, comments
+        too), or one from a client past its share of registrations this minute; the client
+        keeps sending it in full. A Redis failure leaves it in the LRU only."""
+        size = len(document.encode())
+        if size > self._max_document_bytes:
+            logger.info("persisted query of %d bytes is too large to store", size)
             return
+        if self._redis_available():
+            try:
+                if not await self._client_registrations.take(client):
+                    return
+                await self._redis.set(self.key(sha256_hash), document, ex=self._ttl)
+            except (RedisError, OSError) as error:
+                self._failed("register", error)
         self._remember(sha256_hash, document)
-        if not self._redis_available():
-            return
-        try:
-            await self._redis.set(self.key(sha256_hash), document, ex=self._ttl)
-        except (RedisError, OSError) as error:
-            self._failed("register", error)
 
     def remembers(self, sha256_hash: str) -> bool:
         """Whether this process holds the document in memory (`lookup` would not ask Redis)."""

@@ -28,6 +28,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool
 
 from documents.errors import RateLimitedError
+from resolvers.metrics import count_rate_limit_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,11 @@ class RateLimiter:
         }
         self.enabled = enabled
 
+    @property
+    def connection_pool(self) -> ConnectionPool:
+        """The pool the limits talk to Redis through (its use is a metric)."""
+        return self._pool
+
     async def close(self) -> None:
         await self._pool.aclose()
 
@@ -100,6 +106,7 @@ class RateLimiter:
             except Exception as error:
                 if action in CREDENTIAL_ACTIONS:
                     logger.warning("rate limit check for %s failed closed: %s", action, error)
+                    count_rate_limit_refusal(action, "undecided")
                     raise RateLimitedError(UNDECIDED_RETRY_AFTER_SECONDS) from None
                 logger.warning("rate limit check for %s failed open: %s", action, error)
                 return
@@ -108,6 +115,7 @@ class RateLimiter:
                     retry_after, await self._seconds_until_free(item, scope, action, identity)
                 )
         if retry_after:
+            count_rate_limit_refusal(action, "limit")
             raise RateLimitedError(retry_after)
 
     def _scopes(

@@ -29,6 +29,7 @@ from resolvers.query_cache import (
 from resolvers.rate_limits import client_network
 from schema.answers import public_answer
 from schema.cost.extension import price_of
+from schema.observability import request_record
 
 SHAREABLE_STATE_KEY = "shareable_result"
 # What a request's cache lookup learned about its document, for the fast path (`fast_hits.py`).
@@ -194,6 +195,9 @@ class QueryCacheExtension(SchemaExtension):
             if ctx.request is not None:
                 shareable = is_cacheable(execution_context) and ctx.cache_dependencies.cacheable
                 mark_shareable(ctx.request.scope, shareable=shareable)
+                record = request_record(ctx.request.scope)
+                if record is not None:
+                    record.cache_status = str(self._status)
 
     @staticmethod
     def _known_in(ctx: Context, execution_context: ExecutionContext) -> None:

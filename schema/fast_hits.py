@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -32,8 +34,15 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from resolvers.cost_bucket import throttle_client
+from resolvers.metrics import ProcessMetrics
 from resolvers.persisted_queries import SUPPORTED_VERSION, is_sha256_hex
-from resolvers.query_cache import ANONYMOUS_AUDIENCE, EntryRead, Outcome, digest_cache_key
+from resolvers.query_cache import (
+    ANONYMOUS_AUDIENCE,
+    CacheStatus,
+    EntryRead,
+    Outcome,
+    digest_cache_key,
+)
 from resolvers.services import Services
 from schema.answers import (
     GRAPHQL_VARY,
@@ -43,7 +52,13 @@ from schema.answers import (
     public_cache_control,
 )
 from schema.caching import KnownDocument, mark_lookup_failed
-from schema.middleware import AllowListCORSMiddleware, SecurityHeadersMiddleware, request_id_for
+from schema.middleware import (
+    AllowListCORSMiddleware,
+    SecurityHeadersMiddleware,
+    request_id_for,
+    request_id_var,
+)
+from schema.observability import RequestRecord, observe_answered
 from schema.persisted_queries import lift_document_id
 from schema.trusted_documents import TrustedDocuments
 from settings import Settings
@@ -169,9 +184,11 @@ def _remember(entries: OrderedDict[Any, Any], key: Any, value: Any, size: int) -
 
 @dataclass(frozen=True)
 class _Keyed:
-    """What a query string names: the document, and the cache key with the variables."""
+    """What a query string names: the document, the operation ("" for an unnamed one), and the
+    cache key with the variables."""
 
     reference: DocumentReference
+    operation: str
     key: str
 
     @property
@@ -194,21 +211,41 @@ class _Request:
 Headers = list[tuple[bytes, bytes]]
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """A hit as sent, and what its request's record says (`schema/observability.py`)."""
+
+    status: int
+    headers: Headers
+    body: bytes
+    request_id: str
+    operation: str
+    cost: int | None
+
+
 class FastHitsMiddleware:
     """Answers the cache hits it recognizes (see the module); everything else goes to `app`.
 
     The outermost middleware: every layer between uvicorn and the Redis read costs each request
     (each is resumed when the read returns), so a hit skips them, and gets the headers they would
     have added from the same code: CORS for an allowed origin, the request id, the security
-    headers (`schema/middleware.py`). It sits in front of GZipMiddleware too: a hit's gzipped form
-    is stored.
+    headers (`schema/middleware.py`); it records the hit in the metrics and logs its line as the
+    request observation would (`schema/observability.py`). It sits in front of GZipMiddleware
+    too: a hit's gzipped form is stored.
     """
 
     def __init__(
-        self, app: ASGIApp, *, settings: Settings, fast_hits: FastHits, cors: dict[str, Any]
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        fast_hits: FastHits,
+        cors: dict[str, Any],
+        metrics: ProcessMetrics | None = None,
     ) -> None:
         self.app = app
         self.fast_hits = fast_hits
+        self._metrics = metrics
         self._cache_control = public_cache_control(settings).encode()
         self._max_query_string = settings.max_json_request_bytes
         # Used for their header logic only; the app's own instances answer everything else.
@@ -217,18 +254,32 @@ class FastHitsMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == GRAPHQL_PATH:
+            started = time.perf_counter()
             try:
                 answer = await self._answer(scope)
             except Exception:  # never worse than the normal path: nothing was sent yet
                 logger.exception("fast path failed; answering through the normal path")
                 answer = None
             if answer is not None:
-                status, headers, body = answer
-                self.fast_hits.hit_served(status)
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                self.fast_hits.hit_served(answer.status)
+                start = {"type": "http.response.start", "status": answer.status}
+                await send({**start, "headers": answer.headers})
+                await send({"type": "http.response.body", "body": answer.body})
+                self._observe(scope, answer, time.perf_counter() - started)
                 return
         await self.app(scope, receive, send)
+
+    def _observe(self, scope: Scope, answer: _Answer, seconds: float) -> None:
+        """The metrics and the log line the request observation middleware would give it."""
+        record = RequestRecord()
+        record.operation = answer.operation
+        record.cache_status = str(CacheStatus.HIT)
+        record.cost = answer.cost
+        token = request_id_var.set(answer.request_id)
+        try:
+            observe_answered(self._metrics, scope, answer.status, seconds, record)
+        finally:
+            request_id_var.reset(token)
 
     def _request(self, scope: Scope) -> _Request | None:
         accept_encoding = if_none_match = b""
@@ -280,7 +331,7 @@ class FastHitsMiddleware:
             key = digest_cache_key(known.digest, operation_name, variables, ANONYMOUS_AUDIENCE)
         except TypeError:
             return None
-        keyed = _Keyed(reference, key)
+        keyed = _Keyed(reference, operation_name or "", key)
         self.fast_hits.remember_keyed(query_string, keyed)
         return keyed
 
@@ -313,7 +364,7 @@ class FastHitsMiddleware:
                 return None
         return read
 
-    async def _answer(self, scope: Scope) -> tuple[int, Headers, bytes] | None:
+    async def _answer(self, scope: Scope) -> _Answer | None:
         """The status, headers and body of a hit; None for the normal path to answer."""
         request = self._request(scope)
         if request is None:
@@ -325,29 +376,37 @@ class FastHitsMiddleware:
         if request.accepts_gzip and not read.gzipped and len(body) >= GZIP_MINIMUM_BYTES:
             return None  # stored without its gzipped form: GZipMiddleware makes it
         tag = etag(read.etag, gzipped=read.gzipped)
-        headers = [(b"cache-control", self._cache_control), (b"etag", tag.encode())]
-        if etag_matches(request.if_none_match, tag):
-            headers.append((b"vary", GRAPHQL_VARY.encode()))
-            return 304, self._finished(scope, headers), b""
+        # As GZipMiddleware leaves them: it adds Accept-Encoding to whatever it could compress
+        # (the endpoint adds it to the 304 of such an answer).
         large = read.gzipped or len(body) >= GZIP_MINIMUM_BYTES
-        # As GZipMiddleware leaves them: it adds Accept-Encoding to whatever it could compress.
         vary = f"{GRAPHQL_VARY}, Accept-Encoding" if large else GRAPHQL_VARY
-        headers += [
+        headers = [
+            (b"cache-control", self._cache_control),
+            (b"etag", tag.encode()),
             (b"vary", vary.encode()),
+        ]
+        request_id = request_id_for(scope)
+        answer = partial(
+            _Answer,
+            request_id=request_id,
+            operation=request.keyed.operation,
+            cost=read.actual_cost,
+        )
+        if etag_matches(request.if_none_match, tag):
+            return answer(304, self._finished(scope, headers, request_id), b"")
+        headers += [
             (b"content-length", str(len(body)).encode()),
             (b"content-type", b"application/json"),
         ]
         if read.gzipped:
             headers.append((b"content-encoding", b"gzip"))
-        return 200, self._finished(scope, headers), body
+        return answer(200, self._finished(scope, headers, request_id), body)
 
-    def _finished(self, scope: Scope, headers: Headers) -> Headers:
+    def _finished(self, scope: Scope, headers: Headers, request_id: str) -> Headers:
         """`headers` with what the middlewares behind add, in their order: CORS, the request id,
         the security headers."""
-        origin = self._cors.allowed_origin(scope)
-        if origin is not None:
-            cors = MutableHeaders(raw=headers)
-            self._cors.add_answer_headers(cors, origin)
-            headers = cors.raw
-        headers.append((b"x-request-id", request_id_for(scope).encode()))
+        cors = MutableHeaders(raw=headers)
+        self._cors.add_answer_headers(cors, self._cors.allowed_origin(scope))
+        headers = cors.raw
+        headers.append((b"x-request-id", request_id.encode()))
         return self._security.secured(headers)

@@ -14,7 +14,7 @@ from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -32,8 +32,10 @@ from documents.errors import (
 from resolvers.accounts.viewer import current_viewer
 from resolvers.context import Context
 from resolvers.persisted_queries import PersistedQueryCode
+from resolvers.rate_limits import client_network
 from schema.answers import (
     GRAPHQL_VARY,
+    GZIP_MINIMUM_BYTES,
     PERSONAL_HEADERS,
     PRIVATE_CACHE_CONTROL,
     body_digest,
@@ -47,7 +49,8 @@ from schema.caching import is_shareable, known_document_of, mark_shareable
 from schema.errors import to_api_error
 from schema.fast_hits import FastHits
 from schema.graphiql.page import graphiql_page
-from schema.middleware import RequestBodyTooLargeError, body_limit_of
+from schema.middleware import NO_STORE, RequestBodyTooLargeError, body_limit_of, error_response
+from schema.observability import request_record
 from schema.persisted_queries import lift_document_id, resolve_persisted_query
 from schema.request_context import context_for_request, request_id_of
 from schema.root import OperationNameRequiredError
@@ -64,6 +67,10 @@ ERROR_STATUSES = {
 NO_GRAPHIQL_FOR_TRUSTED_DOCUMENTS = (
     "GraphiQL is not served: this API runs only the trusted documents of its manifest "
     "(TRUSTED_DOCUMENTS_ONLY)"
+)
+NO_GRAPHIQL_WHEN_OFF = (
+    "GraphiQL is not served: GRAPHIQL is off (unset, it is off in production). "
+    "Queries over GET and POST to this URL work as usual"
 )
 logger = logging.getLogger("commerce.http")
 
@@ -108,11 +115,6 @@ def _reason(error: HTTPException) -> str:
     return error.reason
 
 
-def _error_response(message: str, code: str, status: int, **extensions: str) -> JSONResponse:
-    body = {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
-    return JSONResponse(body, status_code=status)
-
-
 def _decode_json(data: str | bytes) -> Any:
     """A JSON object (or a list of them); anything else is the client's mistake."""
     try:
@@ -143,9 +145,16 @@ def database_outage_response(request: Request, error: Exception) -> Response:
         raise error
     request_id = request_id_of(request)
     logger.warning("MongoDB unavailable in request %s: %s", request_id, error)
-    return _error_response(
+    return error_response(
         SERVICE_UNAVAILABLE_MESSAGE, ErrorCode.SERVICE_UNAVAILABLE, 503, requestId=request_id
     )
+
+
+def not_found_response(request: Request, error: Exception) -> Response:
+    """Any route's 404 (no such path, no such file, a GraphiQL file of another build) as JSON
+    with `NOT_FOUND`, like every other error, and kept by no cache: the path may exist later."""
+    message = error.detail if isinstance(error, StarletteHTTPException) else "Not Found"
+    return error_response(message, "NOT_FOUND", 404, headers=NO_STORE)
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -174,7 +183,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope=scope, receive=receive)
+        # HEAD is answered as GET would be (a CDN may probe with it); the server sends no body.
+        as_get = {**scope, "method": "GET"} if scope["method"] == "HEAD" else scope
+        request = Request(scope=as_get, receive=receive)
         try:
             _refuse_simple_multipart(request)
             await self._admit_uploads(request)
@@ -184,18 +195,18 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         except HTTPException as error:
             # Strawberry answers transport errors in plain text; clients expect GraphQL errors.
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
-            response = _error_response(_reason(error), code, error.status_code)
+            response = error_response(_reason(error), code, error.status_code)
         except StarletteHTTPException as error:
             # Starlette's form parser refuses a malformed multipart body this way.
             code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
-            response = _error_response(error.detail, code, error.status_code)
+            response = error_response(error.detail, code, error.status_code)
         except Exception as error:
             if database_unavailable(error):
                 response = database_outage_response(request, error)
             else:
                 request_id = request_id_of(request)
                 logger.exception("unexpected error handling request %s", request_id)
-                response = _error_response(
+                response = error_response(
                     "Internal server error", "INTERNAL_SERVER_ERROR", 500, requestId=request_id
                 )
         await self._cache_headers(request, response)(scope, receive, send)
@@ -226,6 +237,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             "Vary": GRAPHQL_VARY,
         }
         if etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
+            # A 304 has the Vary its 200 would have (RFC 9110, 15.4.5). GZipMiddleware adds
+            # Accept-Encoding to a body as large as this one, with or without gzip; a 304 has
+            # none, so it is added here.
+            if len(body) >= GZIP_MINIMUM_BYTES:
+                headers["Vary"] = f"{GRAPHQL_VARY}, Accept-Encoding"
             return Response(status_code=304, headers=headers)
         return Response(body, media_type="application/json", headers=headers)
 
@@ -260,9 +276,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if any(name in request.query_params for name in ("extensions", "documentId")):
             return False
         wants_page = super().should_render_graphql_ide(request)
+        # Strawberry's answer without a page is a bare "Not Found": say why there is none.
         if wants_page and self.trusted_documents.only:
-            # Strawberry's answer without a page is a bare "Not Found": say why there is none.
             raise HTTPException(404, NO_GRAPHIQL_FOR_TRUSTED_DOCUMENTS)
+        if wants_page and not self.settings.serves_graphiql:
+            raise HTTPException(404, NO_GRAPHIQL_WHEN_OFF)
         return wants_page
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -289,6 +307,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = context_for_request(request, response if isinstance(response, Response) else None)
         context.viewer_lookup = getattr(request.state, "viewer_lookup", None)
+        record = request_record(request.scope)
+        if record is not None and context.access_claims is not None:
+            record.user_id = str(context.access_claims.user_id)  # the id only: never an email
         return context
 
     async def execute_single(
@@ -315,7 +336,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
         if resolved.register_as is not None and result.data is not None:
             assert resolved.request_data.query is not None
-            await store.register(resolved.register_as, resolved.request_data.query)
+            await store.register(
+                resolved.register_as,
+                resolved.request_data.query,
+                client=client_network(context.client_ip),
+            )
         return result
 
     async def process_result(

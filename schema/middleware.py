@@ -20,6 +20,21 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _BODY_LIMIT_KEY = "body_limit"
 # The code of a 413 answer; the README's error table lists it.
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+# For HTTP errors no cache should keep (they say nothing about the URL's content).
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def error_response(
+    message: str,
+    code: str,
+    status: int,
+    *,
+    headers: dict[str, str] | None = None,
+    **extensions: object,
+) -> JSONResponse:
+    """An HTTP error answered as GraphQL errors are: `{"errors": [{message, extensions.code}]}`."""
+    body = {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class RequestIdMiddleware:
@@ -126,11 +141,13 @@ def _within(declared_length: bytes, limit: BodyLimit) -> bool:
 
 
 def _too_large(max_bytes: int, what: str, status: int) -> JSONResponse:
-    error = {
-        "message": f"The {what} is larger than {max_bytes} bytes",
-        "extensions": {"code": PAYLOAD_TOO_LARGE, "maxBytes": max_bytes},
-    }
-    return JSONResponse({"errors": [error]}, status_code=status)
+    return error_response(
+        f"The {what} is larger than {max_bytes} bytes",
+        PAYLOAD_TOO_LARGE,
+        status,
+        headers=NO_STORE,
+        maxBytes=max_bytes,
+    )
 
 
 class RequestBodyTooLargeError(Exception):
@@ -218,33 +235,62 @@ class UnexpectedErrorMiddleware:
             logging.getLogger("commerce").exception(
                 "unexpected error handling request %s", request_id
             )
-            error = {
-                "message": "Internal server error",
-                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-            }
-            await JSONResponse({"errors": [error]}, status_code=500)(scope, receive, send)
+            response = error_response(
+                "Internal server error", "INTERNAL_SERVER_ERROR", 500, requestId=request_id
+            )
+            await response(scope, receive, send)
 
 
 class AllowListCORSMiddleware(CORSMiddleware):
     """Starlette's CORS for the allowed origins only: a request from any other origin passes
     through untouched, so its answer carries no CORS headers at all (Starlette's would still send
-    Allow-Credentials and Expose-Headers, and answer its preflight 400 with the allowed methods)."""
+    Allow-Credentials and Expose-Headers, and answer its preflight 400 with the allowed methods).
+
+    Every answer, whoever asked, has `Origin` in its Vary: the same URL is answered with CORS
+    headers to an allowed origin and without them to anyone else, so a cache in front must not
+    give one the other's copy.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.allowed_origin(scope) is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+
+        async def send_varying_on_origin(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                add_vary(MutableHeaders(scope=message), "Origin")
+            await send(message)
+
+        if self.allowed_origin(scope) is None:
+            await self.app(scope, receive, send_varying_on_origin)
+            return
+        await super().__call__(scope, receive, send_varying_on_origin)
+
+    @staticmethod
+    def allow_explicit_origin(headers: MutableHeaders, origin: str) -> None:
+        headers["Access-Control-Allow-Origin"] = origin  # Vary: Origin is added for every answer
 
     def allowed_origin(self, scope: Scope) -> str | None:
         """The request's Origin, when it is one of the allowed origins."""
         origin = _first_header(scope, b"origin")
         return origin if origin is not None and self.is_allowed_origin(origin) else None
 
-    def add_answer_headers(self, headers: MutableHeaders, origin: str) -> None:
-        """What Starlette's `send` adds to the answer (not a preflight's) to an allowed origin."""
-        headers.update(self.simple_headers)
-        self.allow_explicit_origin(headers, origin)
+    def add_answer_headers(self, headers: MutableHeaders, origin: str | None) -> None:
+        """What this middleware adds to an answer (not a preflight's) to a request from `origin`
+        (an allowed one, or None): Starlette's CORS headers, then Origin in Vary."""
+        if origin is not None:
+            headers.update(self.simple_headers)
+            self.allow_explicit_origin(headers, origin)
+        add_vary(headers, "Origin")
+
+
+def add_vary(headers: MutableHeaders, name: str) -> None:
+    """Add `name` to the Vary header unless it is listed already (or Vary is `*`)."""
+    listed = {
+        part.strip().lower() for value in headers.getlist("vary") for part in value.split(",")
+    }
+    if name.lower() not in listed and "*" not in listed:
+        headers.add_vary_header(name)
 
 
 def _first_header(scope: Scope, name: bytes) -> str | None:

@@ -165,9 +165,11 @@ def build_schema(
     max_tokens: int = 5000,
     max_fields: int = 250,
     introspection: bool = True,
+    tracer_provider: Any | None = None,
 ) -> CommerceSchema:
     """The API schema. Extensions are factories: Strawberry builds fresh ones per request.
-    Without `introspection`, `__schema` and `__type` fail validation (`__typename` still works)."""
+    Without `introspection`, `__schema` and `__type` fail validation (`__typename` still works).
+    With an OpenTelemetry `tracer_provider`, every operation is traced (schema/tracing.py)."""
     # One class per rule for the schema's lifetime: the validation cache keys on the rule classes,
     # and `QueryDepthLimiter` / `MaxAliasesLimiter` make new ones per instance, so building them per
     # request would make every request miss the cache.
@@ -177,11 +179,19 @@ def build_schema(
     ]
     if not introspection:
         limit_rules.append(NoSchemaIntrospectionCustomRule)
+    tracing: list[Any] = []
+    if tracer_provider is not None:
+        # Imported only here: OpenTelemetry is an optional extra.
+        from schema.tracing import tracing_extension
+
+        tracing.append(tracing_extension(tracer_provider))
     return CommerceSchema(
         limits=DocumentLimits(tuple(limit_rules), max_tokens=max_tokens, max_fields=max_fields),
         query=Query,
         mutation=Mutation,
         extensions=[
+            # First, so that the operation's span holds every other extension's work.
+            *tracing,
             functools.partial(MaxTokensLimiter, max_token_count=max_tokens),
             functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
             functools.partial(AddValidationRules, limit_rules),

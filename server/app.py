@@ -33,6 +33,7 @@ from integrations.jobs import JobQueue, RetryPolicy
 from integrations.payments import build_payment_provider
 from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.cost_bucket import QueryCostBucket
+from resolvers.metrics import MongoPoolMetrics, keep_metrics, process_metrics
 from resolvers.outbox import EmailOutbox
 from resolvers.payments.service import PaymentService, PaymentSettings
 from resolvers.persisted_queries import PersistedQueries
@@ -44,7 +45,7 @@ from schema.answers import GZIP_LEVEL, GZIP_MINIMUM_BYTES
 from schema.catalog_admin import transfer as catalog_transfer
 from schema.fast_hits import FastHits, FastHitsMiddleware
 from schema.graphiql.page import GRAPHIQL_ASSET_ROUTE, graphiql_asset
-from schema.http import GraphQLEndpoint, database_outage_response
+from schema.http import GraphQLEndpoint, database_outage_response, not_found_response
 from schema.media import MEDIA_PATH, MediaFiles
 from schema.middleware import (
     AllowListCORSMiddleware,
@@ -53,6 +54,13 @@ from schema.middleware import (
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
     UnexpectedErrorMiddleware,
+)
+from schema.observability import (
+    METRICS_PATH,
+    JsonLogFormatter,
+    RequestObservationMiddleware,
+    metrics_endpoint,
+    operation_names,
 )
 from schema.root import CommerceSchema, build_schema
 from schema.trusted_documents import TrustedDocuments, load_trusted_documents
@@ -82,26 +90,33 @@ CORS_ALLOW_HEADERS = [
     "apollographql-client-name",
     "apollographql-client-version",
 ]
+TEXT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdLogFilter())
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        JsonLogFormatter() if settings.logs_as_json else logging.Formatter(TEXT_LOG_FORMAT)
     )
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    # Neither format shows a record's thread, process name or source line: not gathering them
+    # saves about 4 µs a record (the logging HOWTO's "Optimization"), with one line a request.
+    logging.logThreads = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None
     # SendGrid's HTTP client logs request headers, the API key among them, at DEBUG.
     logging.getLogger("python_http_client").setLevel(max(logging.INFO, logging.getLogger().level))
 
 
-def connect_mongo(settings: Settings) -> AsyncMongoClient:
+def connect_mongo(settings: Settings, *, pool_metrics: bool = False) -> AsyncMongoClient:
     """A client that gives up on MongoDB within seconds when it is down or stalls.
 
     It looks for a usable server for MONGODB_SERVER_SELECTION_TIMEOUT_SECONDS, opens connections
     within MONGODB_CONNECT_TIMEOUT_SECONDS and waits MONGODB_OPERATION_TIMEOUT_SECONDS for each
     reply (a stalled mongod keeps connections open and never answers). Waiting for a free pooled
-    connection is not bounded: a full pool is load, not an outage, as for Redis.
+    connection is not bounded: a full pool is load, not an outage, as for Redis. With
+    `pool_metrics`, its connection pool's use is recorded in the metrics.
     """
     assert settings.mongodb_uri, "MONGODB_URI is resolved before the app starts"
     return AsyncMongoClient(
@@ -111,6 +126,7 @@ def connect_mongo(settings: Settings) -> AsyncMongoClient:
         serverSelectionTimeoutMS=_milliseconds(settings.mongodb_server_selection_timeout_seconds),
         connectTimeoutMS=_milliseconds(settings.mongodb_connect_timeout_seconds),
         socketTimeoutMS=_milliseconds(settings.mongodb_operation_timeout_seconds),
+        event_listeners=[MongoPoolMetrics()] if pool_metrics else [],
     )
 
 
@@ -251,6 +267,14 @@ def build_rate_limiter(settings: Settings) -> RateLimiter:
     )
 
 
+def redis_pools(redis: Redis, cache_redis: Redis, services: Services) -> dict[str, Any]:
+    """The Redis connection pools whose use the metrics sample, by name."""
+    pools = {"main": redis.connection_pool, "rate_limits": services.rate_limiter.connection_pool}
+    if cache_redis is not redis:
+        pools["cache"] = cache_redis.connection_pool
+    return pools
+
+
 def connect_cache_redis(settings: Settings, redis: Redis) -> Redis:
     """The client of the query cache's Redis: `redis` itself unless CACHE_REDIS_URL names
     another server. Close it (when it is not `redis`) with the other clients."""
@@ -311,6 +335,9 @@ def build_services(
             key_prefix=settings.redis_key_prefix,
             ttl_seconds=settings.persisted_query_ttl_seconds,
             max_document_bytes=settings.persisted_query_max_bytes,
+            max_registrations_per_client_minute=(
+                settings.persisted_query_max_registrations_per_client_minute
+            ),
             lru_size=settings.persisted_query_lru_size,
             retry_after_seconds=settings.cache_retry_after_seconds,
         ),
@@ -356,6 +383,21 @@ def describe_payments(payments: PaymentService) -> None:
     logger.info("payments: %s", descriptions[payments.name])
 
 
+def warn_if_cache_shares_redis(settings: Settings) -> None:
+    """Say at startup when the query cache and the persisted queries share the Redis that holds
+    the rate limits, the query-cost buckets and the job queue: anyone can add cache entries and
+    persisted queries, and a Redis that never evicts refuses every write once they fill it."""
+    if settings.redis_url and settings.query_cache_redis_url == settings.redis_url:
+        logger.warning(
+            "query cache entries and persisted queries share REDIS_URL's Redis (no "
+            "CACHE_REDIS_URL of their own) with the rate limits, the query-cost buckets and "
+            "the job queue. "
+            "Give them a Redis of their own that evicts (maxmemory, maxmemory-policy "
+            "allkeys-lru): a shared Redis that fills up without evicting refuses those writes "
+            "too"
+        )
+
+
 async def _answers(name: str, check: Awaitable[object]) -> str:
     """Whether `check` (a ping) succeeds within READINESS_TIMEOUT_SECONDS: "ok" or "unavailable"."""
     try:
@@ -366,15 +408,27 @@ async def _answers(name: str, check: Awaitable[object]) -> str:
     return "ok"
 
 
-def build_api_schema(settings: Settings) -> CommerceSchema:
-    """The schema with the limits and introspection the settings ask for."""
+def build_api_schema(settings: Settings, tracer_provider: Any | None = None) -> CommerceSchema:
+    """The schema with the limits and introspection the settings ask for, traced with an
+    OpenTelemetry `tracer_provider` if given."""
     return build_schema(
         max_query_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
         max_fields=settings.max_query_fields,
         introspection=settings.allows_introspection,
+        tracer_provider=tracer_provider,
     )
+
+
+def tracer_provider_of(settings: Settings) -> Any | None:
+    """With OTEL_ENABLED, an OpenTelemetry tracer provider exporting over OTLP as the standard
+    OTEL_* variables say (schema/tracing.py); None otherwise."""
+    if not settings.otel_enabled:
+        return None
+    from schema.tracing import provider_from_environment
+
+    return provider_from_environment()
 
 
 def trusted_documents_of(settings: Settings, schema: CommerceSchema) -> TrustedDocuments:
@@ -399,14 +453,23 @@ def cors_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The ASGI app. Its lifespan opens the MongoDB and Redis clients and closes them on shutdown."""
+def create_app(settings: Settings, *, tracer_provider: Any | None = None) -> Starlette:
+    """The ASGI app. Its lifespan opens the MongoDB and Redis clients and closes them on shutdown.
+
+    With OTEL_ENABLED, operations are traced with `tracer_provider`, by default one exporting over
+    OTLP as the OTEL_* variables say (shut down with the app)."""
+    metrics = process_metrics() if settings.metrics_enabled else None
+    if metrics is not None:
+        metrics.write_through = settings.metrics_flush_seconds == 0
+    tracing = (tracer_provider or tracer_provider_of(settings)) if settings.otel_enabled else None
+    owns_tracing = tracing is not None and tracer_provider is None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        mongo = connect_mongo(settings)
+        mongo = connect_mongo(settings, pool_metrics=metrics is not None)
         redis = connect_redis(settings)
         cache_redis = connect_cache_redis(settings, redis)
+        metrics_upkeep = None
         try:
             await init_documents(mongo, settings)
             app.state.settings = settings
@@ -415,6 +478,17 @@ def create_app(settings: Settings) -> Starlette:
             app.state.cache_redis = cache_redis
             app.state.services = build_services(settings, mongo, redis, cache_redis)
             describe_services(app.state.services)
+            warn_if_cache_shares_redis(settings)
+            if metrics is not None:
+                app.state.redis_pools = redis_pools(redis, cache_redis, app.state.services)
+                metrics_upkeep = asyncio.create_task(
+                    keep_metrics(
+                        metrics,
+                        app.state.redis_pools,
+                        flush_seconds=settings.metrics_flush_seconds,
+                    ),
+                    name="metrics upkeep",
+                )
             if settings.payments is PaymentProviderName.STANDIN and settings.host not in (
                 "127.0.0.1",
                 "localhost",
@@ -428,6 +502,12 @@ def create_app(settings: Settings) -> Starlette:
                 )
             yield
         finally:
+            if metrics_upkeep is not None:
+                metrics_upkeep.cancel()  # it writes what is left
+                with contextlib.suppress(asyncio.CancelledError):
+                    await metrics_upkeep
+            if owns_tracing and tracing is not None:
+                tracing.shutdown()  # sends the spans not exported yet
             if hasattr(app.state, "services"):
                 await app.state.services.outbox.close()
                 await app.state.services.rate_limiter.close()
@@ -453,8 +533,10 @@ def create_app(settings: Settings) -> Starlette:
             status_code=503 if status == "unavailable" else 200,
         )
 
-    schema = build_api_schema(settings)
+    schema = build_api_schema(settings, tracing)
     trusted_documents = trusted_documents_of(settings, schema)
+    if metrics is not None:
+        metrics.name_operations(operation_names(trusted_documents.documents.values()))
     if settings.trusted_documents_manifest is not None:
         logger.info(
             "trusted documents: %d from %s%s",
@@ -478,6 +560,8 @@ def create_app(settings: Settings) -> Starlette:
         Route(demo_images.DEMO_IMAGE_PATH, demo_images.demo_image, methods=["GET"]),
         Route(WEBHOOK_PATH, webhooks.razorpay_webhook, methods=["POST"]),
     ]
+    if metrics is not None:
+        routes.append(Route(METRICS_PATH, metrics_endpoint, methods=["GET"]))
     if settings.environment is not Environment.PRODUCTION:
         routes += [
             Route(dev_pay.DEV_PAY_PATH, dev_pay.dev_pay_page, methods=["GET"]),
@@ -492,7 +576,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={PyMongoError: database_outage_response},
+        exception_handlers={PyMongoError: database_outage_response, 404: not_found_response},
     )
     app.add_middleware(UnexpectedErrorMiddleware)
     # Browsers and CDNs (README, "GET and CDNs"): answers of GZIP_MINIMUM_BYTES or more, gzipped.
@@ -503,12 +587,17 @@ def create_app(settings: Settings) -> Starlette:
     # request-id and security-header middlewares, so its answers get those headers too.
     cors = cors_options(settings)
     app.add_middleware(AllowListCORSMiddleware, **cors)
+    # Inside the request id (its log line carries it), outside whatever may answer for the route.
+    app.add_middleware(RequestObservationMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
     if fast_hits is not None:
         # Cache hits of anonymous GETs, answered with their stored (gzipped) bytes before
-        # everything else (README, "Query cache"), with the headers the middlewares above add.
-        app.add_middleware(FastHitsMiddleware, settings=settings, fast_hits=fast_hits, cors=cors)
+        # everything else (README, "Query cache"), with the headers the middlewares above add,
+        # and observed (metrics, the request's log line) as they would observe it.
+        app.add_middleware(
+            FastHitsMiddleware, settings=settings, fast_hits=fast_hits, cors=cors, metrics=metrics
+        )
     app.state.fast_hits = fast_hits
     return app
 

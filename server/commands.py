@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import os
+import shutil
+import socket
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
@@ -36,6 +41,7 @@ from integrations.local_servers import (
     start_redis,
 )
 from resolvers.accounts.admin import make_admin
+from resolvers.metrics import MULTIPROCESS_DIRECTORY_VARIABLE
 from schema.root import build_schema
 from schema.trusted_documents import TrustedDocumentsError
 from server.app import (
@@ -188,6 +194,42 @@ def stop_servers(servers: list[LocalServer]) -> None:
         logger.info("stopped embedded %s", server.name)
 
 
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on `host`:`port` now (bound as uvicorn binds it, with
+    SO_REUSEADDR, so a port only left in TIME_WAIT counts as free)."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return True  # uvicorn reports a host it cannot resolve
+    for family, kind, protocol, _, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError:
+                return False
+    return True
+
+
+@contextlib.contextmanager
+def metrics_directory(workers: int) -> Iterator[Path | None]:
+    """With several workers, a fresh PROMETHEUS_MULTIPROC_DIR for this start, removed at the end:
+    each worker writes its metrics there and /metrics adds them all up. With one, none: its
+    metrics stay in the process (a directory given in the environment is not used either way,
+    as values left there by an earlier start would count again)."""
+    os.environ.pop(MULTIPROCESS_DIRECTORY_VARIABLE, None)
+    if workers == 1:
+        yield None
+        return
+    directory = Path(tempfile.mkdtemp(prefix="commerce-metrics-"))
+    os.environ[MULTIPROCESS_DIRECTORY_VARIABLE] = str(directory)
+    try:
+        yield directory
+    finally:
+        os.environ.pop(MULTIPROCESS_DIRECTORY_VARIABLE, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def serve(settings: Settings) -> None:
     """Run uvicorn; worker processes build the app from the environment."""
     assert settings.mongodb_uri
@@ -202,19 +244,34 @@ def serve(settings: Settings) -> None:
         settings.port,
         " (GraphiQL in a browser)" if settings.serves_graphiql else "",
     )
-    uvicorn.run(
-        "server:app_from_environment",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=10,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    with metrics_directory(settings.workers):
+        uvicorn.run(
+            "server:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            loop="uvloop",
+            http="httptools",
+            log_level=settings.log_level.lower(),
+            # JSON lines: uvicorn's own records go through our handler, as every other does.
+            log_config=None if settings.logs_as_json else uvicorn.config.LOGGING_CONFIG,
+            # The request line (schema/observability.py) says more than uvicorn's access log.
+            access_log=False,
+            timeout_graceful_shutdown=10,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
+
+
+def tracing_installed() -> bool:
+    """Whether the `otel` extra (OpenTelemetry's SDK and OTLP exporter) is installed."""
+    try:
+        import opentelemetry.exporter.otlp.proto.http.trace_exporter
+        import opentelemetry.sdk.trace  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
         SCHEMA_FILE.write_text(str(build_schema()) + "\n")
         return 0
     if args.command in ("run", "serve"):
+        if settings.otel_enabled and not tracing_installed():
+            print(
+                "OTEL_ENABLED needs OpenTelemetry: pip install 'commerce-graphql[otel]'",
+                file=sys.stderr,
+            )
+            return 2
         # Checked here, before any server starts, to stop with one line; each worker process
         # loads it again when it builds its app.
         try:
@@ -251,6 +314,17 @@ def main(argv: list[str] | None = None) -> int:
         except TrustedDocumentsError as error:
             print(f"Invalid trusted documents: {error}", file=sys.stderr)
             return 2
+
+    # Before any server starts or the seed runs: a second `make run` stops here, with one line.
+    if args.command in ("run", "serve") and not port_is_free(settings.host, settings.port):
+        print(
+            f"Port {settings.port} on {settings.host} is in use (another `make run`?). Stop "
+            "what listens there, or serve on another port: PORT=8001 make run (and "
+            "EMBEDDED_MONGO_PORT, EMBEDDED_REDIS_PORT, EMBEDDED_CACHE_REDIS_PORT for the "
+            "embedded servers, see the README)",
+            file=sys.stderr,
+        )
+        return 1
 
     # Seeding and making an admin need only MongoDB; they and a worker are run while `make run`
     # is up: they join its servers rather than fail to start second ones on the same ports.

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -336,3 +339,27 @@ async def clear_stored_state(app: Any, settings: Any) -> None:
     keys = [key for pattern in patterns async for key in app.state.redis.scan_iter(match=pattern)]
     if keys:
         await app.state.redis.delete(*keys)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_server_command(
+    workdir: Path, *arguments: str, timeout: float = 60, **environment: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m server <arguments>` in `workdir` (where no .env file is read), in development,
+    with only `environment` besides; its exit code and output."""
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "server", *arguments],
+        cwd=workdir,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "ENVIRONMENT": "development",
+            **environment,
+        },
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 # What each layer may import from the project (besides itself).
 ALLOWED = {
@@ -72,6 +74,16 @@ def test_no_module_imports_another_modules_private_names() -> None:
     assert offenders == []
 
 
+def _reads_cookies(node: ast.AST) -> bool:
+    """`request.cookies`, or the Cookie header by name (`headers.get("cookie")`, `b"cookie"`)."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "cookies"
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
+        name = node.value.decode("latin-1") if isinstance(node.value, bytes) else node.value
+        return name.strip().lower() == "cookie"
+    return False
+
+
 def test_graphql_resolvers_read_cookies_only_through_the_context() -> None:
     # Context.cookie marks the result private; the HTTP layer relies on that to let CDNs cache
     # GET answers whatever cookies a browser sends. The Google routes are not /graphql.
@@ -79,13 +91,27 @@ def test_graphql_resolvers_read_cookies_only_through_the_context() -> None:
         f"{path.relative_to(ROOT)}:{node.lineno}"
         for path in _project_files()
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
-        if isinstance(node, ast.Attribute) and node.attr == "cookies"
+        if _reads_cookies(node)
     ]
 
     assert {reader.split(":")[0] for reader in readers} == {
         "resolvers/context.py",
         "schema/oauth.py",
     }, readers
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "request.cookies.get('refresh_token')",
+        "request.headers.get('cookie')",
+        "request.headers['Cookie']",
+        "dict(scope['headers']).get(b'cookie')",
+    ],
+)
+def test_the_cookie_check_sees_each_way_of_reading_them(source: str) -> None:
+    assert any(_reads_cookies(node) for node in ast.walk(ast.parse(source)))
+    assert not any(_reads_cookies(node) for node in ast.walk(ast.parse("headers.get('cookies2')")))
 
 
 def test_accounts_do_not_depend_on_the_catalog() -> None:

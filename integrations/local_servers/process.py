@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 import redis
@@ -141,8 +142,15 @@ def spawn(args: list[str]) -> subprocess.Popen[bytes]:
     )
 
 
-def spawn_attached(args: list[str], *, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """Start a child that writes to our terminal and dies with us (a worker beside the API).
+def spawn_attached(
+    args: list[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    output: IO[bytes] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a child that writes to our terminal (or to `output`, stdout and stderr both) and
+    dies with us (a worker beside the API, an API a test talks to over HTTP).
 
     Like the servers, it has a process group of its own: a terminal Ctrl-C reaches only the
     parent, which stops its children in order.
@@ -150,7 +158,10 @@ def spawn_attached(args: list[str], *, env: Mapping[str, str]) -> subprocess.Pop
     return subprocess.Popen(  # noqa: S603
         args,
         stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
         env=dict(env),
+        cwd=cwd,
         close_fds=True,
         preexec_fn=_die_with_parent_hook(),
         process_group=0,

@@ -17,7 +17,6 @@ been applied (`lease.py`), and each client may create only so many entries a min
 from __future__ import annotations
 
 import enum
-import hashlib
 import logging
 import secrets
 import time
@@ -37,7 +36,8 @@ from documents.cache_invalidations import forget_invalidations, record_invalidat
 from documents.catalog import Category, Product
 from documents.reviews import ReviewChange
 from documents.transactions import after_commit, current_session
-from resolvers.cost_bucket import BucketCharge
+from resolvers.client_share import ClientShare
+from resolvers.cost_draw import BucketCharge
 from resolvers.query_cache.entries import READ_ENTRY, EntryRead, Outcome, StoredAnswer
 from resolvers.query_cache.lease import ServingLease
 from resolvers.query_cache.tags import (
@@ -52,8 +52,6 @@ from resolvers.query_cache.tags import (
 logger = logging.getLogger(__name__)
 
 TIMEOUTS_BEFORE_BREAKING = 3
-# How long a client's count of created entries lasts before it starts again from zero.
-CLIENT_WINDOW_SECONDS = 60
 
 
 class CacheStatus(enum.StrEnum):
@@ -117,7 +115,12 @@ class QueryCache:
         self.enabled = enabled
         self._retry_after = retry_after_seconds
         self._max_entry_bytes = max_entry_bytes
-        self._max_client_entries = max_entries_per_client_minute
+        self._client_entries = ClientShare(
+            redis,
+            key_prefix=f"{self._prefix}client:",
+            per_minute=max_entries_per_client_minute,
+            what="query cache entries",
+        )
         self._clock = clock
         self._unavailable_until = 0.0
         self._consecutive_timeouts = 0
@@ -131,10 +134,6 @@ class QueryCache:
 
     def _tag_key(self, tag: str) -> str:
         return f"{self._prefix}tag:{tag}"
-
-    def _client_key(self, client: str) -> str:
-        # Fixed-size keys, whatever a client is called.
-        return f"{self._prefix}client:{hashlib.sha256(client.encode()).hexdigest()[:32]}"
 
     @property
     def _epoch_key(self) -> str:
@@ -271,7 +270,7 @@ class QueryCache:
             versions = await self._current_versions(tags, epoch)
             if versions is None:
                 return CacheStatus.MISS, False
-            if not await self._within_client_share(client):
+            if not await self._client_entries.take(client):
                 return CacheStatus.BYPASS, False
             entry_key = self._entry_key(key)
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -300,17 +299,6 @@ class QueryCache:
         if _text(current_epoch) != epoch or None in versions:
             return None
         return [str(_text(version)) for version in versions]
-
-    async def _within_client_share(self, client: str) -> bool:
-        """Count one entry created by `client`; False past its share of this window."""
-        key = self._client_key(client)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(key, 0, ex=CLIENT_WINDOW_SECONDS, nx=True)
-            pipe.incr(key)
-            _, created = await pipe.execute()
-        if created == self._max_client_entries + 1:
-            logger.info("query cache: client %s created its share of entries; not caching", client)
-        return int(created) <= self._max_client_entries
 
     async def _apply(self, tags: set[str], operation: str) -> bool:
         """Give each tag a new version and move the epoch; False when Redis did not take it."""

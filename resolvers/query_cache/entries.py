@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from redis.typing import EncodableT, FieldT
 
-from resolvers.cost_bucket import DRAW_FUNCTION
+from resolvers.cost_draw import DRAW_FUNCTION
 
 # Tags and versions are stored joined by this; tags (collection:field:value, slugs and ids) never
 # hold one.

@@ -14,9 +14,11 @@ from strawberry.types import ExecutionContext
 from documents.errors import DomainError, ErrorCode
 from resolvers.context import Context
 from resolvers.cost_bucket import ThrottleStatus, throttle_client
+from resolvers.metrics import count_cost_refusal
 from schema.cost import calculator
 from schema.cost.calculator import CostUnboundedError, QueryCost
 from schema.cost.rules import field_costs
+from schema.observability import request_record
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +102,10 @@ class QueryCostExtension(SchemaExtension):
         ctx: Context = execution_context.context
         document = execution_context.graphql_document
         assert document is not None  # on_execute runs only for a parsed, valid document
+        # The request's log line and metrics name the operation and give its cost.
+        record = request_record(ctx.request.scope if ctx.request is not None else None)
+        if record is not None:
+            record.operation = execution_context.operation_name or ""
         max_cost = ctx.settings.max_query_cost
         cost = QueryCost(
             execution_context.schema._schema,
@@ -112,12 +118,16 @@ class QueryCostExtension(SchemaExtension):
         try:
             requested = cost.requested()
         except CostUnboundedError:
+            count_cost_refusal("too_complex")
             raise QueryCostTooHighError(None, max_cost) from None
         if requested is None:  # execution refuses it before any work, and says why
             yield
             return
         self._requested = requested
+        if record is not None:
+            record.cost = requested
         if requested > max_cost:
+            count_cost_refusal("too_complex")
             raise QueryCostTooHighError(requested, max_cost)
         price = OperationPrice(cost, requested)
         setattr(execution_context, _PRICE_ATTRIBUTE, price)
@@ -127,6 +137,7 @@ class QueryCostExtension(SchemaExtension):
         draw = await bucket.take(client, requested)
         self._throttle = draw.status
         if not draw.allowed:
+            count_cost_refusal("throttled")
             available = draw.status.currently_available if draw.status else 0.0
             raise QueryCostThrottledError(requested, available, draw.retry_after)
         yield
@@ -138,6 +149,8 @@ class QueryCostExtension(SchemaExtension):
         except Exception:  # pricing the answer must never cost the client the answer
             logger.exception("could not price the result of an operation")
             return
+        if record is not None and actual is not None:
+            record.cost = actual
         if draw.status is not None and actual is not None and actual != requested:
             settled = await bucket.settle(client, actual - requested)
             self._throttle = settled or self._throttle

@@ -146,7 +146,7 @@ async def graphiql_asset(request: Request) -> Response:
     if request.path_params["build"] == files.build:
         asset = files.assets.get(request.path_params["path"])
     if asset is None:
-        raise HTTPException(status_code=404)
+        raise HTTPException(404, "No GraphiQL file at this path: reload GraphiQL for its files")
     return Response(asset.body, media_type=asset.media_type, headers={"Cache-Control": IMMUTABLE})
 
 

@@ -99,6 +99,7 @@ def assert_payload_too_large(response: httpx.Response, max_bytes: int) -> None:
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": "PAYLOAD_TOO_LARGE", "maxBytes": max_bytes}
     assert response.headers["x-request-id"]
+    assert response.headers["cache-control"] == "no-store"
 
 
 @pytest.mark.parametrize("megabytes", [2, 20], ids=["2-mb-json", "20-mb-nodes"])
@@ -167,6 +168,7 @@ async def test_a_get_with_a_query_string_over_the_limit_is_refused_unparsed(
     assert response.status_code == 414
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": "PAYLOAD_TOO_LARGE", "maxBytes": 16384}
+    assert response.headers["cache-control"] == "no-store"
     assert mongo_commands.commands == []
 
 

@@ -83,7 +83,7 @@ async def test_a_credentialed_post_from_the_frontend_may_be_read_with_its_reques
     assert response.headers["access-control-allow-credentials"] == "true"
     assert response.headers["access-control-expose-headers"] == "X-Request-ID"
     assert response.headers["x-request-id"] == "cors-check-1"
-    assert "Origin" in response.headers["vary"]
+    assert [name.strip() for name in response.headers["vary"].split(",")].count("Origin") == 1
     assert response.headers["set-cookie"]
 
 
@@ -94,6 +94,14 @@ async def test_an_answer_to_an_unknown_origin_has_no_cors_headers(
 
     assert response.status_code == 200
     assert not [name for name in response.headers if name.startswith("access-control-")]
+    assert "Origin" in response.headers["vary"]  # a cache keeps it apart from the allowed origin's
+
+
+async def test_answers_outside_graphql_vary_on_origin_too(client: httpx.AsyncClient) -> None:
+    for origin in ({}, {"origin": STRANGER}, {"origin": FRONTEND}):
+        response = await client.get("/healthz", headers=origin)
+
+        assert response.headers["vary"] == "Origin", origin
 
 
 async def test_the_allow_list_replaces_the_frontend_url(app: Starlette, settings: Settings) -> None:

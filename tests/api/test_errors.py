@@ -231,3 +231,15 @@ async def test_an_unexpected_error_on_any_route_is_a_masked_json_500_with_the_he
     assert "a bug" not in response.text
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+async def test_an_unknown_path_is_a_json_404_no_cache_keeps(client: httpx.AsyncClient) -> None:
+    for path in ("/no-such-route", "/media/no-such-image.png"):
+        response = await client.get(path)
+
+        assert response.status_code == 404, path
+        assert response.json() == {
+            "errors": [{"message": "Not Found", "extensions": {"code": "NOT_FOUND"}}]
+        }
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-request-id"]

@@ -18,7 +18,9 @@ USER_NODE = "query Node($id: ID!) { node(id: $id) { id } }"
 CART = "query Cart { cart { id } }"
 PUBLIC = "public, max-age=60, stale-while-revalidate=300"
 PRIVATE = "private, no-store"
-VARY = {"Authorization", "X-Cart-Token"}
+VARY = {"Authorization", "X-Cart-Token", "Origin"}
+FRONTEND = "http://localhost:3000"  # the tests' allowed origin (FRONTEND_URL's)
+STRANGER = "https://evil.example"
 
 
 def vary(response: httpx.Response) -> set[str]:
@@ -72,6 +74,49 @@ async def test_a_matching_if_none_match_answers_304_without_a_body(
     assert revalidated.headers["cache-control"] == PUBLIC
     assert changed.status_code == 200
     assert changed.headers["etag"] == etag
+
+
+async def test_every_answer_varies_on_origin_whether_the_origin_is_allowed_other_or_none(
+    client: httpx.AsyncClient,
+) -> None:
+    # A CDN that stored the answer to a request without Origin (no CORS headers) must not serve
+    # it to the storefront's origin, nor the other way round.
+    await make_product(await make_category())
+    etag = (await get(client, PRODUCTS)).headers["etag"]
+
+    for origin in ({}, {"origin": STRANGER}, {"origin": FRONTEND}):
+        full = await get(client, PRODUCTS, headers=origin)
+        revalidated = await get(client, PRODUCTS, headers={**origin, "if-none-match": etag})
+        private = await client.post("/graphql", json={"query": PRODUCTS}, headers=origin)
+
+        assert (full.status_code, revalidated.status_code) == (200, 304), origin
+        assert vary(full) == VARY, origin
+        assert revalidated.headers["vary"] == full.headers["vary"], origin
+        assert vary(private) == VARY, origin
+        for answer in (full, revalidated):
+            allowed = answer.headers.get("access-control-allow-origin")
+            assert allowed == (FRONTEND if origin.get("origin") == FRONTEND else None), origin
+
+
+async def test_a_304_has_the_vary_of_its_200_for_an_answer_large_enough_to_gzip(
+    client: httpx.AsyncClient,
+) -> None:
+    category = await make_category()
+    for number in range(30):
+        await make_product(category, name=f"Running shoe model {number}", brand="Acme Sports")
+
+    for encoding in ("gzip", "identity"):
+        full = await get(client, PRODUCTS, headers={"accept-encoding": encoding})
+        revalidated = await get(
+            client,
+            PRODUCTS,
+            headers={"accept-encoding": encoding, "if-none-match": full.headers["etag"]},
+        )
+
+        assert len(full.content) >= 1024
+        assert revalidated.status_code == 304, encoding
+        assert vary(full) == VARY | {"Accept-Encoding"}, encoding
+        assert revalidated.headers["vary"] == full.headers["vary"], encoding
 
 
 async def test_an_authenticated_get_is_private(client: httpx.AsyncClient) -> None:
@@ -179,3 +224,21 @@ async def test_a_mutation_over_get_is_refused_and_private(client: httpx.AsyncCli
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"] == "mutations are not allowed when using GET"
     assert response.headers["cache-control"] == PRIVATE
+
+
+async def test_head_is_answered_as_get_would_be(client: httpx.AsyncClient) -> None:
+    await make_product(await make_category())
+    params = {"query": PRODUCTS}
+    full = await get(client, PRODUCTS)
+
+    head = await client.head("/graphql", params=params, headers={"accept-encoding": "identity"})
+    revalidated = await client.head(
+        "/graphql", params=params, headers={"if-none-match": full.headers["etag"]}
+    )
+    mutation = await client.head("/graphql", params={"query": "mutation { logout { ok } }"})
+
+    assert head.status_code == 200
+    for name in ("cache-control", "etag", "vary", "content-type", "content-length"):
+        assert head.headers[name] == full.headers[name], name
+    assert revalidated.status_code == 304
+    assert mutation.status_code == 400  # no mutations over GET, nor over HEAD

@@ -158,13 +158,20 @@ async def test_any_other_path_under_the_build_is_not_found(
 
     assert response.status_code == 404
     assert all(answer.status_code == 307 for answer in response.history)
-    assert response.headers.get("cache-control") != IMMUTABLE
+    assert response.json()["errors"][0]["extensions"] == {"code": "NOT_FOUND"}
+    assert response.headers["cache-control"] == "no-store"
 
 
 async def test_a_file_of_another_build_is_not_found(client: httpx.AsyncClient) -> None:
     response = await client.get("/graphiql/3.9.0-000000000000/start.js")
 
     assert response.status_code == 404
+    [error] = response.json()["errors"]
+    assert error == {
+        "message": "No GraphiQL file at this path: reload GraphiQL for its files",
+        "extensions": {"code": "NOT_FOUND"},
+    }
+    assert response.headers["cache-control"] == "no-store"
 
 
 async def test_with_graphiql_off_there_is_no_page_and_no_file(
@@ -193,3 +200,19 @@ async def test_a_get_carrying_a_persisted_query_is_an_operation_not_the_page(
 
     assert response.headers["content-type"] == "application/json"
     assert error_codes(response.json()) == ["PERSISTED_QUERY_NOT_FOUND"]
+
+
+async def test_a_get_without_a_query_gets_the_page_when_it_accepts_html_or_anything(
+    client: httpx.AsyncClient,
+) -> None:
+    # Plain curl sends `Accept: */*`: it gets the page too, as the README says.
+    for accept in ("text/html", "*/*"):
+        page = await client.get("/graphql", headers={"accept": accept})
+
+        assert page.headers["content-type"] == "text/html; charset=utf-8", accept
+    json_only = await client.get("/graphql", headers={"accept": "application/json"})
+    with_id = await client.get("/graphql", params={"documentId": "0" * 64}, headers=BROWSER)
+
+    assert json_only.status_code == 400
+    assert json_only.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert with_id.headers["content-type"] == "application/json"

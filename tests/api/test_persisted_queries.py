@@ -16,7 +16,7 @@ from integrations.local_servers import free_port
 from resolvers.persisted_queries import PersistedQueries, document_hash
 from settings import Settings
 from tests.factories import make_category, make_product
-from tests.support import MongoCommandCounter, error_codes
+from tests.support import MongoCommandCounter, client_at, error_codes
 
 PRODUCT_NAMES = "query ProductNames { products(first: 10) { edges { node { name } } } }"
 REGISTER = """
@@ -71,6 +71,12 @@ def not_found(response: httpx.Response) -> bool:
 def store_of(app: Any) -> PersistedQueries:
     store: PersistedQueries = app.state.services.persisted_queries
     return store
+
+
+def small_store(redis: Redis, settings: Settings, **limits: int) -> PersistedQueries:
+    """A store of this run's keys with small limits (`limits` replaces some)."""
+    sizes = {"ttl_seconds": 60, "max_document_bytes": 4096, "lru_size": 10, **limits}
+    return PersistedQueries(redis, key_prefix=settings.redis_key_prefix, **sizes)
 
 
 async def stored_keys(redis: Redis, settings: Settings) -> list[bytes]:
@@ -224,15 +230,7 @@ async def test_while_redis_is_down_the_lru_serves_and_unknown_hashes_are_not_fou
 ) -> None:
     # Nothing listens on the port: every Redis call is refused, as in an outage.
     down = Redis.from_url(f"redis://127.0.0.1:{free_port()}", socket_connect_timeout=0.5)
-    replace_services(
-        persisted_queries=PersistedQueries(
-            down,
-            key_prefix=settings.redis_key_prefix,
-            ttl_seconds=60,
-            max_document_bytes=4096,
-            lru_size=10,
-        )
-    )
+    replace_services(persisted_queries=small_store(down, settings))
     try:
         registered = await register(client, PRODUCT_NAMES)
         from_lru = await get_by_hash(client, document_hash(PRODUCT_NAMES))
@@ -258,9 +256,9 @@ async def test_the_lru_keeps_only_its_size_of_documents() -> None:
     documents = [f"{{ a{index}: __typename }}" for index in range(3)]
     try:
         for document in documents:
-            await store.register(document_hash(document), document)
+            await store.register(document_hash(document), document, client="tests")
         await store.lookup(document_hash(documents[1]))  # the most recently used stays
-        await store.register(document_hash("{ __typename }"), "{ __typename }")
+        await store.register(document_hash("{ __typename }"), "{ __typename }", client="tests")
         kept = [await store.lookup(document_hash(document)) for document in documents]
     finally:
         await down.aclose()
@@ -275,13 +273,7 @@ async def test_a_document_over_the_size_limit_runs_but_is_not_stored(
     redis: Redis,
 ) -> None:
     replace_services(
-        persisted_queries=PersistedQueries(
-            redis,
-            key_prefix=settings.redis_key_prefix,
-            ttl_seconds=60,
-            max_document_bytes=len(PRODUCT_NAMES) - 1,
-            lru_size=10,
-        )
+        persisted_queries=small_store(redis, settings, max_document_bytes=len(PRODUCT_NAMES) - 1)
     )
 
     registered = await register(client, PRODUCT_NAMES)
@@ -304,3 +296,44 @@ async def test_a_hashed_get_hits_the_query_cache_entry_the_full_document_filled(
     # cache shows in MongoDB not being asked.
     assert by_hash.json() == {"data": registered.json()["data"]}
     assert mongo_commands.commands == []
+
+
+def typename_with_comment(padding: int) -> str:
+    """A document that costs nothing to run and is new for every `padding`."""
+    return "{ __typename }\n# " + "x" * padding
+
+
+async def test_a_client_past_its_share_of_registrations_is_served_but_stores_nothing(
+    app: Any, replace_services: Callable[..., None], settings: Settings, redis: Redis
+) -> None:
+    replace_services(
+        persisted_queries=small_store(redis, settings, max_registrations_per_client_minute=3)
+    )
+    documents = [typename_with_comment(padding) for padding in range(5)]
+
+    async with client_at(app, "203.0.113.7") as greedy, client_at(app, "198.51.100.1") as other:
+        registered = [await register(greedy, document) for document in documents]
+        by_hash = [await get_by_hash(greedy, document_hash(document)) for document in documents]
+        another_client = await register(other, PRODUCT_NAMES)
+        another_by_hash = await get_by_hash(greedy, document_hash(PRODUCT_NAMES))
+
+    assert [response.json()["data"] for response in registered] == [{"__typename": "Query"}] * 5
+    assert [response.json().get("data") for response in by_hash[:3]] == [
+        {"__typename": "Query"}
+    ] * 3
+    assert all(not_found(response) for response in by_hash[3:])
+    assert another_client.json()["data"] == {"products": {"edges": []}}
+    assert another_by_hash.json()["data"] == {"products": {"edges": []}}
+    assert len(await stored_keys(redis, settings)) == 4
+
+
+async def test_a_comment_counts_towards_the_size_limit(
+    client: httpx.AsyncClient, settings: Settings, redis: Redis
+) -> None:
+    document = typename_with_comment(settings.persisted_query_max_bytes)
+
+    registered = await register(client, document)
+
+    assert registered.json()["data"] == {"__typename": "Query"}
+    assert await stored_keys(redis, settings) == []
+    assert not_found(await get_by_hash(client, document_hash(document)))

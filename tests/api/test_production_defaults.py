@@ -82,6 +82,8 @@ async def test_production_serves_no_graphiql_introspection_or_suggestions(
 
     assert page.status_code == 404
     assert page.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert page.json()["errors"][0]["message"].startswith("GraphiQL is not served: GRAPHIQL is off")
+    assert page.headers["cache-control"] == "private, no-store"
     assert set(error_codes(schema) + error_codes(named_type)) == {"GRAPHQL_VALIDATION_FAILED"}
     assert "introspection has been disabled" in schema["errors"][0]["message"]
     assert schema.get("data") is None
@@ -153,6 +155,7 @@ def test_the_settings_default_by_environment() -> None:
         mongodb_uri="mongodb://db/?replicaSet=rs0",
         redis_url="redis://cache/0",
         jwt_secret="p" * 40,
+        frontend_url="https://shop.example",
     )
     enabled = production.model_copy(
         update={"graphiql": True, "introspection": True, "field_suggestions": True}

@@ -5,13 +5,17 @@ else, writes seen at once, and the query-cost bucket still charged."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
+import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
@@ -28,6 +32,7 @@ from resolvers.query_cache import (
 )
 from schema.caching import KnownDocument
 from schema.fast_hits import FastHits
+from schema.middleware import RequestIdLogFilter
 from server import create_app
 from settings import Environment, Settings
 from tests.factories import global_id, make_category, make_product
@@ -282,6 +287,61 @@ async def test_a_fast_hit_asks_mongodb_nothing_and_redis_one_command(
     assert [command.split()[0] for command in commands] == ["EVALSHA"]
     assert mongo_commands.commands == []
     assert mongo_commands.set_aside == []
+
+
+def metric_samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith("commerce_")
+    }
+
+
+async def test_a_fast_hit_is_counted_and_logged_as_a_hit_of_the_normal_path(
+    app: Starlette, client: httpx.AsyncClient, catalog: list[Product]
+) -> None:
+    fast_hits = fast_hits_of(app)
+    request = params(PRODUCT, {"id": global_id(catalog[0])})
+    await get(client, request)
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.addFilter(RequestIdLogFilter())
+    handler.setFormatter(logging.Formatter("%(request_id)s %(message)s"))
+    access = logging.getLogger("commerce.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        before = metric_samples((await client.get("/metrics")).text)
+        served_before = fast_hits.served
+        fast = await get(client, request, {"x-request-id": "fast-1"})
+        served_fast = fast_hits.served - served_before
+        fast_hits.forget()
+        await get(client, request, {"x-request-id": "normal-1"})
+        after = metric_samples((await client.get("/metrics")).text)
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(logging.NOTSET)
+
+    def moved(name: str, **labels: str) -> float:
+        key = (name, frozenset(labels.items()))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert served_fast == 1
+    fast_line, normal_line = [line for line in lines.getvalue().splitlines() if "/graphql" in line]
+    shape = re.compile(r"^(\S+) GET /graphql 200 [\d.]+ms (.*)$")
+    fast_match, normal_match = shape.match(fast_line), shape.match(normal_line)
+    assert fast_match is not None, fast_line
+    assert normal_match is not None, normal_line
+    # A product and its price: 2 points.
+    assert fast_match.groups() == ("fast-1", "operation=Product cache=HIT cost=2")
+    assert normal_match.groups() == ("normal-1", "operation=Product cache=HIT cost=2")
+    assert moved("commerce_query_cache_requests_total", status="HIT") == 2
+    durations = "commerce_request_duration_seconds_count"
+    assert moved(durations, route="graphql", operation="Product") == 2
+    assert moved("commerce_http_responses_total", route="graphql", status="200") == 2
+    assert moved("commerce_graphql_query_cost_sum") == 4
+    assert price_of(fast) == "100.00"
 
 
 # --- what goes on to the normal path ------------------------------------------------------------

@@ -724,6 +724,7 @@ async def test_a_production_app_has_no_dev_pay_page(settings: Settings, tmp_path
         mongodb_uri=settings.mongodb_uri,
         redis_url=settings.redis_url,
         jwt_secret="p" * 40,
+        frontend_url="https://shop.example",
         data_dir=tmp_path,
     )
     transport = httpx.ASGITransport(app=create_app(production))

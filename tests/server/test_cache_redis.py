@@ -5,6 +5,7 @@ otherwise."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from server import build_services
 from server.app import connect_cache_redis
 from server.commands import start_embedded_servers, stop_servers
 from settings import Settings
+from tests.support import another_app
 
 
 def memory_config(url: str) -> dict[str, str]:
@@ -113,3 +115,29 @@ async def test_the_services_keep_the_cache_in_the_cache_redis(
     assert statuses == ["MISS", "HIT"]
     assert (len(in_cache_redis), in_main_redis) == (1, [])
     assert connect_cache_redis(settings, app.state.redis) is app.state.redis
+
+
+async def test_startup_warns_when_the_cache_shares_the_main_redis(
+    app: Starlette, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache_server = start_redis(tmp_path / "cache", free_port())
+    own_cache = settings.model_copy(update={"cache_redis_url": cache_server.uri})
+    warnings = {}
+    try:
+        for name, configured in (("shared", settings), ("own", own_cache)):
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger="commerce"):
+                async with another_app(configured, app):
+                    pass
+            warnings[name] = [
+                record.getMessage()
+                for record in caplog.records
+                if "share REDIS_URL's Redis" in record.getMessage()
+            ]
+    finally:
+        cache_server.stop()
+
+    assert settings.cache_redis_url is None  # the suite's app: REDIS_URL only
+    assert len(warnings["shared"]) == 1
+    assert "rate limits" in warnings["shared"][0]
+    assert warnings["own"] == []

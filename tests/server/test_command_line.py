@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,7 +13,8 @@ import pymongo
 import pytest
 
 from integrations.local_servers import LocalServer, free_port, start_mongod
-from tests.support import accepts_connections
+from server.commands import port_is_free
+from tests.support import accepts_connections, run_server_command
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -47,24 +49,18 @@ def create_admin(
     tmp_path: Path, *, data_dir: Path, mongo_port: int, database: str, email: str
 ) -> subprocess.CompletedProcess[str]:
     """`python -m server create-admin` with embedded servers (no MONGODB_URI or REDIS_URL)."""
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "server", "create-admin", "--email", email],
-        cwd=tmp_path,  # no .env file here
-        env={
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(ROOT),
-            "ENVIRONMENT": "development",
-            "DATA_DIR": str(data_dir),
-            "EMBEDDED_MONGO_PORT": str(mongo_port),
-            "EMBEDDED_REDIS_PORT": str(free_port()),
-            "MONGODB_DATABASE": database,
-            "ADMIN_PASSWORD": "a good passphrase",
-            "BCRYPT_ROUNDS": "4",
-        },
-        capture_output=True,
-        text=True,
+    return run_server_command(
+        tmp_path,
+        "create-admin",
+        "--email",
+        email,
         timeout=120,
-        check=False,
+        DATA_DIR=str(data_dir),
+        EMBEDDED_MONGO_PORT=str(mongo_port),
+        EMBEDDED_REDIS_PORT=str(free_port()),
+        MONGODB_DATABASE=database,
+        ADMIN_PASSWORD="a good passphrase",
+        BCRYPT_ROUNDS="4",
     )
 
 
@@ -140,3 +136,26 @@ def test_create_admin_without_a_running_mongod_starts_one_and_stops_it(tmp_path:
     assert "embedded MongoDB replica set at" in result.stderr
     assert not accepts_connections(port)
     assert not (tmp_path / "data" / "redis").exists()
+
+
+def test_run_stops_before_starting_anything_when_its_port_is_taken(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert not port_is_free("127.0.0.1", port)
+
+        result = run_server_command(
+            tmp_path,
+            "run",
+            DATA_DIR=str(data_dir),
+            PORT=str(port),
+            EMBEDDED_MONGO_PORT=str(free_port()),
+            EMBEDDED_REDIS_PORT=str(free_port()),
+            EMBEDDED_CACHE_REDIS_PORT=str(free_port()),
+        )
+
+    assert result.returncode == 1
+    assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
+    assert "PORT=8001 make run" in result.stderr
+    assert not data_dir.exists()  # no embedded server started, nothing seeded
+    assert port_is_free("127.0.0.1", port)

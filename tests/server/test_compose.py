@@ -1,6 +1,7 @@
-"""docker-compose.yml starts as documented: JWT_SECRET is required (compose says so), the API's
-image store is a volume where the image's DATA_DIR puts it, a worker runs the jobs with the API's
-settings, and those settings pass production's checks. The file is read with PyYAML; where a
+"""docker-compose.yml starts as documented: JWT_SECRET and FRONTEND_URL are required (compose says
+so), the optional settings it lists reach the services, the API's image store is a volume where
+the image's DATA_DIR puts it, a worker runs the jobs with the API's settings, and those settings
+pass production's checks. The file is read with PyYAML; where a
 compose binary is present, `docker compose config` checks it too (it needs no Docker daemon)."""
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 APP_SERVICES = ("seed", "api", "worker")
 JWT_MESSAGE = "set JWT_SECRET to a random string of 32+ characters"
+FRONTEND_MESSAGE = "set FRONTEND_URL to your storefront's https address"
 A_SECRET = "a-compose-test-secret-of-more-than-32-characters"
+REQUIRED = {"JWT_SECRET": A_SECRET, "FRONTEND_URL": "https://shop.example"}
 INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?::(?P<kind>[-?])(?P<rest>[^}]*))?\}")
 
 
@@ -84,16 +87,31 @@ def compose_config(tmp_path: Path, variables: dict[str, str]) -> subprocess.Comp
     )
 
 
-def test_every_app_service_requires_jwt_secret_with_a_message() -> None:
+@pytest.mark.parametrize(
+    ("variable", "message"), [("JWT_SECRET", JWT_MESSAGE), ("FRONTEND_URL", FRONTEND_MESSAGE)]
+)
+def test_every_app_service_requires_the_secret_and_the_frontend_url_with_a_message(
+    variable: str, message: str
+) -> None:
     services = compose()["services"]
 
     for name in APP_SERVICES:
-        value = services[name]["environment"]["JWT_SECRET"]
-        assert value == "${JWT_SECRET:?" + JWT_MESSAGE + "}", name
-        with pytest.raises(LookupError, match=re.escape(JWT_MESSAGE)):
+        value = services[name]["environment"][variable]
+        assert value == "${" + variable + ":?" + message + "}", name
+        with pytest.raises(LookupError, match=re.escape(message)):
             interpolated(value, {})
         with pytest.raises(LookupError):
-            interpolated(value, {"JWT_SECRET": ""})
+            interpolated(value, {variable: ""})
+
+
+def settings_of(service: dict[str, Any], variables: dict[str, str]) -> Settings:
+    """The settings a service of the compose file starts with, given these shell variables."""
+    environment = {**image_environment(), **service["environment"]}
+    values = {key: interpolated(str(value), variables) for key, value in environment.items()}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in values.items():
+            patch.setenv(key, value)
+        return Settings(_env_file=None)  # type: ignore[call-arg]
 
 
 def test_a_worker_runs_the_jobs_with_the_api_settings() -> None:
@@ -127,20 +145,56 @@ def test_the_api_keeps_its_images_in_a_named_volume_where_the_app_writes_them() 
     assert "USER app:app" in dockerfile
 
 
-def test_the_compose_settings_pass_production_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_compose_settings_pass_production_checks() -> None:
     services = compose()["services"]
     for name in APP_SERVICES:
-        environment = {**image_environment(), **services[name]["environment"]}
-        for key, value in environment.items():
-            monkeypatch.setenv(key, interpolated(str(value), {"JWT_SECRET": A_SECRET}))
-
-        settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        settings = settings_of(services[name], REQUIRED)
 
         assert settings.environment is Environment.PRODUCTION, name
         assert settings.jwt_secret.get_secret_value() == A_SECRET
         assert settings.payments is None  # no Razorpay keys: cash on delivery only
         assert settings.sendgrid_api_key is None
         assert not settings.uses_embedded_servers
+        # The optional settings left out are blank, which means unset.
+        assert settings.cors_origins == ["https://shop.example"]
+        assert (settings.serves_graphiql, settings.allows_introspection) == (False, False)
+        assert settings.public_url == "http://localhost:8000"
+        assert settings.trusted_documents_manifest is None
+        assert settings.google_client_id is None
+        assert settings.cloudinary_url is None
+        assert settings.metrics_token is None
+        assert settings.logs_as_json  # production's default
+
+
+def test_the_optional_settings_compose_lists_reach_every_app_service() -> None:
+    given = {
+        **REQUIRED,
+        "CORS_ALLOW_ORIGINS": "https://shop.example,https://admin.shop.example",
+        "PUBLIC_URL": "https://api.shop.example",
+        "GRAPHIQL": "true",
+        "INTROSPECTION": "true",
+        "FIELD_SUGGESTIONS": "true",
+        "TRUSTED_DOCUMENTS_MANIFEST": "/config/manifest.json",
+        "FORWARDED_ALLOW_IPS": "10.0.0.1",
+        "REFRESH_COOKIE_SAMESITE": "none",
+        "GOOGLE_CLIENT_ID": "client-id",
+        "METRICS_TOKEN": "a-metrics-token-of-24-characters-or-more",
+        "LOG_FORMAT": "text",
+    }
+    services = compose()["services"]
+    for name in APP_SERVICES:
+        settings = settings_of(services[name], given)
+
+        assert settings.cors_origins == ["https://shop.example", "https://admin.shop.example"]
+        assert settings.public_url == "https://api.shop.example"
+        assert (settings.serves_graphiql, settings.allows_introspection) == (True, True)
+        assert settings.suggests_fields
+        assert str(settings.trusted_documents_manifest) == "/config/manifest.json"
+        assert settings.forwarded_allow_ips == "10.0.0.1"
+        assert settings.refresh_cookie_samesite == "none"
+        assert settings.google_client_id == "client-id"
+        assert settings.metrics_token is not None
+        assert not settings.logs_as_json
 
 
 def test_the_redis_urls_name_the_two_redis_services_and_their_policies() -> None:
@@ -162,16 +216,22 @@ def test_the_api_starts_after_a_successful_seed() -> None:
     assert services["api"]["depends_on"]["seed"] == {"condition": "service_completed_successfully"}
 
 
-def test_compose_config_refuses_to_run_without_jwt_secret(tmp_path: Path) -> None:
-    for variables in ({}, {"JWT_SECRET": ""}):
+@pytest.mark.parametrize(
+    ("variable", "message"), [("JWT_SECRET", JWT_MESSAGE), ("FRONTEND_URL", FRONTEND_MESSAGE)]
+)
+def test_compose_config_refuses_to_run_without_a_required_variable(
+    tmp_path: Path, variable: str, message: str
+) -> None:
+    others = {name: value for name, value in REQUIRED.items() if name != variable}
+    for variables in (others, {**others, variable: ""}):
         result = compose_config(tmp_path, variables)
 
         assert result.returncode != 0, variables
-        assert JWT_MESSAGE in result.stderr
+        assert message in result.stderr
 
 
-def test_compose_config_resolves_the_stack_with_jwt_secret(tmp_path: Path) -> None:
-    result = compose_config(tmp_path, {"JWT_SECRET": A_SECRET})
+def test_compose_config_resolves_the_stack_with_the_required_variables(tmp_path: Path) -> None:
+    result = compose_config(tmp_path, REQUIRED)
 
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
@@ -179,6 +239,7 @@ def test_compose_config_resolves_the_stack_with_jwt_secret(tmp_path: Path) -> No
     assert {"mongo", "redis", "cache", "seed", "api", "worker"} <= set(services)
     for name in APP_SERVICES:
         assert services[name]["environment"]["JWT_SECRET"] == A_SECRET
+        assert services[name]["environment"]["FRONTEND_URL"] == "https://shop.example"
         assert services[name]["environment"]["SENDGRID_API_KEY"] in ("", None)
     assert services["worker"]["command"] == ["python", "-m", "server", "worker"]
     media = [

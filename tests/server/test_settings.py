@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import ValidationError
 
@@ -35,10 +37,78 @@ def test_production_with_uris_and_a_secret_is_accepted() -> None:
         mongodb_uri="mongodb://db:27017/?replicaSet=rs0",
         redis_url="redis://cache:6379/0",
         jwt_secret="x" * 40,
+        frontend_url="https://shop.example",
     )
 
     assert not settings.uses_embedded_servers
     assert settings.secure_cookies
+    assert settings.cors_origins == ["https://shop.example"]
+
+
+PRODUCTION = {
+    "environment": Environment.PRODUCTION,
+    "mongodb_uri": "mongodb://db:27017/?replicaSet=rs0",
+    "redis_url": "redis://cache:6379/0",
+    "jwt_secret": "x" * 40,
+}
+
+
+@pytest.mark.parametrize("frontend_url", [None, "http://shop.example", "http://localhost:3000"])
+def test_production_needs_an_https_frontend_url(frontend_url: str | None) -> None:
+    given = {} if frontend_url is None else {"frontend_url": frontend_url}
+
+    with pytest.raises(ValidationError, match="FRONTEND_URL must be set to your storefront's"):
+        Settings(_env_file=None, **PRODUCTION, **given)  # type: ignore[call-arg]
+
+
+def test_production_allows_only_https_origins() -> None:
+    problem = "https:// origins only in production: http://a.example"
+    with pytest.raises(ValidationError, match=re.escape(problem)):
+        Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            **PRODUCTION,
+            frontend_url="https://shop.example",
+            cors_allow_origins=["https://shop.example", "http://a.example"],
+        )
+
+
+@pytest.mark.parametrize(
+    ("origin", "problem"),
+    [
+        ("*", "'\\*' is refused: with credentials it would let any site"),
+        ("https://Shop.example", "write 'https://shop.example'"),
+        ("https://shop.example:443", "write 'https://shop.example'"),
+        ("http://shop.example:80", "write 'http://shop.example'"),
+        ("https://shop.example/", "write 'https://shop.example'"),
+        ("https://shop.example/app", "write 'https://shop.example'"),
+        ("https://user:secret@shop.example", "has a user name or password"),
+        ("https://shop.example:https", "has a port that is not a number"),
+        ("ftp://shop.example", "is not an http:// or https:// URL with a host"),
+        ("shop.example", "is not an http:// or https:// URL with a host"),
+        ("https://bücher.example", "has a non-ASCII host"),
+    ],
+)
+def test_cors_origins_must_be_written_as_a_browser_sends_them(origin: str, problem: str) -> None:
+    with pytest.raises(ValidationError, match=f"CORS_ALLOW_ORIGINS: .*{problem}"):
+        Settings(_env_file=None, cors_allow_origins=[origin])  # type: ignore[call-arg]
+
+
+def test_origins_as_browsers_send_them_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    origins = ["https://shop.example", "http://localhost:3000", "https://[::1]:8443"]
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", ",".join(origins))
+
+    assert Settings(_env_file=None).cors_origins == origins  # type: ignore[call-arg]
+
+
+def test_the_origin_of_frontend_url_is_the_one_a_browser_sends() -> None:
+    settings = Settings(_env_file=None, frontend_url="HTTPS://Shop.Example:443/app/")  # type: ignore[call-arg]
+
+    assert settings.cors_origins == ["https://shop.example"]
+
+
+def test_a_frontend_url_without_an_origin_is_refused() -> None:
+    with pytest.raises(ValidationError, match="FRONTEND_URL 'https://shop:x' has a port that"):
+        Settings(_env_file=None, frontend_url="https://shop:x")  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(
@@ -138,6 +208,7 @@ def test_trusted_documents_only_serves_no_graphiql_and_leaves_introspection_to_t
         "mongodb_uri": "mongodb://db:27017/?replicaSet=rs0",
         "redis_url": "redis://cache:6379/0",
         "jwt_secret": "x" * 40,
+        "frontend_url": "https://shop.example",
     }
     fields = {**trusted, **production, "environment": environment}
 

@@ -4,8 +4,6 @@ stops it with one line naming the problem, before any server starts."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +14,8 @@ from schema.trusted_documents import TrustedDocumentsError
 from server import create_app
 from server.app import build_api_schema, trusted_documents_of
 from settings import Settings
+from tests.support import run_server_command
 
-ROOT = Path(__file__).parent.parent.parent
 PRODUCT_NAMES = "query ProductNames { products(first: 10) { edges { node { name } } } }"
 SCHEMA = "query Schema { __schema { queryType { name } } }"
 DEEP = "query Deep { products { edges { node { category { name } } } } }"
@@ -136,20 +134,8 @@ def test_the_command_line_refuses_to_serve_before_starting_any_server(tmp_path: 
     path = write(tmp_path, manifest(operation(PRODUCT_NAMES, id="0" * 64, name="ProductNames")))
     data_dir = tmp_path / "data"
 
-    result = subprocess.run(
-        [sys.executable, "-m", "server", "serve"],
-        cwd=tmp_path,  # no .env file here
-        env={
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(ROOT),
-            "ENVIRONMENT": "development",
-            "DATA_DIR": str(data_dir),
-            "TRUSTED_DOCUMENTS_MANIFEST": str(path),
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_server_command(
+        tmp_path, "serve", DATA_DIR=str(data_dir), TRUSTED_DOCUMENTS_MANIFEST=str(path)
     )
 
     assert result.returncode == 2
