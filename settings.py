@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     # Entries one client (an IP, an IPv6 /64) may create per minute; past it, results are served
     # but not stored.
     cache_max_entries_per_client_minute: Annotated[int, Field(ge=1, le=1_000_000)] = 200
+    # Answer anonymous GET hits before routing and GraphQL, with the stored bytes (README, "Query
+    # cache"); off = every request goes through Strawberry (to compare, or to rule it out).
+    cache_fast_hits: bool = True
     # The Redis of the query cache; unset = REDIS_URL when that is set, else a second embedded
     # redis-server, capped at EMBEDDED_CACHE_REDIS_MAX_MEMORY_MB and evicting least recently used
     # entries (the main one, with the rate limits and the job queue, never evicts).

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import shutil
 import subprocess
@@ -36,9 +37,11 @@ from harness import (
     Backends,
     BenchError,
     backends,
+    cpu_seconds,
     load_average,
     machine_facts,
     positive_int,
+    process_tree,
     run_in_work_dir,
     save,
     server_environment,
@@ -226,6 +229,14 @@ class WrkResult:
     requests: int
     latency_ms: dict[str, float]
     errors: dict[str, int] = field(default_factory=dict)
+    # What was asked (the listing, or a product page) and its requests/s as a share of the
+    # fixed-bytes ceiling's at the same connections (see `measure_cached_reads`).
+    case: str = "listing"
+    ratio_to_ceiling: float | None = None
+    # CPU the API's processes (supervisor and workers) and redis-server used per request: on a
+    # shared machine a steadier measure of the work a request takes than requests/s.
+    api_cpu_ms_per_request: float | None = None
+    redis_cpu_ms_per_request: float | None = None
     # WARNING/ERROR lines the API logged during this run (e.g. query cache timeouts).
     server_warnings: int = 0
     server_warning_samples: list[str] = field(default_factory=list)
@@ -286,6 +297,29 @@ def run_wrk(
     return completed.stdout
 
 
+def start_api(
+    backends: Backends,
+    work_dir: Path,
+    args: argparse.Namespace,
+    label: str,
+    command: list[str] | None = None,
+    **settings: str,
+) -> ApiServer:
+    """`python -m server serve` (or `command`) with `args.workers` workers and `settings`."""
+    env = server_environment(
+        backends,
+        work_dir,
+        HOST=HOST,
+        PORT=str(free_port()),
+        WORKERS=str(args.workers),
+        LOG_LEVEL="WARNING",
+        **settings,
+    )
+    print(f"cache {label}: starting ({args.workers} workers)", file=sys.stderr)
+    slug = label.replace(", ", "-").replace(" ", "-")
+    return ApiServer(env, work_dir / f"api-cache-{slug}.log", command=command)
+
+
 def measure(
     backends: Backends,
     work_dir: Path,
@@ -295,54 +329,224 @@ def measure(
     sizes: dict[str, int],
 ) -> list[WrkResult]:
     label = "on" if cache_enabled else "off"
-    env = server_environment(
-        backends,
-        work_dir,
-        HOST=HOST,
-        PORT=str(free_port()),
-        WORKERS=str(args.workers),
-        LOG_LEVEL="WARNING",
-        CACHE_ENABLED="true" if cache_enabled else "false",
+    server = start_api(
+        backends, work_dir, args, label, CACHE_ENABLED="true" if cache_enabled else "false"
     )
-    print(f"cache {label}: starting the API ({args.workers} workers)", file=sys.stderr)
-    server = ApiServer(env, work_dir / f"api-cache-{label}.log")
+    assert backends.redis is not None
     try:
         server.wait_ready()
         verify_response(server.base_url, cache_enabled=cache_enabled)
         sizes.update(response_sizes(server.base_url))
-        url = server.base_url + GRAPHQL_PATH
         if args.warmup > 0:
             run_wrk(
-                url,
+                server.base_url + GRAPHQL_PATH,
                 connections=min(args.connections),
                 seconds=args.warmup,
                 timeout=args.wrk_timeout,
             )
-        results = []
-        for connections in args.connections:
-            for encoding in args.encodings:
-                print(
-                    f"cache {label}: wrk -c{connections} {encoding} for {args.duration}s",
-                    file=sys.stderr,
-                )
-                log_offset = server.log_size()
-                output = run_wrk(
-                    url,
-                    connections=connections,
-                    seconds=args.duration,
-                    timeout=args.wrk_timeout,
-                    encoding=encoding,
-                )
-                result = parse_wrk(output, cache=label, connections=connections, encoding=encoding)
-                warnings = server.warnings_since(log_offset)
-                result.server_warnings = len(warnings)
-                result.server_warning_samples = summarize_warnings(warnings)
-                results.append(result)
+        results = [
+            run_cached(
+                server,
+                label,
+                ("listing", GRAPHQL_PATH, encoding),
+                connections,
+                args,
+                backends.redis.process.pid,
+            )
+            for connections in args.connections
+            for encoding in args.encodings
+        ]
         if server.process.poll() is not None:
             raise BenchError(f"the API server died during the run:\n{server.log_tail()}")
         return results
     finally:
         server.stop()
+
+
+# --- cached reads: the GraphQL path, the fast path and the fixed-bytes ceiling --------------------
+
+# A product page, as a storefront asks for one by id.
+PRODUCT_PAGE = (
+    "query Product($id: ID!) { product(id: $id) { id name slug brand description "
+    "price { amount currency } discountPercent finalPrice { amount currency } inStock "
+    "images { url alt width height } category { name slug } subcategory { name slug } "
+    "ratingAverage ratingCount } }"
+)
+# The cached reads are measured on two API servers that differ only in CACHE_FAST_HITS, and on the
+# ceiling, all three up at once and measured in turn, so that load from elsewhere on the machine
+# falls on each alike.
+GRAPHQL_PATH_LABEL = "on, GraphQL"
+FAST_PATH_LABEL = "on, fast path"
+CEILING_LABEL = "ceiling"
+CACHED_PATHS = {GRAPHQL_PATH_LABEL: "false", FAST_PATH_LABEL: "true"}
+FIXED_BYTES_APP = Path(__file__).resolve().parent / "fixed_bytes.py"
+
+
+def product_page_path(base_url: str) -> str:
+    """A GET of the product page of the newest product."""
+    with httpx.Client(base_url=base_url, timeout=10.0) as client:
+        answer = client.post(
+            "/graphql", json={"query": "{ products(first: 1) { edges { node { id } } } }"}
+        )
+    edges = ((answer.json().get("data") or {}).get("products") or {}).get("edges") or []
+    if answer.status_code != 200 or not edges:
+        raise BenchError(f"could not find a product to ask for: {answer.text[:500]}")
+    variables = json.dumps({"id": edges[0]["node"]["id"]})
+    return "/graphql?" + urllib.parse.urlencode({"query": PRODUCT_PAGE, "variables": variables})
+
+
+def verify_same_answers(servers: dict[str, ApiServer], paths: list[str]) -> None:
+    """Both API servers answer each measured request alike: a public 200 with the same body."""
+    for path in paths:
+        answers = {}
+        for label in CACHED_PATHS:
+            with httpx.Client(base_url=servers[label].base_url, timeout=10.0) as client:
+                for _ in range(3):  # a miss, then hits
+                    answer = client.get(path, headers={"Accept-Encoding": "identity"})
+            if answer.status_code != 200 or not answer.headers["cache-control"].startswith(
+                "public"
+            ):
+                raise BenchError(f"GET {path} on {label}: {answer.status_code} {answer.text[:500]}")
+            answers[label] = (answer.content, answer.headers["etag"])
+        if len(set(answers.values())) != 1:
+            raise BenchError(f"GET {path}: the GraphQL and the fast path answer differently")
+
+
+def start_cached_servers(
+    backends: Backends, work_dir: Path, args: argparse.Namespace
+) -> dict[str, ApiServer]:
+    return {
+        label: start_api(
+            backends, work_dir, args, label, CACHE_ENABLED="true", CACHE_FAST_HITS=fast_hits
+        )
+        for label, fast_hits in CACHED_PATHS.items()
+    }
+
+
+def measure_cached_reads(
+    backends: Backends, work_dir: Path, args: argparse.Namespace, sizes: dict[str, int]
+) -> list[WrkResult]:
+    """The listing (each encoding) and a product page, cached, on the GraphQL path and the fast
+    path, with the fixed-bytes ceiling (the listing's size) at each number of connections; runs
+    interleaved, each result with its share of the ceiling."""
+    assert backends.redis is not None
+    redis_pid = backends.redis.process.pid  # whose CPU each run reports too
+    servers = start_cached_servers(backends, work_dir, args)
+    try:
+        for server in servers.values():
+            server.wait_ready()
+        fast = servers[FAST_PATH_LABEL]
+        verify_response(fast.base_url, cache_enabled=True)
+        sizes.update(response_sizes(fast.base_url))
+        page = product_page_path(fast.base_url)
+        verify_same_answers(servers, [GRAPHQL_PATH, page])
+        # A bare app sending as many bytes as the listing, under the same uvicorn settings.
+        servers[CEILING_LABEL] = start_api(
+            backends,
+            work_dir,
+            args,
+            CEILING_LABEL,
+            command=[sys.executable, str(FIXED_BYTES_APP)],
+            FIXED_BYTES=str(sizes["identity"]),
+        )
+        servers[CEILING_LABEL].wait_ready()
+        cases = [("listing", GRAPHQL_PATH, encoding) for encoding in args.encodings]
+        cases.append(("product page", page, "identity"))
+        if args.warmup > 0:
+            for label in CACHED_PATHS:
+                for _, path, _ in cases:
+                    run_wrk(
+                        servers[label].base_url + path,
+                        connections=min(args.connections),
+                        seconds=args.warmup,
+                        timeout=args.wrk_timeout,
+                    )
+        results = []
+        for connections in args.connections:
+            listing = ("listing", GRAPHQL_PATH, "identity")
+            ceiling = run_cached(
+                servers[CEILING_LABEL], CEILING_LABEL, listing, connections, args, redis_pid
+            )
+            results.append(ceiling)
+            for case in cases:
+                for label in CACHED_PATHS:
+                    result = run_cached(servers[label], label, case, connections, args, redis_pid)
+                    result.ratio_to_ceiling = round(
+                        result.requests_per_second / ceiling.requests_per_second, 3
+                    )
+                    results.append(result)
+            ceiling.ratio_to_ceiling = 1.0
+        for label, server in servers.items():
+            if server.process.poll() is not None:
+                raise BenchError(f"{label} died during the run:\n{server.log_tail()}")
+        return results
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def run_cached(
+    server: ApiServer,
+    label: str,
+    case: tuple[str, str, str],
+    connections: int,
+    args: argparse.Namespace,
+    redis_pid: int,
+) -> WrkResult:
+    name, path, encoding = case
+    print(f"{name}, {label}: wrk -c{connections} {encoding} for {args.duration}s", file=sys.stderr)
+    log_offset = server.log_size()
+    api, redis = process_tree(server.process.pid), [redis_pid]
+    api_before, redis_before = cpu_seconds(api), cpu_seconds(redis)
+    output = run_wrk(
+        server.base_url + path,
+        connections=connections,
+        seconds=args.duration,
+        timeout=args.wrk_timeout,
+        encoding=encoding,
+    )
+    api_used, redis_used = cpu_seconds(api) - api_before, cpu_seconds(redis) - redis_before
+    result = parse_wrk(output, cache=label, connections=connections, encoding=encoding)
+    result.case = name
+    if result.requests:
+        result.api_cpu_ms_per_request = round(1000 * api_used / result.requests, 3)
+        result.redis_cpu_ms_per_request = round(1000 * redis_used / result.requests, 3)
+    warnings = server.warnings_since(log_offset)
+    result.server_warnings = len(warnings)
+    result.server_warning_samples = summarize_warnings(warnings)
+    return result
+
+
+def cached_reads_report(results: list[WrkResult]) -> str:
+    """The cached reads' table, and the fast path's requests/s over the GraphQL path's."""
+    lines = [
+        "| case | connections | encoding | cache | requests/s | p50 ms | p99 ms | errors "
+        "| share of ceiling | API CPU ms/request | Redis CPU ms/request |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    by_run = {}
+    for result in results:
+        by_run[(result.case, result.connections, result.encoding, result.cache)] = result
+        lines.append(
+            f"| {result.case} | {result.connections} | {result.encoding} | {result.cache} "
+            f"| {result.requests_per_second:,.0f} | {result.latency_ms['p50']:.1f} "
+            f"| {result.latency_ms['p99']:.1f} | {result.total_errors} "
+            f"| {result.ratio_to_ceiling or 0:.2f} | {result.api_cpu_ms_per_request or 0:.3f} "
+            f"| {result.redis_cpu_ms_per_request or 0:.3f} |"
+        )
+    lines += [
+        "",
+        "| case | connections | encoding | fast path ÷ GraphQL path: requests/s "
+        "| API CPU per request |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for (case, connections, encoding, cache), fast in by_run.items():
+        graphql = by_run.get((case, connections, encoding, GRAPHQL_PATH_LABEL))
+        if cache == FAST_PATH_LABEL and graphql:
+            ratio = fast.requests_per_second / graphql.requests_per_second
+            cpu = (fast.api_cpu_ms_per_request or 0) / (graphql.api_cpu_ms_per_request or 1)
+            lines.append(f"| {case} | {connections} | {encoding} | {ratio:.2f} | {cpu:.2f} |")
+    return "\n".join(lines + warning_lines(results))
 
 
 # --- reporting ----------------------------------------------------------------------------------
@@ -363,24 +567,31 @@ def markdown_report(report: dict[str, Any], results: list[WrkResult]) -> str:
         "- answer on the wire: "
         + ", ".join(f"{size:,} bytes {name}" for name, size in report["response_bytes"].items()),
         "",
-        "| cache | connections | encoding | requests/s | p50 ms | p99 ms | errors |",
-        "|---|---:|---|---:|---:|---:|---:|",
+        "| cache | connections | encoding | requests/s | p50 ms | p99 ms | errors "
+        "| API CPU ms/request |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         lines.append(
             f"| {result.cache} | {result.connections} | {result.encoding} "
             f"| {result.requests_per_second:,.0f} "
             f"| {result.latency_ms['p50']:.1f} | {result.latency_ms['p99']:.1f} "
-            f"| {result.total_errors} |"
+            f"| {result.total_errors} | {result.api_cpu_ms_per_request or 0:.3f} |"
         )
+    return "\n".join(lines + warning_lines(results))
+
+
+def warning_lines(results: list[WrkResult]) -> list[str]:
+    """What the API logged (warnings, errors) during each run that logged any, with examples."""
+    lines = []
     for result in results:
         if result.server_warnings:
             lines.append(
                 f"\nThe API logged {result.server_warnings} warnings/errors during cache "
-                f"{result.cache}, {result.connections} connections, e.g.:"
+                f"{result.cache}, {result.case}, {result.connections} connections, e.g.:"
             )
             lines += [f"    {sample}" for sample in result.server_warning_samples]
-    return "\n".join(lines)
+    return lines
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -470,14 +681,15 @@ def run_http(args: argparse.Namespace, work_dir: Path) -> None:
     with backends(work_dir) as servers:
         print(f"seeding {args.products:,} products", file=sys.stderr)
         report["catalog_load"] = seed_catalog(servers, work_dir, args.products)
-        results: list[WrkResult] = []
-        for cache_enabled in (False, True):
-            results += measure(servers, work_dir, args, cache_enabled=cache_enabled, sizes=sizes)
+        results = measure(servers, work_dir, args, cache_enabled=False, sizes=sizes)
+        cached = measure_cached_reads(servers, work_dir, args, sizes)
     report["load_average_at_end"] = load_average()
     report["results"] = [
-        asdict(result) | {"total_errors": result.total_errors} for result in results
+        asdict(result) | {"total_errors": result.total_errors} for result in results + cached
     ]
     print(markdown_report(report, results))
+    print()
+    print(cached_reads_report(cached))
     print(f"saved {save(report).relative_to(REPO_ROOT)}", file=sys.stderr)
 
 

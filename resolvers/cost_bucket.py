@@ -23,32 +23,22 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from resolvers.cost_draw import DRAW_FUNCTION, BucketCharge
 from resolvers.rate_limits import client_network
 
 logger = logging.getLogger(__name__)
 
 # KEYS[1]: the bucket; ARGV: size, restore rate per second, now (seconds), cost (negative: a
-# refund), and 1 to take the cost whatever the bucket holds (settling a query that ran). A
-# missing bucket is full. Returns {taken (0/1), points available afterwards}.
-_DRAW = """
-local size = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
+# refund), 1 to take the cost whatever the bucket holds (settling a query that ran), and what to
+# take instead of the cost once allowed (optional).
+_DRAW = (
+    DRAW_FUNCTION
+    + """
 local cost = tonumber(ARGV[4])
-local state = redis.call('HMGET', KEYS[1], 'level', 'at')
-local available = size
-if state[1] then
-  local elapsed = math.max(0, now - tonumber(state[2]))
-  available = math.min(size, tonumber(state[1]) + elapsed * rate)
-end
-if cost > available and ARGV[5] ~= '1' then
-  return {0, tostring(available)}
-end
-available = math.min(size, available - cost)
-redis.call('HSET', KEYS[1], 'level', tostring(available), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((size - available) / rate * 1000) + 1000)
-return {1, tostring(available)}
+return draw(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), cost,
+            ARGV[5] == '1', tonumber(ARGV[6]) or cost)
 """
+)
 
 
 @dataclass(frozen=True)
@@ -107,13 +97,37 @@ class QueryCostBucket:
         answer = await self._draw(client, cost)
         if answer is None:
             return Draw(allowed=True)
-        taken, available = answer
+        return self.outcome(cost, *answer)
+
+    async def take_cached(self, client: str, requested: int, actual: int) -> Draw:
+        """For an answer served from the cache: refused as `take(requested)` would be, else
+        charged `actual`, as a query that ran is once settled."""
+        answer = await self._draw(client, requested, charge=actual)
+        if answer is None:
+            return Draw(allowed=True)
+        return self.outcome(requested, *answer)
+
+    def outcome(self, cost: int, taken: bool, available: float) -> Draw:
+        """The draw a script's `{taken, available}` answer stands for."""
         status = self._status(available)
         if taken:
             return Draw(allowed=True, status=status)
         # A bucket in debt shows 0; the wait counts the debt.
         retry_after = max(math.ceil((cost - available) / self.restore_rate), 1)
         return Draw(allowed=False, status=status, retry_after=retry_after)
+
+    def charge_for(self, client: str) -> BucketCharge | None:
+        """How another script on the same Redis (`uses`) draws from `client`'s bucket; None
+        when nothing is to be drawn: throttling is off, or the bucket is failing open."""
+        now = self._clock()
+        if not self.enabled or now < self._unavailable_until:
+            return None
+        arguments = (str(self.size), str(self.restore_rate), repr(now))
+        return BucketCharge(key=f"{self._prefix}{client}", arguments=arguments)
+
+    def uses(self, redis: Redis) -> bool:
+        """Whether the buckets live on `redis` (the same client), so that a script there can draw."""
+        return self._redis is redis
 
     async def settle(self, client: str, difference: int) -> ThrottleStatus | None:
         """Settle a query that ran on its actual cost: `difference` (actual minus requested) is
@@ -129,17 +143,26 @@ class QueryCostBucket:
         )
 
     async def _draw(
-        self, client: str, cost: int, *, settling: bool = False
+        self, client: str, cost: int, *, settling: bool = False, charge: int | None = None
     ) -> tuple[bool, float] | None:
         if not self.enabled:
             return None
         now = self._clock()
         if now < self._unavailable_until:
             return None
+        arguments: list[str | int | float] = [
+            self.size,
+            self.restore_rate,
+            repr(now),
+            cost,
+            int(settling),
+        ]
+        if charge is not None:
+            arguments.append(charge)
         try:
             taken, available = await self._script(
                 keys=[f"{self._prefix}{client}"],
-                args=[self.size, self.restore_rate, repr(now), cost, int(settling)],
+                args=arguments,
             )
         except (RedisError, OSError) as error:
             self._unavailable_until = now + self._retry_after

@@ -162,6 +162,10 @@ class PersistedQueries:
                 self._failed("register", error)
         self._remember(sha256_hash, document)
 
+    def remembers(self, sha256_hash: str) -> bool:
+        """Whether this process holds the document in memory (`lookup` would not ask Redis)."""
+        return sha256_hash in self._lru
+
     def forget_local(self) -> None:
         """Empty the in-process LRU (what a process restart does)."""
         self._lru.clear()

@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
-from graphql import ExecutionResult, FieldNode, OperationType, get_operation_ast
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+)
 from starlette.types import Scope
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from resolvers.accounts.viewer import viewer_audience
 from resolvers.context import Context
-from resolvers.query_cache import CacheStatus, Lookup, cache_key
+from resolvers.query_cache import (
+    CacheStatus,
+    Lookup,
+    StoredAnswer,
+    cache_key,
+    document_digest,
+)
 from resolvers.rate_limits import client_network
+from schema.answers import public_answer
+from schema.cost.extension import price_of
 from schema.observability import request_record
 
 SHAREABLE_STATE_KEY = "shareable_result"
+# What a request's cache lookup learned about its document, for the fast path (`fast_hits.py`).
+KNOWN_DOCUMENT_STATE_KEY = "query_cache_document"
+# Set by the fast path when its read of the cache failed: the request's own lookup is skipped
+# rather than waiting for a failing Redis a second time.
+LOOKUP_FAILED_STATE_KEY = "query_cache_lookup_failed"
 # Root fields whose results are the same for everyone in an audience. A resolver that reads
 # private data under one of them must call `ctx.cache_dependencies.private_data()`.
 CACHEABLE_ROOT_FIELDS = frozenset(
@@ -52,6 +72,60 @@ def is_shareable(scope: Scope) -> bool:
     return bool(scope.get("state", {}).get(SHAREABLE_STATE_KEY, False))
 
 
+@dataclass(frozen=True)
+class KnownDocument:
+    """A document this process has run as a cacheable query: what a request naming it needs to
+    find its cached answer without parsing it again."""
+
+    # `document_digest` of its text: what the cache keys it by.
+    digest: str
+    # The operation a request without `operationName` runs: the document's only one.
+    default_operation_name: str | None
+
+
+def known_document_of(scope: Scope) -> KnownDocument | None:
+    """The document of this request's cacheable query, when its answer is (now) in the cache."""
+    known: KnownDocument | None = scope.get("state", {}).get(KNOWN_DOCUMENT_STATE_KEY)
+    return known
+
+
+def mark_lookup_failed(scope: Scope) -> None:
+    scope.setdefault("state", {})[LOOKUP_FAILED_STATE_KEY] = True
+
+
+def _lookup_failed(ctx: Context) -> bool:
+    return ctx.request is not None and bool(
+        ctx.request.scope.get("state", {}).get(LOOKUP_FAILED_STATE_KEY)
+    )
+
+
+def _known_document(execution_context: ExecutionContext) -> KnownDocument:
+    assert execution_context.query is not None
+    assert execution_context.graphql_document is not None
+    operations = [
+        definition
+        for definition in execution_context.graphql_document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+    ]
+    only = operations[0] if len(operations) == 1 else None
+    return KnownDocument(
+        digest=document_digest(execution_context.query),
+        default_operation_name=only.name.value if only and only.name else None,
+    )
+
+
+def _stored_answer_of(execution_context: ExecutionContext, data: dict[str, Any]) -> StoredAnswer:
+    price = price_of(execution_context)
+    requested = actual = None
+    if price is not None:
+        requested = price.requested
+        try:
+            actual = price.actual(data)
+        except Exception:  # pricing must never cost the client the answer; QueryCostExtension logs
+            requested = None
+    return public_answer(data, requested_cost=requested, actual_cost=actual)
+
+
 class QueryCacheExtension(SchemaExtension):
     """Reports `extensions.cache`: HIT, MISS, BYPASS or UNAVAILABLE.
 
@@ -76,6 +150,10 @@ class QueryCacheExtension(SchemaExtension):
                 self._status = CacheStatus.BYPASS
                 yield
                 return
+            if _lookup_failed(ctx):
+                self._status = CacheStatus.UNAVAILABLE
+                yield
+                return
             assert execution_context.query is not None
             try:
                 key = cache_key(
@@ -95,6 +173,7 @@ class QueryCacheExtension(SchemaExtension):
             if lookup.status is CacheStatus.HIT:
                 # Strawberry skips execution when an extension has already set the result.
                 execution_context.result = ExecutionResult(data=lookup.data)
+                self._known_in(ctx, execution_context)
             yield
             if lookup.status is not CacheStatus.MISS:
                 return
@@ -102,13 +181,15 @@ class QueryCacheExtension(SchemaExtension):
             if not isinstance(result, ExecutionResult) or result.data is None or result.errors:
                 self._status = CacheStatus.BYPASS
                 return
-            self._status = await ctx.query_cache.store(
+            self._status, stored = await ctx.query_cache.store_answer(
                 key,
-                result.data,
+                _stored_answer_of(execution_context, result.data),
                 ctx.cache_dependencies,
                 lookup.epoch,
                 client=client_network(ctx.client_ip),
             )
+            if stored:
+                self._known_in(ctx, execution_context)
         finally:
             # A HIT ran nothing, so its dependencies still say "shareable", as when it was stored.
             if ctx.request is not None:
@@ -117,6 +198,12 @@ class QueryCacheExtension(SchemaExtension):
                 record = request_record(ctx.request.scope)
                 if record is not None:
                     record.cache_status = str(self._status)
+
+    @staticmethod
+    def _known_in(ctx: Context, execution_context: ExecutionContext) -> None:
+        if ctx.request is not None:
+            state = ctx.request.scope.setdefault("state", {})
+            state[KNOWN_DOCUMENT_STATE_KEY] = _known_document(execution_context)
 
     def get_results(self) -> dict[str, Any]:
         return {"cache": str(self._status)}

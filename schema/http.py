@@ -6,7 +6,6 @@ so load balancers, proxies and clients see an outage, not a success.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any
 
@@ -34,8 +33,21 @@ from resolvers.accounts.viewer import current_viewer
 from resolvers.context import Context
 from resolvers.persisted_queries import PersistedQueryCode
 from resolvers.rate_limits import client_network
-from schema.caching import is_shareable, mark_shareable
+from schema.answers import (
+    GRAPHQL_VARY,
+    GZIP_MINIMUM_BYTES,
+    PERSONAL_HEADERS,
+    PRIVATE_CACHE_CONTROL,
+    body_digest,
+    etag,
+    etag_matches,
+    is_gzipped,
+    public_body,
+    public_cache_control,
+)
+from schema.caching import is_shareable, known_document_of, mark_shareable
 from schema.errors import to_api_error
+from schema.fast_hits import FastHits
 from schema.graphiql.page import graphiql_page
 from schema.middleware import NO_STORE, RequestBodyTooLargeError, body_limit_of, error_response
 from schema.observability import request_record
@@ -45,17 +57,6 @@ from schema.root import OperationNameRequiredError
 from schema.trusted_documents import TrustedDocuments
 from settings import Settings
 
-# Responses of at least this many bytes are gzipped for clients that accept it (GZipMiddleware).
-GZIP_MINIMUM_BYTES = 1024
-# GraphQL answers differ by these request headers (the signed-in user, the guest cart); a cache in
-# front must key on them. GZipMiddleware adds Accept-Encoding to answers it may compress, and the
-# CORS middleware adds Origin to every answer (allowed origins get CORS headers, others do not).
-# Cookies are not among them: resolvers read a cookie only through `Context.cookie`, which makes
-# the result private, so a browser sending its refresh cookie still gets CDN-cacheable answers.
-GRAPHQL_VARY = "Authorization, X-Cart-Token"
-PRIVATE_CACHE_CONTROL = "private, no-store"
-# Request headers that make an answer personal: it is never shared, whatever it holds.
-_PERSONAL_HEADERS = ("authorization", "x-cart-token")
 HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 # GraphQL answers with one of these errors get its HTTP status (else 200).
 ERROR_STATUSES = {
@@ -156,21 +157,6 @@ def not_found_response(request: Request, error: Exception) -> Response:
     return error_response(message, "NOT_FOUND", 404, headers=NO_STORE)
 
 
-def _etag(request: Request, body: bytes) -> str:
-    """A strong ETag of `body` as it will be sent: gzipped bodies are another representation."""
-    digest = hashlib.sha256(body).hexdigest()[:32]
-    gzipped = len(body) >= GZIP_MINIMUM_BYTES and "gzip" in request.headers.get(
-        "accept-encoding", ""
-    )
-    return f'"{digest}-gzip"' if gzipped else f'"{digest}"'
-
-
-def _etag_matches(if_none_match: str, etag: str) -> bool:
-    """If-None-Match's weak comparison (RFC 9110, 13.1.2): `*`, or any listed tag, W/ or not."""
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or etag in tags
-
-
 class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context, orjson encoding and JSON error bodies."""
 
@@ -180,6 +166,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         *,
         settings: Settings,
         trusted_documents: TrustedDocuments | None = None,
+        fast_hits: FastHits | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -188,6 +175,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
         self.settings = settings
         self.trusted_documents = trusted_documents or TrustedDocuments()
+        # Taught every document whose public answer this endpoint sends, so that the next
+        # requests for it are answered before GraphQL when they hit the cache.
+        self.fast_hits = fast_hits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -236,14 +226,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if not isinstance(answer, dict) or answer.get("data") is None or "errors" in answer:
             response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
             return response
-        body = orjson.dumps({"data": answer["data"]})
+        known = known_document_of(request.scope)
+        if self.fast_hits is not None and known is not None:
+            self.fast_hits.learn(request.query_params, known)
+        body = public_body(answer["data"])
+        gzipped = is_gzipped(len(body), request.headers.get("accept-encoding", ""))
         headers = {
-            "Cache-Control": f"public, max-age={self.settings.cdn_max_age_seconds}, "
-            f"stale-while-revalidate={self.settings.cdn_stale_while_revalidate_seconds}",
-            "ETag": _etag(request, body),
+            "Cache-Control": public_cache_control(self.settings),
+            "ETag": etag(body_digest(body), gzipped=gzipped),
             "Vary": GRAPHQL_VARY,
         }
-        if _etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
+        if etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
             # A 304 has the Vary its 200 would have (RFC 9110, 15.4.5). GZipMiddleware adds
             # Accept-Encoding to a body as large as this one, with or without gzip; a 304 has
             # none, so it is added here.
@@ -257,7 +250,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             request.method == "GET"
             and response.status_code == 200
             and response.media_type == "application/json"
-            and not any(request.headers.get(header) for header in _PERSONAL_HEADERS)
+            and not any(request.headers.get(header) for header in PERSONAL_HEADERS)
             and is_shareable(request.scope)
         )
 

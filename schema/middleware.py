@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import secrets
 import sys
-import uuid
 from dataclasses import dataclass
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
@@ -47,8 +47,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_for(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
 
@@ -61,6 +60,15 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+
+
+def request_id_for(scope: Scope) -> str:
+    """The client's `X-Request-ID` (the last one) if it is sane, else a new random id."""
+    incoming = ""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            incoming = value.decode("latin-1")
+    return incoming if _SAFE_REQUEST_ID.match(incoming) else secrets.token_hex(16)
 
 
 class RequestIdLogFilter(logging.Filter):
@@ -253,8 +261,7 @@ class AllowListCORSMiddleware(CORSMiddleware):
                 add_vary(MutableHeaders(scope=message), "Origin")
             await send(message)
 
-        origin = Headers(scope=scope).get("origin")
-        if origin is None or not self.is_allowed_origin(origin):
+        if self.allowed_origin(scope) is None:
             await self.app(scope, receive, send_varying_on_origin)
             return
         await super().__call__(scope, receive, send_varying_on_origin)
@@ -262,6 +269,19 @@ class AllowListCORSMiddleware(CORSMiddleware):
     @staticmethod
     def allow_explicit_origin(headers: MutableHeaders, origin: str) -> None:
         headers["Access-Control-Allow-Origin"] = origin  # Vary: Origin is added for every answer
+
+    def allowed_origin(self, scope: Scope) -> str | None:
+        """The request's Origin, when it is one of the allowed origins."""
+        origin = _first_header(scope, b"origin")
+        return origin if origin is not None and self.is_allowed_origin(origin) else None
+
+    def add_answer_headers(self, headers: MutableHeaders, origin: str | None) -> None:
+        """What this middleware adds to an answer (not a preflight's) to a request from `origin`
+        (an allowed one, or None): Starlette's CORS headers, then Origin in Vary."""
+        if origin is not None:
+            headers.update(self.simple_headers)
+            self.allow_explicit_origin(headers, origin)
+        add_vary(headers, "Origin")
 
 
 def add_vary(headers: MutableHeaders, name: str) -> None:
@@ -271,3 +291,12 @@ def add_vary(headers: MutableHeaders, name: str) -> None:
     }
     if name.lower() not in listed and "*" not in listed:
         headers.add_vary_header(name)
+
+
+def _first_header(scope: Scope, name: bytes) -> str | None:
+    """A request header as Starlette's `Headers.get` reads it (the first), without building one:
+    this runs for every request."""
+    for header, value in scope["headers"]:
+        if header == name:
+            return value.decode("latin-1")
+    return None

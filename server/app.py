@@ -41,14 +41,11 @@ from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
 from resolvers.services import Services
 from schema import demo_images, dev_pay, oauth, webhooks
+from schema.answers import GZIP_LEVEL, GZIP_MINIMUM_BYTES
 from schema.catalog_admin import transfer as catalog_transfer
+from schema.fast_hits import FastHits, FastHitsMiddleware
 from schema.graphiql.page import GRAPHIQL_ASSET_ROUTE, graphiql_asset
-from schema.http import (
-    GZIP_MINIMUM_BYTES,
-    GraphQLEndpoint,
-    database_outage_response,
-    not_found_response,
-)
+from schema.http import GraphQLEndpoint, database_outage_response, not_found_response
 from schema.media import MEDIA_PATH, MediaFiles
 from schema.middleware import (
     AllowListCORSMiddleware,
@@ -443,6 +440,19 @@ def trusted_documents_of(settings: Settings, schema: CommerceSchema) -> TrustedD
     return load_trusted_documents(path, schema, only=settings.trusted_documents_only)
 
 
+def cors_options(settings: Settings) -> dict[str, Any]:
+    """How `AllowListCORSMiddleware` answers browsers on other origins (README, "Browsers on
+    another origin (CORS)")."""
+    return {
+        "allow_origins": settings.cors_origins,
+        "allow_credentials": True,
+        "allow_methods": ["GET", "POST"],
+        "allow_headers": CORS_ALLOW_HEADERS,
+        "expose_headers": ["X-Request-ID"],
+        "max_age": settings.cors_max_age_seconds,
+    }
+
+
 def create_app(settings: Settings, *, tracer_provider: Any | None = None) -> Starlette:
     """The ASGI app. Its lifespan opens the MongoDB and Redis clients and closes them on shutdown.
 
@@ -534,7 +544,12 @@ def create_app(settings: Settings, *, tracer_provider: Any | None = None) -> Sta
             settings.trusted_documents_manifest,
             ", and nothing else runs" if trusted_documents.only else "",
         )
-    graphql = GraphQLEndpoint(schema, settings=settings, trusted_documents=trusted_documents)
+    fast_hits = (
+        FastHits(trusted_documents) if settings.cache_enabled and settings.cache_fast_hits else None
+    )
+    graphql = GraphQLEndpoint(
+        schema, settings=settings, trusted_documents=trusted_documents, fast_hits=fast_hits
+    )
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -565,24 +580,25 @@ def create_app(settings: Settings, *, tracer_provider: Any | None = None) -> Sta
     )
     app.add_middleware(UnexpectedErrorMiddleware)
     # Browsers and CDNs (README, "GET and CDNs"): answers of GZIP_MINIMUM_BYTES or more, gzipped.
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
     # Every body is held to the small limit; /graphql raises it for an authorized upload.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_json_request_bytes)
     # Outside the body limit, so preflights are answered before anything refuses them; inside the
     # request-id and security-header middlewares, so its answers get those headers too.
-    app.add_middleware(
-        AllowListCORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_credentials=True,
-        allow_methods=["GET", "POST"],
-        allow_headers=CORS_ALLOW_HEADERS,
-        expose_headers=["X-Request-ID"],
-        max_age=settings.cors_max_age_seconds,
-    )
+    cors = cors_options(settings)
+    app.add_middleware(AllowListCORSMiddleware, **cors)
     # Inside the request id (its log line carries it), outside whatever may answer for the route.
     app.add_middleware(RequestObservationMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
+    if fast_hits is not None:
+        # Cache hits of anonymous GETs, answered with their stored (gzipped) bytes before
+        # everything else (README, "Query cache"), with the headers the middlewares above add,
+        # and observed (metrics, the request's log line) as they would observe it.
+        app.add_middleware(
+            FastHitsMiddleware, settings=settings, fast_hits=fast_hits, cors=cors, metrics=metrics
+        )
+    app.state.fast_hits = fast_hits
     return app
 
 

@@ -1,4 +1,4 @@
-"""Test plumbing shared by many modules: GraphQL calls and MongoDB command counting."""
+"""Test plumbing shared by many modules: GraphQL calls, MongoDB and Redis command counting."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 from pymongo import monitoring
 from pymongo.asynchronous.database import AsyncDatabase
+from redis.asyncio import Redis
 
 # Commands that are part of talking to a server, not of answering a query.
 _HOUSEKEEPING = {
@@ -72,6 +74,29 @@ class MongoCommandCounter(monitoring.CommandListener):
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
+
+
+@contextlib.asynccontextmanager
+async def redis_commands(url: str) -> AsyncIterator[list[str]]:
+    """The commands clients sent the Redis server at `url` while the block ran (MONITOR), in
+    order; those a Lua script ran are left out (its EVALSHA is counted). Filled when the block
+    ends: markers sent before and after it delimit the block, without waiting on a clock."""
+    marker = f"commands-{uuid.uuid4().hex}"
+    watcher, sender = Redis.from_url(url), Redis.from_url(url)
+    commands: list[str] = []
+    try:
+        async with watcher.monitor() as monitor:
+            await sender.echo(f"{marker}-start")
+            while (await monitor.next_command())["command"] != f"ECHO {marker}-start":
+                pass
+            yield commands
+            await sender.echo(f"{marker}-end")
+            while (seen := await monitor.next_command())["command"] != f"ECHO {marker}-end":
+                if seen["client_type"] != "lua":
+                    commands.append(seen["command"])
+    finally:
+        await sender.aclose()
+        await watcher.aclose()
 
 
 def _winning_plan_nodes(explain: Any) -> list[dict[str, Any]]:

@@ -1,8 +1,8 @@
-"""Redis cache of public query results: keys, entries, invalidation and the circuit breaker.
+"""Redis cache of public query results: lookups, stores, invalidation and the circuit breaker.
 
-An entry is one query's `data`, keyed by the normalized document, operation name, variables
-and audience, and stored with the current version of each tag its result depends on (`tags.py`);
-a write gives each tag it affects a new version, so every entry that read the old data no longer
+An entry is one query's answer (`entries.py`: its bytes as the HTTP layer sends them), keyed by
+the normalized document, operation name, variables and audience (`keys.py`), and stored with the
+current version of each tag its result depends on (`tags.py`); a write gives each tag it affects a new version, so every entry that read the old data no longer
 matches and misses on its next lookup, while entries that depend on other tags keep hitting.
 Versions are random and an entry never stores a missing one, so a tag that expires or is evicted
 makes its entries miss; it never makes an old entry match again.
@@ -17,8 +17,6 @@ been applied (`lease.py`), and each client may create only so many entries a min
 from __future__ import annotations
 
 import enum
-import functools
-import hashlib
 import logging
 import secrets
 import time
@@ -29,10 +27,9 @@ from typing import Any
 import orjson
 from beanie import PydanticObjectId
 from bson import ObjectId
-from graphql import parse, print_ast
 from pymongo.errors import PyMongoError
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from documents.cache_invalidations import forget_invalidations, record_invalidation
@@ -40,6 +37,8 @@ from documents.catalog import Category, Product
 from documents.reviews import ReviewChange
 from documents.transactions import after_commit, current_session
 from resolvers.client_share import ClientShare
+from resolvers.cost_draw import BucketCharge
+from resolvers.query_cache.entries import READ_ENTRY, EntryRead, Outcome, StoredAnswer
 from resolvers.query_cache.lease import ServingLease
 from resolvers.query_cache.tags import (
     CATALOG_TAG,
@@ -52,7 +51,6 @@ from resolvers.query_cache.tags import (
 
 logger = logging.getLogger(__name__)
 
-ANONYMOUS_AUDIENCE = "anonymous"
 TIMEOUTS_BEFORE_BREAKING = 3
 
 
@@ -66,22 +64,6 @@ class CacheStatus(enum.StrEnum):
     BYPASS = "BYPASS"
     # Redis failed, or an invalidation is still to be applied to it; served from MongoDB.
     UNAVAILABLE = "UNAVAILABLE"
-
-
-@functools.lru_cache(maxsize=2048)
-def _normalized_document(query: str) -> str:
-    return print_ast(parse(query, no_location=True))
-
-
-def cache_key(
-    query: str, operation_name: str | None, variables: dict[str, Any] | None, audience: str
-) -> str:
-    """The same operation spelled with other whitespace, comments or variable order shares a key."""
-    material = orjson.dumps(
-        [_normalized_document(query), operation_name, variables or {}, audience],
-        option=orjson.OPT_SORT_KEYS,
-    )
-    return hashlib.sha256(material).hexdigest()
 
 
 def _is_timeout(error: BaseException) -> bool:
@@ -103,8 +85,12 @@ def _new_epoch() -> int:
 @dataclass(frozen=True)
 class Lookup:
     status: CacheStatus
-    data: dict[str, Any] | None = None
+    answer: StoredAnswer | None = None
     epoch: str | None = None
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        return None if self.answer is None else self.answer.data
 
 
 class QueryCache:
@@ -141,6 +127,7 @@ class QueryCache:
         self._lease = ServingLease(
             self._apply, check_interval_seconds=pending_check_seconds, clock=clock
         )
+        self._read_entry = redis.register_script(READ_ENTRY)
 
     def _entry_key(self, key: str) -> str:
         return f"{self._prefix}entry:{key}"
@@ -151,6 +138,10 @@ class QueryCache:
     @property
     def _epoch_key(self) -> str:
         return f"{self._prefix}epoch"
+
+    @property
+    def redis(self) -> Redis:
+        return self._redis
 
     @property
     def available(self) -> bool:
@@ -178,29 +169,55 @@ class QueryCache:
         )
 
     async def lookup(self, key: str) -> Lookup:
-        """The cached data for `key` if every tag it depends on still has the stored version."""
+        """The cached answer for `key` if every tag it depends on still has the stored version."""
         if not self.enabled:
             return Lookup(CacheStatus.BYPASS)
-        if not self.available or not await self._lease.allows_serving():
+        if not await self.serving():
             return Lookup(CacheStatus.UNAVAILABLE)
+        read = await self.answer(key)
+        if read is None:
+            return Lookup(CacheStatus.UNAVAILABLE)
+        epoch = read.epoch
+        if epoch is None:
+            try:
+                epoch = _text(await self._start_epoch())
+            except (RedisError, OSError) as error:
+                self._failed("lookup", error)
+                return Lookup(CacheStatus.UNAVAILABLE)
+        if read.outcome is Outcome.MISS or read.body is None:
+            return Lookup(CacheStatus.MISS, epoch=epoch)
+        return Lookup(CacheStatus.HIT, answer=StoredAnswer(read.body, etag=read.etag), epoch=epoch)
+
+    async def serving(self) -> bool:
+        """Whether entries may be served now: Redis is not failing and the lease holds."""
+        return self.available and await self._lease.allows_serving()
+
+    async def answer(
+        self, key: str, *, gzip: bool = False, charge: BucketCharge | None = None
+    ) -> EntryRead | None:
+        """The stored answer for `key` (gzipped if `gzip` and there is a gzipped form), read and
+        checked against its tags in one round trip; with `charge`, its cost is drawn from that
+        bucket in the same round trip, and only for a hit. For a caller that has checked
+        `serving()`. None when Redis failed."""
+        keys = [self._entry_key(key), self._epoch_key]
+        arguments = [self._tag_key(""), "1" if gzip else "0"]
+        if charge is not None:
+            keys.append(charge.key)
+            arguments += charge.arguments
         try:
-            raw_entry, epoch = await self._redis.mget([self._entry_key(key), self._epoch_key])
-            self._succeeded()
-            if epoch is None:
-                epoch = await self._start_epoch()
-            if raw_entry is None:
-                return Lookup(CacheStatus.MISS, epoch=_text(epoch))
-            entry = orjson.loads(raw_entry)
-            tags: dict[str, str | None] = entry["tags"]
-            if tags:
-                current = await self._redis.mget([self._tag_key(tag) for tag in tags])
-                stored = list(tags.values())
-                if None in stored or [_text(version) for version in current] != stored:
-                    return Lookup(CacheStatus.MISS, epoch=_text(epoch))
+            try:
+                # EVALSHA itself: redis-py's Script checks on every call whether it runs in a
+                # pipeline, an isinstance check that costs a hit measurably.
+                reply = await self._redis.evalsha(
+                    self._read_entry.sha, len(keys), *keys, *arguments
+                )
+            except NoScriptError:  # a restarted or flushed Redis: Script loads it again
+                reply = await self._read_entry(keys=keys, args=arguments)
         except (RedisError, OSError) as error:
             self._failed("lookup", error)
-            return Lookup(CacheStatus.UNAVAILABLE)
-        return Lookup(CacheStatus.HIT, data=entry["data"])
+            return None
+        self._succeeded()
+        return EntryRead.parse(reply)
 
     async def _start_epoch(self) -> bytes | str | None:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -218,29 +235,57 @@ class QueryCache:
         epoch: str | None,
         *,
         client: str,
+        answer: StoredAnswer | None = None,
     ) -> CacheStatus:
-        """Cache `data` unless something was invalidated since the lookup that missed, and
-        unless `client` has created its share of entries this minute. Returns the status to
-        report: MISS, or BYPASS when the client's share is used up."""
+        """Cache `data` (as `answer`, its bytes as the HTTP layer sends them, when given) unless
+        something was invalidated since the lookup that missed, and unless `client` has created
+        its share of entries this minute. Returns the status to report: MISS, or BYPASS when the
+        client's share is used up."""
+        status, _ = await self.store_answer(
+            key,
+            answer or StoredAnswer(orjson.dumps({"data": data})),
+            dependencies,
+            epoch,
+            client=client,
+        )
+        return status
+
+    async def store_answer(
+        self,
+        key: str,
+        answer: StoredAnswer,
+        dependencies: CacheDependencies,
+        epoch: str | None,
+        *,
+        client: str,
+    ) -> tuple[CacheStatus, bool]:
+        """`store`, saying also whether the entry was stored."""
         if not (self.enabled and dependencies.cacheable and self.available) or epoch is None:
-            return CacheStatus.MISS
+            return CacheStatus.MISS, False
+        if answer.size > self._max_entry_bytes:
+            logger.info("query result of %d bytes is too large to cache", answer.size)
+            return CacheStatus.MISS, False
         try:
-            payload = await self._entry(data, sorted(dependencies.tags), epoch)
-            if payload is None:
-                return CacheStatus.MISS
-            if len(payload) > self._max_entry_bytes:
-                logger.info("query result of %d bytes is too large to cache", len(payload))
-                return CacheStatus.MISS
+            tags = sorted(dependencies.tags)
+            versions = await self._current_versions(tags, epoch)
+            if versions is None:
+                return CacheStatus.MISS, False
             if not await self._client_entries.take(client):
-                return CacheStatus.BYPASS
-            await self._redis.set(self._entry_key(key), payload, ex=self._ttl)
+                return CacheStatus.BYPASS, False
+            entry_key = self._entry_key(key)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(entry_key)
+                pipe.hset(entry_key, mapping=answer.fields(tags, versions))
+                pipe.expire(entry_key, self._ttl)
+                await pipe.execute()
         except (RedisError, OSError) as error:
             self._failed("store", error)
-        return CacheStatus.MISS
+            return CacheStatus.MISS, False
+        return CacheStatus.MISS, True
 
-    async def _entry(self, data: dict[str, Any], tags: list[str], epoch: str) -> bytes | None:
-        """The entry to store, with the current version of each tag; None when an invalidation
-        happened since the lookup (the epoch moved), as `data` may predate it."""
+    async def _current_versions(self, tags: list[str], epoch: str) -> list[str] | None:
+        """The current version of each tag, to store the entry with; None when an invalidation
+        happened since the lookup (the epoch moved), as the result may predate it."""
         keys = [self._epoch_key, *(self._tag_key(tag) for tag in tags)]
         current_epoch, *versions = await self._redis.mget(keys)
         missing = [tag for tag, version in zip(tags, versions, strict=True) if version is None]
@@ -253,11 +298,7 @@ class QueryCache:
                 *_, (current_epoch, *versions) = await pipe.execute()
         if _text(current_epoch) != epoch or None in versions:
             return None
-        entry = {
-            "tags": {tag: _text(v) for tag, v in zip(tags, versions, strict=True)},
-            "data": data,
-        }
-        return orjson.dumps(entry)
+        return [str(_text(version)) for version in versions]
 
     async def _apply(self, tags: set[str], operation: str) -> bool:
         """Give each tag a new version and move the epoch; False when Redis did not take it."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from documents.errors import DomainError, ErrorCode
 from resolvers.context import Context
@@ -44,6 +46,32 @@ class QueryCostThrottledError(DomainError):
             f"try again in {retry_after} seconds",
             extensions={"retryAfter": retry_after},
         )
+
+
+# Where the price of an operation is kept on its execution context, for the query cache to store
+# with a result (a hit is charged what the operation cost when it ran).
+_PRICE_ATTRIBUTE = "operation_price"
+
+
+@dataclass
+class OperationPrice:
+    """An operation's requested cost, and its actual cost on the data it returned (worked out
+    once, whoever asks first)."""
+
+    cost: QueryCost
+    requested: int
+    _actual: tuple[Mapping[str, Any], int | None] | None = field(default=None, repr=False)
+
+    def actual(self, data: Mapping[str, Any]) -> int | None:
+        if self._actual is None or self._actual[0] is not data:
+            self._actual = (data, self.cost.actual(data))
+        return self._actual[1]
+
+
+def price_of(execution_context: ExecutionContext) -> OperationPrice | None:
+    """The price `QueryCostExtension` put on this operation; None when it was not priced."""
+    price: OperationPrice | None = getattr(execution_context, _PRICE_ATTRIBUTE, None)
+    return price
 
 
 def _throttle_status(status: ThrottleStatus | None) -> dict[str, float] | None:
@@ -101,6 +129,8 @@ class QueryCostExtension(SchemaExtension):
         if requested > max_cost:
             count_cost_refusal("too_complex")
             raise QueryCostTooHighError(requested, max_cost)
+        price = OperationPrice(cost, requested)
+        setattr(execution_context, _PRICE_ATTRIBUTE, price)
         bucket = ctx.services.cost_bucket
         claims = ctx.access_claims
         client = throttle_client(claims.user_id if claims else None, ctx.client_ip)
@@ -115,7 +145,7 @@ class QueryCostExtension(SchemaExtension):
         if not isinstance(data, Mapping):
             return
         try:
-            actual = self._actual = cost.actual(data)
+            actual = self._actual = price.actual(data)
         except Exception:  # pricing the answer must never cost the client the answer
             logger.exception("could not price the result of an operation")
             return
