@@ -21,6 +21,7 @@ from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
+from uvicorn.config import STARTUP_FAILURE
 
 from documents.accounts import (
     AccountError,
@@ -51,6 +52,7 @@ from server.app import (
     init_documents,
     trusted_documents_of,
 )
+from server.reuse_port import ReusePortSupervisor
 from server.worker import run_worker, start_worker_process, stop_worker_process
 from settings import Settings
 
@@ -244,24 +246,32 @@ def serve(settings: Settings) -> None:
         settings.port,
         " (GraphiQL in a browser)" if settings.serves_graphiql else "",
     )
+    config = uvicorn.Config(
+        "server:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        # JSON lines: uvicorn's own records go through our handler, as every other does.
+        log_config=None if settings.logs_as_json else uvicorn.config.LOGGING_CONFIG,
+        # The request line (schema/observability.py) says more than uvicorn's access log.
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
     with metrics_directory(settings.workers):
-        uvicorn.run(
-            "server:app_from_environment",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            loop="uvloop",
-            http="httptools",
-            log_level=settings.log_level.lower(),
-            # JSON lines: uvicorn's own records go through our handler, as every other does.
-            log_config=None if settings.logs_as_json else uvicorn.config.LOGGING_CONFIG,
-            # The request line (schema/observability.py) says more than uvicorn's access log.
-            access_log=False,
-            timeout_graceful_shutdown=10,
-            proxy_headers=True,
-            forwarded_allow_ips=settings.forwarded_allow_ips,
-        )
+        if settings.workers == 1:
+            server = uvicorn.Server(config)
+            server.run()
+            if not server.started:
+                raise SystemExit(STARTUP_FAILURE)
+        else:
+            # Not uvicorn's own workers, which share one socket: see server/reuse_port.py.
+            ReusePortSupervisor(config).run()
 
 
 def tracing_installed() -> bool:

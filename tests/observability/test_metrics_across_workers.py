@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pymongo
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from integrations.local_servers import free_port
@@ -199,3 +200,53 @@ def test_serve_with_two_workers_adds_up_their_metrics(settings: Settings, tmp_pa
     # The directory was this start's own, and is gone with it.
     assert not directory.exists()
     assert not (tmp_path / "not-this-one").exists()
+
+
+def health_answers_by_worker(directory: Path) -> dict[str, float]:
+    """How many /healthz requests each worker (by pid, from its own counter file) answered."""
+    answered = {}
+    for path in directory.glob("counter_*.db"):
+        pid = path.stem.rsplit("_", 1)[1]
+        answered[pid] = sum(
+            sample.value
+            for family in MultiProcessCollector.merge([str(path)], accumulate=True)
+            for sample in family.samples
+            if sample.name == "commerce_http_responses_total"
+            and sample.labels == {"route": "health", "status": "200"}
+        )
+    return answered
+
+
+def listening_sockets(port: int) -> int:
+    """How many IPv4 sockets listen on `port` (Linux: /proc/net/tcp, state 0A is LISTEN)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(
+        1
+        for row in rows
+        if (fields := row.split())[1].endswith(f":{port:04X}") and fields[3] == "0A"
+    )
+
+
+def test_serve_with_two_workers_spreads_fresh_connections_over_both(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Each worker accepts on a socket of its own (SO_REUSEPORT) and the kernel spreads new
+    connections over them by a hash of their addresses: with one shared socket, sequential
+    connections to idle workers mostly went to the same one."""
+    requests = 64
+    with two_worker_server(settings, tmp_path) as (base_url, temporary):
+        (directory,) = temporary.glob("commerce-metrics-*")
+        no_reuse = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=base_url, limits=no_reuse, timeout=10) as http:
+            for _ in range(requests):
+                assert http.get("/healthz").status_code == 200
+        answered = health_answers_by_worker(directory)
+        listening = listening_sockets(int(base_url.rsplit(":", 1)[1]))
+
+    # Two sockets listen on the port, one per worker; uvicorn's own workers share one.
+    assert listening == 2
+
+    assert sum(answered.values()) == requests
+    # Both answered (all on one of two has a chance of 2 in 2**64 when spread by a hash).
+    assert len(answered) == 2, answered
+    assert all(count > 0 for count in answered.values()), answered
