@@ -36,6 +36,8 @@ from integrations.local_servers import (
     LocalServer,
     LocalServerError,
     ServerSupervisor,
+    cache_size_for_memory,
+    machine_memory_gb,
     running_mongod_uri,
     running_redis_uri,
     start_mongod,
@@ -136,13 +138,18 @@ def start_embedded_servers(
                 logger.info("using the embedded MongoDB already running at %s", running)
             else:
                 started = time.monotonic()
-                mongod = start_mongod(mongo_dir, settings.embedded_mongo_port)
+                cache_gb, cache_origin = embedded_mongo_cache(settings)
+                mongod = start_mongod(
+                    mongo_dir, settings.embedded_mongo_port, cache_size_gb=cache_gb
+                )
                 servers.append(mongod)
                 updates["mongodb_uri"] = mongod.uri
                 logger.info(
-                    "embedded MongoDB replica set at %s (data in %s, %.1fs)",
+                    "embedded MongoDB replica set at %s (data in %s, %g GB cache %s, %.1fs)",
                     mongod.uri,
                     mongo_dir,
+                    cache_gb,
+                    cache_origin,
                     time.monotonic() - started,
                 )
         if with_redis and settings.redis_url is None:
@@ -166,6 +173,15 @@ def start_embedded_servers(
         stop_servers(servers)
         raise
     return settings.model_copy(update=updates), servers
+
+
+def embedded_mongo_cache(settings: Settings) -> tuple[float, str]:
+    """The embedded mongod's WiredTiger cache in GB, and where that size comes from (for the
+    log): EMBEDDED_MONGO_CACHE_GB, else the machine's memory."""
+    if settings.embedded_mongo_cache_gb is not None:
+        return settings.embedded_mongo_cache_gb, "from EMBEDDED_MONGO_CACHE_GB"
+    memory = machine_memory_gb()
+    return cache_size_for_memory(memory), f"for {memory:.0f} GiB of memory"
 
 
 def embedded_cache_redis(
