@@ -59,12 +59,18 @@ from server.worker import run_worker, start_worker_process, stop_worker_process
 from settings import Settings
 
 logger = logging.getLogger("commerce")
+# How long one of the seed's MongoDB operations (a batch of inserts, an index build) may take.
+SEED_OPERATION_SECONDS = 600.0
 SCHEMA_FILE = Path(__file__).parent.parent / "schema.graphql"
 
 
 async def seed_if_empty(settings: Settings, *, products: int | None = None) -> None:
-    """Load the demo catalog unless the database already has products."""
-    client = connect_mongo(settings)
+    """Load the demo catalog unless the database already has products. A batch of thousands of
+    inserts is not a request: on a busy machine one may take longer than a request's
+    MONGODB_OPERATION_TIMEOUT_SECONDS, so the seed waits for MongoDB as long as it takes."""
+    client = connect_mongo(
+        settings.model_copy(update={"mongodb_operation_timeout_seconds": SEED_OPERATION_SECONDS})
+    )
     try:
         await init_documents(client, settings)
         if await Product.find_one() is not None or await Category.find_one() is not None:
