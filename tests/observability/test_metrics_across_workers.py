@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -234,3 +235,37 @@ def listening_sockets(port: int) -> int:
         for row in rows
         if (fields := row.split())[1].endswith(f":{port:04X}") and fields[3] == "0A"
     )
+
+
+def test_a_dead_worker_is_replaced_with_a_socket_of_its_own(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A killed worker's socket leaves with it (the supervisor kept no copy, so new connections
+    go on to the other worker) and its replacement listens on a new one."""
+    with two_worker_server(settings, tmp_path) as (base_url, temporary):
+        (directory,) = temporary.glob("commerce-metrics-*")
+        port = int(base_url.rsplit(":", 1)[1])
+        no_reuse = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=base_url, limits=no_reuse, timeout=10) as http:
+            for _ in range(24):
+                assert http.get("/healthz").status_code == 200
+            first, second = health_answers_by_worker(directory)
+            os.kill(int(first), signal.SIGKILL)
+            deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+            # Connections queued on its socket as it died are reset: none are sent until it is
+            # gone from the port.
+            while listening_sockets(port) > 1:
+                assert time.monotonic() < deadline, "the killed worker's socket stayed"
+            answered_while_one = []
+            # Until the replacement listens: every fresh connection is answered meanwhile.
+            while listening_sockets(port) < 2 or len(answered_while_one) < 8:
+                assert time.monotonic() < deadline, "no replacement worker"
+                answered_while_one.append(http.get("/healthz").status_code)
+            for _ in range(24):
+                assert http.get("/healthz").status_code == 200
+        workers = set(health_answers_by_worker(directory))
+
+    assert set(answered_while_one) == {200}
+    assert listening_sockets(port) == 0
+    # The replacement answered too, beside the survivor and the dead one's counts.
+    assert len(workers - {first, second}) == 1, workers
