@@ -88,7 +88,7 @@ def main() -> int:
         now, count, plan = timed_count(database, [NOW, *conditions], args.rounds)
         same = "" if count == before_count else f" (before: {before_count:,})"
         print(
-            f"| {name} | {before:,.1f} | {now:,.1f} | {before / now:,.0f}× "
+            f"| {name} | {before:,.1f} | {now:,.1f} | {before / now:,.0f}x "
             f"| {count:,}{same}, {plan} |"
         )
     client.close()
