@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     embedded_mongo_port: Annotated[int, Field(ge=1024, le=65535)] = 27027
     embedded_redis_port: Annotated[int, Field(ge=1024, le=65535)] = 6390
+    # WiredTiger's cache of the embedded mongod; unset: sized from the machine's memory.
+    embedded_mongo_cache_gb: Annotated[float | None, Field(ge=0.25, le=1024)] = None
 
     # Failing fast when MongoDB is down or stalled (README, "Health, readiness and outages"); past
     # these the API answers SERVICE_UNAVAILABLE. How long to look for a usable server, to open a

@@ -27,7 +27,14 @@ from typing import Any
 
 import httpx
 
-from integrations.local_servers import LocalServer, free_port, start_mongod, start_redis
+from integrations.local_servers import (
+    LocalServer,
+    cache_size_for_memory,
+    free_port,
+    machine_memory_gb,
+    start_mongod,
+    start_redis,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -130,7 +137,9 @@ def backends(work_dir: Path, *, with_redis: bool = True) -> Iterator[Backends]:
     """A private mongod (and redis-server) on free ports, data under `work_dir`."""
     started: list[LocalServer] = []
     try:
-        mongod = start_mongod(work_dir / "mongo", free_port())
+        # Sized as `make run` sizes it: the big-catalog run outgrows the small default.
+        cache_gb = cache_size_for_memory(machine_memory_gb())
+        mongod = start_mongod(work_dir / "mongo", free_port(), cache_size_gb=cache_gb)
         started.append(mongod)
         redis = None
         if with_redis:
@@ -192,7 +201,7 @@ class ApiServer:
     group, so a terminal Ctrl-C reaches only us."""
 
     def __init__(
-        self, env: dict[str, str], log_path: Path, command: list[str] | None = None
+        self, env: dict[str, str], log_path: Path, *, command: list[str] | None = None
     ) -> None:
         self.log_path = log_path
         self.port = int(env["PORT"])

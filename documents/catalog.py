@@ -42,7 +42,12 @@ class Category(Document):
 
 
 # The storefront shows exactly the products matching this filter (and `Product.is_visible`).
-VISIBLE_PRODUCTS: dict[str, Any] = {"published": True, "archived_at": None}
+# Published and not archived, in one always-present field that leads every listing index: an
+# archived product is never published (documents/products.py's state table stores
+# `published: False` with `archived_at`, and `unpublish_archived_products` upgraded what earlier
+# versions stored), so `archived_at: null`, which no index answers without reading each
+# document, need not be asked. A count of a list is then a count of index keys (COUNT_SCAN).
+VISIBLE_PRODUCTS: dict[str, Any] = {"published": True}
 
 
 class ProductSortField(enum.StrEnum):
@@ -56,6 +61,14 @@ class ProductSortField(enum.StrEnum):
 
 
 INDEXED_SORT_FIELDS = [f for f in ProductSortField if f is not ProductSortField.RELEVANCE]
+
+
+async def unpublish_archived_products() -> None:
+    """Upgrade: archived products stored published (by a version before archiving unpublished)
+    are unpublished, so `VISIBLE_PRODUCTS` need not ask for `archived_at` (idempotent)."""
+    await Product.get_pymongo_collection().update_many(
+        {"published": True, "archived_at": {"$ne": None}}, {"$set": {"published": False}}
+    )
 
 
 def _listing_indexes() -> list[IndexModel]:
@@ -103,7 +116,8 @@ class Product(Document):
     # review here accounts for. None when every rating is a review's.
     imported_rating_histogram: list[int] | None = None
     published: bool = True
-    # Archived products are hidden and kept for order history; archiving also unpublishes.
+    # Archived products are hidden and kept for order history; archiving also unpublishes
+    # (never both: `VISIBLE_PRODUCTS` asks for `published` alone).
     archived_at: datetime | None = None
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
@@ -124,8 +138,9 @@ class Product(Document):
 
     @property
     def is_visible(self) -> bool:
-        """Whether the storefront may show this product: it matches `VISIBLE_PRODUCTS`."""
-        return all(getattr(self, name) == value for name, value in VISIBLE_PRODUCTS.items())
+        """Whether the storefront may show this product: it matches `VISIBLE_PRODUCTS` (and is not
+        archived, which a published product never is)."""
+        return self.published and self.archived_at is None
 
     class Settings:
         name = "products"

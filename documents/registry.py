@@ -12,7 +12,7 @@ from documents.accounts import ACCOUNT_DOCUMENTS
 from documents.addresses import ADDRESS_DOCUMENTS
 from documents.cache_invalidations import CACHE_INVALIDATION_DOCUMENTS
 from documents.carts import CART_DOCUMENTS
-from documents.catalog import CATALOG_DOCUMENTS
+from documents.catalog import CATALOG_DOCUMENTS, unpublish_archived_products
 from documents.common import utc_now
 from documents.orders import ORDER_DOCUMENTS
 from documents.outbox import OUTBOX_DOCUMENTS
@@ -46,7 +46,10 @@ ALL_DOCUMENTS: list[type[Document]] = [
 ]
 
 # Each is idempotent: a process that dies before recording one runs it again.
-_UPGRADES = {"rating_histograms": upgrade_legacy_ratings}
+_UPGRADES = {
+    "rating_histograms": upgrade_legacy_ratings,
+    "archived_products_unpublished": unpublish_archived_products,
+}
 
 
 async def create_indexes() -> None:

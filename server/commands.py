@@ -21,6 +21,7 @@ from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
+from uvicorn.config import STARTUP_FAILURE
 
 from documents.accounts import (
     AccountError,
@@ -35,6 +36,8 @@ from integrations.local_servers import (
     LocalServer,
     LocalServerError,
     ServerSupervisor,
+    cache_size_for_memory,
+    machine_memory_gb,
     running_mongod_uri,
     running_redis_uri,
     start_mongod,
@@ -51,16 +54,23 @@ from server.app import (
     init_documents,
     trusted_documents_of,
 )
+from server.reuse_port import ReusePortSupervisor
 from server.worker import run_worker, start_worker_process, stop_worker_process
 from settings import Settings
 
 logger = logging.getLogger("commerce")
+# How long one of the seed's MongoDB operations (a batch of inserts, an index build) may take.
+SEED_OPERATION_SECONDS = 600.0
 SCHEMA_FILE = Path(__file__).parent.parent / "schema.graphql"
 
 
 async def seed_if_empty(settings: Settings, *, products: int | None = None) -> None:
-    """Load the demo catalog unless the database already has products."""
-    client = connect_mongo(settings)
+    """Load the demo catalog unless the database already has products. A batch of thousands of
+    inserts is not a request: on a busy machine one may take longer than a request's
+    MONGODB_OPERATION_TIMEOUT_SECONDS, so the seed waits for MongoDB as long as it takes."""
+    client = connect_mongo(
+        settings.model_copy(update={"mongodb_operation_timeout_seconds": SEED_OPERATION_SECONDS})
+    )
     try:
         await init_documents(client, settings)
         if await Product.find_one() is not None or await Category.find_one() is not None:
@@ -134,13 +144,18 @@ def start_embedded_servers(
                 logger.info("using the embedded MongoDB already running at %s", running)
             else:
                 started = time.monotonic()
-                mongod = start_mongod(mongo_dir, settings.embedded_mongo_port)
+                cache_gb, cache_origin = embedded_mongo_cache(settings)
+                mongod = start_mongod(
+                    mongo_dir, settings.embedded_mongo_port, cache_size_gb=cache_gb
+                )
                 servers.append(mongod)
                 updates["mongodb_uri"] = mongod.uri
                 logger.info(
-                    "embedded MongoDB replica set at %s (data in %s, %.1fs)",
+                    "embedded MongoDB replica set at %s (data in %s, %g GB cache %s, %.1fs)",
                     mongod.uri,
                     mongo_dir,
+                    cache_gb,
+                    cache_origin,
                     time.monotonic() - started,
                 )
         if with_redis and settings.redis_url is None:
@@ -164,6 +179,15 @@ def start_embedded_servers(
         stop_servers(servers)
         raise
     return settings.model_copy(update=updates), servers
+
+
+def embedded_mongo_cache(settings: Settings) -> tuple[float, str]:
+    """The embedded mongod's WiredTiger cache in GB, and where that size comes from (for the
+    log): EMBEDDED_MONGO_CACHE_GB, else the machine's memory."""
+    if settings.embedded_mongo_cache_gb is not None:
+        return settings.embedded_mongo_cache_gb, "from EMBEDDED_MONGO_CACHE_GB"
+    memory = machine_memory_gb()
+    return cache_size_for_memory(memory), f"for {memory:.0f} GiB of memory"
 
 
 def embedded_cache_redis(
@@ -244,24 +268,32 @@ def serve(settings: Settings) -> None:
         settings.port,
         " (GraphiQL in a browser)" if settings.serves_graphiql else "",
     )
+    config = uvicorn.Config(
+        "server:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        # JSON lines: uvicorn's own records go through our handler, as every other does.
+        log_config=None if settings.logs_as_json else uvicorn.config.LOGGING_CONFIG,
+        # The request line (schema/observability.py) says more than uvicorn's access log.
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
     with metrics_directory(settings.workers):
-        uvicorn.run(
-            "server:app_from_environment",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            loop="uvloop",
-            http="httptools",
-            log_level=settings.log_level.lower(),
-            # JSON lines: uvicorn's own records go through our handler, as every other does.
-            log_config=None if settings.logs_as_json else uvicorn.config.LOGGING_CONFIG,
-            # The request line (schema/observability.py) says more than uvicorn's access log.
-            access_log=False,
-            timeout_graceful_shutdown=10,
-            proxy_headers=True,
-            forwarded_allow_ips=settings.forwarded_allow_ips,
-        )
+        if settings.workers == 1:
+            server = uvicorn.Server(config)
+            server.run()
+            if not server.started:
+                raise SystemExit(STARTUP_FAILURE)
+        else:
+            # Not uvicorn's own workers, which share one socket: see server/reuse_port.py.
+            ReusePortSupervisor(config).run()
 
 
 def tracing_installed() -> bool:

@@ -11,7 +11,14 @@ dies, even if the parent is SIGKILLed.
 This module deliberately imports nothing from the project.
 """
 
-from integrations.local_servers.mongod import find_mongod, running_mongod_uri, start_mongod
+from integrations.local_servers.mongod import (
+    cache_size_for_memory,
+    find_mongod,
+    machine_memory_gb,
+    mongod_arguments,
+    running_mongod_uri,
+    start_mongod,
+)
 from integrations.local_servers.process import (
     LocalServer,
     LocalServerError,
@@ -29,9 +36,12 @@ __all__ = [
     "LocalServer",
     "LocalServerError",
     "ServerSupervisor",
+    "cache_size_for_memory",
     "find_mongod",
     "find_redis_server",
     "free_port",
+    "machine_memory_gb",
+    "mongod_arguments",
     "running_mongod_uri",
     "running_redis_uri",
     "spawn_attached",

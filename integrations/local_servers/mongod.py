@@ -54,8 +54,52 @@ def find_mongod() -> Path:
     return path
 
 
+# WiredTiger's cache when none is asked for: small, for the test and benchmark servers.
+SMALL_CACHE_GB = 0.5
+# Sized from the machine: this share of its memory less the headroom, within these bounds.
+_CACHE_SHARE = 0.4
+_CACHE_HEADROOM_GB = 1.0
+_CACHE_BOUNDS_GB = (0.25, 4.0)
+
+
+def machine_memory_gb() -> float:
+    """The machine's physical memory in GiB."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def cache_size_for_memory(memory_gb: float) -> float:
+    """WiredTiger cache (GB) for a development mongod on a machine with `memory_gb`: 40 % of it
+    less 1 GB of headroom (mongod's own default takes 50 %, too much beside the API, its
+    workers and Redis), rounded down to a tenth, between 0.25 and 4 GB (a million demo
+    products' indexes and working set fit in 4)."""
+    low, high = _CACHE_BOUNDS_GB
+    share = int((memory_gb - _CACHE_HEADROOM_GB) * _CACHE_SHARE * 10) / 10
+    return min(high, max(low, share))
+
+
+def mongod_arguments(
+    data_dir: Path, port: int, *, replica_set: str, cache_size_gb: float
+) -> list[str]:
+    """The command line that starts the embedded mongod."""
+    return [
+        str(find_mongod()),
+        "--dbpath", str(data_dir),
+        "--port", str(port),
+        "--bind_ip", HOST,
+        "--replSet", replica_set,
+        "--logpath", str(data_dir / "mongod.log"),
+        "--logappend",
+        "--wiredTigerCacheSizeGB", f"{cache_size_gb:g}",
+    ]  # fmt: skip
+
+
 def start_mongod(
-    data_dir: Path, port: int, *, replica_set: str = "rs0", timeout: float = 60.0
+    data_dir: Path,
+    port: int,
+    *,
+    replica_set: str = "rs0",
+    timeout: float = 60.0,
+    cache_size_gb: float = SMALL_CACHE_GB,
 ) -> LocalServer:
     """Start ``mongod`` as a one-node replica set and wait until it is a writable primary.
 
@@ -67,7 +111,9 @@ def start_mongod(
     it from a long-lived thread (normally the main thread).
 
     Raises LocalServerError if the port is taken, the server exits during startup, or it is
-    not ready within ``timeout`` seconds.
+    not ready within ``timeout`` seconds. ``cache_size_gb`` caps WiredTiger's cache: the default
+    suits a small test catalog; a big one needs more (``cache_size_for_memory``), or its inserts
+    slow to a crawl once the indexes outgrow the cache.
     """
     deadline = time.monotonic() + timeout
     data_dir = Path(data_dir).resolve()
@@ -75,16 +121,7 @@ def start_mongod(
     ensure_port_free("mongod", port)
     log_path = data_dir / "mongod.log"
     host = f"{HOST}:{port}"
-    args = [
-        str(find_mongod()),
-        "--dbpath", str(data_dir),
-        "--port", str(port),
-        "--bind_ip", HOST,
-        "--replSet", replica_set,
-        "--logpath", str(log_path),
-        "--logappend",
-        "--wiredTigerCacheSizeGB", "0.5",
-    ]  # fmt: skip
+    args = mongod_arguments(data_dir, port, replica_set=replica_set, cache_size_gb=cache_size_gb)
     hint = (
         f"Is port {port} already in use, or is another mongod already using {data_dir} "
         f"(its lock file {data_dir / 'mongod.lock'} holds that mongod's pid)?"
@@ -94,7 +131,9 @@ def start_mongod(
         uri=f"mongodb://{host}/?replicaSet={replica_set}",
         process=spawn(args),
         log_path=log_path,
-        starter=lambda: start_mongod(data_dir, port, replica_set=replica_set, timeout=timeout),
+        starter=lambda: start_mongod(
+            data_dir, port, replica_set=replica_set, timeout=timeout, cache_size_gb=cache_size_gb
+        ),
     )
     try:
         wait_for_port(server, port, deadline, hint)

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from documents.catalog import Category, Product
+from documents.catalog import Category, Product, unpublish_archived_products
 from documents.demo_catalog import load_demo_catalog
 from settings import Settings
 from tests.factories import global_id, make_product, make_review
@@ -170,3 +170,54 @@ async def test_min_rating_and_the_rating_sort_read_a_rating_index_in_order(
         assert {name.endswith("_rating_average") for name in winning_indexes(explain)} == {True}, (
             body
         )
+
+
+COUNT = """
+query Count($filter: ProductFilter) { products(first: 1, filter: $filter) { totalCount } }
+"""
+
+
+def is_count(command: dict[str, Any]) -> bool:
+    return any("$count" in stage for stage in command.get("pipeline", []))
+
+
+async def test_the_total_count_of_a_list_and_its_category_counts_index_keys(
+    client: httpx.AsyncClient, mongo_commands: MongoCommandCounter, settings: Settings
+) -> None:
+    """`totalCount` of the storefront list, a category and a subcategory reads no document: the
+    visibility filter is a key of every listing index, so MongoDB counts keys (COUNT_SCAN). An
+    archived product stored published by an earlier version is upgraded first."""
+    await load_demo_catalog(300, public_url=settings.public_url, seed=11)
+    category = await Category.find_one({"parent_id": None})
+    assert category is not None
+    subcategory = await Category.find_one({"parent_id": category.id})
+    assert subcategory is not None
+    archived = await make_product(category, name="Archived long ago")
+    await Product.get_pymongo_collection().update_one(
+        {"_id": archived.id}, {"$set": {"published": True, "archived_at": archived.created_at}}
+    )
+    await unpublish_archived_products()
+    visible = await Product.get_pymongo_collection().count_documents(
+        {"published": True, "archived_at": None}
+    )
+    scopes = [{}, {"categoryId": global_id(category)}, {"subcategoryId": global_id(subcategory)}]
+    mongo_commands.reset()
+
+    counts = [
+        (await graphql(client, COUNT, {"filter": scope}))["data"]["products"]["totalCount"]
+        for scope in scopes
+    ]
+
+    assert counts[0] == visible  # the archived product is not counted
+    assert counts[0] > counts[1] > counts[2] > 0
+    database = Product.get_pymongo_collection().database
+    counted = [
+        explain
+        for command, explain in await explain_all(database, mongo_commands.sent)
+        if is_count(command)
+    ]
+    assert len(counted) == len(scopes)
+    for explain in counted:
+        stages = winning_stages(explain)
+        assert "COUNT_SCAN" in stages, stages
+        assert "FETCH" not in stages, stages

@@ -11,12 +11,14 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pymongo
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from integrations.local_servers import free_port
@@ -189,13 +191,81 @@ def test_serve_with_two_workers_adds_up_their_metrics(settings: Settings, tmp_pa
                 assert http.get("/healthz").status_code == 200
             scrapes = [samples(http.get("/metrics").text) for _ in range(6)]
         writers = {path.stem.rsplit("_", 1)[1] for path in directory.glob("*.db")}
+        answered = health_answers_by_worker(directory)
+        listening = listening_sockets(int(base_url.rsplit(":", 1)[1]))
 
     health = ("commerce_http_responses_total", frozenset({("route", "health"), ("status", "200")}))
     # Whichever worker answers a scrape, it adds up both workers' files.
     assert {scrape[health] for scrape in scrapes} == {requests}
     assert len(writers) == 2, writers
+    # Each worker accepts on a socket of its own (SO_REUSEPORT; uvicorn's own workers share
+    # one), and the kernel spreads new connections over them by a hash of their addresses: both
+    # answered (all 24 on one has a chance of 2 in 2**24).
+    assert listening == 2
+    assert len(answered) == 2, answered
+    assert min(answered.values()) > 0, answered
+    assert sum(answered.values()) == requests
     mongo = ("commerce_mongodb_pool_connections", frozenset({("state", "open")}))
     assert all(scrape[mongo] >= 2 for scrape in scrapes)  # each worker has its own client
     # The directory was this start's own, and is gone with it.
     assert not directory.exists()
     assert not (tmp_path / "not-this-one").exists()
+
+
+def health_answers_by_worker(directory: Path) -> dict[str, float]:
+    """How many /healthz requests each worker (by pid, from its own counter file) answered."""
+    answered = {}
+    for path in directory.glob("counter_*.db"):
+        pid = path.stem.rsplit("_", 1)[1]
+        answered[pid] = sum(
+            sample.value
+            for family in MultiProcessCollector.merge([str(path)], accumulate=True)
+            for sample in family.samples
+            if sample.name == "commerce_http_responses_total"
+            and sample.labels == {"route": "health", "status": "200"}
+        )
+    return answered
+
+
+def listening_sockets(port: int) -> int:
+    """How many IPv4 sockets listen on `port` (Linux: /proc/net/tcp, state 0A is LISTEN)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(
+        1
+        for row in rows
+        if (fields := row.split())[1].endswith(f":{port:04X}") and fields[3] == "0A"
+    )
+
+
+def test_a_dead_worker_is_replaced_with_a_socket_of_its_own(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A killed worker's socket leaves with it (the supervisor kept no copy, so new connections
+    go on to the other worker) and its replacement listens on a new one."""
+    with two_worker_server(settings, tmp_path) as (base_url, temporary):
+        (directory,) = temporary.glob("commerce-metrics-*")
+        port = int(base_url.rsplit(":", 1)[1])
+        no_reuse = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=base_url, limits=no_reuse, timeout=10) as http:
+            for _ in range(24):
+                assert http.get("/healthz").status_code == 200
+            first, second = health_answers_by_worker(directory)
+            os.kill(int(first), signal.SIGKILL)
+            deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+            # Connections queued on its socket as it died are reset: none are sent until it is
+            # gone from the port.
+            while listening_sockets(port) > 1:
+                assert time.monotonic() < deadline, "the killed worker's socket stayed"
+            answered_while_one = []
+            # Until the replacement listens: every fresh connection is answered meanwhile.
+            while listening_sockets(port) < 2 or len(answered_while_one) < 8:
+                assert time.monotonic() < deadline, "no replacement worker"
+                answered_while_one.append(http.get("/healthz").status_code)
+            for _ in range(24):
+                assert http.get("/healthz").status_code == 200
+        workers = set(health_answers_by_worker(directory))
+
+    assert set(answered_while_one) == {200}
+    assert listening_sockets(port) == 0
+    # The replacement answered too, beside the survivor and the dead one's counts.
+    assert len(workers - {first, second}) == 1, workers
