@@ -15,6 +15,7 @@ from documents.catalog import VISIBLE_PRODUCTS, Category, Product, ProductSortFi
 from documents.errors import InvalidInputError
 from documents.money import to_minor_units
 from documents.text import is_visible_text
+from documents.trusted_reads import reader
 from resolvers.accounts.viewer import current_viewer, require_admin
 from resolvers.context import Context
 from resolvers.pagination import Ordering, Page, PageArgs, find_page
@@ -160,7 +161,7 @@ async def products(
     if ordering.field == ProductSortField.RATING.value or product_filter.min_rating is not None:
         ctx.cache_dependencies.rated_product_list(scope)
     run = ctx.loaders.product_pipelines.load
-    result = await find_page(run, conditions, ordering, page, Product.model_validate)
+    result = await find_page(run, conditions, ordering, page, reader(Product))
     for _, found in result.rows:
         ctx.loaders.product_by_id.prime(found.id, found)
     return result
@@ -187,7 +188,7 @@ async def categories(ctx: Context, *, page: PageArgs) -> Page[Category]:
     ctx.cache_dependencies(Category.get_collection_name(), "parent_id", None)
     run = ctx.loaders.category_pipelines.load
     top_level = [{"parent_id": None}]
-    return await find_page(run, top_level, _CATEGORY_ORDER, page, Category.model_validate)
+    return await find_page(run, top_level, _CATEGORY_ORDER, page, reader(Category))
 
 
 async def category(
