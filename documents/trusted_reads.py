@@ -101,7 +101,7 @@ class _Plan:
 _IMMUTABLE = (type(None), bool, int, float, str, bytes, tuple, frozenset)
 
 
-def _default_factory(factory: Callable[[], Any] | None, default: Any) -> Callable[[], Any] | None:
+def _default_factory(factory: Callable[..., Any] | None, default: Any) -> Callable[..., Any] | None:
     """A factory for a default that each instance needs a copy of; None for an immutable one."""
     if factory is not None:
         return factory
