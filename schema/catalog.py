@@ -20,6 +20,7 @@ from resolvers.pagination import PageArgs
 from resolvers.reviews import product_ratings, product_reviews
 from schema.catalog_admin.types import StockMovement, StockMovementConnection
 from schema.common import Image, Money
+from schema.document_fields import node_for, read_from_document
 from schema.ids import decode_global_id
 
 if TYPE_CHECKING:
@@ -165,16 +166,7 @@ class Category(relay.Node):
 
     @classmethod
     def from_document(cls, category: documents.Category) -> Category:
-        return cls(
-            id=str(category.id),
-            name=category.name,
-            slug=category.slug,
-            description=category.description,
-            image=Image.from_document(category.image) if category.image else None,
-            created_at=category.created_at,
-            updated_at=category.updated_at,
-            _document=category,
-        )
+        return node_for(cls, category)
 
     @strawberry.field(description="The parent category; null for a top-level category.")
     async def parent(self, info: Info) -> Category | None:
@@ -213,24 +205,7 @@ class Product(relay.Node):
 
     @classmethod
     def from_document(cls, product: documents.Product) -> Product:
-        return cls(
-            id=str(product.id),
-            name=product.name,
-            slug=product.slug,
-            description=product.description,
-            brand=product.brand,
-            price=Money.of(product.price, product.currency),
-            discount_percent=product.discount_percent,
-            final_price=Money.of(product.final_price, product.currency),
-            stock=product.stock,
-            in_stock=product.in_stock,
-            images=[Image.from_document(image) for image in product.images],
-            published=product.published,
-            archived=product.archived_at is not None,
-            created_at=product.created_at,
-            updated_at=product.updated_at,
-            _document=product,
-        )
+        return node_for(cls, product)
 
     @strawberry.field(description="The top-level category.")
     async def category(self, info: Info) -> Category:
@@ -325,6 +300,36 @@ class Product(relay.Node):
     async def subcategory(self, info: Info) -> Category | None:
         subcategory = await resolvers.category_by_id(info.context, self._document.subcategory_id)
         return Category.from_document(subcategory) if subcategory else None
+
+
+read_from_document(
+    Category,
+    id=lambda category: str(category.id),
+    name="name",
+    slug="slug",
+    description="description",
+    image=lambda category: Image.from_document(category.image) if category.image else None,
+    created_at="created_at",
+    updated_at="updated_at",
+)
+read_from_document(
+    Product,
+    id=lambda product: str(product.id),
+    name="name",
+    slug="slug",
+    description="description",
+    brand="brand",
+    price=lambda product: Money.of(product.price, product.currency),
+    discount_percent="discount_percent",
+    final_price=lambda product: Money.of(product.final_price, product.currency),
+    stock="stock",
+    in_stock="in_stock",
+    images=lambda product: [Image.from_document(image) for image in product.images],
+    published="published",
+    archived=lambda product: product.archived_at is not None,
+    created_at="created_at",
+    updated_at="updated_at",
+)
 
 
 @strawberry.type(name="ProductConnection", description="A page of products.")
