@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -48,8 +49,12 @@ class _Plan:
             if convert is not None:
                 self.nested[name] = convert
         self.nested_items = tuple(self.nested.items())
+        # Field name -> (field, its default when immutable, else PydanticUndefined: computed per
+        # document, as pydantic copies mutable defaults and calls factories).
         self.defaults = {
-            name: field for name, field in model.model_fields.items() if not field.is_required()
+            name: (field, _shared_default(field))
+            for name, field in model.model_fields.items()
+            if not field.is_required()
         }
         self.post_init = model.__pydantic_post_init__ is not None and not (
             _only_sets_privates(model)
@@ -79,8 +84,10 @@ class _Plan:
             if value is not None:
                 values[name] = convert(value)
         for name in self.defaults.keys() - fields_set:
-            field = self.defaults[name]
-            values[name] = field.get_default(call_default_factory=True, validated_data=values)
+            field, default = self.defaults[name]
+            if default is PydanticUndefined:
+                default = field.get_default(call_default_factory=True, validated_data=values)
+            values[name] = default
         instance = _new(self.model)
         _set(instance, "__dict__", values)
         _set(instance, "__pydantic_fields_set__", fields_set)
@@ -99,6 +106,12 @@ class _Plan:
 
 
 _IMMUTABLE = (type(None), bool, int, float, str, bytes, tuple, frozenset)
+
+
+def _shared_default(field: FieldInfo) -> Any:
+    if field.default_factory is None and isinstance(field.default, _IMMUTABLE):
+        return field.default
+    return PydanticUndefined
 
 
 def _default_factory(factory: Callable[..., Any] | None, default: Any) -> Callable[..., Any] | None:
