@@ -190,14 +190,14 @@ def summarize_warnings(lines: list[str], limit: int = 3) -> list[str]:
 class ApiServer:
     """`python -m server serve` in its own process group, so a terminal Ctrl-C reaches only us."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, cwd: Path = REPO_ROOT) -> None:
         self.log_path = log_path
         self.port = int(env["PORT"])
         self.base_url = f"http://{HOST}:{self.port}"
         with log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "server", "serve"],
-                cwd=REPO_ROOT,
+                cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
