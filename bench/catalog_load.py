@@ -393,6 +393,14 @@ def detail_paths(base_url: str) -> list[str]:
     return paths
 
 
+def product_pages_script(base_url: str, work_dir: Path) -> Path:
+    """A wrk script sending the product page query for DETAIL_PRODUCTS products in turn."""
+    script = work_dir / "product-pages.lua"
+    quoted = ", ".join(f'"{path}"' for path in detail_paths(base_url))
+    script.write_text(_ROTATING_PATHS_LUA % quoted)
+    return script
+
+
 def measure_product_detail_miss(
     backends: Backends, work_dir: Path, args: argparse.Namespace
 ) -> list[WrkResult]:
@@ -403,9 +411,7 @@ def measure_product_detail_miss(
     server = ApiServer(env, work_dir / "api-detail-cache-off.log")
     try:
         server.wait_ready()
-        script = work_dir / "detail-paths.lua"
-        quoted = ", ".join(f'"{path}"' for path in detail_paths(server.base_url))
-        script.write_text(_ROTATING_PATHS_LUA % quoted)
+        script = product_pages_script(server.base_url, work_dir)
         if args.warmup > 0:
             run_wrk(
                 server.base_url,
