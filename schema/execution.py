@@ -15,6 +15,7 @@ selections are handled as graphql-core handles them.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLSchema,
     Undefined,
     is_leaf_type,
 )
@@ -46,13 +48,19 @@ class _Plan:
     object_type: GraphQLObjectType | None
 
 
-_plans: dict[int, tuple[GraphQLField, _Plan | None]] = {}
+# Plans by schema (gone with it), then by field id; a field is kept with its plan, so its id
+# cannot be reused by another field meanwhile.
+_plans: weakref.WeakKeyDictionary[GraphQLSchema, dict[int, tuple[GraphQLField, _Plan | None]]]
+_plans = weakref.WeakKeyDictionary()
 
 
-def _plan(field: GraphQLField) -> _Plan | None:
+def _plan(schema: GraphQLSchema, field: GraphQLField) -> _Plan | None:
     """The plan of a field that Strawberry resolves with its default resolver and nothing else
     (`is_basic_field`), has no arguments, and is a scalar, an enum or an object; None otherwise."""
-    cached = _plans.get(id(field))
+    plans = _plans.get(schema)
+    if plans is None:
+        plans = _plans[schema] = {}
+    cached = plans.get(id(field))
     if cached is not None and cached[0] is field:
         return cached[1]
     plan = None
@@ -74,8 +82,7 @@ def _plan(field: GraphQLField) -> _Plan | None:
             leaf=named if is_leaf_type(named) else None,
             object_type=named if isinstance(named, GraphQLObjectType) else None,
         )
-    # The field is kept with its plan, so its id cannot be reused by another field meanwhile.
-    _plans[id(field)] = (field, plan)
+    plans[id(field)] = (field, plan)
     return plan
 
 
@@ -93,7 +100,7 @@ class FastFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         node = field_details_list[0].node
         field = parent_type.fields.get(node.name.value)
-        plan = _plan(field) if field is not None and not node.arguments else None
+        plan = _plan(self.schema, field) if field is not None and not node.arguments else None
         manager = self.middleware_manager
         if plan is not None and (manager is None or not manager.middlewares):
             try:

@@ -106,7 +106,9 @@ def test_only_plain_scalar_and_object_fields_take_the_short_path() -> None:
     assert isinstance(item_type, GraphQLObjectType)
     fields = item_type.fields
 
-    assert all(_plan(fields[name]) for name in ("name", "count", "note", "alias"))
-    assert all(_plan(fields[name]) for name in ("price", "oldPrice"))
-    assert _plan(fields["shout"]) is None  # a resolver of its own
-    assert _plan(schema._schema.query_type.fields["items"]) is None  # type: ignore[union-attr]
+    core = schema._schema
+
+    assert all(_plan(core, fields[name]) for name in ("name", "count", "note", "alias"))
+    assert all(_plan(core, fields[name]) for name in ("price", "oldPrice"))
+    assert _plan(core, fields["shout"]) is None  # a resolver of its own
+    assert _plan(core, core.query_type.fields["items"]) is None  # type: ignore[union-attr]
