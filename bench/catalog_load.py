@@ -290,15 +290,15 @@ def run_wrk(
 
 
 def api_environment(
-    backends: Backends, work_dir: Path, args: argparse.Namespace, *, cache_enabled: bool
+    backends: Backends, work_dir: Path, *, workers: int, cache_enabled: bool
 ) -> dict[str, str]:
-    """The measured API's environment: a free port, `--workers`, the query cache on or off."""
+    """The measured API's environment: a free port, its workers, the query cache on or off."""
     return server_environment(
         backends,
         work_dir,
         HOST=HOST,
         PORT=str(free_port()),
-        WORKERS=str(args.workers),
+        WORKERS=str(workers),
         LOG_LEVEL="WARNING",
         CACHE_ENABLED="true" if cache_enabled else "false",
     )
@@ -313,7 +313,7 @@ def measure(
     sizes: dict[str, int],
 ) -> list[WrkResult]:
     label = "on" if cache_enabled else "off"
-    env = api_environment(backends, work_dir, args, cache_enabled=cache_enabled)
+    env = api_environment(backends, work_dir, workers=args.workers, cache_enabled=cache_enabled)
     print(f"cache {label}: starting the API ({args.workers} workers)", file=sys.stderr)
     server = ApiServer(env, work_dir / f"api-cache-{label}.log")
     try:
@@ -406,7 +406,7 @@ def measure_product_detail_miss(
 ) -> list[WrkResult]:
     """One product by id (a product page), CACHE_ENABLED=false, cycling through
     DETAIL_PRODUCTS products; every request is a miss."""
-    env = api_environment(backends, work_dir, args, cache_enabled=False)
+    env = api_environment(backends, work_dir, workers=args.workers, cache_enabled=False)
     print(f"product detail, cache off: starting the API ({args.workers} workers)", file=sys.stderr)
     server = ApiServer(env, work_dir / "api-detail-cache-off.log")
     try:

@@ -39,13 +39,13 @@ from catalog_load import (
     GRAPHQL_PATH,
     QUERY,
     WRK_INSTALL_HINT,
+    api_environment,
     parse_wrk,
     product_pages_script,
     run_wrk,
     seed_catalog,
 )
 from harness import (
-    HOST,
     REPO_ROOT,
     ApiServer,
     Backends,
@@ -57,10 +57,7 @@ from harness import (
     positive_int,
     process_tree,
     run_in_work_dir,
-    server_environment,
 )
-
-from integrations.local_servers import free_port
 
 Send = Callable[[httpx.Client, int], httpx.Response]
 LISTING = "products(first: 20) with category names"
@@ -71,15 +68,7 @@ IDS_QUERY = "{ products(first: 20) { edges { node { id } } } }"
 def start_api(
     checkout: Path, servers: Backends, work_dir: Path, name: str, workers: int
 ) -> ApiServer:
-    env = server_environment(
-        servers,
-        work_dir,
-        HOST=HOST,
-        PORT=str(free_port()),
-        WORKERS=str(workers),
-        LOG_LEVEL="WARNING",
-        CACHE_ENABLED="false",
-    )
+    env = api_environment(servers, work_dir, workers=workers, cache_enabled=False)
     env["PYTHONPATH"] = str(checkout)  # that checkout's code, whatever the virtualenv has
     return ApiServer(env, work_dir / f"api-{name}.log", cwd=checkout)
 
