@@ -278,11 +278,13 @@ def run_wrk(
     seconds: int,
     timeout: int | None = None,
     encoding: str = "identity",
+    script: Path | None = None,
 ) -> str:
-    """`wrk -t2 -c<N> -d<seconds>s --latency [--timeout <s>s] -H 'Accept-Encoding: …' <url>`;
-    its stdout."""
+    """`wrk -t2 -c<N> -d<seconds>s --latency [--timeout <s>s] [-s <script>]
+    -H 'Accept-Encoding: …' <url>`; its stdout."""
     command = ["wrk", f"-t{min(WRK_THREADS, connections)}", f"-c{connections}", f"-d{seconds}s"]
     command += ["--latency", *([f"--timeout={timeout}s"] if timeout else [])]
+    command += ["-s", str(script)] if script else []
     command += ["-H", f"Accept-Encoding: {encoding}", url]
     completed = subprocess.run(
         command,
@@ -295,6 +297,21 @@ def run_wrk(
     if completed.returncode != 0:
         raise BenchError(f"wrk exited with {completed.returncode}:\n{completed.stderr}")
     return completed.stdout
+
+
+def api_environment(
+    backends: Backends, work_dir: Path, *, workers: int, cache_enabled: bool
+) -> dict[str, str]:
+    """The measured API's environment: a free port, its workers, the query cache on or off."""
+    return server_environment(
+        backends,
+        work_dir,
+        HOST=HOST,
+        PORT=str(free_port()),
+        WORKERS=str(workers),
+        LOG_LEVEL="WARNING",
+        CACHE_ENABLED="true" if cache_enabled else "false",
+    )
 
 
 def start_api(
@@ -549,6 +566,109 @@ def cached_reads_report(results: list[WrkResult]) -> str:
     return "\n".join(lines + warning_lines(results))
 
 
+# --- product detail by id, cache off -----------------------------------------------------------
+
+DETAIL_QUERY = (
+    "query($id: ID!) { product(id: $id) { name slug description brand "
+    "price { amount currency } discountPercent finalPrice { amount currency } inStock "
+    "images { url alt width height } category { name slug } ratingAverage ratingCount } }"
+)
+DETAIL_PRODUCTS = 100
+# wrk sends the paths in turn, each connection from its own place in the list.
+_ROTATING_PATHS_LUA = """
+local paths = {%s}
+local next_path = 0
+init = function(args) next_path = math.random(#paths) end
+request = function()
+  next_path = next_path %% #paths + 1
+  return wrk.format("GET", paths[next_path])
+end
+"""
+
+
+def detail_paths(base_url: str) -> list[str]:
+    """GET paths of the product page query for DETAIL_PRODUCTS different products (checked)."""
+    ids_query = f"{{ products(first: {DETAIL_PRODUCTS}) {{ edges {{ node {{ id }} }} }} }}"
+    with httpx.Client(base_url=base_url, timeout=10.0) as client:
+        edges = client.post("/graphql", json={"query": ids_query}).json()["data"]["products"]
+        paths = []
+        for edge in edges["edges"]:
+            variables = json.dumps({"id": edge["node"]["id"]})
+            paths.append(
+                "/graphql?"
+                + urllib.parse.urlencode({"query": DETAIL_QUERY, "variables": variables})
+            )
+        answer = client.get(paths[0]).json()
+    if len(paths) != DETAIL_PRODUCTS or not (answer.get("data") or {}).get("product"):
+        raise BenchError(f"the product page query did not answer a product: {answer}")
+    return paths
+
+
+def product_pages_script(base_url: str, work_dir: Path) -> Path:
+    """A wrk script sending the product page query for DETAIL_PRODUCTS products in turn."""
+    script = work_dir / "product-pages.lua"
+    quoted = ", ".join(f'"{path}"' for path in detail_paths(base_url))
+    script.write_text(_ROTATING_PATHS_LUA % quoted)
+    return script
+
+
+def measure_product_detail_miss(
+    backends: Backends, work_dir: Path, args: argparse.Namespace
+) -> list[WrkResult]:
+    """One product by id (a product page), CACHE_ENABLED=false, cycling through
+    DETAIL_PRODUCTS products; every request is a miss."""
+    env = api_environment(backends, work_dir, workers=args.workers, cache_enabled=False)
+    print(f"product detail, cache off: starting the API ({args.workers} workers)", file=sys.stderr)
+    server = ApiServer(env, work_dir / "api-detail-cache-off.log")
+    try:
+        server.wait_ready()
+        script = product_pages_script(server.base_url, work_dir)
+        if args.warmup > 0:
+            run_wrk(
+                server.base_url,
+                connections=min(args.connections),
+                seconds=args.warmup,
+                timeout=args.wrk_timeout,
+                script=script,
+            )
+        results = []
+        for connections in args.connections:
+            print(f"product detail, cache off: wrk -c{connections}", file=sys.stderr)
+            output = run_wrk(
+                server.base_url,
+                connections=connections,
+                seconds=args.duration,
+                timeout=args.wrk_timeout,
+                script=script,
+            )
+            results.append(
+                parse_wrk(output, cache="off", connections=connections, encoding="identity")
+            )
+        if server.process.poll() is not None:
+            raise BenchError(f"the API server died during the run:\n{server.log_tail()}")
+        return results
+    finally:
+        server.stop()
+
+
+def detail_report(results: list[WrkResult]) -> str:
+    lines = [
+        "",
+        "Product detail by id (`product(id:)`, a product page), cache off, "
+        f"{DETAIL_PRODUCTS} products in turn:",
+        "",
+        "| connections | requests/s | p50 ms | p99 ms | errors |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        lines.append(
+            f"| {result.connections} | {result.requests_per_second:,.0f} "
+            f"| {result.latency_ms['p50']:.1f} | {result.latency_ms['p99']:.1f} "
+            f"| {result.total_errors} |"
+        )
+    return "\n".join(lines)
+
+
 # --- reporting ----------------------------------------------------------------------------------
 
 
@@ -683,13 +803,18 @@ def run_http(args: argparse.Namespace, work_dir: Path) -> None:
         report["catalog_load"] = seed_catalog(servers, work_dir, args.products)
         results = measure(servers, work_dir, args, cache_enabled=False, sizes=sizes)
         cached = measure_cached_reads(servers, work_dir, args, sizes)
+        detail_results = measure_product_detail_miss(servers, work_dir, args)
     report["load_average_at_end"] = load_average()
     report["results"] = [
         asdict(result) | {"total_errors": result.total_errors} for result in results + cached
     ]
+    report["product_detail_cache_off"] = [
+        asdict(result) | {"total_errors": result.total_errors} for result in detail_results
+    ]
     print(markdown_report(report, results))
     print()
     print(cached_reads_report(cached))
+    print(detail_report(detail_results))
     print(f"saved {save(report).relative_to(REPO_ROOT)}", file=sys.stderr)
 
 

@@ -201,7 +201,12 @@ class ApiServer:
     group, so a terminal Ctrl-C reaches only us."""
 
     def __init__(
-        self, env: dict[str, str], log_path: Path, *, command: list[str] | None = None
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        command: list[str] | None = None,
+        cwd: Path = REPO_ROOT,
     ) -> None:
         self.log_path = log_path
         self.port = int(env["PORT"])
@@ -209,7 +214,7 @@ class ApiServer:
         with log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 command or [sys.executable, "-m", "server", "serve"],
-                cwd=REPO_ROOT,
+                cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -21,3 +21,12 @@ class CancellationSafeLoader(DataLoader):
     def load(self, key: Any) -> asyncio.Future[Any]:
         shared: asyncio.Future[Any] = super().load(key)
         return asyncio.shield(shared)
+
+    def loaded(self, key: Any) -> tuple[bool, Any]:
+        """`(True, value)` when a load of `key` has already finished without error, so a caller
+        can answer without awaiting; else `(False, None)`."""
+        # aiodataloader keeps the future of every key it loaded, or is loading, in `_cache`.
+        future = self._cache.get(self.get_cache_key(key)) if self.cache else None
+        if future is None or not future.done() or future.cancelled() or future.exception():
+            return False, None
+        return True, future.result()

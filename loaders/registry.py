@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 
 from documents.accounts import User
 from documents.catalog import Category, Product, StockMovement
@@ -25,51 +25,90 @@ from loaders.orders import OrderByIdLoader, OrderByNumberLoader
 from loaders.reviews import ReviewByIdLoader
 
 
-@dataclass(frozen=True)
 class Loaders:
-    """Every loader of one request. Build a new one per request: loaders memoise their results."""
+    """Every loader of one request, each built when first used (most requests use two or three
+    of them). Build a new `Loaders` per request: loaders memoise their results."""
 
-    category_by_id: CategoryByIdLoader
-    category_by_slug: CategoryBySlugLoader
-    subcategories_by_parent_id: SubcategoriesByParentIdLoader
-    product_by_id: ProductByIdLoader
-    product_by_slug: ProductBySlugLoader
-    product_pipelines: PipelineLoader
-    category_pipelines: PipelineLoader
-    user_by_id: UserByIdLoader
-    user_pipelines: PipelineLoader
-    stock_movement_by_id: StockMovementByIdLoader
-    stock_movement_pipelines: PipelineLoader
-    session_by_id: AuthSessionByIdLoader
-    order_by_id: OrderByIdLoader
-    order_by_number: OrderByNumberLoader
-    order_pipelines: PipelineLoader
-    address_book_by_user_id: AddressBookByUserIdLoader
-    cart_by_id: CartByIdLoader
-    review_by_id: ReviewByIdLoader
-    review_pipelines: PipelineLoader
+    def __init__(self, observe: ReadObserver = ignore_reads) -> None:
+        self._observe = observe
+
+    @cached_property
+    def category_by_id(self) -> CategoryByIdLoader:
+        return CategoryByIdLoader(self._observe)
+
+    @cached_property
+    def category_by_slug(self) -> CategoryBySlugLoader:
+        return CategoryBySlugLoader(self._observe)
+
+    @cached_property
+    def subcategories_by_parent_id(self) -> SubcategoriesByParentIdLoader:
+        return SubcategoriesByParentIdLoader(self._observe)
+
+    @cached_property
+    def product_by_id(self) -> ProductByIdLoader:
+        return ProductByIdLoader(self._observe)
+
+    @cached_property
+    def product_by_slug(self) -> ProductBySlugLoader:
+        return ProductBySlugLoader(self._observe)
+
+    @cached_property
+    def product_pipelines(self) -> PipelineLoader:
+        return PipelineLoader(Product)
+
+    @cached_property
+    def category_pipelines(self) -> PipelineLoader:
+        return PipelineLoader(Category)
+
+    @cached_property
+    def user_by_id(self) -> UserByIdLoader:
+        return UserByIdLoader(self._observe)
+
+    @cached_property
+    def user_pipelines(self) -> PipelineLoader:
+        return PipelineLoader(User)
+
+    @cached_property
+    def stock_movement_by_id(self) -> StockMovementByIdLoader:
+        return StockMovementByIdLoader(self._observe)
+
+    @cached_property
+    def stock_movement_pipelines(self) -> PipelineLoader:
+        return PipelineLoader(StockMovement)
+
+    @cached_property
+    def session_by_id(self) -> AuthSessionByIdLoader:
+        return AuthSessionByIdLoader(self._observe)
+
+    @cached_property
+    def order_by_id(self) -> OrderByIdLoader:
+        return OrderByIdLoader(self._observe)
+
+    @cached_property
+    def order_by_number(self) -> OrderByNumberLoader:
+        return OrderByNumberLoader(self._observe)
+
+    @cached_property
+    def order_pipelines(self) -> PipelineLoader:
+        return PipelineLoader(Order)
+
+    @cached_property
+    def address_book_by_user_id(self) -> AddressBookByUserIdLoader:
+        return AddressBookByUserIdLoader(self._observe)
+
+    @cached_property
+    def cart_by_id(self) -> CartByIdLoader:
+        return CartByIdLoader(self._observe)
+
+    @cached_property
+    def review_by_id(self) -> ReviewByIdLoader:
+        return ReviewByIdLoader(self._observe)
+
+    @cached_property
+    def review_pipelines(self) -> PipelineLoader:
+        return PipelineLoader(Review)
 
 
 def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
     """Fresh loaders for one request; `observe` is told about every lookup they make."""
-    return Loaders(
-        category_by_id=CategoryByIdLoader(observe),
-        category_by_slug=CategoryBySlugLoader(observe),
-        subcategories_by_parent_id=SubcategoriesByParentIdLoader(observe),
-        product_by_id=ProductByIdLoader(observe),
-        product_by_slug=ProductBySlugLoader(observe),
-        product_pipelines=PipelineLoader(Product),
-        category_pipelines=PipelineLoader(Category),
-        user_by_id=UserByIdLoader(observe),
-        user_pipelines=PipelineLoader(User),
-        stock_movement_by_id=StockMovementByIdLoader(observe),
-        stock_movement_pipelines=PipelineLoader(StockMovement),
-        session_by_id=AuthSessionByIdLoader(observe),
-        order_by_id=OrderByIdLoader(observe),
-        order_by_number=OrderByNumberLoader(observe),
-        order_pipelines=PipelineLoader(Order),
-        address_book_by_user_id=AddressBookByUserIdLoader(observe),
-        cart_by_id=CartByIdLoader(observe),
-        review_by_id=ReviewByIdLoader(observe),
-        review_pipelines=PipelineLoader(Review),
-    )
+    return Loaders(observe)

@@ -15,6 +15,7 @@ from documents.catalog import VISIBLE_PRODUCTS, Category, Product, ProductSortFi
 from documents.errors import InvalidInputError
 from documents.money import to_minor_units
 from documents.text import is_visible_text
+from documents.trusted_reads import reader
 from resolvers.accounts.viewer import current_viewer, require_admin
 from resolvers.context import Context
 from resolvers.pagination import Ordering, Page, PageArgs, find_page
@@ -139,10 +140,14 @@ async def products(
     sort: ProductSort,
     search: str | None = None,
     category: Category | None = None,
+    with_category: bool = False,
+    with_subcategory: bool = False,
 ) -> Page[Product]:
     """A page of visible products matching the filter and search, in the requested order.
 
-    With `category`, only the products of that category or subcategory.
+    With `category`, only the products of that category or subcategory. With `with_category`
+    (`with_subcategory`), the categories (subcategories) of the page's products are loaded before
+    it is returned, in one batch as they would be one by one, so `loaded_category` has them.
     """
     page = page.validated()
     if product_filter.include_unpublished or product_filter.include_archived:
@@ -160,9 +165,14 @@ async def products(
     if ordering.field == ProductSortField.RATING.value or product_filter.min_rating is not None:
         ctx.cache_dependencies.rated_product_list(scope)
     run = ctx.loaders.product_pipelines.load
-    result = await find_page(run, conditions, ordering, page, Product.model_validate)
+    result = await find_page(run, conditions, ordering, page, reader(Product))
     for _, found in result.rows:
         ctx.loaders.product_by_id.prime(found.id, found)
+    related = {found.category_id for _, found in result.rows} if with_category else set()
+    if with_subcategory:
+        related |= {found.subcategory_id for _, found in result.rows if found.subcategory_id}
+    if related:
+        await ctx.loaders.category_by_id.load_many(list(related))
     return result
 
 
@@ -187,7 +197,7 @@ async def categories(ctx: Context, *, page: PageArgs) -> Page[Category]:
     ctx.cache_dependencies(Category.get_collection_name(), "parent_id", None)
     run = ctx.loaders.category_pipelines.load
     top_level = [{"parent_id": None}]
-    return await find_page(run, top_level, _CATEGORY_ORDER, page, Category.model_validate)
+    return await find_page(run, top_level, _CATEGORY_ORDER, page, reader(Category))
 
 
 async def category(
@@ -208,6 +218,15 @@ async def subcategories(ctx: Context, parent: Category) -> list[Category]:
 async def category_by_id(ctx: Context, category_id: ObjectId | None) -> Category | None:
     """A related category (a product's category, a subcategory's parent)."""
     return None if category_id is None else await ctx.loaders.category_by_id.load(category_id)
+
+
+def loaded_category(ctx: Context, category_id: ObjectId | None) -> tuple[bool, Category | None]:
+    """A related category that this request has already loaded: `(True, category)`, or
+    `(False, None)` when it has to be loaded (`category_by_id`)."""
+    if category_id is None:
+        return True, None
+    found: tuple[bool, Category | None] = ctx.loaders.category_by_id.loaded(category_id)
+    return found
 
 
 def require_one_key(object_id: object | None, slug: str | None) -> None:

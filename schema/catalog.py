@@ -5,10 +5,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
+from bson import ObjectId
 from strawberry import relay
+from strawberry.types.nodes import SelectedField
 
 from documents import catalog as documents
 from documents.common import stored_id
@@ -20,6 +22,7 @@ from resolvers.pagination import PageArgs
 from resolvers.reviews import product_ratings, product_reviews
 from schema.catalog_admin.types import StockMovement, StockMovementConnection
 from schema.common import Image, Money
+from schema.document_fields import node_for, read_from_document
 from schema.ids import decode_global_id
 
 if TYPE_CHECKING:
@@ -141,6 +144,7 @@ async def resolve_products(
     search: SearchArg = None,
 ) -> ProductConnection:
     """`Query.products`, and `Category.products` where `root` is the category."""
+    related = _selected_relations(info)
     page = await resolvers.products(
         info.context,
         page=PageArgs(first=first, after=after, last=last, before=before),
@@ -148,8 +152,35 @@ async def resolve_products(
         sort=_domain_sort(sort_by),
         search=search,
         category=root._document if isinstance(root, Category) else None,
+        with_category="category" in related,
+        with_subcategory="subcategory" in related,
     )
     return ProductConnection.from_page(page, Product.from_document)
+
+
+def _certain_fields(selections: list[Any]) -> list[SelectedField]:
+    """The fields of a selection set that every execution selects: those in fragments included,
+    those a directive (`@skip`, `@include`) may leave out left out."""
+    fields = []
+    for selection in selections:
+        if selection.directives:
+            continue
+        if isinstance(selection, SelectedField):
+            fields.append(selection)
+        else:  # a fragment: its selections belong to the same object
+            fields += _certain_fields(selection.selections)
+    return fields
+
+
+def _selected_relations(info: Info) -> set[str]:
+    """Which of `category` and `subcategory` the query surely selects on every product of the
+    page (`edges { node { ... } }`). Loading one the query does not read would record a cache
+    dependency it does not have; one left out here is loaded when its field asks."""
+    fields = _certain_fields([s for field in info.selected_fields for s in field.selections])
+    for name in ("edges", "node"):
+        below = [field.selections for field in fields if field.name == name]
+        fields = _certain_fields([selection for group in below for selection in group])
+    return {field.name for field in fields} & {"category", "subcategory"}
 
 
 @strawberry.type(description="A category of the catalog, or a subcategory of one.")
@@ -165,16 +196,7 @@ class Category(relay.Node):
 
     @classmethod
     def from_document(cls, category: documents.Category) -> Category:
-        return cls(
-            id=str(category.id),
-            name=category.name,
-            slug=category.slug,
-            description=category.description,
-            image=Image.from_document(category.image) if category.image else None,
-            created_at=category.created_at,
-            updated_at=category.updated_at,
-            _document=category,
-        )
+        return node_for(cls, category)
 
     @strawberry.field(description="The parent category; null for a top-level category.")
     async def parent(self, info: Info) -> Category | None:
@@ -213,31 +235,31 @@ class Product(relay.Node):
 
     @classmethod
     def from_document(cls, product: documents.Product) -> Product:
-        return cls(
-            id=str(product.id),
-            name=product.name,
-            slug=product.slug,
-            description=product.description,
-            brand=product.brand,
-            price=Money.of(product.price, product.currency),
-            discount_percent=product.discount_percent,
-            final_price=Money.of(product.final_price, product.currency),
-            stock=product.stock,
-            in_stock=product.in_stock,
-            images=[Image.from_document(image) for image in product.images],
-            published=product.published,
-            archived=product.archived_at is not None,
-            created_at=product.created_at,
-            updated_at=product.updated_at,
-            _document=product,
-        )
+        return node_for(cls, product)
 
+    # `category` and `subcategory` are no coroutines: on a product page the categories were
+    # loaded with the page (`resolve_products`), and a coroutine per product cost more than the
+    # field itself. Elsewhere they return one, which GraphQL awaits.
     @strawberry.field(description="The top-level category.")
-    async def category(self, info: Info) -> Category:
-        category = await resolvers.category_by_id(info.context, self._document.category_id)
-        if category is None:
+    def category(self, info: Info) -> Category:
+        return cast(Category, self._related(info, self._document.category_id, required=True))
+
+    def _related(self, info: Info, category_id: ObjectId | None, *, required: bool) -> Any:
+        loaded, category = resolvers.loaded_category(info.context, category_id)
+        if not loaded:
+            return self._load_related(info, category_id, required=required)
+        return self._related_node(category, required=required)
+
+    async def _load_related(
+        self, info: Info, category_id: ObjectId | None, *, required: bool
+    ) -> Category | None:
+        category = await resolvers.category_by_id(info.context, category_id)
+        return self._related_node(category, required=required)
+
+    def _related_node(self, category: documents.Category | None, *, required: bool) -> Any:
+        if category is None and required:
             raise LookupError(f"product {self.id} refers to a missing category")
-        return Category.from_document(category)
+        return Category.from_document(category) if category else None
 
     @strawberry.field(
         description="Stock changes, newest first (admins only).", permission_classes=[IsAdmin]
@@ -322,9 +344,41 @@ class Product(relay.Node):
         return ReviewConnection.from_page(page, Review.from_document)
 
     @strawberry.field(description="The subcategory, if the product has one.")
-    async def subcategory(self, info: Info) -> Category | None:
-        subcategory = await resolvers.category_by_id(info.context, self._document.subcategory_id)
-        return Category.from_document(subcategory) if subcategory else None
+    def subcategory(self, info: Info) -> Category | None:
+        related: Category | None = self._related(
+            info, self._document.subcategory_id, required=False
+        )
+        return related
+
+
+read_from_document(
+    Category,
+    id=lambda category: str(category.id),
+    name="name",
+    slug="slug",
+    description="description",
+    image=lambda category: Image.from_document(category.image) if category.image else None,
+    created_at="created_at",
+    updated_at="updated_at",
+)
+read_from_document(
+    Product,
+    id=lambda product: str(product.id),
+    name="name",
+    slug="slug",
+    description="description",
+    brand="brand",
+    price=lambda product: Money.of(product.price, product.currency),
+    discount_percent="discount_percent",
+    final_price=lambda product: Money.of(product.final_price, product.currency),
+    stock="stock",
+    in_stock="in_stock",
+    images=lambda product: [Image.from_document(image) for image in product.images],
+    published="published",
+    archived=lambda product: product.archived_at is not None,
+    created_at="created_at",
+    updated_at="updated_at",
+)
 
 
 @strawberry.type(name="ProductConnection", description="A page of products.")

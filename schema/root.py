@@ -31,6 +31,7 @@ from schema.catalog_admin.operations import CatalogAdminMutation
 from schema.catalog_admin.transfer import CatalogTransferMutation, CatalogTransferQuery
 from schema.cost.extension import QueryCostExtension
 from schema.errors import log_errors
+from schema.execution import FastFieldsExecutionContext
 from schema.node import NodeQuery
 from schema.orders.checkout import CheckoutMutation
 from schema.orders.operations import OrderMutation, OrderQuery
@@ -189,6 +190,7 @@ def build_schema(
         limits=DocumentLimits(tuple(limit_rules), max_tokens=max_tokens, max_fields=max_fields),
         query=Query,
         mutation=Mutation,
+        execution_context_class=FastFieldsExecutionContext,
         extensions=[
             # First, so that the operation's span holds every other extension's work.
             *tracing,

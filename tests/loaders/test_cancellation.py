@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
+
 from loaders.cancellation import CancellationSafeLoader
 
 
@@ -37,3 +39,30 @@ async def test_a_cancelled_caller_does_not_cancel_the_load_for_the_others() -> N
     assert cancelled.cancelled()
     assert await loader.load(21) == 42
     assert loader.batches == [[21]]
+
+
+class FailingLoader(CancellationSafeLoader):
+    async def batch_load_fn(self, keys: Sequence[int]) -> list[int]:
+        raise LookupError("gone")
+
+
+async def test_a_key_reads_as_loaded_only_once_its_load_has_finished() -> None:
+    loader = HeldLoader()
+    assert loader.loaded(21) == (False, None)
+
+    pending = asyncio.ensure_future(loader.load(21))
+    await loader.started.wait()
+    assert loader.loaded(21) == (False, None)  # in flight
+
+    loader.release.set()
+    assert await pending == 42
+    assert loader.loaded(21) == (True, 42)
+    assert loader.loaded(22) == (False, None)
+
+
+async def test_a_failed_load_does_not_read_as_loaded() -> None:
+    loader = FailingLoader()
+    with pytest.raises(LookupError):
+        await loader.load(1)
+
+    assert loader.loaded(1) == (False, None)
