@@ -238,26 +238,35 @@ async def failing_job() -> None:
 
 
 async def test_job_queue_depth_and_failures_are_read_from_redis(
-    client: httpx.AsyncClient, app: Starlette
+    client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    queue: JobQueue = app.state.services.outbox.queue
-    once = RetryPolicy(attempts=1, first_delay_seconds=0, max_delay_seconds=0)
-    for key in ("first", "second"):
-        await queue.enqueue("fails", key=key, kwargs={}, retry=once, timeout_seconds=5)
-
-    waiting = await scrape(client)
-    worker = queue.worker(
-        {"fails": failing_job}, concurrency=1, periodic=[], shutdown_grace_seconds=1
+    # The app's queue, as a worker process would open it: its counts start from zero, while the
+    # app's own queue object has counted the jobs of earlier tests.
+    assert settings.redis_url
+    queue = JobQueue(
+        settings.redis_url,
+        name=f"{settings.redis_key_prefix}jobs",
+        connect_timeout_seconds=settings.redis_timeout_seconds,
     )
-    ran = await worker.run_until_idle()
-    done = await scrape(client)
+    once = RetryPolicy(attempts=1, first_delay_seconds=0, max_delay_seconds=0)
+    try:
+        for key in ("first", "second"):
+            await queue.enqueue("fails", key=key, kwargs={}, retry=once, timeout_seconds=5)
+
+        waiting = await scrape(client)
+        worker = queue.worker(
+            {"fails": failing_job}, concurrency=1, periodic=[], shutdown_grace_seconds=1
+        )
+        ran = await worker.run_until_idle()
+        done = await scrape(client)
+    finally:
+        await queue.close()
 
     assert ran == 2
     assert value(waiting, "commerce_job_queue_up") == 1
     assert value(waiting, "commerce_job_queue_jobs", state="queued") == 2
     assert value(done, "commerce_job_queue_jobs", state="queued") == 0
     assert value(done, "commerce_job_workers") == 1
-    # Totals are the queue's since its workers started; other tests' workers count too.
     assert moved(waiting, done, "commerce_jobs_total", outcome="failed") == 2
     assert moved(waiting, done, "commerce_jobs_total", outcome="complete") == 0
 
