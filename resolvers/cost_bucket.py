@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from resolvers.cost_draw import DRAW_FUNCTION, BucketCharge
 from resolvers.rate_limits import client_network
+from resolvers.redis_breaker import RedisBreaker
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +87,8 @@ class QueryCostBucket:
         self.size = size
         self.restore_rate = restore_rate
         self.enabled = enabled
-        self._retry_after = retry_after_seconds
         self._clock = clock
-        self._unavailable_until = 0.0
+        self._breaker = RedisBreaker(retry_after_seconds=retry_after_seconds, clock=clock)
         self._script = redis.register_script(_DRAW)
 
     async def take(self, client: str, cost: int) -> Draw:
@@ -119,10 +119,9 @@ class QueryCostBucket:
     def charge_for(self, client: str) -> BucketCharge | None:
         """How another script on the same Redis (`uses`) draws from `client`'s bucket; None
         when nothing is to be drawn: throttling is off, or the bucket is failing open."""
-        now = self._clock()
-        if not self.enabled or now < self._unavailable_until:
+        if not self.enabled or not self._breaker.closed:
             return None
-        arguments = (str(self.size), str(self.restore_rate), repr(now))
+        arguments = (str(self.size), str(self.restore_rate), repr(self._clock()))
         return BucketCharge(key=f"{self._prefix}{client}", arguments=arguments)
 
     def uses(self, redis: Redis) -> bool:
@@ -147,9 +146,9 @@ class QueryCostBucket:
     ) -> tuple[bool, float] | None:
         if not self.enabled:
             return None
-        now = self._clock()
-        if now < self._unavailable_until:
+        if not self._breaker.closed:
             return None
+        now = self._clock()
         arguments: list[str | int | float] = [
             self.size,
             self.restore_rate,
@@ -165,10 +164,10 @@ class QueryCostBucket:
                 args=arguments,
             )
         except (RedisError, OSError) as error:
-            self._unavailable_until = now + self._retry_after
+            self._breaker.failed(error)
             logger.warning(
                 "query cost bucket failed open for %.0fs (MAX_QUERY_COST still applies): %s",
-                self._retry_after,
+                self._breaker.retry_after,
                 error,
             )
             return None

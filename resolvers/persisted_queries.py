@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 
 from documents.errors import DomainError
 from resolvers.client_share import ClientShare
+from resolvers.redis_breaker import RedisBreaker
 
 logger = logging.getLogger(__name__)
 
@@ -117,9 +118,7 @@ class PersistedQueries:
             per_minute=max_registrations_per_client_minute,
             what="persisted query registrations",
         )
-        self._retry_after = retry_after_seconds
-        self._clock = clock
-        self._unavailable_until = 0.0
+        self._breaker = RedisBreaker(retry_after_seconds=retry_after_seconds, clock=clock)
 
     def key(self, sha256_hash: str) -> str:
         return f"{self._prefix}{sha256_hash}"
@@ -177,9 +176,8 @@ class PersistedQueries:
             self._lru.popitem(last=False)
 
     def _redis_available(self) -> bool:
-        return self._clock() >= self._unavailable_until
+        return self._breaker.closed
 
     def _failed(self, operation: str, error: Exception) -> None:
-        # Skip Redis for a while instead of paying a timeout on every request.
-        self._unavailable_until = self._clock() + self._retry_after
+        self._breaker.failed(error)
         logger.warning("persisted queries: Redis %s failed: %s", operation, error)

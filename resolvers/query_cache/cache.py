@@ -30,7 +30,6 @@ from bson import ObjectId
 from pymongo.errors import PyMongoError
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from documents.cache_invalidations import forget_invalidations, record_invalidation
 from documents.catalog import Category, Product
@@ -48,6 +47,7 @@ from resolvers.query_cache.tags import (
     review_tags,
     user_tags,
 )
+from resolvers.redis_breaker import RedisBreaker
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +64,6 @@ class CacheStatus(enum.StrEnum):
     BYPASS = "BYPASS"
     # Redis failed, or an invalidation is still to be applied to it; served from MongoDB.
     UNAVAILABLE = "UNAVAILABLE"
-
-
-def _is_timeout(error: BaseException) -> bool:
-    """A timeout, whichever layer reports it: the socket, or the wait for a pooled connection."""
-    timeouts = (RedisTimeoutError, TimeoutError)
-    return isinstance(error, timeouts) or isinstance(error.__cause__, timeouts)
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -113,7 +107,13 @@ class QueryCache:
         self._prefix = f"{key_prefix}qc:"
         self._ttl = ttl_seconds
         self.enabled = enabled
-        self._retry_after = retry_after_seconds
+        # A timeout may be only a busy moment: skipping the cache then would add load, so only a
+        # run of them opens the breaker; a refused connection is an outage and opens it at once.
+        self._breaker = RedisBreaker(
+            retry_after_seconds=retry_after_seconds,
+            clock=clock,
+            timeouts_before_opening=TIMEOUTS_BEFORE_BREAKING,
+        )
         self._max_entry_bytes = max_entry_bytes
         self._client_entries = ClientShare(
             redis,
@@ -121,9 +121,6 @@ class QueryCache:
             per_minute=max_entries_per_client_minute,
             what="query cache entries",
         )
-        self._clock = clock
-        self._unavailable_until = 0.0
-        self._consecutive_timeouts = 0
         self._lease = ServingLease(
             self._apply, check_interval_seconds=pending_check_seconds, clock=clock
         )
@@ -146,25 +143,19 @@ class QueryCache:
     @property
     def available(self) -> bool:
         """False while the breaker keeps requests away from a failing Redis."""
-        return self._clock() >= self._unavailable_until
+        return self._breaker.closed
 
     def _succeeded(self) -> None:
-        self._consecutive_timeouts = 0
+        self._breaker.succeeded()
 
     def _failed(self, operation: str, error: Exception) -> None:
-        # A refused connection is an outage. A timeout may be only a busy moment: skipping the
-        # cache then would add load, so only a run of them opens the breaker.
-        if _is_timeout(error):
-            self._consecutive_timeouts += 1
-            if self._consecutive_timeouts < TIMEOUTS_BEFORE_BREAKING:
-                logger.warning("query cache %s timed out: %s", operation, error)
-                return
-        self._consecutive_timeouts = 0
-        self._unavailable_until = self._clock() + self._retry_after
+        if not self._breaker.failed(error):
+            logger.warning("query cache %s timed out: %s", operation, error)
+            return
         logger.warning(
             "query cache %s failed, serving from MongoDB for %.0fs: %s",
             operation,
-            self._retry_after,
+            self._breaker.retry_after,
             error,
         )
 
