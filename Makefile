@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CLIENTS := tests/clients
 NODE_STAMP := $(CLIENTS)/node_modules/.installed-stamp
 
-.PHONY: install clients run serve seed test test-clients check lint-schema schema graphiql-assets bench bench-orders bench-payments clean admin
+.PHONY: install clients run serve seed test test-clients check lint-schema schema graphiql-assets bench bench-reads bench-orders bench-payments clean admin
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
@@ -70,8 +70,13 @@ schema: install
 graphiql-assets:
 	$(PYTHON) schema/graphiql/update.py
 
-## Load benchmark (see bench/README.md); needs wrk.
+## Every benchmark in one run, then each figure against its target (see bench/README.md);
+## needs wrk. About 40 minutes; `make bench QUICK=1` for a shorter pass.
 bench: install
+	$(BIN)/python bench/suite.py $(if $(QUICK),--quick)
+
+## Reads under load only: ceiling, cached and uncached listing and product page.
+bench-reads: install
 	$(BIN)/python bench/catalog_load.py
 
 ## placeOrder benchmark: checkouts over HTTP, checked against MongoDB (see bench/README.md).

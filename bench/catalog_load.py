@@ -47,6 +47,7 @@ from harness import (
     server_environment,
     summarize_warnings,
     timestamp,
+    worker_rss_mb,
 )
 
 from documents.demo_catalog import load_demo_catalog
@@ -240,6 +241,8 @@ class WrkResult:
     # WARNING/ERROR lines the API logged during this run (e.g. query cache timeouts).
     server_warnings: int = 0
     server_warning_samples: list[str] = field(default_factory=list)
+    # Each worker's resident memory (MiB) at the end of the run.
+    worker_rss_mb: list[float] = field(default_factory=list)
 
     @property
     def total_errors(self) -> int:
@@ -528,6 +531,7 @@ def run_cached(
     if result.requests:
         result.api_cpu_ms_per_request = round(1000 * api_used / result.requests, 3)
         result.redis_cpu_ms_per_request = round(1000 * redis_used / result.requests, 3)
+    result.worker_rss_mb = sorted(worker_rss_mb(server.process.pid).values())
     warnings = server.warnings_since(log_offset)
     result.server_warnings = len(warnings)
     result.server_warning_samples = summarize_warnings(warnings)
@@ -538,8 +542,8 @@ def cached_reads_report(results: list[WrkResult]) -> str:
     """The cached reads' table, and the fast path's requests/s over the GraphQL path's."""
     lines = [
         "| case | connections | encoding | cache | requests/s | p50 ms | p99 ms | errors "
-        "| share of ceiling | API CPU ms/request | Redis CPU ms/request |",
-        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| share of ceiling | API CPU ms/request | Redis CPU ms/request | worker RSS MiB |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     by_run = {}
     for result in results:
@@ -549,7 +553,8 @@ def cached_reads_report(results: list[WrkResult]) -> str:
             f"| {result.requests_per_second:,.0f} | {result.latency_ms['p50']:.1f} "
             f"| {result.latency_ms['p99']:.1f} | {result.total_errors} "
             f"| {result.ratio_to_ceiling or 0:.2f} | {result.api_cpu_ms_per_request or 0:.3f} "
-            f"| {result.redis_cpu_ms_per_request or 0:.3f} |"
+            f"| {result.redis_cpu_ms_per_request or 0:.3f} "
+            f"| {', '.join(f'{mb:.0f}' for mb in result.worker_rss_mb)} |"
         )
     lines += [
         "",
@@ -604,12 +609,15 @@ def detail_paths(base_url: str) -> list[str]:
     return paths
 
 
+def rotating_script(paths: list[str], script: Path) -> Path:
+    """Write a wrk script to `script` that sends GETs of `paths` in turn."""
+    script.write_text(_ROTATING_PATHS_LUA % ", ".join(f'"{path}"' for path in paths))
+    return script
+
+
 def product_pages_script(base_url: str, work_dir: Path) -> Path:
     """A wrk script sending the product page query for DETAIL_PRODUCTS products in turn."""
-    script = work_dir / "product-pages.lua"
-    quoted = ", ".join(f'"{path}"' for path in detail_paths(base_url))
-    script.write_text(_ROTATING_PATHS_LUA % quoted)
-    return script
+    return rotating_script(detail_paths(base_url), work_dir / "product-pages.lua")
 
 
 def measure_product_detail_miss(

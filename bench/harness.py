@@ -113,6 +113,30 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / _CLOCK_TICKS
 
 
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of one process in MiB (VmRSS), or None if it has exited."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return round(int(match.group(1)) / 1024, 1) if match else None
+
+
+def worker_rss_mb(server_pid: int) -> dict[int, float]:
+    """RSS of each of the API's workers (the supervisor's children but multiprocessing's
+    resource tracker), by pid."""
+    sizes = {}
+    for pid in process_tree(server_pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if pid != server_pid and b"resource_tracker" not in command:
+            sizes[pid] = rss_mb(pid)
+    return {pid: size for pid, size in sizes.items() if size is not None}
+
+
 def warn_if_busy() -> None:
     one_minute = os.getloadavg()[0]
     if one_minute > BUSY_LOAD_AVERAGE:

@@ -9,18 +9,20 @@ through the PyMongo collections, bypassing per-document Beanie overhead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import itertools
 import math
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
+from pymongo import IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 
 from documents.catalog import Category, Product
@@ -45,6 +47,12 @@ _CATEGORIES_CREATED = BASE_DATE - timedelta(days=760)
 _DISCOUNTS = (0, 0, 0, 5, 10, 15, 20, 25, 30, 40, 50)
 _MAX_PRODUCTS = 1 << 24  # the ObjectId counter is three bytes
 _MAX_INSERTS_IN_FLIGHT = 3
+# From this many products on, the product indexes are dropped for the load and built afterwards:
+# one sorted build per index instead of a random insert into each of ~15 indexes per product,
+# which slows to a crawl once the indexes outgrow the WiredTiger cache.
+DEFER_INDEXES_FROM = 50_000
+# What `listIndexes` reports that `createIndexes` does not take back.
+_INDEX_REPORT_ONLY = {"v", "key", "ns"}
 # Rough value of one unit of a currency in rupees; the vocabulary's price ranges are in rupees.
 # Unknown currencies use the rupee figures as they are.
 # fmt: off
@@ -325,6 +333,39 @@ async def _insert(
         in_flight.release()
 
 
+def _index_model(spec: Mapping[str, Any]) -> IndexModel:
+    """The `IndexModel` that creates the index `listIndexes` described as `spec`."""
+    key = list(spec["key"].items())
+    if "_fts" in spec["key"]:
+        # A text index is reported by its internal keys; it is created from its fields.
+        fields = [(name, "text") for name in spec["weights"]]
+        at = next(i for i, (name, _) in enumerate(key) if name == "_fts")
+        key = key[:at] + fields + [(n, d) for n, d in key[at:] if n not in ("_fts", "_ftsx")]
+    options = {name: value for name, value in spec.items() if name not in _INDEX_REPORT_ONLY}
+    return IndexModel(key, **options)
+
+
+@contextlib.asynccontextmanager
+async def _indexes_built_afterwards(
+    collection: AsyncCollection[dict[str, Any]],
+) -> AsyncIterator[None]:
+    """Drop the collection's secondary indexes, and build them again when the block ends (also
+    when it fails, so the collection is never left without them)."""
+    specs = [spec async for spec in await collection.list_indexes() if spec["name"] != "_id_"]
+    for spec in specs:
+        await collection.drop_index(spec["name"])
+    try:
+        yield
+    finally:
+        if specs:
+            await collection.create_indexes([_index_model(spec) for spec in specs])
+
+
+@contextlib.asynccontextmanager
+async def _as_they_are(collection: AsyncCollection[dict[str, Any]]) -> AsyncIterator[None]:
+    yield
+
+
 async def load_demo_catalog(
     products: int,
     *,
@@ -340,7 +381,8 @@ async def load_demo_catalog(
     Assumes `init_beanie` has run for `Category` and `Product` and that both collections are
     empty (nothing is dropped; duplicate slugs would fail). Products are generated lazily in a
     worker thread while up to three `insert_many(ordered=False)` batches are in flight, so
-    memory stays flat and generation overlaps with the server's writes.
+    memory stays flat and generation overlaps with the server's writes. From
+    `DEFER_INDEXES_FROM` products on, the product indexes are built after the load.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -354,7 +396,8 @@ async def load_demo_catalog(
     collection: AsyncCollection[dict[str, Any]] = Product.get_pymongo_collection()
     in_flight = asyncio.Semaphore(_MAX_INSERTS_IN_FLIGHT)
     inserted: list[int] = []
-    async with asyncio.TaskGroup() as group:
+    deferred = _indexes_built_afterwards if products >= DEFER_INDEXES_FROM else _as_they_are
+    async with deferred(collection), asyncio.TaskGroup() as group:
         while batch := await asyncio.to_thread(_take, documents, batch_size):
             await in_flight.acquire()
             group.create_task(_insert(collection, batch, in_flight, inserted))

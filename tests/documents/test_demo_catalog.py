@@ -10,12 +10,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
 
+from documents import demo_catalog
 from documents.catalog import Category, Product
 from documents.catalog_rules import sanitize_description
 from documents.demo_catalog import BASE_DATE, generate_categories, generate_products
 from documents.demo_images import DEMO_IMAGE_PATH
 from documents.money import MAX_DISCOUNT_PERCENT, final_price
+from settings import Settings
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 COLOR = re.compile(r"^[0-9a-f]{6}$")
@@ -234,3 +237,50 @@ def test_image_urls_follow_the_public_url_and_nothing_else_changes() -> None:
         ]
         assert all(url.startswith(f"{PUBLIC_URL}{DEMO_IMAGE_PATH}?") for url in urls)
         assert {**same, "images": product["images"]} == product
+
+
+def index_specs(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted((dict(spec) for spec in specs), key=lambda spec: str(spec["name"]))
+
+
+@pytest.mark.usefixtures("app")
+@pytest.mark.parametrize("deferred", [False, True], ids=["indexes kept", "indexes built after"])
+async def test_a_big_load_builds_the_same_indexes_after_the_products(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, deferred: bool
+) -> None:
+    collection = Product.get_pymongo_collection()
+    before = index_specs(await (await collection.list_indexes()).to_list())
+    assert any("_fts" in spec["key"] for spec in before)  # the text index is among them
+    monkeypatch.setattr(demo_catalog, "DEFER_INDEXES_FROM", 50 if deferred else 10**9)
+
+    summary = await demo_catalog.load_demo_catalog(60, public_url=settings.public_url, seed=5)
+
+    assert summary.products == await collection.count_documents({}) == 60
+    assert index_specs(await (await collection.list_indexes()).to_list()) == before
+    # The unique slug index holds again after the build.
+    duplicate = await collection.find_one({}, {"_id": 0})
+    assert duplicate is not None
+    with pytest.raises(DuplicateKeyError):
+        await collection.insert_one(duplicate)
+
+
+@pytest.mark.usefixtures("app")
+async def test_a_failed_big_load_leaves_the_indexes_in_place(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    collection = Product.get_pymongo_collection()
+    before = index_specs(await (await collection.list_indexes()).to_list())
+    monkeypatch.setattr(demo_catalog, "DEFER_INDEXES_FROM", 50)
+
+    generate = demo_catalog.generate_products
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        yield from generate(*args, **kwargs)
+        raise RuntimeError("generator broke")
+
+    monkeypatch.setattr(demo_catalog, "generate_products", broken)
+    with pytest.raises(ExceptionGroup) as raised:
+        await demo_catalog.load_demo_catalog(60, public_url=settings.public_url, seed=5)
+    assert raised.value.subgroup(lambda error: str(error) == "generator broke") is not None
+
+    assert index_specs(await (await collection.list_indexes()).to_list()) == before
