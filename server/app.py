@@ -65,6 +65,7 @@ from schema.observability import (
 from schema.root import CommerceSchema, build_schema
 from schema.trusted_documents import TrustedDocuments, load_trusted_documents
 from schema.webhooks import WEBHOOK_PATH
+from server.heap import settle_heap
 from settings import Environment, PaymentProviderName, Settings
 
 logger = logging.getLogger("commerce")
@@ -453,7 +454,9 @@ def cors_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings, *, tracer_provider: Any | None = None) -> Starlette:
+def create_app(
+    settings: Settings, *, tracer_provider: Any | None = None, serving: bool = False
+) -> Starlette:
     """The ASGI app. Its lifespan opens the MongoDB and Redis clients and closes them on shutdown.
 
     With OTEL_ENABLED, operations are traced with `tracer_provider`, by default one exporting over
@@ -500,6 +503,8 @@ def create_app(settings: Settings, *, tracer_provider: Any | None = None) -> Sta
                     "on 127.0.0.1, or set Razorpay test keys",
                     settings.host,
                 )
+            if serving:
+                settle_heap()
             yield
         finally:
             if metrics_upkeep is not None:
@@ -606,4 +611,4 @@ def app_from_environment() -> Starlette:
     """Factory for uvicorn (and its worker processes): settings from the environment."""
     settings = Settings()
     configure_logging(settings)
-    return create_app(settings)
+    return create_app(settings, serving=True)
