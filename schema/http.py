@@ -49,7 +49,13 @@ from schema.caching import is_shareable, known_document_of, mark_shareable
 from schema.errors import to_api_error
 from schema.fast_hits import FastHits
 from schema.graphiql.page import graphiql_page
-from schema.middleware import NO_STORE, RequestBodyTooLargeError, body_limit_of, error_response
+from schema.middleware import (
+    NO_STORE,
+    RETRY_AFTER_SECONDS,
+    RequestBodyTooLargeError,
+    body_limit_of,
+    error_response,
+)
 from schema.observability import request_record
 from schema.persisted_queries import lift_document_id, resolve_persisted_query
 from schema.request_context import context_for_request, request_id_of
@@ -365,6 +371,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         for code, status in ERROR_STATUSES.items():
             if _has_error_code(response_data, code):
                 response.status_code = status
+                if status == 503:
+                    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
                 break
         return response
 

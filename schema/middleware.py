@@ -24,6 +24,11 @@ PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+# How long a client should wait before trying a 503 again (MongoDB unreachable or too slow):
+# about as long as the driver takes to find a server again.
+RETRY_AFTER_SECONDS = 5
+
+
 def error_response(
     message: str,
     code: str,
@@ -34,6 +39,8 @@ def error_response(
 ) -> JSONResponse:
     """An HTTP error answered as GraphQL errors are: `{"errors": [{message, extensions.code}]}`."""
     body = {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

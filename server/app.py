@@ -48,6 +48,7 @@ from schema.graphiql.page import GRAPHIQL_ASSET_ROUTE, graphiql_asset
 from schema.http import GraphQLEndpoint, database_outage_response, not_found_response
 from schema.media import MEDIA_PATH, MediaFiles
 from schema.middleware import (
+    RETRY_AFTER_SECONDS,
     AllowListCORSMiddleware,
     BodySizeLimitMiddleware,
     RequestIdLogFilter,
@@ -528,14 +529,32 @@ def create_app(
         """Ready while MongoDB answers. Redis down only degrades the service (the cache, the
         abuse limits and the job queue are optional by design): 200 with "degraded", so a
         load balancer does not turn a cache outage into a full one."""
-        mongodb, redis = await asyncio.gather(
-            _answers("mongodb", request.app.state.mongo.admin.command("ping")),
-            _answers("redis", request.app.state.redis.ping()),
+        state = request.app.state
+        checks = {
+            "mongodb": state.mongo.admin.command("ping"),
+            "redis": state.redis.ping(),
+        }
+        if state.cache_redis is not state.redis:
+            checks["cacheRedis"] = state.cache_redis.ping()
+        answers = dict(
+            zip(
+                checks,
+                await asyncio.gather(*(_answers(name, check) for name, check in checks.items())),
+                strict=True,
+            )
         )
-        status = "unavailable" if mongodb != "ok" else "degraded" if redis != "ok" else "ready"
+        status = (
+            "unavailable"
+            if answers["mongodb"] != "ok"
+            else "degraded"
+            if any(answer != "ok" for answer in answers.values())
+            else "ready"
+        )
+        unavailable = status == "unavailable"
         return JSONResponse(
-            {"status": status, "mongodb": mongodb, "redis": redis},
-            status_code=503 if status == "unavailable" else 200,
+            {"status": status, **answers},
+            status_code=503 if unavailable else 200,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if unavailable else None,
         )
 
     schema = build_api_schema(settings, tracing)

@@ -39,6 +39,7 @@ async def lose_mongodb(proxy: MongoProxy, failure: str) -> None:
 
 def assert_service_unavailable(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "5"
     body: dict[str, Any] = response.json()
     assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
     [error] = body["errors"]

@@ -64,7 +64,34 @@ async def test_with_mongodb_stalled_or_down_readyz_is_503(
         after = await http.get("/readyz")
         alive = await http.get("/healthz")
 
-    assert before.status_code == 200
+    assert before.status_code == 200 and "retry-after" not in before.headers
     assert after.status_code == 503
+    assert after.headers["retry-after"] == "5"
     assert after.json() == {"status": "unavailable", "mongodb": "unavailable", "redis": "ok"}
     assert alive.status_code == 200
+
+
+async def test_a_cache_redis_of_its_own_is_checked_too_and_only_degrades(
+    app: Starlette, settings: Settings
+) -> None:
+    # The same server under another URL: a client of its own, as a separate server would have.
+    other_url = settings.redis_url.replace("127.0.0.1", "localhost")
+    assert other_url != settings.redis_url
+    cache_up = settings.model_copy(update={"cache_redis_url": other_url})
+    cache_down = settings.model_copy(
+        update={"cache_redis_url": f"redis://127.0.0.1:{free_port()}/0"}
+    )
+
+    async with another_app(cache_up, app) as http:
+        up = await http.get("/readyz")
+    async with another_app(cache_down, app) as http:
+        down = await http.get("/readyz")
+
+    assert (up.status_code, down.status_code) == (200, 200)
+    assert up.json() == {"status": "ready", "mongodb": "ok", "redis": "ok", "cacheRedis": "ok"}
+    assert down.json() == {
+        "status": "degraded",
+        "mongodb": "ok",
+        "redis": "ok",
+        "cacheRedis": "unavailable",
+    }
