@@ -6,9 +6,10 @@ import gc
 from collections.abc import Iterator
 
 import pytest
+from starlette.applications import Starlette
 
 import server.app
-from server.app import create_app
+from server.app import create_app, init_documents
 from server.heap import YOUNGEST_THRESHOLD, settle_heap
 from settings import Settings
 
@@ -37,7 +38,7 @@ def test_settling_freezes_what_exists_and_collects_the_young_less_often() -> Non
 
 @pytest.mark.parametrize("serving", [True, False], ids=["serving", "embedded in tests"])
 async def test_only_a_serving_app_settles_its_heap_once_it_is_ready(
-    monkeypatch: pytest.MonkeyPatch, settings: Settings, serving: bool
+    monkeypatch: pytest.MonkeyPatch, app: Starlette, settings: Settings, serving: bool
 ) -> None:
     calls: list[bool] = []
     application = create_app(settings, serving=serving)
@@ -45,6 +46,10 @@ async def test_only_a_serving_app_settles_its_heap_once_it_is_ready(
         server.app, "settle_heap", lambda: calls.append(hasattr(application.state, "services"))
     )
 
-    async with application.router.lifespan_context(application):
-        # Called once, after the services were built.
-        assert calls == ([True] if serving else [])
+    try:
+        async with application.router.lifespan_context(application):
+            # Called once, after the services were built.
+            assert calls == ([True] if serving else [])
+    finally:
+        # Beanie binds the documents to the last app's client: the test app's again.
+        await init_documents(app.state.mongo, settings)
