@@ -21,12 +21,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from documents.errors import DomainError
 from resolvers.client_share import ClientShare
 from resolvers.redis_breaker import RedisBreaker
+from resolvers.redis_clients import RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class PersistedQueries:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         key_prefix: str,
         ttl_seconds: int,
