@@ -326,12 +326,13 @@ class QueryCache:
         current_epoch, *versions = await self._redis.mget(keys)
         missing = [tag for tag, version in zip(tags, versions, strict=True) if version is None]
         if _text(current_epoch) == epoch and missing:
-            # Give each tag without one a version, so that losing it later misses.
+            # Give each tag without one a version, so that losing it later misses; then read
+            # them again (apart: redis-py refuses an MGET in a cluster's pipeline).
             async with self._redis.pipeline(transaction=False) as pipe:
                 for tag in missing:
                     pipe.set(self._tag_key(tag), secrets.token_hex(8), ex=self._ttl * 2, nx=True)
-                pipe.mget(keys)
-                *_, (current_epoch, *versions) = await pipe.execute()
+                await pipe.execute()
+            current_epoch, *versions = await self._redis.mget(keys)
         if _text(current_epoch) != epoch or None in versions:
             return None
         return [str(_text(version)) for version in versions]
