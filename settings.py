@@ -482,7 +482,7 @@ class Settings(BaseSettings):
         if self.jobs_redis_url is None or self.jobs_redis_url == self.redis_url:
             raise ValueError(
                 "REDIS_CLUSTER needs JOBS_REDIS_URL, a plain Redis (not a cluster node) for the "
-                "job queue: saq's scripts touch keys of many slots, which a cluster refuses"
+                "job queue: saq drives one Redis server, not a cluster"
             )
         return self
 

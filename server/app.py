@@ -264,29 +264,25 @@ def build_payments(settings: Settings, mongo: AsyncMongoClient, queue: JobQueue)
 def build_rate_limiter(settings: Settings) -> RateLimiter:
     """The abuse limits, on a pool of their own: a burst of cached reads cannot take the
     connections sign-in needs. Like the cache's, the pool waits (up to REDIS_TIMEOUT_SECONDS) for
-    a free connection instead of failing; sign-in limits refuse what they cannot decide."""
+    a free connection instead of failing; sign-in limits refuse what they cannot decide. With
+    REDIS_CLUSTER, a cluster client of their own instead."""
     assert settings.redis_url
-    if settings.redis_cluster:
-        return RateLimiter(
-            None,
-            key_prefix=settings.redis_key_prefix,
-            limits=settings.rate_limits,
-            enabled=settings.rate_limits_enabled,
-            cluster_url=settings.redis_url,
-            cluster_options=cluster_options(settings),
+    pool = None
+    if not settings.redis_cluster:
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            timeout=settings.redis_timeout_seconds,
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
         )
-    pool = BlockingConnectionPool.from_url(
-        settings.redis_url,
-        max_connections=settings.redis_max_connections,
-        timeout=settings.redis_timeout_seconds,
-        socket_timeout=settings.redis_timeout_seconds,
-        socket_connect_timeout=settings.redis_timeout_seconds,
-    )
     return RateLimiter(
         pool,
         key_prefix=settings.redis_key_prefix,
         limits=settings.rate_limits,
         enabled=settings.rate_limits_enabled,
+        cluster_url=settings.redis_url if settings.redis_cluster else None,
+        cluster_options=cluster_options(settings),
     )
 
 

@@ -49,10 +49,16 @@ async def test_a_write_through_one_process_is_seen_at_once_through_the_other(
     settings: Settings, tmp_path: Path
 ) -> None:
     product = await make_product(await make_category("Shoes"), price=10_000)
-    writer = LiveServer(settings, tmp_path / "writer").start()
+    writer, reader = (
+        LiveServer(settings, tmp_path / "writer"),
+        LiveServer(settings, tmp_path / "reader"),
+    )
+    writer.launch()
     try:
-        reader = LiveServer(settings, tmp_path / "reader").start()
+        reader.launch()
         try:
+            writer.wait_until_ready()
+            reader.wait_until_ready()
             async with (
                 httpx.AsyncClient(base_url=writer.url, timeout=10) as one,
                 httpx.AsyncClient(base_url=reader.url, timeout=10) as two,
