@@ -20,12 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
-
 from resolvers.cost_draw import DRAW_FUNCTION, BucketCharge
 from resolvers.rate_limits import client_network
 from resolvers.redis_breaker import RedisBreaker
-from resolvers.redis_clients import RedisClient, is_cluster
+from resolvers.redis_clients import REDIS_FAILURES, RedisClient, is_cluster
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +162,7 @@ class QueryCostBucket:
                 keys=[f"{self._prefix}{client}"],
                 args=arguments,
             )
-        except (RedisError, OSError) as error:
+        except REDIS_FAILURES as error:
             self._breaker.failed(error)
             logger.warning(
                 "query cost bucket failed open for %.0fs (MAX_QUERY_COST still applies): %s",

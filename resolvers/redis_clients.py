@@ -8,8 +8,13 @@ all that is hashed, so keys that share one share a slot (and so a node)."""
 from __future__ import annotations
 
 from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 RedisClient = Redis | RedisCluster
+
+# What a Redis that cannot answer raises: a cluster client that reaches none of the nodes (or
+# finds slots no node serves) raises RedisClusterException, which is no RedisError.
+REDIS_FAILURES = (RedisError, OSError, RedisClusterException)
 
 
 def is_cluster(client: RedisClient) -> bool:

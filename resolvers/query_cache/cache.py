@@ -29,7 +29,7 @@ import orjson
 from beanie import PydanticObjectId
 from bson import ObjectId
 from pymongo.errors import PyMongoError
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError
 
 from documents.cache_invalidations import forget_invalidations, record_invalidation
 from documents.catalog import Category, Product
@@ -54,7 +54,7 @@ from resolvers.query_cache.tags import (
     user_tags,
 )
 from resolvers.redis_breaker import RedisBreaker
-from resolvers.redis_clients import RedisClient, slot_prefix
+from resolvers.redis_clients import REDIS_FAILURES, RedisClient, slot_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ class QueryCache:
         if epoch is None:
             try:
                 epoch = _text(await self._start_epoch())
-            except (RedisError, OSError) as error:
+            except REDIS_FAILURES as error:
                 self._failed("lookup", error)
                 return Lookup(CacheStatus.UNAVAILABLE)
         if read.outcome is Outcome.MISS or read.body is None:
@@ -211,7 +211,7 @@ class QueryCache:
             if reply[0] == Outcome.TAGS_DIFFER:
                 tags, tag_keys = self._learn_tags(key, _text(reply[2]) or "")
                 reply = await self._read(key, tags, tag_keys, gzip=gzip, charge=charge)
-        except (RedisError, OSError) as error:
+        except REDIS_FAILURES as error:
             self._failed("lookup", error)
             return None
         self._succeeded()
@@ -314,7 +314,7 @@ class QueryCache:
                 pipe.expire(entry_key, self._ttl)
                 await pipe.execute()
             self._learn_tags(key, SEPARATOR.join(tags))
-        except (RedisError, OSError) as error:
+        except REDIS_FAILURES as error:
             self._failed("store", error)
             return CacheStatus.MISS, False
         return CacheStatus.MISS, True
@@ -348,7 +348,7 @@ class QueryCache:
                 pipe.set(self._epoch_key, _new_epoch(), nx=True)
                 pipe.incr(self._epoch_key)
                 await pipe.execute()
-        except (RedisError, OSError) as error:
+        except REDIS_FAILURES as error:
             self._failed(operation, error)
             return False
         return True

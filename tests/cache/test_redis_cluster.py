@@ -4,6 +4,7 @@ query-cost bucket and the rate limits, and every key the entry script reads in o
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +15,9 @@ from redis.asyncio import RedisCluster
 from starlette.applications import Starlette
 
 from documents.catalog import Product
+from integrations.local_servers import free_port
 from resolvers.persisted_queries import document_hash
+from resolvers.query_cache import QueryCache
 from server import create_app, init_documents
 from settings import Settings
 from tests.factories import DEFAULT_PASSWORD, global_id, make_category, make_product, make_user
@@ -222,3 +225,25 @@ async def test_sign_in_limits_are_counted_in_the_cluster(client: httpx.AsyncClie
 
     assert codes == [["INVALID_CREDENTIALS"]] * 2
     assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_a_cluster_that_cannot_be_reached_leaves_queries_to_mongodb(
+    cluster_app: Starlette, client: httpx.AsyncClient, catalog: list[Product], settings: Settings
+) -> None:
+    unreachable = RedisCluster.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=0.5)
+    services = cluster_app.state.services
+    cluster_app.state.services = dataclasses.replace(
+        services,
+        query_cache=QueryCache(unreachable, key_prefix=settings.redis_key_prefix, ttl_seconds=60),
+    )
+    try:
+        response = await client.post(
+            "/graphql", json={"query": PRODUCT, "variables": {"id": global_id(catalog[0])}}
+        )
+    finally:
+        cluster_app.state.services = services
+        await unreachable.aclose()
+
+    assert response.status_code == 200
+    assert response.json()["extensions"]["cache"] == "UNAVAILABLE"
+    assert price_of(response) == "100.00"
