@@ -18,6 +18,7 @@ from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -156,6 +157,34 @@ def connect_redis(settings: Settings, url: str | None = None) -> RedisClient:
         health_check_interval=30,
     )
     return Redis(connection_pool=pool)
+
+
+async def refuse_mismatched_redis(settings: Settings) -> None:
+    """Refuse to start (RuntimeError) when a Redis is a node of a Redis Cluster where the settings
+    want a plain one: the job queue's (saq cannot use a cluster), or, without REDIS_CLUSTER,
+    REDIS_URL's or CACHE_REDIS_URL's (commands on other nodes' slots would all fail). A Redis that
+    does not answer is let through: that only degrades the service."""
+    plain = {"JOBS_REDIS_URL (else REDIS_URL), the job queue's": settings.job_queue_redis_url}
+    if not settings.redis_cluster:
+        plain["REDIS_URL"] = settings.redis_url
+        plain["CACHE_REDIS_URL"] = settings.cache_redis_url
+    for name, url in plain.items():
+        if url and await _is_cluster_node(url, settings.redis_timeout_seconds):
+            fix = "give the job queue a plain Redis" if "JOBS" in name else "set REDIS_CLUSTER=true"
+            raise RuntimeError(f"{name} Redis is a node of a Redis Cluster: {fix}")
+
+
+async def _is_cluster_node(url: str, timeout_seconds: float) -> bool:
+    client = Redis.from_url(
+        url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+    )
+    try:
+        info = await client.info("cluster")
+    except (RedisError, OSError):
+        return False
+    finally:
+        await client.aclose()
+    return bool(info.get("cluster_enabled"))
 
 
 def cluster_options(settings: Settings) -> dict[str, float]:
@@ -499,6 +528,7 @@ def create_app(settings: Settings, *, tracer_provider: Any | None = None) -> Sta
         cache_redis = connect_cache_redis(settings, redis)
         metrics_upkeep = None
         try:
+            await refuse_mismatched_redis(settings)
             await init_documents(mongo, settings)
             app.state.settings = settings
             app.state.mongo = mongo

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,13 +38,15 @@ async def cluster_app(
     app: Starlette, settings: Settings, redis_cluster_url: str
 ) -> AsyncIterator[Starlette]:
     """The app with REDIS_CLUSTER against the cluster, its job queue on the plain test Redis,
-    query costs throttled and two sign-in tries a minute per account and address."""
+    query costs throttled (buckets that do not refill within a test) and two sign-in tries a
+    minute per account and address."""
     configured = settings.model_copy(
         update={
             "redis_cluster": True,
             "redis_url": redis_cluster_url,
             "jobs_redis_url": settings.redis_url,
             "query_cost_throttle_enabled": True,
+            "query_cost_restore_rate": 0.001,  # what a query takes stays taken, for a test
             "rate_limits": {**settings.rate_limits, "login:account_ip": "2/minute"},
         }
     )
@@ -247,3 +250,32 @@ async def test_a_cluster_that_cannot_be_reached_leaves_queries_to_mongodb(
     assert response.status_code == 200
     assert response.json()["extensions"]["cache"] == "UNAVAILABLE"
     assert price_of(response) == "100.00"
+
+
+@pytest.mark.parametrize(
+    ("cluster_mode", "queue_on_cluster", "problem"),
+    [
+        (True, True, "the job queue's Redis is a node of a Redis Cluster"),
+        (False, False, "REDIS_URL Redis is a node of a Redis Cluster: set REDIS_CLUSTER=true"),
+    ],
+)
+async def test_a_cluster_node_where_a_plain_redis_belongs_is_refused_at_startup(
+    app: Starlette,
+    settings: Settings,
+    redis_cluster_url: str,
+    cluster_mode: bool,
+    queue_on_cluster: bool,
+    problem: str,
+) -> None:
+    configured = settings.model_copy(
+        update={
+            "redis_cluster": cluster_mode,
+            "redis_url": redis_cluster_url,
+            "jobs_redis_url": redis_cluster_url if queue_on_cluster else settings.redis_url,
+        }
+    )
+    refused = create_app(configured)
+
+    with pytest.raises(RuntimeError, match=re.escape(problem)):
+        async with refused.router.lifespan_context(refused):
+            pass
