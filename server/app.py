@@ -18,7 +18,9 @@ from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -176,7 +178,10 @@ async def refuse_mismatched_redis(settings: Settings) -> None:
 
 async def _is_cluster_node(url: str, timeout_seconds: float) -> bool:
     client = Redis.from_url(
-        url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+        url,
+        socket_timeout=timeout_seconds,
+        socket_connect_timeout=timeout_seconds,
+        retry=Retry(NoBackoff(), 0),  # one try: startup does not wait for a Redis that is down
     )
     try:
         info = await client.info("cluster")
