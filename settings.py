@@ -185,6 +185,11 @@ class Settings(BaseSettings):
     cache_redis_url: str | None = None
     embedded_cache_redis_port: Annotated[int, Field(ge=1024, le=65535)] = 6391
     embedded_cache_redis_max_memory_mb: Annotated[int, Field(ge=8, le=1_048_576)] = 128
+    # REDIS_URL (and CACHE_REDIS_URL) name a node of a Redis Cluster each (README, "Scale-out").
+    # The job queue cannot run on a cluster: it then needs JOBS_REDIS_URL, a plain Redis.
+    redis_cluster: bool = False
+    # The job queue's Redis; unset = REDIS_URL.
+    jobs_redis_url: str | None = None
     redis_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 1.0
     redis_max_connections: Annotated[int, Field(ge=1, le=10_000)] = 100
 
@@ -395,6 +400,11 @@ class Settings(BaseSettings):
         return self.cache_redis_url or self.redis_url
 
     @property
+    def job_queue_redis_url(self) -> str | None:
+        """Where the job queue lives: JOBS_REDIS_URL, else the main Redis."""
+        return self.jobs_redis_url or self.redis_url
+
+    @property
     def uses_embedded_servers(self) -> bool:
         return self.mongodb_uri is None or self.redis_url is None
 
@@ -459,6 +469,22 @@ class Settings(BaseSettings):
             if self.razorpay_webhook_secret
             else STANDIN_WEBHOOK_SECRET,
         )
+
+    @model_validator(mode="after")
+    def _check_redis_cluster(self) -> Settings:
+        if not self.redis_cluster:
+            return self
+        if self.redis_url is None:
+            raise ValueError(
+                "REDIS_CLUSTER needs REDIS_URL (a node of the cluster): the embedded Redis is "
+                "not a cluster"
+            )
+        if self.jobs_redis_url is None or self.jobs_redis_url == self.redis_url:
+            raise ValueError(
+                "REDIS_CLUSTER needs JOBS_REDIS_URL, a plain Redis (not a cluster node) for the "
+                "job queue: saq drives one Redis server, not a cluster"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_payment_provider(self) -> Settings:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from redis.asyncio import Redis
+from resolvers.redis_clients import RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ class ClientShare:
     Redis errors reach the caller, which decides what a failed count means (both callers skip
     Redis for a while)."""
 
-    def __init__(self, redis: Redis, *, key_prefix: str, per_minute: int, what: str) -> None:
+    def __init__(self, redis: RedisClient, *, key_prefix: str, per_minute: int, what: str) -> None:
         self._redis = redis
         self._prefix = key_prefix
         self._per_minute = per_minute

@@ -20,12 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from resolvers.cost_draw import DRAW_FUNCTION, BucketCharge
 from resolvers.rate_limits import client_network
 from resolvers.redis_breaker import RedisBreaker
+from resolvers.redis_clients import REDIS_FAILURES, RedisClient, is_cluster
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +71,7 @@ class QueryCostBucket:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         key_prefix: str,
         size: int,
@@ -124,9 +122,10 @@ class QueryCostBucket:
         arguments = (str(self.size), str(self.restore_rate), repr(self._clock()))
         return BucketCharge(key=f"{self._prefix}{client}", arguments=arguments)
 
-    def uses(self, redis: Redis) -> bool:
-        """Whether the buckets live on `redis` (the same client), so that a script there can draw."""
-        return self._redis is redis
+    def uses(self, redis: RedisClient) -> bool:
+        """Whether the buckets live on `redis` (the same client), so that a script there can draw.
+        Never on a cluster: a bucket's key hashes to a slot of its own."""
+        return self._redis is redis and not is_cluster(redis)
 
     async def settle(self, client: str, difference: int) -> ThrottleStatus | None:
         """Settle a query that ran on its actual cost: `difference` (actual minus requested) is
@@ -163,7 +162,7 @@ class QueryCostBucket:
                 keys=[f"{self._prefix}{client}"],
                 args=arguments,
             )
-        except (RedisError, OSError) as error:
+        except REDIS_FAILURES as error:
             self._breaker.failed(error)
             logger.warning(
                 "query cost bucket failed open for %.0fs (MAX_QUERY_COST still applies): %s",

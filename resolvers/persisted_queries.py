@@ -21,12 +21,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from documents.errors import DomainError
 from resolvers.client_share import ClientShare
 from resolvers.redis_breaker import RedisBreaker
+from resolvers.redis_clients import REDIS_FAILURES, RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +94,7 @@ class PersistedQueries:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         key_prefix: str,
         ttl_seconds: int,
@@ -134,7 +132,7 @@ class PersistedQueries:
         try:
             # GETEX refreshes the TTL: documents in use stay, forgotten ones expire.
             raw = await self._redis.getex(self.key(sha256_hash), ex=self._ttl)
-        except (RedisError, OSError) as error:
+        except REDIS_FAILURES as error:
             self._failed("lookup", error)
             return None
         if raw is None:
@@ -157,7 +155,7 @@ class PersistedQueries:
                 if not await self._client_registrations.take(client):
                     return
                 await self._redis.set(self.key(sha256_hash), document, ex=self._ttl)
-            except (RedisError, OSError) as error:
+            except REDIS_FAILURES as error:
                 self._failed("register", error)
         self._remember(sha256_hash, document)
 

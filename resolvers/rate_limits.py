@@ -21,9 +21,10 @@ import ipaddress
 import logging
 import math
 import time
+from typing import Any
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import RedisClusterStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool
 
@@ -51,24 +52,39 @@ class RateLimiter:
     """Counts attempts per action and scope; `check` raises `RateLimitedError` past a limit.
 
     It talks to Redis through `pool` (a `BlockingConnectionPool`, so that a burst waits for a
-    free connection, up to the pool's timeout, instead of failing), and closes it in `close`.
+    free connection, up to the pool's timeout, instead of failing), and closes it in `close`; or,
+    with `cluster_url` (a node of a Redis Cluster) instead, through a cluster client of its own,
+    made with `cluster_options`. Each limit is one key, so any slot will do.
     """
 
     def __init__(
         self,
-        pool: ConnectionPool,
+        pool: ConnectionPool | None,
         *,
         key_prefix: str,
         limits: dict[str, str],
         enabled: bool = True,
+        cluster_url: str | None = None,
+        cluster_options: dict[str, Any] | None = None,
     ) -> None:
         self._pool = pool
-        self._storage = RedisStorage(
-            "async+redis://",  # the scheme picks the bridge; the pool says where Redis is
-            implementation="redispy",
-            key_prefix=f"{key_prefix}limits",
-            connection_pool=pool,  # type: ignore[arg-type]  # passed on to redis-py's client
-        )
+        self._storage: RedisStorage
+        if cluster_url is not None:
+            self._storage = RedisClusterStorage(
+                _limits_cluster_uri(cluster_url),
+                implementation="redispy",
+                key_prefix=f"{key_prefix}limits",
+                **(cluster_options or {}),
+                **({"ssl": True} if cluster_url.startswith("rediss://") else {}),
+            )
+        else:
+            assert pool is not None, "a pool, or a cluster's URL"
+            self._storage = RedisStorage(
+                "async+redis://",  # the scheme picks the bridge; the pool says where Redis is
+                implementation="redispy",
+                key_prefix=f"{key_prefix}limits",
+                connection_pool=pool,  # type: ignore[arg-type]  # passed on to redis-py's client
+            )
         self._strategy = MovingWindowRateLimiter(self._storage)
         self._limits: dict[str, RateLimitItem] = {
             name: parse(value) for name, value in limits.items()
@@ -76,12 +92,16 @@ class RateLimiter:
         self.enabled = enabled
 
     @property
-    def connection_pool(self) -> ConnectionPool:
-        """The pool the limits talk to Redis through (its use is a metric)."""
+    def connection_pool(self) -> ConnectionPool | None:
+        """The pool the limits talk to Redis through (its use is a metric); None on a cluster."""
         return self._pool
 
     async def close(self) -> None:
-        await self._pool.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
+            return
+        # The cluster client `limits` made (it offers no way to close it).
+        await self._storage.bridge.storage.aclose()  # type: ignore[attr-defined]
 
     async def check(
         self, action: str, *, ip: str, account: str | None = None, device: str | None = None
@@ -139,6 +159,16 @@ class RateLimiter:
             logger.warning("rate limit window of %s unknown: %s", action, error)
             return int(item.get_expiry())
         return max(math.ceil(stats.reset_time - time.time()), 1)
+
+
+def _limits_cluster_uri(url: str) -> str:
+    """A Redis URL (`redis://[user:password@]host:port`) as `limits` names a cluster."""
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("redis", "rediss"):
+        raise ValueError(
+            f"a Redis Cluster node's URL starts with redis:// or rediss://, not {url!r}"
+        )
+    return f"async+redis+cluster://{rest.split('/', 1)[0]}"
 
 
 def client_network(ip: str) -> str:

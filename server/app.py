@@ -17,7 +17,10 @@ import pymongo
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -39,6 +42,7 @@ from resolvers.payments.service import PaymentService, PaymentSettings
 from resolvers.persisted_queries import PersistedQueries
 from resolvers.query_cache import QueryCache
 from resolvers.rate_limits import RateLimiter
+from resolvers.redis_clients import RedisClient
 from resolvers.services import Services
 from schema import demo_images, dev_pay, oauth, webhooks
 from schema.answers import GZIP_LEVEL, GZIP_MINIMUM_BYTES
@@ -136,15 +140,18 @@ def _milliseconds(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-def connect_redis(settings: Settings, url: str | None = None) -> Redis:
+def connect_redis(settings: Settings, url: str | None = None) -> RedisClient:
     """A client of `url` (default REDIS_URL) whose requests wait for a free pooled connection
-    instead of failing.
+    instead of failing; with REDIS_CLUSTER, a cluster client that found the others from that
+    node (README, "Scale-out").
 
     A full pool is load, not an outage: failing there would switch the query cache off exactly
     when it helps most.
     """
     url = url or settings.redis_url
     assert url, "REDIS_URL is resolved before the app starts"
+    if settings.redis_cluster:
+        return RedisCluster.from_url(url, **cluster_options(settings))
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=settings.redis_max_connections,
@@ -154,6 +161,47 @@ def connect_redis(settings: Settings, url: str | None = None) -> Redis:
         health_check_interval=30,
     )
     return Redis(connection_pool=pool)
+
+
+async def refuse_mismatched_redis(settings: Settings) -> None:
+    """Refuse to start (RuntimeError) when a Redis is a node of a Redis Cluster where the settings
+    want a plain one: the job queue's (saq cannot use a cluster), or, without REDIS_CLUSTER,
+    REDIS_URL's or CACHE_REDIS_URL's (commands on other nodes' slots would all fail). A Redis that
+    does not answer is let through: that only degrades the service."""
+    plain = {"JOBS_REDIS_URL (else REDIS_URL), the job queue's": settings.job_queue_redis_url}
+    if not settings.redis_cluster:
+        plain["REDIS_URL"] = settings.redis_url
+        plain["CACHE_REDIS_URL"] = settings.cache_redis_url
+    for name, url in plain.items():
+        if url and await _is_cluster_node(url, settings.redis_timeout_seconds):
+            fix = "give the job queue a plain Redis" if "JOBS" in name else "set REDIS_CLUSTER=true"
+            raise RuntimeError(f"{name} Redis is a node of a Redis Cluster: {fix}")
+
+
+async def _is_cluster_node(url: str, timeout_seconds: float) -> bool:
+    client = Redis.from_url(
+        url,
+        socket_timeout=timeout_seconds,
+        socket_connect_timeout=timeout_seconds,
+        retry=Retry(NoBackoff(), 0),  # one try: startup does not wait for a Redis that is down
+    )
+    try:
+        info = await client.info("cluster")
+    except (RedisError, OSError):
+        return False
+    finally:
+        await client.aclose()
+    return bool(info.get("cluster_enabled"))
+
+
+def cluster_options(settings: Settings) -> dict[str, float]:
+    """How a Redis Cluster client connects: REDIS_MAX_CONNECTIONS to each node, and waiting
+    REDIS_TIMEOUT_SECONDS at most for a connection or a reply."""
+    return {
+        "max_connections": settings.redis_max_connections,
+        "socket_timeout": settings.redis_timeout_seconds,
+        "socket_connect_timeout": settings.redis_timeout_seconds,
+    }
 
 
 async def init_documents(client: AsyncMongoClient, settings: Settings) -> None:
@@ -189,9 +237,9 @@ def build_email(settings: Settings, mongo: AsyncMongoClient) -> EmailSender:
 
 def build_outbox(settings: Settings) -> EmailOutbox:
     """The email outbox and the job queue it hands emails to. Close it when done."""
-    assert settings.redis_url
+    assert settings.job_queue_redis_url
     queue = JobQueue(
-        settings.redis_url,
+        settings.job_queue_redis_url,
         name=f"{settings.redis_key_prefix}jobs",
         connect_timeout_seconds=settings.redis_timeout_seconds,
     )
@@ -252,32 +300,43 @@ def build_payments(settings: Settings, mongo: AsyncMongoClient, queue: JobQueue)
 def build_rate_limiter(settings: Settings) -> RateLimiter:
     """The abuse limits, on a pool of their own: a burst of cached reads cannot take the
     connections sign-in needs. Like the cache's, the pool waits (up to REDIS_TIMEOUT_SECONDS) for
-    a free connection instead of failing; sign-in limits refuse what they cannot decide."""
+    a free connection instead of failing; sign-in limits refuse what they cannot decide. With
+    REDIS_CLUSTER, a cluster client of their own instead."""
     assert settings.redis_url
-    pool = BlockingConnectionPool.from_url(
-        settings.redis_url,
-        max_connections=settings.redis_max_connections,
-        timeout=settings.redis_timeout_seconds,
-        socket_timeout=settings.redis_timeout_seconds,
-        socket_connect_timeout=settings.redis_timeout_seconds,
-    )
+    pool = None
+    if not settings.redis_cluster:
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            timeout=settings.redis_timeout_seconds,
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+        )
     return RateLimiter(
         pool,
         key_prefix=settings.redis_key_prefix,
         limits=settings.rate_limits,
         enabled=settings.rate_limits_enabled,
+        cluster_url=settings.redis_url if settings.redis_cluster else None,
+        cluster_options=cluster_options(settings),
     )
 
 
-def redis_pools(redis: Redis, cache_redis: Redis, services: Services) -> dict[str, Any]:
-    """The Redis connection pools whose use the metrics sample, by name."""
-    pools = {"main": redis.connection_pool, "rate_limits": services.rate_limiter.connection_pool}
-    if cache_redis is not redis:
-        pools["cache"] = cache_redis.connection_pool
+def redis_pools(redis: RedisClient, cache_redis: RedisClient, services: Services) -> dict[str, Any]:
+    """The Redis connection pools whose use the metrics sample, by name: none of a cluster's
+    clients (a pool per node, opened as nodes are met)."""
+    clients = {"main": redis, "cache": cache_redis if cache_redis is not redis else None}
+    pools: dict[str, Any] = {
+        name: client.connection_pool
+        for name, client in clients.items()
+        if isinstance(client, Redis)
+    }
+    if services.rate_limiter.connection_pool is not None:
+        pools["rate_limits"] = services.rate_limiter.connection_pool
     return pools
 
 
-def connect_cache_redis(settings: Settings, redis: Redis) -> Redis:
+def connect_cache_redis(settings: Settings, redis: RedisClient) -> RedisClient:
     """The client of the query cache's Redis: `redis` itself unless CACHE_REDIS_URL names
     another server. Close it (when it is not `redis`) with the other clients."""
     if settings.query_cache_redis_url == settings.redis_url:
@@ -286,7 +345,10 @@ def connect_cache_redis(settings: Settings, redis: Redis) -> Redis:
 
 
 def build_services(
-    settings: Settings, mongo: AsyncMongoClient, redis: Redis, cache_redis: Redis | None = None
+    settings: Settings,
+    mongo: AsyncMongoClient,
+    redis: RedisClient,
+    cache_redis: RedisClient | None = None,
 ) -> Services:
     """The integrations and shared services, each picked once from the settings. The query
     cache uses `cache_redis` (default `redis`)."""
@@ -475,6 +537,7 @@ def create_app(
         cache_redis = connect_cache_redis(settings, redis)
         metrics_upkeep = None
         try:
+            await refuse_mismatched_redis(settings)
             await init_documents(mongo, settings)
             app.state.settings = settings
             app.state.mongo = mongo

@@ -19,6 +19,7 @@ from server.app import (
     describe_email,
     describe_payments,
     init_documents,
+    refuse_mismatched_redis,
 )
 from settings import Settings
 
@@ -36,6 +37,7 @@ async def run_worker(settings: Settings, *, once: bool = False) -> int:
     cache_redis = connect_cache_redis(settings, redis)
     services = None
     try:
+        await refuse_mismatched_redis(settings)
         await init_documents(mongo, settings)
         services = build_services(settings, mongo, redis, cache_redis)
         outbox = services.outbox

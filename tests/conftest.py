@@ -18,7 +18,7 @@ from pymongo import monitoring
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
-from integrations.local_servers import free_port, start_mongod, start_redis
+from integrations.local_servers import free_port, start_mongod, start_redis, start_redis_cluster
 from server import create_app
 from settings import Environment, Settings
 from tests.fakes.mongo_proxy import MongoProxy
@@ -44,6 +44,16 @@ def server_uris(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     yield mongodb_uri, redis_url
     for server in reversed(started):
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A three-master Redis Cluster from the same redis-server binary, started only when a test
+    asks for it (tests/cache/test_redis_cluster.py); the URL of one of its nodes."""
+    nodes = start_redis_cluster(tmp_path_factory.mktemp("redis-cluster"), masters=3)
+    yield nodes[0].uri
+    for node in reversed(nodes):
+        node.stop()
 
 
 @pytest.fixture(scope="session")

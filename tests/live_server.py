@@ -61,6 +61,12 @@ class LiveServer:
     def start(self) -> LiveServer:
         """Start the process and wait until /readyz says ready; raises LocalServerError with the
         end of its log if it exits or is not ready in time."""
+        self.launch()
+        return self.wait_until_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (`wait_until_ready`): servers launched
+        one after the other then start up side by side."""
         assert self._server is None, "already running"
         self._workdir.mkdir(parents=True, exist_ok=True)
         with self._log_path.open("ab") as log:
@@ -72,6 +78,10 @@ class LiveServer:
                 output=log,
             )
         self._server = LocalServer("commerce-api", self.url, process, self._log_path)
+
+    def wait_until_ready(self) -> LiveServer:
+        """Wait until /readyz says ready (see `start`)."""
+        assert self._server is not None, "launched"
         ready_url = f"http://127.0.0.1:{self.port}/readyz"
 
         def ready() -> bool:

@@ -29,6 +29,7 @@ from integrations.local_servers.redis_server import (
     find_redis_server,
     running_redis_uri,
     start_redis,
+    start_redis_cluster,
 )
 from integrations.local_servers.supervisor import ServerSupervisor
 
@@ -47,4 +48,5 @@ __all__ = [
     "spawn_attached",
     "start_mongod",
     "start_redis",
+    "start_redis_cluster",
 ]

@@ -20,6 +20,7 @@ import enum
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +29,7 @@ import orjson
 from beanie import PydanticObjectId
 from bson import ObjectId
 from pymongo.errors import PyMongoError
-from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError
 
 from documents.cache_invalidations import forget_invalidations, record_invalidation
 from documents.catalog import Category, Product
@@ -37,7 +37,13 @@ from documents.reviews import ReviewChange
 from documents.transactions import after_commit, current_session
 from resolvers.client_share import ClientShare
 from resolvers.cost_draw import BucketCharge
-from resolvers.query_cache.entries import READ_ENTRY, EntryRead, Outcome, StoredAnswer
+from resolvers.query_cache.entries import (
+    READ_ENTRY,
+    SEPARATOR,
+    EntryRead,
+    Outcome,
+    StoredAnswer,
+)
 from resolvers.query_cache.lease import ServingLease
 from resolvers.query_cache.tags import (
     CATALOG_TAG,
@@ -48,10 +54,13 @@ from resolvers.query_cache.tags import (
     user_tags,
 )
 from resolvers.redis_breaker import RedisBreaker
+from resolvers.redis_clients import REDIS_FAILURES, RedisClient, slot_prefix
 
 logger = logging.getLogger(__name__)
 
 TIMEOUTS_BEFORE_BREAKING = 3
+# Entries whose tags each process remembers, to name their keys to `READ_ENTRY` (about 1 KB each).
+KNOWN_ENTRY_TAGS = 4096
 
 
 class CacheStatus(enum.StrEnum):
@@ -92,7 +101,7 @@ class QueryCache:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         key_prefix: str,
         ttl_seconds: int,
@@ -104,7 +113,10 @@ class QueryCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._redis = redis
-        self._prefix = f"{key_prefix}qc:"
+        # Entries, tag versions and the epoch are read together by one script and changed
+        # together by one transaction: on a Redis Cluster they share a hash tag, and so one slot
+        # (README, "Scale-out").
+        self._prefix = slot_prefix(f"{key_prefix}qc:", redis)
         self._ttl = ttl_seconds
         self.enabled = enabled
         # A timeout may be only a busy moment: skipping the cache then would add load, so only a
@@ -117,7 +129,7 @@ class QueryCache:
         self._max_entry_bytes = max_entry_bytes
         self._client_entries = ClientShare(
             redis,
-            key_prefix=f"{self._prefix}client:",
+            key_prefix=f"{key_prefix}qc:client:",  # counted apart: any slot will do
             per_minute=max_entries_per_client_minute,
             what="query cache entries",
         )
@@ -125,6 +137,8 @@ class QueryCache:
             self._apply, check_interval_seconds=pending_check_seconds, clock=clock
         )
         self._read_entry = redis.register_script(READ_ENTRY)
+        # What each entry read or stored lately depends on: its tags as stored, and their keys.
+        self._entry_tags: OrderedDict[str, tuple[str, list[str]]] = OrderedDict()
 
     def _entry_key(self, key: str) -> str:
         return f"{self._prefix}entry:{key}"
@@ -137,7 +151,7 @@ class QueryCache:
         return f"{self._prefix}epoch"
 
     @property
-    def redis(self) -> Redis:
+    def redis(self) -> RedisClient:
         return self._redis
 
     @property
@@ -172,7 +186,7 @@ class QueryCache:
         if epoch is None:
             try:
                 epoch = _text(await self._start_epoch())
-            except (RedisError, OSError) as error:
+            except REDIS_FAILURES as error:
                 self._failed("lookup", error)
                 return Lookup(CacheStatus.UNAVAILABLE)
         if read.outcome is Outcome.MISS or read.body is None:
@@ -187,28 +201,58 @@ class QueryCache:
         self, key: str, *, gzip: bool = False, charge: BucketCharge | None = None
     ) -> EntryRead | None:
         """The stored answer for `key` (gzipped if `gzip` and there is a gzipped form), read and
-        checked against its tags in one round trip; with `charge`, its cost is drawn from that
+        checked against its tags in one round trip (two when this process has not read it
+        lately: see `READ_ENTRY`); with `charge`, its cost is drawn from that
         bucket in the same round trip, and only for a hit. For a caller that has checked
         `serving()`. None when Redis failed."""
-        keys = [self._entry_key(key), self._epoch_key]
-        arguments = [self._tag_key(""), "1" if gzip else "0"]
+        tags, tag_keys = self._entry_tags.get(key) or ("", [])
+        try:
+            reply = await self._read(key, tags, tag_keys, gzip=gzip, charge=charge)
+            if reply[0] == Outcome.TAGS_DIFFER:
+                tags, tag_keys = self._learn_tags(key, _text(reply[2]) or "")
+                reply = await self._read(key, tags, tag_keys, gzip=gzip, charge=charge)
+        except REDIS_FAILURES as error:
+            self._failed("lookup", error)
+            return None
+        self._succeeded()
+        if reply[0] == Outcome.TAGS_DIFFER:  # stored again meanwhile, with other tags
+            return EntryRead(Outcome.MISS, _text(reply[1]))
+        if key in self._entry_tags:
+            self._entry_tags.move_to_end(key)
+        return EntryRead.parse(reply)
+
+    async def _read(
+        self,
+        key: str,
+        tags: str,
+        tag_keys: list[str],
+        *,
+        gzip: bool,
+        charge: BucketCharge | None,
+    ) -> list[Any]:
+        keys = [self._entry_key(key), self._epoch_key, *tag_keys]
+        arguments = [tags, "1" if gzip else "0", str(len(tag_keys))]
         if charge is not None:
             keys.append(charge.key)
             arguments += charge.arguments
         try:
-            try:
-                # EVALSHA itself: redis-py's Script checks on every call whether it runs in a
-                # pipeline, an isinstance check that costs a hit measurably.
-                reply = await self._redis.evalsha(
-                    self._read_entry.sha, len(keys), *keys, *arguments
-                )
-            except NoScriptError:  # a restarted or flushed Redis: Script loads it again
-                reply = await self._read_entry(keys=keys, args=arguments)
-        except (RedisError, OSError) as error:
-            self._failed("lookup", error)
-            return None
-        self._succeeded()
-        return EntryRead.parse(reply)
+            # EVALSHA itself: redis-py's Script checks on every call whether it runs in a
+            # pipeline, an isinstance check that costs a hit measurably.
+            reply: list[Any] = await self._redis.evalsha(
+                self._read_entry.sha, len(keys), *keys, *arguments
+            )
+        except NoScriptError:  # a restarted or flushed Redis: Script loads it again
+            reply = await self._read_entry(keys=keys, args=arguments)
+        return reply
+
+    def _learn_tags(self, key: str, tags: str) -> tuple[str, list[str]]:
+        """Remember that the entry under `key` depends on `tags` (as the entry stores them)."""
+        learnt = (tags, [self._tag_key(tag) for tag in tags.split(SEPARATOR) if tag])
+        self._entry_tags[key] = learnt
+        self._entry_tags.move_to_end(key)
+        while len(self._entry_tags) > KNOWN_ENTRY_TAGS:
+            self._entry_tags.popitem(last=False)
+        return learnt
 
     async def _start_epoch(self) -> bytes | str | None:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -269,7 +313,8 @@ class QueryCache:
                 pipe.hset(entry_key, mapping=answer.fields(tags, versions))
                 pipe.expire(entry_key, self._ttl)
                 await pipe.execute()
-        except (RedisError, OSError) as error:
+            self._learn_tags(key, SEPARATOR.join(tags))
+        except REDIS_FAILURES as error:
             self._failed("store", error)
             return CacheStatus.MISS, False
         return CacheStatus.MISS, True
@@ -281,12 +326,13 @@ class QueryCache:
         current_epoch, *versions = await self._redis.mget(keys)
         missing = [tag for tag, version in zip(tags, versions, strict=True) if version is None]
         if _text(current_epoch) == epoch and missing:
-            # Give each tag without one a version, so that losing it later misses.
+            # Give each tag without one a version, so that losing it later misses; then read
+            # them again (apart: redis-py refuses an MGET in a cluster's pipeline).
             async with self._redis.pipeline(transaction=False) as pipe:
                 for tag in missing:
                     pipe.set(self._tag_key(tag), secrets.token_hex(8), ex=self._ttl * 2, nx=True)
-                pipe.mget(keys)
-                *_, (current_epoch, *versions) = await pipe.execute()
+                await pipe.execute()
+            current_epoch, *versions = await self._redis.mget(keys)
         if _text(current_epoch) != epoch or None in versions:
             return None
         return [str(_text(version)) for version in versions]
@@ -302,7 +348,7 @@ class QueryCache:
                 pipe.set(self._epoch_key, _new_epoch(), nx=True)
                 pipe.incr(self._epoch_key)
                 await pipe.execute()
-        except (RedisError, OSError) as error:
+        except REDIS_FAILURES as error:
             self._failed(operation, error)
             return False
         return True

@@ -6,7 +6,8 @@ ETag digest of those bytes, and what the operation cost (requested and actual). 
 sent as it was stored, without parsing or serializing anything (`schema/fast_hits.py`).
 
 `READ_ENTRY` checks an entry against the current version of each of its tags and reads the epoch
-in one round trip; for a hit that must be paid for, it also draws the cost from the client's
+in one round trip (two the first time a process reads the entry, or after the entry was stored
+again with other tags: it learns them from the first); for a hit that must be paid for, it also draws the cost from the client's
 query-cost bucket (`resolvers/cost_bucket.py`), when that bucket lives on the same Redis.
 """
 
@@ -26,13 +27,18 @@ from resolvers.cost_draw import DRAW_FUNCTION
 # hold one.
 SEPARATOR = "\n"
 
-# KEYS[1]: the entry, KEYS[2]: the epoch, KEYS[3] (optional): the client's cost bucket.
-# ARGV[1]: the prefix of tag keys; ARGV[2]: '1' for the gzipped body when there is one; with a
-# bucket, ARGV[3..5]: its size, restore rate and the time now.
+# KEYS[1]: the entry, KEYS[2]: the epoch, KEYS[3 .. 2+n]: the keys of the tags the caller
+# expects the entry to depend on (ARGV[1]), KEYS[3+n] (optional): the client's cost bucket.
+# ARGV[1]: those tags as the entry stores them (joined by SEPARATOR); ARGV[2]: '1' for the gzipped
+# body when there is one; ARGV[3]: n; with a bucket, ARGV[4..6]: its size, restore rate and the
+# time now.
 # Returns {outcome, epoch, gzipped (0/1), body, etag digest, requested cost, actual cost, points
-# available after the draw} (see `Outcome`).
+# available after the draw} (see `Outcome`), or {TAGS_DIFFER, epoch, the entry's tags}.
+# Every key it touches is passed in KEYS, as a Redis Cluster needs to route the call (all of them
+# share one hash tag there): the caller names the tag keys from what it learnt of the entry
+# before, and an entry that depends on other tags answers with them, to be asked again.
 # An entry of another type (left by an older version) reads as a miss and is replaced by the
-# next store. Tag keys are named by the entry, not passed in KEYS: they are only read.
+# next store.
 READ_ENTRY = (
     DRAW_FUNCTION
     + r"""
@@ -41,18 +47,20 @@ local entry = redis.pcall('HMGET', KEYS[1], 'tags', 'versions', 'etag', 'request
 if entry.err or not entry[1] then
   return {0, epoch}
 end
-local keys = {}
-for tag in string.gmatch(entry[1], '[^\n]+') do
-  keys[#keys + 1] = ARGV[1] .. tag
+if entry[1] ~= ARGV[1] then
+  return {4, epoch, entry[1]}
 end
-local current = redis.call('MGET', unpack(keys))
-for i = 1, #current do
-  if not current[i] then
+local count = tonumber(ARGV[3])
+if count > 0 then
+  local current = redis.call('MGET', unpack(KEYS, 3, 2 + count))
+  for i = 1, count do
+    if not current[i] then
+      return {0, epoch}
+    end
+  end
+  if table.concat(current, '\n') ~= entry[2] then
     return {0, epoch}
   end
-end
-if table.concat(current, '\n') ~= entry[2] then
-  return {0, epoch}
 end
 local gzipped, body = 0, false
 if ARGV[2] == '1' then
@@ -63,14 +71,15 @@ if body and body ~= '' then
 else
   body = redis.call('HGET', KEYS[1], 'body')
 end
-if not KEYS[3] then
+local bucket = KEYS[3 + count]
+if not bucket then
   return {1, epoch, gzipped, body, entry[3], entry[4], entry[5]}
 end
 local requested, actual = tonumber(entry[4]), tonumber(entry[5])
 if not requested or not actual then
   return {3, epoch, gzipped, body, entry[3], entry[4], entry[5]}
 end
-local drawn = draw(KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),
+local drawn = draw(bucket, tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]),
                    requested, false, actual)
 if drawn[1] == 0 then
   return {2, epoch, 0, false, entry[3], entry[4], entry[5], drawn[2]}
@@ -87,6 +96,7 @@ class Outcome(enum.IntEnum):
     HIT = 1  # and its cost taken from the bucket, if one was given
     THROTTLED = 2  # a hit, but the bucket holds less than it costs: nothing taken, no body
     UNPRICED = 3  # a hit with no cost stored to charge: nothing taken
+    TAGS_DIFFER = 4  # the entry depends on other tags than the caller named: nothing read
 
 
 @dataclass(frozen=True)

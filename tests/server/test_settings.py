@@ -218,3 +218,34 @@ def test_trusted_documents_only_serves_no_graphiql_and_leaves_introspection_to_t
     assert not default.serves_graphiql
     assert default.allows_introspection
     assert not no_introspection.allows_introspection
+
+
+@pytest.mark.parametrize(
+    ("urls", "problem"),
+    [
+        ({}, "REDIS_CLUSTER needs REDIS_URL"),
+        ({"redis_url": "redis://node-1:6379/0"}, "REDIS_CLUSTER needs JOBS_REDIS_URL"),
+        (
+            {"redis_url": "redis://node-1:6379/0", "jobs_redis_url": "redis://node-1:6379/0"},
+            "REDIS_CLUSTER needs JOBS_REDIS_URL",
+        ),
+    ],
+)
+def test_a_redis_cluster_needs_a_node_and_a_plain_redis_for_the_job_queue(
+    urls: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        Settings(_env_file=None, redis_cluster=True, **urls)  # type: ignore[call-arg]
+
+
+def test_the_job_queue_uses_jobs_redis_url_else_redis_url() -> None:
+    clustered = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        redis_cluster=True,
+        redis_url="redis://node-1:6379/0",
+        jobs_redis_url="redis://queue:6379/0",
+    )
+    plain = Settings(_env_file=None, redis_url="redis://main:6379/0")  # type: ignore[call-arg]
+
+    assert clustered.job_queue_redis_url == "redis://queue:6379/0"
+    assert plain.job_queue_redis_url == "redis://main:6379/0"
