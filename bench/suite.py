@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import REPO_ROOT, BenchError, load_average, machine_facts, save, timestamp
+from harness import (
+    REPO_ROOT,
+    BenchError,
+    load_average,
+    machine_facts,
+    positive_int,
+    save,
+    timestamp,
+)
 
 BENCH = Path(__file__).resolve().parent
 _SAVED = re.compile(r"^saved (\S+\.json)$")
@@ -211,22 +219,35 @@ def summary(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="5 s runs, 100,000 products, a 60 s soak"
-    )
+    add = parser.add_argument
+    add("--quick", action="store_true", help="5 s runs, 100,000 products, a 60 s soak")
+    add("--duration", type=positive_int, help="seconds per wrk run (default 15)")
+    add("--big", type=positive_int, help="the big catalog's products (default 1000000)")
+    add("--orders", type=positive_int, help="placeOrder calls per run (default 2000)")
+    add("--soak-seconds", type=positive_int, help="length of the soak (default 300)")
     args = parser.parse_args(argv)
+    quick = {"duration": 5, "big": 100_000, "orders": 500, "soak_seconds": 60}
+    full = {"duration": 15, "big": 1_000_000, "orders": 2_000, "soak_seconds": 300}
+    for name, value in (quick if args.quick else full).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     report: dict[str, Any] = {"kind": "suite", "timestamp": timestamp()}
     report["machine"] = machine_facts()
-    short = ["--duration", "5"] if args.quick else []
+    report["config"] = vars(args)
+    duration = ["--duration", str(args.duration)]
+    settle = str(min(60, args.soak_seconds // 3))
     try:
-        catalog = run_bench("catalog_load.py", short)
-        orders = run_bench("place_orders.py", ["--orders", "500"] if args.quick else [])
-        big = run_bench(
-            "big_catalog.py", [*short, "--sizes", "1000", "100000"] if args.quick else []
-        )
-        soak = run_bench("soak.py", ["--seconds", "60", "--settle", "20"] if args.quick else [])
+        catalog = run_bench("catalog_load.py", duration)
+        orders = run_bench("place_orders.py", ["--orders", str(args.orders)])
+        big = run_bench("big_catalog.py", [*duration, "--sizes", "1000", str(args.big)])
+        soak = run_bench("soak.py", ["--seconds", str(args.soak_seconds), "--settle", settle])
     except BenchError as error:
         print(f"bench aborted: {error}", file=sys.stderr)
         return 1
