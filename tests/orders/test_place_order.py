@@ -350,3 +350,21 @@ async def test_a_checkout_costs_the_same_mongodb_commands_for_one_line_or_three(
             ("update", "outbox_messages"),
         ]
     )
+
+
+async def test_a_repeat_over_the_rate_limit_still_gets_the_first_order(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    user, address = await make_buyer()
+    await fill_cart(user, (await make_product(await make_category(), stock=4), 1))
+    token = await access_token_for(app, user)
+    variables = order_input(address, idempotencyKey="checkout-1")
+    first = await graphql(client, PLACE, variables, token=token)
+    for _ in range(30):  # the hour's other 29 attempts, and one over
+        await graphql(client, PLACE, order_input(address), token=token)
+
+    again = await graphql(client, PLACE, variables, token=token)
+    other = await graphql(client, PLACE, order_input(address), token=token)
+
+    assert again["data"]["placeOrder"] == first["data"]["placeOrder"]
+    assert error_codes(other) == ["RATE_LIMITED"]
