@@ -264,14 +264,22 @@ async def fill_cart_again(user: User, product: Product) -> None:
     )
 
 
-async def test_a_retry_returns_the_first_order_even_after_its_address_is_gone(
+async def a_first_order(
     app: Starlette, client: httpx.AsyncClient
-) -> None:
+) -> tuple[User, Address, str, dict[str, Any], dict[str, Any]]:
+    """A buyer who has ordered with the key "checkout-1": the buyer, their address and token,
+    the order's variables and its answer."""
     user, address = await make_buyer()
     await fill_cart(user, (await make_product(await make_category(), stock=4), 1))
     token = await access_token_for(app, user)
     variables = order_input(address, idempotencyKey="checkout-1")
-    first = await graphql(client, PLACE, variables, token=token)
+    return user, address, token, variables, await graphql(client, PLACE, variables, token=token)
+
+
+async def test_a_retry_returns_the_first_order_even_after_its_address_is_gone(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    user, _, token, variables, first = await a_first_order(app, client)
     await AddressBook.get_pymongo_collection().delete_many({"user_id": user.id})
 
     again = await graphql(client, PLACE, variables, token=token)
@@ -355,11 +363,7 @@ async def test_a_checkout_costs_the_same_mongodb_commands_for_one_line_or_three(
 async def test_a_repeat_over_the_rate_limit_still_gets_the_first_order(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    user, address = await make_buyer()
-    await fill_cart(user, (await make_product(await make_category(), stock=4), 1))
-    token = await access_token_for(app, user)
-    variables = order_input(address, idempotencyKey="checkout-1")
-    first = await graphql(client, PLACE, variables, token=token)
+    _, address, token, variables, first = await a_first_order(app, client)
     for _ in range(30):  # the hour's other 29 attempts, and one over
         await graphql(client, PLACE, order_input(address), token=token)
 
