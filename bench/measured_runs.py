@@ -54,6 +54,11 @@ MONGOD_COUNTERS = {
     "transactions_committed": ("transactions", "totalCommitted"),
     "transactions_aborted": ("transactions", "totalAborted"),
 }
+# Commands mongod counts (serverStatus metrics.commands) that are not the API's work: the
+# drivers' monitoring, and this bench's own reading of the counters.
+NOT_THE_APIS_COMMANDS = frozenset(
+    {"hello", "isMaster", "ismaster", "ping", "serverStatus", "buildInfo", "endSessions"}
+)
 
 
 def mongod_counters(client: pymongo.MongoClient[dict[str, Any]]) -> dict[str, int]:
@@ -64,6 +69,15 @@ def mongod_counters(client: pymongo.MongoClient[dict[str, Any]]) -> dict[str, in
         for key in path:
             value = value.get(key, {})
         counters[name] = int(value) if isinstance(value, int) else 0
+    # Every command the API sent, by name ("commands:find"), and all of them ("commands"):
+    # one insert of many documents, or one bulk write of many updates, is one command.
+    by_name = {
+        f"commands:{name}": int(counts.get("total", 0))
+        for name, counts in status.get("metrics", {}).get("commands", {}).items()
+        if isinstance(counts, dict) and name not in NOT_THE_APIS_COMMANDS
+    }
+    counters.update(by_name)
+    counters["commands"] = sum(by_name.values())
     return counters
 
 
@@ -158,7 +172,11 @@ class ApiUnderTest:
         outcomes = [classify(answer) for answer in load.answers]
         used["client"] = load.client_cpu_seconds
         result = summarize(run, concurrency, load, outcomes, used, success)
-        result.mongod = {name: counters[name] - counters_before[name] for name in counters}
+        result.mongod = {
+            name: delta
+            for name in counters
+            if (delta := counters[name] - counters_before.get(name, 0)) or ":" not in name
+        }
         print(
             f"  {run}: {result.requests:,} requests in {result.seconds:.1f} s, "
             f"p99 {result.latency_ms['p99']:,.0f} ms, errors: {describe_errors(result.errors)}",

@@ -174,6 +174,11 @@ def markdown_report(report: dict[str, Any], results: list[RunResult]) -> str:
         "",
         *notes(results, compared=("placeOrder",)),
     ]
+    lines += [
+        f"- {r.run} at {r.concurrency}, MongoDB commands per request: {r.commands_by_name()}"
+        for r in results
+        if r.run != "healthz"
+    ]
     for r in results:
         if r.profile:
             lines.append(

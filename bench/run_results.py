@@ -66,6 +66,21 @@ class RunResult:
     def transactions_per_request(self) -> float:
         return self.mongod["transactions_started"] / self.requests
 
+    @property
+    def commands_per_request(self) -> float:
+        """MongoDB commands the API sent per request (transactions' commits included)."""
+        return self.mongod.get("commands", 0) / self.requests
+
+    def commands_by_name(self) -> str:
+        """MongoDB commands per request by name, most first ("find 4.0, insert 3.0")."""
+        counts = {
+            name.removeprefix("commands:"): n / self.requests
+            for name, n in self.mongod.items()
+            if name.startswith("commands:")
+        }
+        ordered = sorted(counts.items(), key=lambda item: -item[1])
+        return ", ".join(f"{name} {n:.2f}" for name, n in ordered if n >= 0.005)
+
     def cpu_ms_per_request(self, who: str) -> float:
         return 1000 * self.cpu_seconds[who] / self.requests
 
@@ -127,8 +142,9 @@ def markdown_table(results: list[RunResult], rate_header: str) -> list[str]:
     healthz)."""
     lines = [
         f"| run | in flight | requests | requests/s | {rate_header} | p50 ms | p99 ms | errors "
-        "| non-200 | transactions/request | CPU ms/request: API, mongod, client | client busy |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---:|",
+        "| non-200 | transactions/request | MongoDB commands/request "
+        "| CPU ms/request: API, mongod, client | client busy |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|",
     ]
     for r in results:
         rate = f"{r.succeeded_per_second:,.0f}" if r.run != "healthz" else "-"
@@ -136,7 +152,8 @@ def markdown_table(results: list[RunResult], rate_header: str) -> list[str]:
         lines.append(
             f"| {r.run} | {r.concurrency} | {r.requests:,} | {r.requests_per_second:,.0f} "
             f"| {rate} | {r.latency_ms['p50']:,.1f} | {r.latency_ms['p99']:,.1f} "
-            f"| {describe_errors(r.errors)} | {r.non_200} | {r.transactions_per_request:.2f} | {cpu} "
+            f"| {describe_errors(r.errors)} | {r.non_200} | {r.transactions_per_request:.2f} "
+            f"| {r.commands_per_request:.1f} | {cpu} "
             f"| {100 * r.client_busy_share:.0f} % |"
         )
     return lines

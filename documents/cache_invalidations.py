@@ -20,7 +20,7 @@ from pydantic import Field
 from pymongo import WriteConcern
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from documents.common import stored_id, utc_now
+from documents.common import utc_now
 
 
 class PendingInvalidation(Document):
@@ -40,9 +40,12 @@ async def record_invalidation(
     tags: Iterable[str], *, session: AsyncClientSession | None = None
 ) -> PydanticObjectId:
     """Record that `tags` must be invalidated; with `session`, as part of its transaction."""
-    record = PendingInvalidation(tags=sorted(set(tags)))
-    await record.insert(session=session)
-    return stored_id(record)
+    # Written as `PendingInvalidation(...).insert()` would, without Beanie's per-document work:
+    # every write that changes cached data (every checkout) makes one.
+    result = await PendingInvalidation.get_pymongo_collection().insert_one(
+        {"tags": sorted(set(tags)), "created_at": utc_now()}, session=session
+    )
+    return PydanticObjectId(result.inserted_id)
 
 
 async def pending_invalidations(limit: int) -> list[PendingInvalidation]:

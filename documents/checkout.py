@@ -3,6 +3,7 @@ empty the cart. All or nothing, and idempotent per (user, idempotency key)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from documents.orders import (
     OrderStatus,
     PaymentMethod,
     change_order_status,
+    insert_order,
     next_order_number,
     order_in,
 )
@@ -34,6 +36,7 @@ from documents.pricing import LineProblem, Quote, ShippingRule, price_lines
 from documents.stock import InsufficientStockError, ShortLine, StockLine, take_stock
 from documents.text import is_visible_text
 from documents.transactions import in_transaction
+from documents.trusted_reads import reader
 from documents.turns import product_turns
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 100
@@ -93,6 +96,14 @@ async def order_for_key(
 # its cache invalidations.
 AlsoInTransaction = Callable[["PlacedOrder", AsyncClientSession], Awaitable[None]]
 
+# How often a checkout reads the cart again when it changed between the read and the
+# transaction's write, before it answers CART_CHANGED.
+_CART_READS = 3
+
+
+class _CartMovedError(Exception):
+    """The cart changed after the checkout read it: read it again and start over."""
+
 
 async def place_order(
     checkout: Checkout,
@@ -101,19 +112,16 @@ async def place_order(
     session: AsyncClientSession | None = None,
 ) -> PlacedOrder:
     """Place the user's cart as an order. A repeated idempotency key returns the first order,
-    also when the two calls race (the unique (user, key) index decides); `also` runs only for
-    the call that placed it."""
+    also when the two calls race (the unique (user, key) index decides) and when the cart or
+    the stock would refuse it now; `also` runs only for the call that placed it."""
     key = check_idempotency_key(checkout.idempotency_key)
     user_id = stored_id(checkout.user)
-    # A repeat is found inside the transaction (the resolver also answers one before any check).
     numbers: list[int] = []  # taken once, when a checkout gets past its refusals
 
-    async def apply(session: AsyncClientSession) -> PlacedOrder:
-        # Again inside: a racing call with the same key that committed first makes this attempt
-        # conflict and run again, and then its order is here.
-        if earlier := await order_for_key(user_id, key, session=session):
-            return PlacedOrder(earlier, created=False, products=[])
-        cart = await cart_of_user(user_id, session=session)
+    async def apply(session: AsyncClientSession, *, cart: Cart | None) -> PlacedOrder:
+        # The cart was read before the transaction (its products decide the turns). Emptying
+        # it matches only that version, so a cart changed since is read again
+        # (`_CartMovedError`), as a change inside the transaction would conflict.
         if cart is None or not cart.lines:
             raise OrderError(OrderErrorCode.CART_EMPTY, "The cart is empty")
         expected_version = checkout.expected_cart_version
@@ -135,33 +143,53 @@ async def place_order(
             numbers.append(await next_order_number())
         number = numbers[0]
         order = _new_order(checkout, number, quote)
-        await order.insert(session=session)
+        # The idempotency guard: a second order with this (user, key) is a DuplicateKeyError.
+        await insert_order(order, session=session)
         if not await empty_cart(stored_id(cart), expected_version=cart.version, session=session):
-            raise OrderError(OrderErrorCode.CART_CHANGED, "The cart changed; review it again")
+            raise _CartMovedError
         placed = PlacedOrder(order, created=True, products=products)
         if also is not None:
             await also(placed, session)
         # Last, so the products every checkout competes for are written as briefly before the
-        # commit as possible.
+        # commit as possible; their stock as this transaction read it is known already.
         try:
             await take_stock(
                 [StockLine(line.product_id, line.quantity) for line in quote.lines],
                 reference=order.stock_reference,
                 reason=f"order #{number}",
                 session=session,
+                stock_as_read={stored_id(product): product.stock for product in products},
             )
         except InsufficientStockError as error:
             raise _short(error) from None
         return placed
 
+    async def apply_in_callers(session: AsyncClientSession) -> PlacedOrder:
+        if earlier := await order_for_key(user_id, key, session=session):
+            return PlacedOrder(earlier, created=False, products=[])
+        try:
+            return await apply(session, cart=await cart_of_user(user_id, session=session))
+        except _CartMovedError:
+            raise _cart_changed() from None
+
     try:
         if session is not None:
-            return await in_transaction(apply, session=session)
-        async with _turns_for(await _product_ids_in_cart(user_id)):
-            return await in_transaction(apply)
-    except DuplicateKeyError:
-        # Another call with the same key committed first: its order is the answer.
-        earlier = await order_for_key(user_id, key)
+            return await in_transaction(apply_in_callers, session=session)
+        for _ in range(_CART_READS):
+            cart = await cart_of_user(user_id)
+            try:
+                async with _turns_for(_product_ids(cart)):
+                    return await in_transaction(functools.partial(apply, cart=cart))
+            except _CartMovedError:
+                continue
+        raise _cart_changed()
+    except (DuplicateKeyError, OrderError) as error:
+        # A repeat: another call with the same key placed its order (committed first: the
+        # insert failed on the unique index; or before: its order emptied the cart, took the
+        # stock). Its order is the answer; without one the refusal stands. In the caller's
+        # transaction a refusal stands: the repeat was looked for first.
+        refused_in_callers = session is not None and isinstance(error, OrderError)
+        earlier = None if refused_in_callers else await order_for_key(user_id, key)
         if earlier is None:
             raise
         return PlacedOrder(earlier, created=False, products=[])
@@ -172,15 +200,22 @@ async def place_order(
 _turns_for = product_turns
 
 
-async def _product_ids_in_cart(user_id: ObjectId) -> list[ObjectId]:
-    cart = await cart_of_user(user_id)
+def _product_ids(cart: Cart | None) -> list[ObjectId]:
     return list({line.product_id for line in cart.lines}) if cart else []
 
 
+def _cart_changed() -> OrderError:
+    return OrderError(OrderErrorCode.CART_CHANGED, "The cart changed; review it again")
+
+
 async def _products_of(cart: Cart, session: AsyncClientSession) -> list[Product]:
+    # Trusted: every product write validated it; this read only prices and snapshots.
     ids = [line.product_id for line in cart.lines]
     rows = Product.get_pymongo_collection().find({"_id": {"$in": ids}}, session=session)
-    return [Product.model_validate(row) async for row in rows]
+    return [_stored_product(row) async for row in rows]
+
+
+_stored_product = reader(Product)
 
 
 def _refuse_problems(quote: Quote, checkout: Checkout) -> None:

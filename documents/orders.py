@@ -286,6 +286,17 @@ async def next_order_number() -> int:
     return FIRST_ORDER_NUMBER + int(counter["value"]) - 1
 
 
+async def insert_order(order: Order, *, session: AsyncClientSession | None = None) -> None:
+    """Write a new order, validated when it was built, as Beanie's `insert` stores it but
+    without its per-document work (checkout writes one per order). A second order of the same
+    user and idempotency key is a DuplicateKeyError (the `user_idempotency_key_unique` index)."""
+    stored = order.model_dump(exclude={"id", "revision_id"})
+    if order.id is not None:
+        stored = {"_id": order.id, **stored}
+    result = await Order.get_pymongo_collection().insert_one(stored, session=session)
+    order.id = result.inserted_id
+
+
 async def order_in(
     session: AsyncClientSession | None, order_id: ObjectId, *, field: str | None = None
 ) -> Order:

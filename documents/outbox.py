@@ -107,15 +107,18 @@ async def add_email(
     key: str | None = None,
     session: AsyncClientSession | None = None,
     send: bool = True,
+    new_key: bool = False,
 ) -> tuple[OutboxMessage, bool]:
     """Write an email to the outbox, in `session`'s transaction when given; return it and
     whether it is new.
 
     With `key`, a second call returns the first entry (and False) instead of writing another.
-    `send=False` records a SKIPPED entry that is never sent.
+    `new_key=True` says no entry can have `key` yet (it names a document the same transaction
+    created): it is not looked for, and if one has it after all the insert fails on the unique
+    index. `send=False` records a SKIPPED entry that is never sent.
     """
     now = utc_now()
-    if key is not None:
+    if key is not None and not new_key:
         existing = await OutboxMessage.find_one(OutboxMessage.dedup_key == key, session=session)
         if existing is not None:
             return existing, False
@@ -128,8 +131,10 @@ async def add_email(
         created_at=now,
         updated_at=now,
     )
+    stored = entry.model_dump(exclude={"id", "revision_id"})
     try:
-        await entry.insert(session=session)
+        # Validated when it was built; written as Beanie's `insert` would, without its work.
+        result = await OutboxMessage.get_pymongo_collection().insert_one(stored, session=session)
     except DuplicateKeyError:
         # Outside a transaction a concurrent writer can win between the find and the insert;
         # inside one, that race is a write conflict and the whole unit runs again.
@@ -139,6 +144,7 @@ async def add_email(
         if first is None:
             raise
         return first, False
+    entry.id = result.inserted_id
     return entry, True
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -204,6 +204,7 @@ async def take_stock(
     reference: str,
     reason: str,
     session: AsyncClientSession | None = None,
+    stock_as_read: Mapping[ObjectId, int] | None = None,
 ) -> list[StockMovement]:
     """Take every line's quantity for `reference` (an order or reservation), all or nothing.
 
@@ -211,16 +212,23 @@ async def take_stock(
     with what is left. A reference takes stock once: taking again for the same reference, with
     the same lines or others, or after it was given back, is refused with ALREADY_TAKEN (its
     `StockReference` is the guard; concurrent takes of one reference conflict on it). Four
-    commands and the commit, whatever the number of lines.
+    commands and the commit, whatever the number of lines; three with `stock_as_read`, the
+    stock of these products as the caller's transaction (`session`) has read it already: in
+    the same snapshot, a change since is a write conflict, so it need not be read again.
     """
     reason = _check_reason(reason)
     wanted = _merged(lines)
+    if stock_as_read is not None and session is None:
+        raise ValueError("stock_as_read is the stock a caller's transaction read: pass its session")
 
     async def apply(session: AsyncClientSession) -> list[StockMovement]:
         await _claim_reference(reference, session)
         # Read and written in one transaction: a concurrent change of any of these products
         # between the read and the write is a write conflict, and the whole attempt runs again.
-        available = await _stock_of(list(wanted), session)
+        if stock_as_read is not None:
+            available = {product_id: stock_as_read.get(product_id, 0) for product_id in wanted}
+        else:
+            available = await _stock_of(list(wanted), session)
         short = [
             ShortLine(product_id, quantity, available.get(product_id, 0))
             for product_id, quantity in wanted.items()

@@ -194,6 +194,7 @@ async def enqueue_email(
     *,
     session: AsyncClientSession | None = None,
     key: str | None = None,
+    new_key: bool = False,
 ) -> OutboxMessage:
     """Send `message` once the caller's transaction commits; never if it aborts.
 
@@ -202,7 +203,8 @@ async def enqueue_email(
     response in a request, it is handed to the job queue. `key` makes the call idempotent:
     another call with the same key (a retried checkout, a replayed webhook) returns the first
     entry and sends nothing more. Use keys that say what the email is about, such as
-    `f"order-confirmation:{order_id}"`.
+    `f"order-confirmation:{order_id}"`. `new_key=True` when the key names something the
+    transaction has just created (no entry can have it yet): one MongoDB command fewer.
     """
     outbox: EmailOutbox = ctx.services.outbox
     session = session or current_session()
@@ -211,7 +213,9 @@ async def enqueue_email(
     )
 
     async def write(session: AsyncClientSession | None) -> tuple[OutboxMessage, bool]:
-        return await add_email(payload, policy=outbox.policy, key=key, session=session)
+        return await add_email(
+            payload, policy=outbox.policy, key=key, session=session, new_key=new_key
+        )
 
     if session is None:
         entry, created = await write(None)

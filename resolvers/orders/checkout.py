@@ -11,6 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from documents import checkout
 from documents.addresses import address_of
 from documents.common import stored_id
+from documents.errors import RateLimitedError
 from documents.money import to_minor_units
 from documents.orders import Order, OrderAddress, OrderError, OrderErrorCode, PaymentMethod
 from resolvers.accounts.viewer import Viewer
@@ -39,19 +40,24 @@ async def place_order(
 ) -> Placed:
     """Place the viewer's cart as an order, or say precisely why not; nothing is half-done.
 
-    A repeated idempotency key answers with the first order before anything else is checked, so
-    a retry succeeds even when its address or cart has changed since."""
+    A repeated idempotency key answers with the first order, so a retry succeeds even when its
+    address or cart has changed since: the first order is looked for only when something
+    refuses this call (the order's unique (user, key) index included), not on every checkout.
+    A repeat counts against the rate limit, and is answered when over it."""
     user_id = stored_id(viewer.user)
     key = checkout.check_idempotency_key(idempotency_key)
-    if earlier := await checkout.order_for_key(user_id, key):
-        return await _with_payment(ctx, earlier, created=False)
-    await ctx.services.rate_limiter.check("place_order", ip=ctx.client_ip, account=str(user_id))
-    if not viewer.user.email_verified:
-        raise OrderError(OrderErrorCode.EMAIL_NOT_VERIFIED, "Verify your email address first")
-    online = new_online_payment(ctx) if payment_method is PaymentMethod.ONLINE else None
-    address = await address_of(user_id, address_id)
-    if address is None:
-        raise OrderError(OrderErrorCode.ADDRESS_NOT_FOUND, "No such address", field="addressId")
+    try:
+        await ctx.services.rate_limiter.check("place_order", ip=ctx.client_ip, account=str(user_id))
+        if not viewer.user.email_verified:
+            raise OrderError(OrderErrorCode.EMAIL_NOT_VERIFIED, "Verify your email address first")
+        online = new_online_payment(ctx) if payment_method is PaymentMethod.ONLINE else None
+        address = await address_of(user_id, address_id)
+        if address is None:
+            raise OrderError(OrderErrorCode.ADDRESS_NOT_FOUND, "No such address", field="addressId")
+    except (OrderError, RateLimitedError):
+        if earlier := await checkout.order_for_key(user_id, key):
+            return await _with_payment(ctx, earlier, created=False)
+        raise
     currency = ctx.settings.shop_currency
     expected = None
     if expected_total is not None:  # a malformed amount is BAD_USER_INPUT, naming the field
@@ -60,7 +66,7 @@ async def place_order(
         user=viewer.user,
         address=OrderAddress.model_validate(address, from_attributes=True),
         payment_method=payment_method,
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         expected_total=expected,
         currency=currency,
         shipping=shipping_rule(ctx.settings),
@@ -70,7 +76,8 @@ async def place_order(
 
     async def also(placed: checkout.PlacedOrder, session: AsyncClientSession) -> None:
         await ctx.query_cache.product_changed(*placed.products)  # their stock changed
-        await send_status_email(ctx, placed.order, session)  # CONFIRMED: the confirmation
+        # CONFIRMED (cash on delivery): the confirmation.
+        await send_status_email(ctx, placed.order, session, new_order=True)
 
     placed = await checkout.place_order(order_checkout, also=also)
     return await _with_payment(ctx, placed.order, created=placed.created)

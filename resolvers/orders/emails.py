@@ -74,9 +74,12 @@ def status_email(ctx: Context, order: Order) -> EmailMessage | None:
     )
 
 
-async def send_status_email(ctx: Context, order: Order, session: AsyncClientSession) -> None:
+async def send_status_email(
+    ctx: Context, order: Order, session: AsyncClientSession, *, new_order: bool = False
+) -> None:
     """Put the email of the order's current status in the outbox, in the caller's transaction;
-    once per order and status, however often a move is retried or replayed."""
+    once per order and status, however often a move is retried or replayed. `new_order`: the
+    transaction has just written the order, so it has sent nothing yet."""
     if message := status_email(ctx, order):
         key = f"order-{order.status.lower()}:{order.id}"
-        await enqueue_email(ctx, message, session=session, key=key)
+        await enqueue_email(ctx, message, session=session, key=key, new_key=new_order)

@@ -7,7 +7,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import bson
 import pytest
+from beanie.odm.utils.dump import get_dict
+from bson.codec_options import CodecOptions
 
 from documents import checkout as checkout_module
 from documents.accounts import User
@@ -220,6 +223,58 @@ async def test_concurrent_buyers_never_oversell(
     )
     assert await stock_of(runner) == 0
     assert sorted(p.order.number for p in placed) == sorted({p.order.number for p in placed})
+
+
+async def test_a_cart_changed_after_the_checkout_read_it_is_read_again_and_ordered_as_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = await make_user()
+    shoes = await make_category("Shoes")
+    runner = await make_product(shoes, name="Runner", stock=5)
+    sock = await make_product(shoes, name="Sock", stock=5)
+    await cart_with(user, (runner, 1))
+    turns_taken = 0
+
+    @contextlib.asynccontextmanager
+    async def turns_after_another_tab_adds_a_line(product_ids: object) -> AsyncIterator[None]:
+        # Between the checkout's read of the cart and its transaction, once.
+        nonlocal turns_taken
+        turns_taken += 1
+        if turns_taken == 1:
+            await Cart.get_pymongo_collection().update_one(
+                {"user_id": user.id},
+                {
+                    "$push": {"lines": CartLine(product_id=sock.id, quantity=2).model_dump()},
+                    "$inc": {"version": 1},
+                },
+            )
+        yield
+
+    monkeypatch.setattr(checkout_module, "_turns_for", turns_after_another_tab_adds_a_line)
+
+    placed = await place_order(checkout(user))
+
+    assert turns_taken == 2
+    assert [(line.name, line.quantity) for line in placed.order.lines] == [
+        ("Runner", 1),
+        ("Sock", 2),
+    ]
+    assert (await stock_of(runner), await stock_of(sock)) == (4, 3)
+    cart = await Cart.find_one(Cart.user_id == user.id)
+    assert cart is not None
+    assert (cart.lines, cart.version) == ([], 2)
+
+
+async def test_an_order_is_stored_as_beanie_stores_it() -> None:
+    user = await make_user()
+    await cart_with(user, (await make_product(await make_category("Shoes"), stock=5), 1))
+
+    order = (await place_order(checkout(user))).order
+
+    stored = await Order.get_pymongo_collection().find_one({"_id": order.id})
+    beanies = bson.decode(bson.encode(get_dict(order, to_db=True)), CodecOptions(tz_aware=True))
+    assert stored == beanies
+    assert Order.model_validate(stored) == order
 
 
 async def test_the_state_machine_moves_forward_and_records_each_move() -> None:

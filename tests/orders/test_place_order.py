@@ -17,7 +17,13 @@ from documents.carts import Cart, CartLine
 from documents.catalog import Product
 from documents.orders import Order
 from tests.factories import fill_cart, global_id, make_buyer, make_category, make_product
-from tests.support import access_token_for, error_codes, graphql, sent_emails
+from tests.support import (
+    MongoCommandCounter,
+    access_token_for,
+    error_codes,
+    graphql,
+    sent_emails,
+)
 
 PLACE = """
 mutation($input: PlaceOrderInput!) {
@@ -258,14 +264,22 @@ async def fill_cart_again(user: User, product: Product) -> None:
     )
 
 
-async def test_a_retry_returns_the_first_order_even_after_its_address_is_gone(
+async def a_first_order(
     app: Starlette, client: httpx.AsyncClient
-) -> None:
+) -> tuple[User, Address, str, dict[str, Any], dict[str, Any]]:
+    """A buyer who has ordered with the key "checkout-1": the buyer, their address and token,
+    the order's variables and its answer."""
     user, address = await make_buyer()
     await fill_cart(user, (await make_product(await make_category(), stock=4), 1))
     token = await access_token_for(app, user)
     variables = order_input(address, idempotencyKey="checkout-1")
-    first = await graphql(client, PLACE, variables, token=token)
+    return user, address, token, variables, await graphql(client, PLACE, variables, token=token)
+
+
+async def test_a_retry_returns_the_first_order_even_after_its_address_is_gone(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    user, _, token, variables, first = await a_first_order(app, client)
     await AddressBook.get_pymongo_collection().delete_many({"user_id": user.id})
 
     again = await graphql(client, PLACE, variables, token=token)
@@ -303,3 +317,58 @@ async def test_one_account_may_place_30_orders_an_hour(
 
     assert all(a["data"]["placeOrder"]["errors"][0]["code"] == "CART_EMPTY" for a in answers[:30])
     assert error_codes(answers[30]) == ["RATE_LIMITED"]
+
+
+async def test_a_checkout_costs_the_same_mongodb_commands_for_one_line_or_three(
+    app: Starlette, client: httpx.AsyncClient, mongo_commands: MongoCommandCounter
+) -> None:
+    shoes = await make_category()
+    sent = []
+    for count in (1, 3):
+        user, address = await make_buyer()
+        await fill_cart(user, *[(await make_product(shoes, stock=4), 1) for _ in range(count)])
+        token = await access_token_for(app, user)
+        mongo_commands.reset()
+
+        body = await graphql(client, PLACE, order_input(address), token=token)
+
+        assert body["data"]["placeOrder"]["errors"] == []
+        sent.append([(name, command.get(name)) for name, command in mongo_commands.sent])
+    # Who is asking, the address, the cart; the order number; then one transaction: the
+    # products, the order (its unique (user, key) index is the idempotency guard), the cart
+    # emptied, the email into the outbox, the stock with its reference and movements. After
+    # the commit the email is handed to the job queue.
+    assert (
+        sent[0]
+        == sent[1]
+        == [
+            ("find", "sessions"),
+            ("find", "users"),
+            ("find", "address_books"),
+            ("find", "carts"),
+            ("find", "products"),
+            ("findAndModify", "order_counters"),
+            ("insert", "orders"),
+            ("update", "carts"),
+            ("insert", "outbox_messages"),
+            ("insert", "stock_references"),
+            ("update", "products"),
+            ("insert", "stock_movements"),
+            ("commitTransaction", 1),
+            ("update", "outbox_messages"),
+        ]
+    )
+
+
+async def test_a_repeat_over_the_rate_limit_still_gets_the_first_order(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    _, address, token, variables, first = await a_first_order(app, client)
+    for _ in range(30):  # the hour's other 29 attempts, and one over
+        await graphql(client, PLACE, order_input(address), token=token)
+
+    again = await graphql(client, PLACE, variables, token=token)
+    other = await graphql(client, PLACE, order_input(address), token=token)
+
+    assert again["data"]["placeOrder"] == first["data"]["placeOrder"]
+    assert error_codes(other) == ["RATE_LIMITED"]
