@@ -17,6 +17,7 @@ from documents.common import stored_id
 from documents.reviews.ratings import display_average
 from resolvers import catalog as resolvers
 from resolvers.catalog_admin.products import stock_movements
+from resolvers.context import Context
 from resolvers.orders.reads import product_orders
 from resolvers.pagination import PageArgs
 from resolvers.reviews import product_ratings, product_reviews
@@ -144,9 +145,38 @@ async def resolve_products(
     search: SearchArg = None,
 ) -> ProductConnection:
     """`Query.products`, and `Category.products` where `root` is the category."""
-    related = _selected_relations(info)
-    page = await resolvers.products(
+    return await product_connection(
         info.context,
+        _selected_relations(info),
+        root,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        filter=filter,
+        sort_by=sort_by,
+        search=search,
+    )
+
+
+async def product_connection(
+    ctx: Context,
+    related: set[str],
+    root: object,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    filter: ProductFilter | None = None,
+    sort_by: ProductSortInput | None = None,
+    search: str | None = None,
+) -> ProductConnection:
+    """A page of products as `resolve_products` answers it, the page's `related` categories
+    (`category`, `subcategory`) loaded with it; also what compiled reads call
+    (`schema/compiled_reads/`)."""
+    page = await resolvers.products(
+        ctx,
         page=PageArgs(first=first, after=after, last=last, before=before),
         product_filter=_domain_filter(filter),
         sort=_domain_sort(sort_by),

@@ -1,0 +1,425 @@
+"""A query document compiled once into a plan that writes its `data` directly.
+
+graphql-core executes every field of every request the same general way (README, "Cache
+misses"). A plan is worked out once per document instead: for each selection, the response key,
+how to read the value from its parent (an attribute, as Strawberry's default resolver reads it,
+or the field's own resolver called as Strawberry calls it) and how to complete it (the GraphQL
+scalar's own `serialize`, each list item, each object's selections). Running it builds the same
+`data` graphql-core would, from the same Strawberry objects and resolvers.
+
+Only what this module can answer exactly as graphql-core does compiles: one query operation,
+fields of object types (no interfaces or unions below the root), fragments on the very type they
+select from, no directives, arguments on root fields only, and only the root fields of
+`ROOT_FIELDS`. Anything else compiles to None, and at run time anything unusual (an error, a
+null in a non-null field, a value a scalar refuses, an object of an unexpected class) raises
+`Unsupported`: the normal path then answers the request, and reports it as it always has.
+
+A resolver may return an awaitable (a loader's, a count): a run makes passes over the plan,
+awaits what a pass left pending all together (so loaders batch them), keeps the results, and
+makes the next pass with them, until nothing is pending.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    is_leaf_type,
+)
+from graphql.execution.values import get_argument_values
+from strawberry import relay
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
+
+from resolvers.context import Context
+from schema.catalog import product_connection
+
+# Passes a run may make before it gives up (a product page takes three: the product, its
+# categories, then nothing pending).
+MAX_PASSES = 4
+# Root fields a plan answers, and what resolves each: Strawberry's own resolver, or (the product
+# list, whose resolver reads the selection from its `info`) `product_connection`.
+ROOT_FIELDS = frozenset({"product", "products"})
+_RELATIONS = frozenset({"category", "subcategory"})
+
+
+class Unsupported(Exception):
+    """The plan cannot answer this request exactly as the normal path would."""
+
+
+class _Info:
+    """What the resolvers a plan calls read of Strawberry's `Info`: the context. Anything else
+    they ask for raises AttributeError, and the normal path answers."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+
+@dataclass
+class Run:
+    """One request's run of a plan: its context, variables, and the values resolved so far,
+    by (parent object, response key)."""
+
+    context: Context
+    variables: dict[str, Any]
+    info: _Info = field(init=False)
+    resolved: dict[tuple[int, str], Any] = field(default_factory=dict)
+    pending: dict[tuple[int, str], Awaitable[Any]] = field(default_factory=dict)
+    # Parents of resolved values, kept alive so that their ids are not reused.
+    parents: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.info = _Info(self.context)
+
+
+# A value, from its parent object, to its JSON value.
+Emit = Callable[[Any, Run], Any]
+# A parent object to the field's value (or an awaitable of it).
+Read = Callable[[Any, Run], Any]
+_NOT_YET = object()
+
+
+@dataclass(frozen=True)
+class CompiledOperation:
+    """A document's operation, compiled: run it for a request's `data`."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    # The operation a request runs without `operationName`: the document's only one.
+    default_operation_name: str | None
+    _emit: Emit
+
+    async def data(self, context: Context, variables: dict[str, Any]) -> dict[str, Any]:
+        """The operation's `data` for these (coerced) variables; raises `Unsupported`, or what a
+        resolver raised, when the normal path must answer."""
+        run = Run(context, variables)
+        for _ in range(MAX_PASSES):
+            data = self._emit(None, run)
+            if not run.pending:
+                result: dict[str, Any] = data
+                return result
+            pending, run.pending = run.pending, {}
+            for key, awaitable in pending.items():
+                run.resolved[key] = await awaitable
+        raise Unsupported(f"still pending after {MAX_PASSES} passes")
+
+
+def compile_operation(
+    schema: Any, document: DocumentNode, operation_name: str | None
+) -> CompiledOperation | None:
+    """The plan of the operation `operation_name` names (or the only one) of a valid document;
+    None when it is no query or holds anything a plan does not answer exactly."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    if operation_name is None:
+        operation = operations[0] if len(operations) == 1 else None
+    else:
+        named = [o for o in operations if o.name and o.name.value == operation_name]
+        operation = named[0] if len(named) == 1 else None
+    if operation is None or operation.operation is not OperationType.QUERY or operation.directives:
+        return None
+    if any(definition.directives for definition in operation.variable_definitions or ()):
+        return None
+    compiler = _Compiler(schema, fragments)
+    query_type = schema._schema.query_type
+    try:
+        emit = compiler.selections(query_type, operation.selection_set, root=True)
+    except Unsupported:
+        return None
+    only = operations[0] if len(operations) == 1 else None
+    return CompiledOperation(
+        document=document,
+        operation=operation,
+        default_operation_name=only.name.value if only and only.name else None,
+        _emit=emit,
+    )
+
+
+class _Compiler:
+    def __init__(self, schema: Any, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.schema = schema
+        self.fragments = fragments
+
+    def collect(
+        self, object_type: GraphQLObjectType, selection_set: SelectionSetNode
+    ) -> dict[str, list[FieldNode]]:
+        """The fields of a selection set by response key, in graphql-core's order, fragments
+        merged in (those on exactly this type only)."""
+        collected: dict[str, list[FieldNode]] = {}
+        self._collect_into(collected, object_type, selection_set, set())
+        return collected
+
+    def _collect_into(
+        self,
+        collected: dict[str, list[FieldNode]],
+        object_type: GraphQLObjectType,
+        selection_set: SelectionSetNode,
+        spread: set[str],
+    ) -> None:
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise Unsupported("directives")
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                collected.setdefault(key, []).append(selection)
+                continue
+            if isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in spread:
+                    continue
+                spread.add(name)
+                fragment: Any = self.fragments.get(name)
+                if fragment is None or fragment.directives:
+                    raise Unsupported("fragment")
+            else:
+                assert isinstance(selection, InlineFragmentNode)
+                fragment = selection
+            condition = fragment.type_condition
+            if condition is not None and condition.name.value != object_type.name:
+                raise Unsupported("a fragment on another type")
+            self._collect_into(collected, object_type, fragment.selection_set, spread)
+
+    def selections(
+        self, object_type: GraphQLObjectType, selection_set: SelectionSetNode, *, root: bool
+    ) -> Emit:
+        """An object's selections, as a dict in graphql-core's key order."""
+        fields = [
+            (key, self.field(object_type, nodes, root=root))
+            for key, nodes in self.collect(object_type, selection_set).items()
+        ]
+
+        def emit(value: Any, run: Run) -> dict[str, Any]:
+            return {key: emit_field(value, run) for key, emit_field in fields}
+
+        return emit
+
+    def field(self, parent: GraphQLObjectType, nodes: list[FieldNode], *, root: bool) -> Emit:
+        node = nodes[0]
+        name = node.name.value
+        key = node.alias.value if node.alias else name
+        if name == "__typename":
+            typename = parent.name
+            return lambda value, run: typename
+        definition = parent.fields.get(name)
+        if definition is None:
+            raise Unsupported(f"no field {name}")
+        if any(n.arguments for n in nodes) and not root:
+            raise Unsupported("arguments below the root")
+        read = self.read(parent, name, definition, nodes, root=root)
+        complete = self.complete(definition.type, nodes)
+
+        def emit(value: Any, run: Run) -> Any:
+            found = run.resolved.get((id(value), key), _NOT_YET)
+            if found is _NOT_YET:
+                found = read(value, run)
+                if inspect.isawaitable(found):
+                    run.pending[(id(value), key)] = found
+                    run.parents.append(value)
+                    return None
+            return complete(found, run)
+
+        return emit
+
+    def read(
+        self,
+        parent: GraphQLObjectType,
+        name: str,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+        *,
+        root: bool,
+    ) -> Read:
+        strawberry_field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if not isinstance(strawberry_field, StrawberryField):
+            raise Unsupported(f"{parent.name}.{name} is no Strawberry field")
+        if strawberry_field.permission_classes or strawberry_field.extensions:
+            raise Unsupported(f"{parent.name}.{name} has permissions or extensions")
+        if root:
+            return self._root_read(name, definition, strawberry_field, nodes)
+        type_definition = self.schema.get_type_by_name(parent.name)
+        if name == "id" and isinstance(type_definition, StrawberryObjectDefinition):
+            origin = type_definition.origin
+            if isinstance(origin, type) and issubclass(origin, relay.Node):
+                return _global_id(parent.name, origin)
+        if getattr(definition.resolve, "_is_default", False) and strawberry_field.is_basic_field:
+            attribute = strawberry_field.python_name
+            return lambda value, run: getattr(value, attribute)
+        resolver = strawberry_field.base_resolver
+        if resolver is None or definition.args and any(n.arguments for n in nodes):
+            raise Unsupported(f"{parent.name}.{name}")
+        if resolver.root_parameter or resolver.parent_parameter:
+            raise Unsupported(f"{parent.name}.{name} takes its parent by name")
+        takes_self = resolver.self_parameter is not None
+        info_parameter = resolver.info_parameter
+        info_name = info_parameter.name if info_parameter is not None else None
+
+        def call(value: Any, run: Run) -> Any:
+            kwargs = {info_name: run.info} if info_name else {}
+            return resolver(value, **kwargs) if takes_self else resolver(**kwargs)
+
+        return call
+
+    def _root_read(
+        self,
+        name: str,
+        definition: GraphQLField,
+        strawberry_field: StrawberryField,
+        nodes: list[FieldNode],
+    ) -> Read:
+        if name not in ROOT_FIELDS or len(nodes) > 1:
+            raise Unsupported(f"root field {name}")
+        node = nodes[0]
+        schema = self.schema
+        arguments = strawberry_field.arguments
+        python_names = {argument.python_name for argument in arguments}
+
+        def kwargs_of(run: Run) -> dict[str, Any]:
+            raw = get_argument_values(definition, node, run.variables)
+            converted = convert_arguments(
+                raw, arguments, scalar_registry=schema.schema_converter.scalar_registry,
+                config=schema.config,
+            )
+            return {k: v for k, v in converted.items() if k in python_names}
+
+        if name == "products":
+            related = self._certain_relations(definition, node)
+
+            def products(value: Any, run: Run) -> Any:
+                return product_connection(run.context, related, None, **kwargs_of(run))
+
+            return products
+        resolver = strawberry_field.base_resolver
+        assert resolver is not None and resolver.info_parameter is not None
+        info_name = resolver.info_parameter.name
+
+        def call(value: Any, run: Run) -> Any:
+            return resolver(None, **{info_name: run.info}, **kwargs_of(run))
+
+        return call
+
+    def _certain_relations(self, definition: GraphQLField, node: FieldNode) -> set[str]:
+        """Which of a product list's categories each of its products selects (`category`,
+        `subcategory` under `edges { node }`): those are loaded with the page, as
+        `resolve_products` loads them."""
+        nodes = [node]
+        field_type: Any = definition.type
+        for step in ("edges", "node", None):
+            named = _named_type(field_type)
+            if not isinstance(named, GraphQLObjectType):
+                return set()
+            below = [
+                selected
+                for parent in nodes
+                if parent.selection_set is not None
+                for group in self.collect(named, parent.selection_set).values()
+                for selected in group
+            ]
+            if step is None:
+                return {selected.name.value for selected in below} & _RELATIONS
+            nodes = [selected for selected in below if selected.name.value == step]
+            if not nodes or step not in named.fields:
+                return set()
+            field_type = named.fields[step].type
+        return set()
+
+    def complete(self, field_type: GraphQLOutputType, nodes: list[FieldNode]) -> Any:
+        """Value to JSON, as graphql-core's `complete_value` for these types."""
+        if isinstance(field_type, GraphQLNonNull):
+            inner = self.complete(field_type.of_type, nodes)
+
+            def non_null(value: Any, run: Run) -> Any:
+                completed = inner(value, run)
+                if completed is None:
+                    raise Unsupported("null in a non-null field")
+                return completed
+
+            return non_null
+        if isinstance(field_type, GraphQLList):
+            item = self.complete(field_type.of_type, nodes)
+
+            def items(value: Any, run: Run) -> Any:
+                if value is None:
+                    return None
+                if isinstance(value, (str, bytes, dict)):
+                    raise Unsupported("not a list")
+                return [item(each, run) for each in value]
+
+            return items
+        if is_leaf_type(field_type):
+            serialize = field_type.serialize  # type: ignore[union-attr]
+
+            def leaf(value: Any, run: Run) -> Any:
+                if value is None:
+                    return None
+                if isinstance(value, Exception):
+                    raise Unsupported("an error as a value")
+                serialized = serialize(value)
+                if serialized is None:
+                    raise Unsupported("a value the scalar refuses")
+                return serialized
+
+            return leaf
+        if not isinstance(field_type, GraphQLObjectType):
+            raise Unsupported("an abstract type")
+        merged = SelectionSetNode(
+            selections=tuple(
+                selection
+                for node in nodes
+                if node.selection_set is not None
+                for selection in node.selection_set.selections
+            )
+        )
+        selections = self.selections(field_type, merged, root=False)
+        is_type_of = field_type.is_type_of
+        type_name = field_type.name
+
+        def obj(value: Any, run: Run) -> Any:
+            if value is None:
+                return None
+            # As graphql-core checks it; Strawberry's own predicate reads no `info`.
+            if is_type_of is not None and is_type_of(value, None) is not True:
+                raise Unsupported(f"not a {type_name}")
+            return selections(value, run)
+
+        return obj
+
+
+def _global_id(type_name: str, origin: type[relay.Node]) -> Read:
+    """A node's `id` as Strawberry's `Node._id` gives it: the global ID of its type name and the
+    id its `resolve_id` returns."""
+
+    def read(value: Any, run: Run) -> Any:
+        node_id = origin.resolve_id(value, info=run.info)  # type: ignore[arg-type]
+        if node_id is None or inspect.isawaitable(node_id):
+            raise Unsupported("an id that is not at hand")
+        return relay.GlobalID(type_name=type_name, node_id=str(node_id))
+
+    return read
+
+
+def _named_type(field_type: Any) -> Any:
+    while isinstance(field_type, (GraphQLNonNull, GraphQLList)):
+        field_type = field_type.of_type
+    return field_type
