@@ -47,6 +47,7 @@ from strawberry import relay
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 
 from resolvers.context import Context
@@ -227,8 +228,16 @@ class _Compiler:
             raise Unsupported(f"no field {name}")
         if any(n.arguments for n in nodes) and not root:
             raise Unsupported("arguments below the root")
-        read = self.read(parent, name, definition, nodes, root=root)
         complete = self.complete(definition.type, nodes)
+        attribute = self.plain_attribute(parent, name, definition) if not root else None
+        if attribute is not None:
+            # Strawberry's default resolver: `getattr`. What it returns is never awaited here;
+            # an awaitable completes as no scalar, list or object, and the normal path answers.
+            def plain(value: Any, run: Run) -> Any:
+                return complete(getattr(value, attribute), run)
+
+            return plain
+        read = self.read(parent, name, definition, nodes, root=root)
 
         def emit(value: Any, run: Run) -> Any:
             found = run.resolved.get((id(value), key), _NOT_YET)
@@ -263,9 +272,6 @@ class _Compiler:
             origin = type_definition.origin
             if isinstance(origin, type) and issubclass(origin, relay.Node):
                 return _global_id(parent.name, origin)
-        if getattr(definition.resolve, "_is_default", False) and strawberry_field.is_basic_field:
-            attribute = strawberry_field.python_name
-            return lambda value, run: getattr(value, attribute)
         resolver = strawberry_field.base_resolver
         if resolver is None or definition.args and any(n.arguments for n in nodes):
             raise Unsupported(f"{parent.name}.{name}")
@@ -280,6 +286,23 @@ class _Compiler:
             return resolver(value, **kwargs) if takes_self else resolver(**kwargs)
 
         return call
+
+    def plain_attribute(
+        self, parent: GraphQLObjectType, name: str, definition: GraphQLField
+    ) -> str | None:
+        """The attribute a field is read from by Strawberry's default resolver and nothing else;
+        None for a field with a resolver, permissions or extensions (a node's `id` included)."""
+        strawberry_field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if (
+            isinstance(strawberry_field, StrawberryField)
+            and getattr(definition.resolve, "_is_default", False)
+            and strawberry_field.is_basic_field
+            and not strawberry_field.permission_classes
+            and not strawberry_field.extensions
+            and not definition.args
+        ):
+            return strawberry_field.python_name
+        return None
 
     def _root_read(
         self,
@@ -392,18 +415,39 @@ class _Compiler:
             )
         )
         selections = self.selections(field_type, merged, root=False)
-        is_type_of = field_type.is_type_of
-        type_name = field_type.name
+        accepts = _type_check(field_type, self.schema.get_type_by_name(field_type.name))
 
         def obj(value: Any, run: Run) -> Any:
             if value is None:
                 return None
-            # As graphql-core checks it; Strawberry's own predicate reads no `info`.
-            if is_type_of is not None and is_type_of(value, None) is not True:
-                raise Unsupported(f"not a {type_name}")
+            if not accepts(value):
+                raise Unsupported(f"not a {field_type.name}")
             return selections(value, run)
 
         return obj
+
+
+def _type_check(object_type: GraphQLObjectType, definition: Any) -> Callable[[Any], bool]:
+    """Whether a value may complete as `object_type`, as graphql-core checks it (`is_type_of`).
+    Strawberry's own predicate reads no `info` and, but for a value cast to a type
+    (`strawberry.cast`), decides by the value's class: its answer is kept per class."""
+    is_type_of = object_type.is_type_of
+    if is_type_of is None:
+        return lambda value: True
+    if getattr(definition, "is_type_of", None) is not None:  # the type's own: ask every time
+        return lambda value: is_type_of(value, None) is True  # type: ignore[arg-type]
+    by_class: dict[type, bool] = {}
+
+    def accepts(value: Any) -> bool:
+        if getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None:
+            return is_type_of(value, None) is True  # type: ignore[arg-type]
+        kind = type(value)
+        accepted = by_class.get(kind)
+        if accepted is None:
+            accepted = by_class[kind] = is_type_of(value, None) is True  # type: ignore[arg-type]
+        return accepted
+
+    return accepts
 
 
 def _global_id(type_name: str, origin: type[relay.Node]) -> Read:

@@ -9,17 +9,20 @@ compiled miss fills the query cache for later hits, and writes still retire it."
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from starlette.applications import Starlette
 
 from documents.catalog import Category, Product
 from documents.common import Image
 from schema.compiled_reads.reads import CompiledReads
+from schema.observability import JsonLogFormatter
 from settings import Settings
 from tests.factories import global_id, make_category, make_product
 from tests.support import app_sharing_services
@@ -363,15 +366,31 @@ async def test_a_compiled_miss_fills_the_cache_for_the_fast_path_and_a_write_ret
     assert after_write.json()["data"]["product"]["name"] == "Tote, renamed"
 
 
-async def test_a_compiled_read_is_logged_with_its_operation_cost_and_cache_status(
-    app: Starlette, client: httpx.AsyncClient, catalog: list[Product], caplog: Any
+async def test_a_compiled_read_logs_the_line_and_counts_the_metrics_of_the_normal_path(
+    app: Starlette, client: httpx.AsyncClient, plain: httpx.AsyncClient, catalog: list[Product]
 ) -> None:
-    caplog.set_level("INFO", logger="commerce.requests")
-    sent = params(STOREFRONT_PRODUCTS, {"first": 10})
+    lines: list[dict[str, Any]] = []
+    handler = logging.Handler()
+    formatter = JsonLogFormatter()
+    handler.emit = lambda record: lines.append(orjson.loads(formatter.format(record)))  # type: ignore[method-assign]
+    access = logging.getLogger("commerce.access")
+    previous = access.level
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        _, _, answered = await both(
+            app, client, plain, params(STOREFRONT_PRODUCTS, {"first": 10}), {"x-request-id": "r1"}
+        )
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(previous)
 
-    await client.get("/graphql", params=sent)
+    compiled, normal = ({k: v for k, v in line.items() if k not in _VARYING} for line in lines)
+    assert answered == 1
+    assert compiled == normal
+    assert compiled["operation"] == "StorefrontProducts"
+    assert compiled["cache"] == "MISS"
+    assert compiled["cost"] > 0
 
-    lines = [record.getMessage() for record in caplog.records if "StorefrontProducts" in str(
-        record.__dict__
-    )]
-    assert lines, [record.__dict__ for record in caplog.records]
+
+_VARYING = ("duration_ms", "time", "message")
