@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 from bson import ObjectId
@@ -142,12 +143,14 @@ async def products(
     category: Category | None = None,
     with_category: bool = False,
     with_subcategory: bool = False,
+    categories_in_page: bool = False,
 ) -> Page[Product]:
     """A page of visible products matching the filter and search, in the requested order.
 
     With `category`, only the products of that category or subcategory. With `with_category`
     (`with_subcategory`), the categories (subcategories) of the page's products are loaded before
-    it is returned, in one batch as they would be one by one, so `loaded_category` has them.
+    it is returned, in one batch as they would be one by one, so `loaded_category` has them;
+    with `categories_in_page` too, by the page's own command (a `$lookup`), not one of their own.
     """
     page = page.validated()
     if product_filter.include_unpublished or product_filter.include_archived:
@@ -165,7 +168,15 @@ async def products(
     if ordering.field == ProductSortField.RATING.value or product_filter.min_rating is not None:
         ctx.cache_dependencies.rated_product_list(scope)
     run = ctx.loaders.product_pipelines.load
-    result = await find_page(run, conditions, ordering, page, reader(Product))
+    joined = [
+        field
+        for field, wanted in (("category_id", with_category), ("subcategory_id", with_subcategory))
+        if wanted and categories_in_page
+    ]
+    parse = _with_joined_categories(ctx, joined) if joined else reader(Product)
+    result = await find_page(
+        run, conditions, ordering, page, parse, row_stages=[_lookup(field) for field in joined]
+    )
     for _, found in result.rows:
         ctx.loaders.product_by_id.prime(found.id, found)
     related = {found.category_id for _, found in result.rows} if with_category else set()
@@ -174,6 +185,31 @@ async def products(
     if related:
         await ctx.loaders.category_by_id.load_many(list(related))
     return result
+
+
+def _lookup(field: str) -> dict[str, Any]:
+    """The category a product's `field` refers to, as a list of one under `_<field>`."""
+    collection = Category.get_collection_name()
+    return {
+        "$lookup": {"from": collection, "localField": field, "foreignField": "_id", "as": f"_{field}"}
+    }
+
+
+def _with_joined_categories(ctx: Context, fields: list[str]) -> Callable[[dict[str, Any]], Product]:
+    """A product from its row, the categories joined to it (`_lookup`) primed into the loader and
+    recorded as read, as the loader records what it loads."""
+    build_product, build_category = reader(Product), reader(Category)
+    collection = Category.get_collection_name()
+
+    def parse(row: dict[str, Any]) -> Product:
+        for field in fields:
+            for stored in row.get(f"_{field}", ()):
+                category = build_category(stored)
+                ctx.cache_dependencies(collection, "id", category.id)
+                ctx.loaders.category_by_id.prime(category.id, category)
+        return build_product(row)
+
+    return parse
 
 
 async def product(

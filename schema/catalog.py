@@ -171,10 +171,11 @@ async def product_connection(
     filter: ProductFilter | None = None,
     sort_by: ProductSortInput | None = None,
     search: str | None = None,
+    categories_in_page: bool = False,
 ) -> ProductConnection:
     """A page of products as `resolve_products` answers it, the page's `related` categories
-    (`category`, `subcategory`) loaded with it; also what compiled reads call
-    (`schema/compiled_reads/`)."""
+    (`category`, `subcategory`) loaded with it (`categories_in_page`: by the page's command);
+    also what compiled reads call (`schema/compiled_reads/`)."""
     page = await resolvers.products(
         ctx,
         page=PageArgs(first=first, after=after, last=last, before=before),
@@ -184,6 +185,7 @@ async def product_connection(
         category=root._document if isinstance(root, Category) else None,
         with_category="category" in related,
         with_subcategory="subcategory" in related,
+        categories_in_page=categories_in_page,
     )
     return ProductConnection.from_page(page, Product.from_document)
 

@@ -330,7 +330,9 @@ class _Compiler:
             related = self._certain_relations(definition, node)
 
             def products(value: Any, run: Run) -> Any:
-                return product_connection(run.context, related, None, **kwargs_of(run))
+                return product_connection(
+                    run.context, related, None, categories_in_page=True, **kwargs_of(run)
+                )
 
             return products
         resolver = strawberry_field.base_resolver

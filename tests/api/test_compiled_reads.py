@@ -25,7 +25,7 @@ from schema.compiled_reads.reads import CompiledReads
 from schema.observability import JsonLogFormatter
 from settings import Settings
 from tests.factories import global_id, make_category, make_product
-from tests.support import app_sharing_services
+from tests.support import MongoCommandCounter, app_sharing_services
 
 LISTING = (
     "{ products(first: 20) { edges { node { name slug finalPrice { amount currency } "
@@ -394,3 +394,35 @@ async def test_a_compiled_read_logs_the_line_and_counts_the_metrics_of_the_norma
 
 
 _VARYING = ("duration_ms", "time", "message")
+
+
+async def test_a_compiled_listing_reads_its_page_and_categories_in_one_command(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    catalog: list[Product],
+    mongo_commands: MongoCommandCounter,
+) -> None:
+    await app.state.services.query_cache.invalidate_catalog()
+    mongo_commands.reset()
+
+    response = await client.get("/graphql", params=params(LISTING))
+
+    assert response.status_code == 200
+    assert mongo_commands.commands == ["aggregate"]
+
+
+async def test_a_category_renamed_retires_the_compiled_listing_that_showed_it(
+    app: Starlette, client: httpx.AsyncClient, catalog: list[Product]
+) -> None:
+    sent = params(LISTING)
+    await client.get("/graphql", params=sent)
+    category = await Category.get(catalog[0].category_id)
+    assert category is not None
+    category.name = "Sneakers"
+    await category.save()
+    await app.state.services.query_cache.invalidate_category(category)
+
+    after = (await client.get("/graphql", params=sent)).json()
+
+    names = {edge["node"]["category"]["name"] for edge in after["data"]["products"]["edges"]}
+    assert "Sneakers" in names and "Shoes" not in names
