@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bson import ObjectId
@@ -144,6 +144,7 @@ async def products(
     with_category: bool = False,
     with_subcategory: bool = False,
     categories_in_page: bool = False,
+    unread_fields: Sequence[str] = (),
 ) -> Page[Product]:
     """A page of visible products matching the filter and search, in the requested order.
 
@@ -151,6 +152,8 @@ async def products(
     (`with_subcategory`), the categories (subcategories) of the page's products are loaded before
     it is returned, in one batch as they would be one by one, so `loaded_category` has them;
     with `categories_in_page` too, by the page's own command (a `$lookup`), not one of their own.
+    `unread_fields` are left out of the rows (the caller reads none of them, nor does anything
+    else: the products are not primed into the loaders).
     """
     page = page.validated()
     if product_filter.include_unpublished or product_filter.include_archived:
@@ -174,10 +177,10 @@ async def products(
         if wanted and categories_in_page
     ]
     parse = _with_joined_categories(ctx, joined) if joined else reader(Product)
-    result = await find_page(
-        run, conditions, ordering, page, parse, row_stages=[_lookup(field) for field in joined]
-    )
-    for _, found in result.rows:
+    stages = [{"$project": dict.fromkeys(unread_fields, 0)}] if unread_fields else []
+    stages += [_lookup(field) for field in joined]
+    result = await find_page(run, conditions, ordering, page, parse, row_stages=stages)
+    for _, found in result.rows if not unread_fields else ():
         ctx.loaders.product_by_id.prime(found.id, found)
     related = {found.category_id for _, found in result.rows} if with_category else set()
     if with_subcategory:
@@ -201,9 +204,14 @@ def _with_joined_categories(ctx: Context, fields: list[str]) -> Callable[[dict[s
     build_product, build_category = reader(Product), reader(Category)
     collection = Category.get_collection_name()
 
+    built: set[Any] = set()
+
     def parse(row: dict[str, Any]) -> Product:
         for field in fields:
             for stored in row.get(f"_{field}", ()):
+                if stored["_id"] in built:  # many products, few categories: each built once
+                    continue
+                built.add(stored["_id"])
                 category = build_category(stored)
                 ctx.cache_dependencies(collection, "id", category.id)
                 ctx.loaders.category_by_id.prime(category.id, category)

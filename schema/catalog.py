@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -172,10 +173,12 @@ async def product_connection(
     sort_by: ProductSortInput | None = None,
     search: str | None = None,
     categories_in_page: bool = False,
+    unread_fields: Sequence[str] = (),
 ) -> ProductConnection:
     """A page of products as `resolve_products` answers it, the page's `related` categories
-    (`category`, `subcategory`) loaded with it (`categories_in_page`: by the page's command);
-    also what compiled reads call (`schema/compiled_reads/`)."""
+    (`category`, `subcategory`) loaded with it (`categories_in_page`: by the page's command),
+    the stored `unread_fields` left out; also what compiled reads call
+    (`schema/compiled_reads/`)."""
     page = await resolvers.products(
         ctx,
         page=PageArgs(first=first, after=after, last=last, before=before),
@@ -186,6 +189,7 @@ async def product_connection(
         with_category="category" in related,
         with_subcategory="subcategory" in related,
         categories_in_page=categories_in_page,
+        unread_fields=unread_fields,
     )
     return ProductConnection.from_page(page, Product.from_document)
 
@@ -411,6 +415,16 @@ read_from_document(
     created_at="created_at",
     updated_at="updated_at",
 )
+
+
+# Stored fields of a product that only one GraphQL field of `Product` reads: a page whose
+# products select none of these may leave the stored field out of its rows (compiled reads do).
+PRODUCT_FIELDS_READ_BY_ONE = {
+    "description": "description",
+    "images": "images",
+    "rating_histogram": "ratingHistogram",
+    "imported_rating_histogram": "reviews",
+}
 
 
 @strawberry.type(name="ProductConnection", description="A page of products.")

@@ -51,7 +51,7 @@ from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 
 from resolvers.context import Context
-from schema.catalog import product_connection
+from schema.catalog import PRODUCT_FIELDS_READ_BY_ONE, product_connection
 
 # Passes a run may make before it gives up (a product page takes three: the product, its
 # categories, then nothing pending).
@@ -327,11 +327,22 @@ class _Compiler:
             return {k: v for k, v in converted.items() if k in python_names}
 
         if name == "products":
-            related = self._certain_relations(definition, node)
+            selected = self._node_fields(definition, node)
+            related = selected & _RELATIONS
+            unread = [
+                stored
+                for stored, read_by in PRODUCT_FIELDS_READ_BY_ONE.items()
+                if read_by not in selected
+            ]
 
             def products(value: Any, run: Run) -> Any:
                 return product_connection(
-                    run.context, related, None, categories_in_page=True, **kwargs_of(run)
+                    run.context,
+                    related,
+                    None,
+                    categories_in_page=True,
+                    unread_fields=unread,
+                    **kwargs_of(run),
                 )
 
             return products
@@ -344,10 +355,11 @@ class _Compiler:
 
         return call
 
-    def _certain_relations(self, definition: GraphQLField, node: FieldNode) -> set[str]:
-        """Which of a product list's categories each of its products selects (`category`,
-        `subcategory` under `edges { node }`): those are loaded with the page, as
-        `resolve_products` loads them."""
+    def _node_fields(self, definition: GraphQLField, node: FieldNode) -> set[str]:
+        """The fields a product list selects on each of its products (`edges { node { ... } }`,
+        fragments included; directives are refused before): the categories among them are
+        loaded with the page, as `resolve_products` loads them, and stored fields none of them
+        reads are left out of its rows."""
         nodes = [node]
         field_type: Any = definition.type
         for step in ("edges", "node", None):
@@ -362,7 +374,7 @@ class _Compiler:
                 for selected in group
             ]
             if step is None:
-                return {selected.name.value for selected in below} & _RELATIONS
+                return {selected.name.value for selected in below}
             nodes = [selected for selected in below if selected.name.value == step]
             if not nodes or step not in named.fields:
                 return set()

@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 # Distinct (document, operation name) pairs each process keeps a plan (or its absence) for.
 KNOWN_PLANS = 1024
+# Requests (document, operation name, variables) each process keeps the pricing of.
+KNOWN_PRICES = 4096
 # Longer documents are left to the normal path (and its parser cache).
 MAX_COMPILED_DOCUMENT = 8192
 _PARAMETERS = frozenset({"query", "variables", "operationName"})
@@ -66,6 +68,8 @@ class CompiledReads:
         self._trusted_only = trusted_only
         self._size = size
         self._plans: OrderedDict[tuple[str, str | None], CompiledOperation | None] = OrderedDict()
+        self._prices: OrderedDict[tuple[str, str | None, str], tuple[QueryCost, int | None]]
+        self._prices = OrderedDict()
         self.answered = 0
 
     def plan(self, query: str, operation_name: str | None) -> CompiledOperation | None:
@@ -104,6 +108,7 @@ class CompiledReads:
         ):
             return None
         variables: Any = {}
+        raw_variables = params.get("variables", "")
         if "variables" in params:
             try:
                 variables = orjson.loads(params["variables"])
@@ -118,7 +123,7 @@ class CompiledReads:
         if plan is None:
             return None
         try:
-            return await self._run(request, plan, query, operation_name, variables)
+            return await self._run(request, plan, query, operation_name, variables, raw_variables)
         except Exception as error:  # the normal path answers, and reports what it finds
             logger.debug("compiled read left to the normal path: %r", error)
             return None
@@ -130,6 +135,7 @@ class CompiledReads:
         query: str,
         provided_name: str | None,
         variables: dict[str, Any],
+        raw_variables: str,
     ) -> dict[str, Any] | None:
         schema = self._schema._schema
         coerced = get_variable_values(schema, plan.operation.variable_definitions or (), variables)
@@ -137,18 +143,10 @@ class CompiledReads:
             return None
         ctx = context_for_request(request)
         operation_name = provided_name or plan.default_operation_name
-        cost = QueryCost(
-            schema,
-            plan.document,
-            operation_name,
-            variables,
-            field_costs(ctx.settings),
-            max_work=calculator.MAX_WORK,
-        )
-        try:
-            requested = cost.requested()
-        except CostUnboundedError:
+        priced = self._price(ctx, plan, query, operation_name, variables, raw_variables)
+        if priced is None:
             return None
+        cost, requested = priced
         if requested is None or requested > ctx.settings.max_query_cost:
             return None
         status, lookup, key = await self._lookup(ctx, request, query, operation_name, variables)
@@ -186,6 +184,40 @@ class CompiledReads:
             record.cache_status = str(status)
         self.answered += 1
         return data
+
+    def _price(
+        self,
+        ctx: Context,
+        plan: CompiledOperation,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any],
+        raw_variables: str,
+    ) -> tuple[QueryCost, int | None] | None:
+        """The operation's pricing and requested cost, as `QueryCostExtension` works them out,
+        kept per document, operation and variables: once worked out, a `QueryCost` prices every
+        answer of theirs without working anything out again. None for a document too large."""
+        key = (query, operation_name, raw_variables)
+        priced = self._prices.get(key)
+        if priced is not None:
+            self._prices.move_to_end(key)
+            return priced
+        cost = QueryCost(
+            self._schema._schema,
+            plan.document,
+            operation_name,
+            variables,
+            field_costs(ctx.settings),
+            max_work=calculator.MAX_WORK,
+        )
+        try:
+            priced = (cost, cost.requested())
+        except CostUnboundedError:
+            return None
+        self._prices[key] = priced
+        while len(self._prices) > KNOWN_PRICES:
+            self._prices.popitem(last=False)
+        return priced
 
     async def _lookup(
         self,

@@ -129,6 +129,27 @@ query Scoped($category: ID, $subcategory: ID, $brand: String, $sort: ProductSort
   ) { totalCount edges { node { name brand category { slug } } } }
 }
 """
+LIST_AND_PAGE = """
+query ListAndPage($id: ID!) {
+  products(first: 5) { edges { node { id name } } }
+  product(id: $id) { name description images { url } ratingHistogram { stars count } }
+}
+"""
+EVERY_LISTED_FIELD = """
+{
+  products(first: 5) {
+    edges {
+      node {
+        id name slug description brand discountPercent stock inStock published archived
+        createdAt updatedAt ratingAverage ratingCount ratingHistogram { stars count }
+        price { amount currency } finalPrice { amount currency }
+        images { id url alt width height }
+        category { id name image { url alt } } subcategory { id name }
+      }
+    }
+  }
+}
+"""
 ZERO = "{ products(first: 0) { totalCount pageInfo { hasNextPage endCursor } edges { cursor } } }"
 
 # Answered by the normal path only.
@@ -247,6 +268,8 @@ def corpus(catalog: list[Product]) -> list[tuple[str, dict[str, Any] | None]]:
         (SCOPED, {"subcategory": global_id_of_subcategory(hiker), "sort": "RATING"}),
         (SCOPED, {"brand": "Acme", "sort": "NAME"}),
         (ZERO, None),
+        (LIST_AND_PAGE, {"id": global_id(tote)}),
+        (EVERY_LISTED_FIELD, None),
     ]
 
 
@@ -396,7 +419,7 @@ async def test_a_compiled_read_logs_the_line_and_counts_the_metrics_of_the_norma
 _VARYING = ("duration_ms", "time", "message")
 
 
-async def test_a_compiled_listing_reads_its_page_and_categories_in_one_command(
+async def test_a_compiled_listing_reads_its_page_and_categories_in_one_command_without_unread_fields(
     app: Starlette,
     client: httpx.AsyncClient,
     catalog: list[Product],
@@ -409,6 +432,15 @@ async def test_a_compiled_listing_reads_its_page_and_categories_in_one_command(
 
     assert response.status_code == 200
     assert mongo_commands.commands == ["aggregate"]
+    (_, command), = mongo_commands.sent
+    stages = [next(iter(stage)) for stage in command["pipeline"]]
+    assert stages[-2:] == ["$project", "$lookup"]
+    assert command["pipeline"][-2]["$project"] == {
+        "description": 0,
+        "images": 0,
+        "rating_histogram": 0,
+        "imported_rating_histogram": 0,
+    }
 
 
 async def test_a_category_renamed_retires_the_compiled_listing_that_showed_it(
