@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from bson import ObjectId
@@ -194,7 +194,12 @@ def _lookup(field: str) -> dict[str, Any]:
     """The category a product's `field` refers to, as a list of one under `_<field>`."""
     collection = Category.get_collection_name()
     return {
-        "$lookup": {"from": collection, "localField": field, "foreignField": "_id", "as": f"_{field}"}
+        "$lookup": {
+            "from": collection,
+            "localField": field,
+            "foreignField": "_id",
+            "as": f"_{field}",
+        }
     }
 
 

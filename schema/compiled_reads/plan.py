@@ -12,7 +12,7 @@ fields of object types (no interfaces or unions below the root), fragments on th
 select from, no directives, arguments on root fields only, and only the root fields of
 `ROOT_FIELDS`. Anything else compiles to None, and at run time anything unusual (an error, a
 null in a non-null field, a value a scalar refuses, an object of an unexpected class) raises
-`Unsupported`: the normal path then answers the request, and reports it as it always has.
+`NormalPathError`: the normal path then answers the request, and reports it as it always has.
 
 A resolver may return an awaitable (a loader's, a count): a run makes passes over the plan,
 awaits what a pass left pending all together (so loaders batch them), keeps the results, and
@@ -42,7 +42,7 @@ from graphql import (
     SelectionSetNode,
     is_leaf_type,
 )
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values
 from strawberry import relay
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
@@ -62,7 +62,7 @@ ROOT_FIELDS = frozenset({"product", "products"})
 _RELATIONS = frozenset({"category", "subcategory"})
 
 
-class Unsupported(Exception):
+class NormalPathError(Exception):
     """The plan cannot answer this request exactly as the normal path would."""
 
 
@@ -82,7 +82,7 @@ class Run:
     by (parent object, response key)."""
 
     context: Context
-    variables: dict[str, Any]
+    variables: VariableValues
     info: _Info = field(init=False)
     resolved: dict[tuple[int, str], Any] = field(default_factory=dict)
     pending: dict[tuple[int, str], Awaitable[Any]] = field(default_factory=dict)
@@ -110,8 +110,8 @@ class CompiledOperation:
     default_operation_name: str | None
     _emit: Emit
 
-    async def data(self, context: Context, variables: dict[str, Any]) -> dict[str, Any]:
-        """The operation's `data` for these (coerced) variables; raises `Unsupported`, or what a
+    async def data(self, context: Context, variables: VariableValues) -> dict[str, Any]:
+        """The operation's `data` for these (coerced) variables; raises `NormalPathError`, or what a
         resolver raised, when the normal path must answer."""
         run = Run(context, variables)
         for _ in range(MAX_PASSES):
@@ -122,7 +122,7 @@ class CompiledOperation:
             pending, run.pending = run.pending, {}
             for key, awaitable in pending.items():
                 run.resolved[key] = await awaitable
-        raise Unsupported(f"still pending after {MAX_PASSES} passes")
+        raise NormalPathError(f"still pending after {MAX_PASSES} passes")
 
 
 def compile_operation(
@@ -147,7 +147,7 @@ def compile_operation(
     query_type = schema._schema.query_type
     try:
         emit = compiler.selections(query_type, operation.selection_set, root=True)
-    except Unsupported:
+    except NormalPathError:
         return None
     only = operations[0] if len(operations) == 1 else None
     return CompiledOperation(
@@ -181,7 +181,7 @@ class _Compiler:
     ) -> None:
         for selection in selection_set.selections:
             if selection.directives:
-                raise Unsupported("directives")
+                raise NormalPathError("directives")
             if isinstance(selection, FieldNode):
                 key = selection.alias.value if selection.alias else selection.name.value
                 collected.setdefault(key, []).append(selection)
@@ -193,13 +193,13 @@ class _Compiler:
                 spread.add(name)
                 fragment: Any = self.fragments.get(name)
                 if fragment is None or fragment.directives:
-                    raise Unsupported("fragment")
+                    raise NormalPathError("fragment")
             else:
                 assert isinstance(selection, InlineFragmentNode)
                 fragment = selection
             condition = fragment.type_condition
             if condition is not None and condition.name.value != object_type.name:
-                raise Unsupported("a fragment on another type")
+                raise NormalPathError("a fragment on another type")
             self._collect_into(collected, object_type, fragment.selection_set, spread)
 
     def selections(
@@ -225,9 +225,9 @@ class _Compiler:
             return lambda value, run: typename
         definition = parent.fields.get(name)
         if definition is None:
-            raise Unsupported(f"no field {name}")
+            raise NormalPathError(f"no field {name}")
         if any(n.arguments for n in nodes) and not root:
-            raise Unsupported("arguments below the root")
+            raise NormalPathError("arguments below the root")
         complete = self.complete(definition.type, nodes)
         attribute = self.plain_attribute(parent, name, definition) if not root else None
         if attribute is not None:
@@ -262,9 +262,9 @@ class _Compiler:
     ) -> Read:
         strawberry_field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
         if not isinstance(strawberry_field, StrawberryField):
-            raise Unsupported(f"{parent.name}.{name} is no Strawberry field")
+            raise NormalPathError(f"{parent.name}.{name} is no Strawberry field")
         if strawberry_field.permission_classes or strawberry_field.extensions:
-            raise Unsupported(f"{parent.name}.{name} has permissions or extensions")
+            raise NormalPathError(f"{parent.name}.{name} has permissions or extensions")
         if root:
             return self._root_read(name, definition, strawberry_field, nodes)
         type_definition = self.schema.get_type_by_name(parent.name)
@@ -273,10 +273,10 @@ class _Compiler:
             if isinstance(origin, type) and issubclass(origin, relay.Node):
                 return _global_id(parent.name, origin)
         resolver = strawberry_field.base_resolver
-        if resolver is None or definition.args and any(n.arguments for n in nodes):
-            raise Unsupported(f"{parent.name}.{name}")
+        if resolver is None or (definition.args and any(n.arguments for n in nodes)):
+            raise NormalPathError(f"{parent.name}.{name}")
         if resolver.root_parameter or resolver.parent_parameter:
-            raise Unsupported(f"{parent.name}.{name} takes its parent by name")
+            raise NormalPathError(f"{parent.name}.{name} takes its parent by name")
         takes_self = resolver.self_parameter is not None
         info_parameter = resolver.info_parameter
         info_name = info_parameter.name if info_parameter is not None else None
@@ -312,7 +312,7 @@ class _Compiler:
         nodes: list[FieldNode],
     ) -> Read:
         if name not in ROOT_FIELDS or len(nodes) > 1:
-            raise Unsupported(f"root field {name}")
+            raise NormalPathError(f"root field {name}")
         node = nodes[0]
         schema = self.schema
         arguments = strawberry_field.arguments
@@ -321,7 +321,9 @@ class _Compiler:
         def kwargs_of(run: Run) -> dict[str, Any]:
             raw = get_argument_values(definition, node, run.variables)
             converted = convert_arguments(
-                raw, arguments, scalar_registry=schema.schema_converter.scalar_registry,
+                raw,
+                arguments,
+                scalar_registry=schema.schema_converter.scalar_registry,
                 config=schema.config,
             )
             return {k: v for k, v in converted.items() if k in python_names}
@@ -347,11 +349,14 @@ class _Compiler:
 
             return products
         resolver = strawberry_field.base_resolver
-        assert resolver is not None and resolver.info_parameter is not None
+        assert resolver is not None
+        assert resolver.info_parameter is not None
         info_name = resolver.info_parameter.name
+        # As Strawberry calls it: the root value (None) as `self`, if it takes one.
+        root_value: tuple[Any, ...] = (None,) if resolver.self_parameter else ()
 
         def call(value: Any, run: Run) -> Any:
-            return resolver(None, **{info_name: run.info}, **kwargs_of(run))
+            return resolver(*root_value, **{info_name: run.info}, **kwargs_of(run))
 
         return call
 
@@ -389,7 +394,7 @@ class _Compiler:
             def non_null(value: Any, run: Run) -> Any:
                 completed = inner(value, run)
                 if completed is None:
-                    raise Unsupported("null in a non-null field")
+                    raise NormalPathError("null in a non-null field")
                 return completed
 
             return non_null
@@ -400,26 +405,26 @@ class _Compiler:
                 if value is None:
                     return None
                 if isinstance(value, (str, bytes, dict)):
-                    raise Unsupported("not a list")
+                    raise NormalPathError("not a list")
                 return [item(each, run) for each in value]
 
             return items
         if is_leaf_type(field_type):
-            serialize = field_type.serialize  # type: ignore[union-attr]
+            serialize = field_type.serialize
 
             def leaf(value: Any, run: Run) -> Any:
                 if value is None:
                     return None
                 if isinstance(value, Exception):
-                    raise Unsupported("an error as a value")
+                    raise NormalPathError("an error as a value")
                 serialized = serialize(value)
                 if serialized is None:
-                    raise Unsupported("a value the scalar refuses")
+                    raise NormalPathError("a value the scalar refuses")
                 return serialized
 
             return leaf
         if not isinstance(field_type, GraphQLObjectType):
-            raise Unsupported("an abstract type")
+            raise NormalPathError("an abstract type")
         merged = SelectionSetNode(
             selections=tuple(
                 selection
@@ -435,7 +440,7 @@ class _Compiler:
             if value is None:
                 return None
             if not accepts(value):
-                raise Unsupported(f"not a {field_type.name}")
+                raise NormalPathError(f"not a {field_type.name}")
             return selections(value, run)
 
         return obj
@@ -471,7 +476,7 @@ def _global_id(type_name: str, origin: type[relay.Node]) -> Read:
     def read(value: Any, run: Run) -> Any:
         node_id = origin.resolve_id(value, info=run.info)  # type: ignore[arg-type]
         if node_id is None or inspect.isawaitable(node_id):
-            raise Unsupported("an id that is not at hand")
+            raise NormalPathError("an id that is not at hand")
         return relay.GlobalID(type_name=type_name, node_id=str(node_id))
 
     return read

@@ -23,7 +23,6 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-import orjson
 from graphql import parse
 from graphql.execution.values import get_variable_values
 from starlette.requests import Request
@@ -40,10 +39,11 @@ from schema.caching import (
     KnownDocument,
     mark_shareable,
 )
-from schema.compiled_reads.plan import CompiledOperation, Unsupported, compile_operation
+from schema.compiled_reads.plan import CompiledOperation, compile_operation
 from schema.cost import calculator
 from schema.cost.calculator import CostUnboundedError, QueryCost
 from schema.cost.rules import field_costs
+from schema.fast_hits import get_variables
 from schema.observability import request_record
 from schema.request_context import context_for_request
 
@@ -107,15 +107,10 @@ class CompiledReads:
             or any(kind in request.headers.get("accept", "") for kind in _STREAMING_ACCEPTS)
         ):
             return None
-        variables: Any = {}
+        variables = get_variables(params)
+        if variables is None:
+            return None
         raw_variables = params.get("variables", "")
-        if "variables" in params:
-            try:
-                variables = orjson.loads(params["variables"])
-            except orjson.JSONDecodeError:
-                return None
-            if not isinstance(variables, dict):
-                return None
         operation_name = params.get("operationName")
         if operation_name == "":
             return None
