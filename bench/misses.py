@@ -191,7 +191,7 @@ def under_wrk(servers: dict[str, ApiServer], args: argparse.Namespace, work_dir:
             row = f"| {case} | {connections} | " + " | ".join(cells) + " |"
             if len(names) == 2:
                 before, after = (statistics.median(run[0] for run in runs[n]) for n in names)
-                row += f" {after / before:.2f} |"
+                row += f" {after / before:.2f} |" if before else " n/a |"
             lines.append(row)
             print(row, file=sys.stderr)
     return lines

@@ -225,6 +225,27 @@ def _with_joined_categories(ctx: Context, fields: list[str]) -> Callable[[dict[s
     return parse
 
 
+async def prime_product_with_categories(
+    ctx: Context, *, product_id: ObjectId | None, slug: str | None, fields: Sequence[str]
+) -> None:
+    """Load one product (by id or slug) and the categories its `fields` (`category_id`,
+    `subcategory_id`) refer to in one command, into the loaders `product` and `category_by_id`
+    read, each recorded as read as the loaders record what they load. Nothing is primed when
+    there is no such product: the loaders then look, as usual."""
+    if (product_id is None) == (slug is None):
+        return
+    key_field, key = ("id", product_id) if product_id is not None else ("slug", slug)
+    match = {"_id": product_id} if product_id is not None else {"slug": slug}
+    pipeline = [{"$match": match}, {"$limit": 1}, *(_lookup(field) for field in fields)]
+    rows = await ctx.loaders.product_pipelines.load(pipeline)
+    if not rows:
+        return
+    found = _with_joined_categories(ctx, list(fields))(rows[0])
+    ctx.cache_dependencies(Product.get_collection_name(), key_field, key)
+    loader = ctx.loaders.product_by_id if product_id is not None else ctx.loaders.product_by_slug
+    loader.prime(key, found)
+
+
 async def product(
     ctx: Context, *, product_id: ObjectId | None = None, slug: str | None = None
 ) -> Product | None:

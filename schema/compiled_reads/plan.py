@@ -50,8 +50,10 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 
+from resolvers.catalog import prime_product_with_categories
 from resolvers.context import Context
 from schema.catalog import PRODUCT_FIELDS_READ_BY_ONE, product_connection
+from schema.ids import decode_global_id
 
 # Passes a run may make before it gives up (a product page takes three: the product, its
 # categories, then nothing pending).
@@ -354,11 +356,36 @@ class _Compiler:
         info_name = resolver.info_parameter.name
         # As Strawberry calls it: the root value (None) as `self`, if it takes one.
         root_value: tuple[Any, ...] = (None,) if resolver.self_parameter else ()
+        product_type = _named_type(definition.type)
+        joined = [
+            f"{name}_id" for name in sorted(self._selected_names(product_type, nodes) & _RELATIONS)
+        ]
 
-        def call(value: Any, run: Run) -> Any:
-            return resolver(*root_value, **{info_name: run.info}, **kwargs_of(run))
+        async def call(value: Any, run: Run) -> Any:
+            kwargs = kwargs_of(run)
+            if joined:
+                # The product and its categories in one command, into the loaders it reads.
+                await prime_product_with_categories(
+                    run.context,
+                    product_id=decode_global_id(kwargs.get("id"), "Product"),
+                    slug=kwargs.get("slug"),
+                    fields=joined,
+                )
+            return await resolver(*root_value, **{info_name: run.info}, **kwargs)
 
         return call
+
+    def _selected_names(self, object_type: Any, nodes: list[FieldNode]) -> set[str]:
+        """The names of the fields `nodes` select on an object type (fragments included)."""
+        if not isinstance(object_type, GraphQLObjectType):
+            return set()
+        return {
+            selected.name.value
+            for node in nodes
+            if node.selection_set is not None
+            for group in self.collect(object_type, node.selection_set).values()
+            for selected in group
+        }
 
     def _node_fields(self, definition: GraphQLField, node: FieldNode) -> set[str]:
         """The fields a product list selects on each of its products (`edges { node { ... } }`,
@@ -367,24 +394,20 @@ class _Compiler:
         reads are left out of its rows."""
         nodes = [node]
         field_type: Any = definition.type
-        for step in ("edges", "node", None):
+        for step in ("edges", "node"):
             named = _named_type(field_type)
-            if not isinstance(named, GraphQLObjectType):
+            if not isinstance(named, GraphQLObjectType) or step not in named.fields:
                 return set()
-            below = [
+            nodes = [
                 selected
                 for parent in nodes
                 if parent.selection_set is not None
                 for group in self.collect(named, parent.selection_set).values()
                 for selected in group
+                if selected.name.value == step
             ]
-            if step is None:
-                return {selected.name.value for selected in below}
-            nodes = [selected for selected in below if selected.name.value == step]
-            if not nodes or step not in named.fields:
-                return set()
             field_type = named.fields[step].type
-        return set()
+        return self._selected_names(_named_type(field_type), nodes)
 
     def complete(self, field_type: GraphQLOutputType, nodes: list[FieldNode]) -> Any:
         """Value to JSON, as graphql-core's `complete_value` for these types."""

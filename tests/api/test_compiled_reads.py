@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from bson import ObjectId
 from starlette.applications import Starlette
 
 from documents.catalog import Category, Product
@@ -149,6 +150,11 @@ EVERY_LISTED_FIELD = """
   }
 }
 """
+BY_SLUG_WITH_CATEGORY = """
+query BySlug($slug: String!) {
+  product(slug: $slug) { name description category { name } subcategory { name slug } }
+}
+"""
 ZERO = "{ products(first: 0) { totalCount pageInfo { hasNextPage endCursor } edges { cursor } } }"
 
 # Answered by the normal path only.
@@ -265,6 +271,9 @@ def corpus(catalog: list[Product]) -> list[tuple[str, dict[str, Any] | None]]:
         (ZERO, None),
         (LIST_AND_PAGE, {"id": global_id(tote)}),
         (EVERY_LISTED_FIELD, None),
+        (BY_SLUG_WITH_CATEGORY, {"slug": hiker.slug}),
+        (BY_SLUG_WITH_CATEGORY, {"slug": "no-such-product"}),
+        (PRODUCT_PAGE, {"id": global_id(Product.model_construct(id=ObjectId()))}),
     ]
 
 
@@ -424,10 +433,7 @@ async def test_a_compiled_listing_reads_its_page_and_categories_in_one_command_w
     catalog: list[Product],
     mongo_commands: MongoCommandCounter,
 ) -> None:
-    await app.state.services.query_cache.invalidate_catalog()
-    mongo_commands.reset()
-
-    response = await client.get("/graphql", params=params(LISTING))
+    response = await uncached_get(app, client, mongo_commands, params(LISTING))
 
     assert response.status_code == 200
     assert mongo_commands.commands == ["aggregate"]
@@ -447,14 +453,57 @@ async def test_a_category_renamed_retires_the_compiled_listing_that_showed_it(
 ) -> None:
     sent = params(LISTING)
     await client.get("/graphql", params=sent)
-    category = await Category.get(catalog[0].category_id)
-    assert category is not None
-    category.name = "Sneakers"
-    await category.save()
-    await app.state.services.query_cache.invalidate_category(category)
+    await rename_category(app, catalog[0].category_id, "Sneakers")
 
     after = (await client.get("/graphql", params=sent)).json()
 
     names = {edge["node"]["category"]["name"] for edge in after["data"]["products"]["edges"]}
     assert "Sneakers" in names
     assert "Shoes" not in names
+
+
+async def test_a_compiled_product_page_reads_the_product_and_its_category_in_one_command(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    catalog: list[Product],
+    mongo_commands: MongoCommandCounter,
+) -> None:
+    sent = params(PRODUCT_PAGE, {"id": global_id(catalog[1])})
+
+    response = await uncached_get(app, client, mongo_commands, sent)
+
+    assert response.json()["data"]["product"]["category"] == {"name": "Shoes", "slug": "shoes"}
+    assert mongo_commands.commands == ["aggregate"]
+
+
+async def test_a_category_renamed_retires_the_compiled_product_page_that_showed_it(
+    app: Starlette, client: httpx.AsyncClient, catalog: list[Product]
+) -> None:
+    sent = params(PRODUCT_PAGE, {"id": global_id(catalog[1])})
+    await client.get("/graphql", params=sent)
+    await rename_category(app, catalog[1].category_id, "Footwear")
+
+    after = (await client.get("/graphql", params=sent)).json()
+
+    assert after["data"]["product"]["category"]["name"] == "Footwear"
+
+
+async def rename_category(app: Starlette, category_id: ObjectId, name: str) -> None:
+    """Rename a category as an admin's write does: saved, then its cached reads retired."""
+    category = await Category.get(category_id)
+    assert category is not None
+    category.name = name
+    await category.save()
+    await app.state.services.query_cache.invalidate_category(category)
+
+
+async def uncached_get(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    mongo_commands: MongoCommandCounter,
+    sent: dict[str, str],
+) -> httpx.Response:
+    """A GET that misses the cache, with only its own MongoDB commands counted."""
+    await app.state.services.query_cache.invalidate_catalog()
+    mongo_commands.reset()
+    return await client.get("/graphql", params=sent)
