@@ -9,7 +9,7 @@ compiled miss fills the query cache for later hits, and writes still retire it."
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,15 +17,17 @@ import httpx
 import orjson
 import pytest
 from bson import ObjectId
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from documents.catalog import Category, Product
 from documents.common import Image
+from resolvers.cost_bucket import QueryCostBucket
 from schema.compiled_reads.reads import CompiledReads
 from schema.observability import JsonLogFormatter
 from settings import Settings
 from tests.factories import global_id, make_category, make_product
-from tests.support import MongoCommandCounter, app_sharing_services, get_params
+from tests.support import MongoCommandCounter, app_sharing_services, client_at, get_params
 
 LISTING = (
     "{ products(first: 20) { edges { node { name slug finalPrice { amount currency } "
@@ -507,3 +509,35 @@ async def uncached_get(
     await app.state.services.query_cache.invalidate_catalog()
     mongo_commands.reset()
     return await client.get("/graphql", params=sent)
+
+
+async def test_compiled_reads_draw_from_the_cost_bucket_and_are_refused_as_the_normal_path_is(
+    app: Starlette,
+    settings: Settings,
+    redis: Redis,
+    catalog: list[Product],
+    replace_services: Callable[..., None],
+) -> None:
+    bucket = QueryCostBucket(
+        redis, key_prefix=settings.redis_key_prefix, size=10, restore_rate=1, clock=lambda: 1e6
+    )
+    replace_services(cost_bucket=bucket)
+    normal = app_sharing_services(settings.model_copy(update={"compiled_reads": False}), app)
+    level_key = f"{settings.redis_key_prefix}cost:ip:203.0.113.7"
+    sent = params(STOREFRONT_PRODUCTS, {"first": 2})
+    seen: dict[str, list[tuple[int, bytes, Any]]] = {}
+    answered_before = compiled_reads(app).answered
+    for name, target in (("compiled", app), ("normal", normal)):
+        await redis.delete(level_key)
+        seen[name] = []
+        async with client_at(target, "203.0.113.7") as http:
+            for _ in range(4):
+                await app.state.services.query_cache.invalidate_catalog()
+                response = await http.get("/graphql", params=sent, headers={"x-request-id": "r"})
+                level = await redis.hget(level_key, "level")
+                seen[name].append((response.status_code, response.content, level))
+
+    assert seen["compiled"] == seen["normal"]
+    assert compiled_reads(app).answered == answered_before + 1  # the refusals went normal
+    refused = [b"RATE_LIMITED" in content for _, content, _ in seen["compiled"]]
+    assert refused == [False, True, True, True]
