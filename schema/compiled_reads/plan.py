@@ -15,8 +15,9 @@ null in a non-null field, a value a scalar refuses, an object of an unexpected c
 `NormalPathError`: the normal path then answers the request, and reports it as it always has.
 
 A resolver may return an awaitable (a loader's, a count): a run makes passes over the plan,
-awaits what a pass left pending all together (so loaders batch them), keeps the results, and
-makes the next pass with them, until nothing is pending.
+awaits what a pass left pending all together (so loaders batch them), keeps the results (and
+every resolver's value, so that the objects below stay the same from pass to pass), and makes
+the next pass with them, until nothing is pending.
 """
 
 from __future__ import annotations
@@ -242,13 +243,16 @@ class _Compiler:
         read = self.read(parent, name, definition, nodes, root=root)
 
         def emit(value: Any, run: Run) -> Any:
-            found = run.resolved.get((id(value), key), _NOT_YET)
+            resolved_key = (id(value), key)
+            found = run.resolved.get(resolved_key, _NOT_YET)
             if found is _NOT_YET:
                 found = read(value, run)
+                run.parents.append(value)
                 if inspect.isawaitable(found):
-                    run.pending[(id(value), key)] = found
-                    run.parents.append(value)
+                    run.pending[resolved_key] = found
                     return None
+                # Kept, so that the objects below are the same ones in the next pass.
+                run.resolved[resolved_key] = found
             return complete(found, run)
 
         return emit

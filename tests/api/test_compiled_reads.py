@@ -157,6 +157,11 @@ query BySlug($slug: String!) {
   product(slug: $slug) { name description category { name } subcategory { name slug } }
 }
 """
+PARENTS = """
+query Parents($id: ID!) {
+  product(id: $id) { category { name parent { name } } subcategory { name parent { name slug } } }
+}
+"""
 ZERO = "{ products(first: 0) { totalCount pageInfo { hasNextPage endCursor } edges { cursor } } }"
 
 # Answered by the normal path only.
@@ -273,6 +278,8 @@ def corpus(catalog: list[Product]) -> list[tuple[str, dict[str, Any] | None]]:
         (ZERO, None),
         (LIST_AND_PAGE, {"id": global_id(tote)}),
         (EVERY_LISTED_FIELD, None),
+        (PARENTS, {"id": global_id(hiker)}),
+        (PARENTS, {"id": global_id(tote)}),
         (BY_SLUG_WITH_CATEGORY, {"slug": hiker.slug}),
         (BY_SLUG_WITH_CATEGORY, {"slug": "no-such-product"}),
         (PRODUCT_PAGE, {"id": global_id(Product.model_construct(id=ObjectId()))}),
