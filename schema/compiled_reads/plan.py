@@ -22,6 +22,7 @@ the next pass with them, until nothing is pending.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -123,8 +124,13 @@ class CompiledOperation:
                 result: dict[str, Any] = data
                 return result
             pending, run.pending = run.pending, {}
-            for key, awaitable in pending.items():
-                run.resolved[key] = await awaitable
+            # Together, so that the loaders they call batch their keys; each one finishes
+            # before an error is raised, so nothing is left running for the normal path.
+            values = await asyncio.gather(*pending.values(), return_exceptions=True)
+            for value in values:
+                if isinstance(value, BaseException):
+                    raise value
+            run.resolved.update(zip(pending, values, strict=True))
         raise NormalPathError(f"still pending after {MAX_PASSES} passes")
 
 
