@@ -5,8 +5,9 @@ request only when the normal path's answer is sure to be a public `data` with no
 - the request: a plain `query` (no persisted document), optional `variables` and
   `operationName`, no Authorization or X-Cart-Token, no streaming Accept, and not under
   TRUSTED_DOCUMENTS_ONLY;
-- the document: it parses and validates with the limits of the schema's extensions, and its
-  operation compiles (`plan.py`); both worked out once per document and operation name;
+- the document: asked for before (a one-off is left to the normal path), it parses and
+  validates with the limits of the schema's extensions, and its operation compiles
+  (`plan.py`); both worked out once per document and operation name;
 - the run: variables coerce, the cost is within MAX_QUERY_COST and the client's bucket, every
   value completes as graphql-core would complete it, and nothing private was read.
 Anything else returns None before anything is charged, and the normal path answers, as before.
@@ -68,17 +69,27 @@ class CompiledReads:
         self._trusted_only = trusted_only
         self._size = size
         self._plans: OrderedDict[tuple[str, str | None], CompiledOperation | None] = OrderedDict()
+        # Documents asked for once, not compiled yet.
+        self._seen: OrderedDict[tuple[str, str | None], None] = OrderedDict()
         self._prices: OrderedDict[tuple[str, str | None, str], tuple[QueryCost, int | None]]
         self._prices = OrderedDict()
         self.answered = 0
 
     def plan(self, query: str, operation_name: str | None) -> CompiledOperation | None:
-        """The plan of this document's operation, compiled on first sight; None when the normal
-        path must run it (it is invalid, or holds what a plan does not answer)."""
+        """The plan of this document's operation, compiled the second time it is asked for;
+        None when the normal path must run it (the first time, or it is invalid, or it holds
+        what a plan does not answer). A document sent once (a mistyped one, a one-off) is
+        parsed and validated by the normal path alone."""
         key = (query, operation_name)
         if key in self._plans:
             self._plans.move_to_end(key)
             return self._plans[key]
+        if key not in self._seen:
+            self._seen[key] = None
+            while len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+            return None
+        del self._seen[key]
         plan = self._compile(query, operation_name)
         self._plans[key] = plan
         while len(self._plans) > self._size:
