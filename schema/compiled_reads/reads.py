@@ -40,7 +40,8 @@ from schema.caching import (
     KnownDocument,
     mark_shareable,
 )
-from schema.compiled_reads.plan import CompiledOperation, compile_operation
+from schema.compiled_reads.plan import compile_operation
+from schema.compiled_reads.running import CompiledOperation
 from schema.cost import calculator
 from schema.cost.calculator import CostUnboundedError, QueryCost
 from schema.cost.rules import field_costs
