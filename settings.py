@@ -179,6 +179,10 @@ class Settings(BaseSettings):
     # Answer anonymous GET hits before routing and GraphQL, with the stored bytes (README, "Query
     # cache"); off = every request goes through Strawberry (to compare, or to rule it out).
     cache_fast_hits: bool = True
+    # Answer anonymous GET catalog queries (`product`, `products`) from a plan compiled once per
+    # document instead of Strawberry and graphql-core's per-field execution (README, "Cache
+    # misses"); off = every request goes through Strawberry.
+    compiled_reads: bool = True
     # The Redis of the query cache; unset = REDIS_URL when that is set, else a second embedded
     # redis-server, capped at EMBEDDED_CACHE_REDIS_MAX_MEMORY_MB and evicting least recently used
     # entries (the main one, with the rate limits and the job queue, never evicts).

@@ -436,8 +436,16 @@ def start_cached_servers(
     backends: Backends, work_dir: Path, args: argparse.Namespace
 ) -> dict[str, ApiServer]:
     return {
+        # The GraphQL path's server runs without compiled reads too, which answer hits of the
+        # documents they compile without Strawberry: its hits go all the way through GraphQL.
         label: start_api(
-            backends, work_dir, args, label, CACHE_ENABLED="true", CACHE_FAST_HITS=fast_hits
+            backends,
+            work_dir,
+            args,
+            label,
+            CACHE_ENABLED="true",
+            CACHE_FAST_HITS=fast_hits,
+            COMPILED_READS=fast_hits,
         )
         for label, fast_hits in CACHED_PATHS.items()
     }

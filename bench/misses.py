@@ -26,6 +26,7 @@ cases: the product listing of `catalog_load.py` and a product page by id.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import sys
@@ -85,8 +86,10 @@ def cases(client: httpx.Client) -> dict[str, Send]:
     ids = [edge["node"]["id"] for edge in ids_page["products"]["edges"]]
     return {
         LISTING: lambda client, i: client.get("/graphql", params={"query": QUERY}),
-        PRODUCT_PAGE: lambda client, i: client.post(
-            "/graphql", json={"query": DETAIL_QUERY, "variables": {"id": ids[i % len(ids)]}}
+        # GET, as a storefront (and wrk, below) sends it.
+        PRODUCT_PAGE: lambda client, i: client.get(
+            "/graphql",
+            params={"query": DETAIL_QUERY, "variables": json.dumps({"id": ids[i % len(ids)]})},
         ),
     }
 
@@ -188,7 +191,7 @@ def under_wrk(servers: dict[str, ApiServer], args: argparse.Namespace, work_dir:
             row = f"| {case} | {connections} | " + " | ".join(cells) + " |"
             if len(names) == 2:
                 before, after = (statistics.median(run[0] for run in runs[n]) for n in names)
-                row += f" {after / before:.2f} |"
+                row += f" {after / before:.2f} |" if before else " n/a |"
             lines.append(row)
             print(row, file=sys.stderr)
     return lines

@@ -49,10 +49,10 @@ class _Plan:
             if convert is not None:
                 self.nested[name] = convert
         self.nested_items = tuple(self.nested.items())
-        # Field name -> (field, its default when immutable, else PydanticUndefined: computed per
-        # document, as pydantic copies mutable defaults and calls factories).
+        # Field name -> (its default when immutable, else PydanticUndefined; how to compute it
+        # per document, as pydantic copies mutable defaults and calls factories).
         self.defaults = {
-            name: (field, _shared_default(field))
+            name: (_shared_default(field), _default_maker(field))
             for name, field in model.model_fields.items()
             if not field.is_required()
         }
@@ -84,10 +84,8 @@ class _Plan:
             if value is not None:
                 values[name] = convert(value)
         for name in self.defaults.keys() - fields_set:
-            field, default = self.defaults[name]
-            if default is PydanticUndefined:
-                default = field.get_default(call_default_factory=True, validated_data=values)
-            values[name] = default
+            default, make = self.defaults[name]
+            values[name] = make(values) if default is PydanticUndefined else default
         instance = _new(self.model)
         _set(instance, "__dict__", values)
         _set(instance, "__pydantic_fields_set__", fields_set)
@@ -112,6 +110,18 @@ def _shared_default(field: FieldInfo) -> Any:
     if field.default_factory is None and isinstance(field.default, _IMMUTABLE):
         return field.default
     return PydanticUndefined
+
+
+def _default_maker(field: FieldInfo) -> Callable[[dict[str, Any]], Any]:
+    """`field.get_default(call_default_factory=True, validated_data=...)`, with what it asks of
+    the factory's signature (`inspect.signature`, on every call) asked once."""
+    factory = field.default_factory
+    if factory is None:
+        default = field.default
+        return lambda values: copy.deepcopy(default)
+    if field.default_factory_takes_validated_data:
+        return factory  # type: ignore[return-value]
+    return lambda values: factory()  # type: ignore[call-arg]
 
 
 def _default_factory(factory: Callable[..., Any] | None, default: Any) -> Callable[..., Any] | None:

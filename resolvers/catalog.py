@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -142,12 +143,17 @@ async def products(
     category: Category | None = None,
     with_category: bool = False,
     with_subcategory: bool = False,
+    categories_in_page: bool = False,
+    unread_fields: Sequence[str] = (),
 ) -> Page[Product]:
     """A page of visible products matching the filter and search, in the requested order.
 
     With `category`, only the products of that category or subcategory. With `with_category`
     (`with_subcategory`), the categories (subcategories) of the page's products are loaded before
-    it is returned, in one batch as they would be one by one, so `loaded_category` has them.
+    it is returned, in one batch as they would be one by one, so `loaded_category` has them;
+    with `categories_in_page` too, by the page's own command (a `$lookup`), not one of their own.
+    `unread_fields` are left out of the rows (the caller reads none of them, nor does anything
+    else: the products are not primed into the loaders).
     """
     page = page.validated()
     if product_filter.include_unpublished or product_filter.include_archived:
@@ -165,8 +171,16 @@ async def products(
     if ordering.field == ProductSortField.RATING.value or product_filter.min_rating is not None:
         ctx.cache_dependencies.rated_product_list(scope)
     run = ctx.loaders.product_pipelines.load
-    result = await find_page(run, conditions, ordering, page, reader(Product))
-    for _, found in result.rows:
+    joined = [
+        field
+        for field, wanted in (("category_id", with_category), ("subcategory_id", with_subcategory))
+        if wanted and categories_in_page
+    ]
+    parse = _with_joined_categories(ctx, joined) if joined else reader(Product)
+    stages = [{"$project": dict.fromkeys(unread_fields, 0)}] if unread_fields else []
+    stages += [_lookup(field) for field in joined]
+    result = await find_page(run, conditions, ordering, page, parse, row_stages=stages)
+    for _, found in result.rows if not unread_fields else ():
         ctx.loaders.product_by_id.prime(found.id, found)
     related = {found.category_id for _, found in result.rows} if with_category else set()
     if with_subcategory:
@@ -174,6 +188,62 @@ async def products(
     if related:
         await ctx.loaders.category_by_id.load_many(list(related))
     return result
+
+
+def _lookup(field: str) -> dict[str, Any]:
+    """The category a product's `field` refers to, as a list of one under `_<field>`."""
+    collection = Category.get_collection_name()
+    return {
+        "$lookup": {
+            "from": collection,
+            "localField": field,
+            "foreignField": "_id",
+            "as": f"_{field}",
+        }
+    }
+
+
+def _with_joined_categories(ctx: Context, fields: list[str]) -> Callable[[dict[str, Any]], Product]:
+    """A product from its row, the categories joined to it (`_lookup`) primed into the loader and
+    recorded as read, as the loader records what it loads."""
+    build_product, build_category = reader(Product), reader(Category)
+    collection = Category.get_collection_name()
+
+    built: set[Any] = set()
+
+    def parse(row: dict[str, Any]) -> Product:
+        for field in fields:
+            for stored in row.get(f"_{field}", ()):
+                if stored["_id"] in built:  # many products, few categories: each built once
+                    continue
+                built.add(stored["_id"])
+                category = build_category(stored)
+                ctx.cache_dependencies(collection, "id", category.id)
+                ctx.loaders.category_by_id.prime(category.id, category)
+        return build_product(row)
+
+    return parse
+
+
+async def prime_product_with_categories(
+    ctx: Context, *, product_id: ObjectId | None, slug: str | None, fields: Sequence[str]
+) -> None:
+    """Load one product (by id or slug) and the categories its `fields` (`category_id`,
+    `subcategory_id`) refer to in one command, into the loaders `product` and `category_by_id`
+    read, each recorded as read as the loaders record what they load. Nothing is primed when
+    there is no such product: the loaders then look, as usual."""
+    if (product_id is None) == (slug is None):
+        return
+    key_field, key = ("id", product_id) if product_id is not None else ("slug", slug)
+    match = {"_id": product_id} if product_id is not None else {"slug": slug}
+    pipeline = [{"$match": match}, {"$limit": 1}, *(_lookup(field) for field in fields)]
+    rows = await ctx.loaders.product_pipelines.load(pipeline)
+    if not rows:
+        return
+    found = _with_joined_categories(ctx, list(fields))(rows[0])
+    ctx.cache_dependencies(Product.get_collection_name(), key_field, key)
+    loader = ctx.loaders.product_by_id if product_id is not None else ctx.loaders.product_by_slug
+    loader.prime(key, found)
 
 
 async def product(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -157,11 +157,14 @@ async def find_page(
     ordering: Ordering,
     args: PageArgs,
     parse: Callable[[dict[str, Any]], T],
+    *,
+    row_stages: Sequence[dict[str, Any]] = (),
 ) -> Page[T]:
     """One page of the documents matching all `conditions`, fetched by keyset, never by skip.
 
     `run` executes an aggregation pipeline (a `PipelineLoader`'s `load`, which batches the pages
-    of nested connections into one command).
+    of nested connections into one command). `row_stages` run on the page's rows (a `$lookup` of
+    what they refer to), not on the count.
     """
     cursor = ordering.decode(args.cursor, field="after" if args.forward else "before")
     match = {"$match": {"$and": conditions}}
@@ -173,6 +176,7 @@ async def find_page(
         pipeline.append({"$match": ordering.after(cursor, args.forward)})
     # One row more than asked tells whether there is a next page, also for first: 0.
     pipeline += [{"$sort": dict(ordering.mongo_sort(args.forward))}, {"$limit": args.limit + 1}]
+    pipeline += row_stages
     rows = await run(pipeline)
 
     async def count() -> int:

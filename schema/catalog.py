@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -17,6 +18,7 @@ from documents.common import stored_id
 from documents.reviews.ratings import display_average
 from resolvers import catalog as resolvers
 from resolvers.catalog_admin.products import stock_movements
+from resolvers.context import Context
 from resolvers.orders.reads import product_orders
 from resolvers.pagination import PageArgs
 from resolvers.reviews import product_ratings, product_reviews
@@ -144,9 +146,41 @@ async def resolve_products(
     search: SearchArg = None,
 ) -> ProductConnection:
     """`Query.products`, and `Category.products` where `root` is the category."""
-    related = _selected_relations(info)
-    page = await resolvers.products(
+    return await product_connection(
         info.context,
+        _selected_relations(info),
+        root,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        filter=filter,
+        sort_by=sort_by,
+        search=search,
+    )
+
+
+async def product_connection(
+    ctx: Context,
+    related: set[str],
+    root: object,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    filter: ProductFilter | None = None,
+    sort_by: ProductSortInput | None = None,
+    search: str | None = None,
+    categories_in_page: bool = False,
+    unread_fields: Sequence[str] = (),
+) -> ProductConnection:
+    """A page of products as `resolve_products` answers it, the page's `related` categories
+    (`category`, `subcategory`) loaded with it (`categories_in_page`: by the page's command),
+    the stored `unread_fields` left out; also what compiled reads call
+    (`schema/compiled_reads/`)."""
+    page = await resolvers.products(
+        ctx,
         page=PageArgs(first=first, after=after, last=last, before=before),
         product_filter=_domain_filter(filter),
         sort=_domain_sort(sort_by),
@@ -154,6 +188,8 @@ async def resolve_products(
         category=root._document if isinstance(root, Category) else None,
         with_category="category" in related,
         with_subcategory="subcategory" in related,
+        categories_in_page=categories_in_page,
+        unread_fields=unread_fields,
     )
     return ProductConnection.from_page(page, Product.from_document)
 
@@ -379,6 +415,16 @@ read_from_document(
     created_at="created_at",
     updated_at="updated_at",
 )
+
+
+# Stored fields of a product that only one GraphQL field of `Product` reads: a page whose
+# products select none of these may leave the stored field out of its rows (compiled reads do).
+PRODUCT_FIELDS_READ_BY_ONE = {
+    "description": "description",
+    "images": "images",
+    "rating_histogram": "ratingHistogram",
+    "imported_rating_histogram": "reviews",
+}
 
 
 @strawberry.type(name="ProductConnection", description="A page of products.")

@@ -110,6 +110,18 @@ def document_reference(params: Mapping[str, str]) -> DocumentReference | None:
     return ("sha256", str(sha256_hash))
 
 
+def get_variables(params: Mapping[str, str]) -> dict[str, Any] | None:
+    """A GET's `variables`: the JSON object its parameter holds ({} without one); None for
+    anything else, which the normal path refuses."""
+    if "variables" not in params:
+        return {}
+    try:
+        variables = orjson.loads(params["variables"])
+    except orjson.JSONDecodeError:
+        return None
+    return variables if isinstance(variables, dict) else None
+
+
 class FastHits:
     """One per process: the documents it recognizes, the requests it has worked a key out for
     (both bounded, least recently used first out), and how many hits it answered.
@@ -318,14 +330,9 @@ class FastHitsMiddleware:
         known = self.fast_hits.recognize(reference) if reference else None
         if reference is None or known is None:
             return None
-        variables: Any = {}
-        if "variables" in params:
-            try:
-                variables = orjson.loads(params["variables"])
-            except orjson.JSONDecodeError:
-                return None
-            if not isinstance(variables, dict):
-                return None
+        variables = get_variables(params)
+        if variables is None:
+            return None
         operation_name = params.get("operationName", known.default_operation_name)
         try:
             key = digest_cache_key(known.digest, operation_name, variables, ANONYMOUS_AUDIENCE)

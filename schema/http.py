@@ -46,6 +46,7 @@ from schema.answers import (
     public_cache_control,
 )
 from schema.caching import is_shareable, known_document_of, mark_shareable
+from schema.compiled_reads.reads import CompiledReads
 from schema.errors import to_api_error
 from schema.fast_hits import FastHits
 from schema.graphiql.page import graphiql_page
@@ -173,6 +174,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         settings: Settings,
         trusted_documents: TrustedDocuments | None = None,
         fast_hits: FastHits | None = None,
+        compiled_reads: CompiledReads | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -184,6 +186,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         # Taught every document whose public answer this endpoint sends, so that the next
         # requests for it are answered before GraphQL when they hit the cache.
         self.fast_hits = fast_hits
+        # Answers the anonymous GET catalog queries it has a plan for (COMPILED_READS).
+        self.compiled_reads = compiled_reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -195,6 +199,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         try:
             _refuse_simple_multipart(request)
             await self._admit_uploads(request)
+            compiled = await self._compiled_data(request) if scope["method"] == "GET" else None
+            if compiled is not None:
+                await self._public_response(request, compiled)(scope, receive, send)
+                return
             response = await self.run(request)
         except RequestBodyTooLargeError:
             raise  # the body-size middleware answers it
@@ -232,10 +240,19 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if not isinstance(answer, dict) or answer.get("data") is None or "errors" in answer:
             response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
             return response
+        return self._public_response(request, answer["data"])
+
+    async def _compiled_data(self, request: Request) -> dict[str, Any] | None:
+        if self.compiled_reads is None:
+            return None
+        return await self.compiled_reads.data(request)
+
+    def _public_response(self, request: Request, data: Any) -> Response:
+        """The public answer of a shareable GET's `data` (see `_cache_headers`)."""
         known = known_document_of(request.scope)
         if self.fast_hits is not None and known is not None:
             self.fast_hits.learn(request.query_params, known)
-        body = public_body(answer["data"])
+        body = public_body(data)
         gzipped = is_gzipped(len(body), request.headers.get("accept-encoding", ""))
         headers = {
             "Cache-Control": public_cache_control(self.settings),

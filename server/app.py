@@ -47,6 +47,7 @@ from resolvers.services import Services
 from schema import demo_images, dev_pay, oauth, webhooks
 from schema.answers import GZIP_LEVEL, GZIP_MINIMUM_BYTES
 from schema.catalog_admin import transfer as catalog_transfer
+from schema.compiled_reads.reads import CompiledReads
 from schema.fast_hits import FastHits, FastHitsMiddleware
 from schema.graphiql.page import GRAPHIQL_ASSET_ROUTE, graphiql_asset
 from schema.http import GraphQLEndpoint, database_outage_response, not_found_response
@@ -634,8 +635,18 @@ def create_app(
     fast_hits = (
         FastHits(trusted_documents) if settings.cache_enabled and settings.cache_fast_hits else None
     )
+    # Tracing wants every operation's span, which only the normal path makes.
+    compiled_reads = (
+        CompiledReads(schema, trusted_only=trusted_documents.only)
+        if settings.compiled_reads and tracing is None
+        else None
+    )
     graphql = GraphQLEndpoint(
-        schema, settings=settings, trusted_documents=trusted_documents, fast_hits=fast_hits
+        schema,
+        settings=settings,
+        trusted_documents=trusted_documents,
+        fast_hits=fast_hits,
+        compiled_reads=compiled_reads,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -686,6 +697,7 @@ def create_app(
             FastHitsMiddleware, settings=settings, fast_hits=fast_hits, cors=cors, metrics=metrics
         )
     app.state.fast_hits = fast_hits
+    app.state.compiled_reads = compiled_reads
     return app
 
 

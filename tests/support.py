@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import subprocess
 import sys
@@ -285,6 +286,14 @@ async def access_token_for(app: Any, user: Any) -> str:
     ).insert()
     token, _ = app.state.services.access_tokens.issue(user, session)
     return str(token)
+
+
+def get_params(query: str, variables: dict[str, Any] | None = None, **extra: str) -> dict[str, str]:
+    """The query parameters of a GraphQL GET: the document, its variables as JSON, and `extra`."""
+    found = {"query": query, **extra}
+    if variables is not None:
+        found["variables"] = json.dumps(variables)
+    return found
 
 
 def client_at(app: Any, ip: str, *, https: bool = False) -> httpx.AsyncClient:

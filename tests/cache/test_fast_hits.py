@@ -40,6 +40,7 @@ from tests.support import (
     MongoCommandCounter,
     admin_token,
     app_sharing_services,
+    get_params,
     graphql,
     redis_commands,
     user_token,
@@ -72,11 +73,7 @@ def fast_hits_of(app: Starlette) -> FastHits:
     return fast_hits
 
 
-def params(query: str, variables: dict[str, Any] | None = None, **extra: str) -> dict[str, str]:
-    found = {"query": query, **extra}
-    if variables is not None:
-        found["variables"] = json.dumps(variables)
-    return found
+params = get_params
 
 
 async def raw_get(
