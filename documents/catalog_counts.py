@@ -13,8 +13,9 @@ conflict on the product itself, so neither reads a stale "before". Writes that t
 field, or move a product within its place (stock from 5 to 3), write no count.
 
 Lists that no key answers (a price range, a search, two filters together, admins' lists with
-unpublished products) are counted by MongoDB over the listing indexes. `recount_catalog` rebuilds
-the counts from the products and reports what it corrected (`python -m server recount`).
+unpublished products) are counted by MongoDB over the listing indexes. `recount_catalog` counts
+the products again and corrects the kept counts, reporting what it corrected (`python -m server
+recount`): after a bulk load that failed part-way, or a change made to the database by hand.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from beanie import Document
 from bson import ObjectId
-from pymongo import DeleteOne, UpdateOne
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from documents.cache_invalidations import record_invalidation
 from documents.catalog import VISIBLE_PRODUCTS, Product
-from documents.transactions import in_transaction
+from documents.transactions import mongo_client
 
 # What decides a product's place; reads that feed `count_product_changes` project these.
 COUNTED_FIELDS = ("published", "category_id", "subcategory_id", "brand", "stock", "rating_average")
@@ -57,9 +58,8 @@ class CatalogCount(Document):
 CATALOG_COUNT_DOCUMENTS: list[type[Document]] = [CatalogCount]
 
 
-@dataclass(frozen=True)
-class CountedPlace:
-    """Where a visible product is counted."""
+class CountedPlace(NamedTuple):
+    """Where a visible product is counted (a tuple: a bulk load makes a million of them)."""
 
     category_id: ObjectId
     subcategory_id: ObjectId | None
@@ -72,6 +72,8 @@ ProductState = Mapping[str, Any] | Product
 
 
 def _value(product: ProductState, name: str) -> Any:
+    if type(product) is dict:  # the common case, without the cost of an ABC check
+        return product.get(name)
     return product.get(name) if isinstance(product, Mapping) else getattr(product, name)
 
 
@@ -276,35 +278,43 @@ class Recount:
     corrected: dict[str, tuple[int, int]]
 
 
-async def recount_catalog(
-    session: AsyncClientSession, *, correct: bool = True, invalidate: Iterable[str] = ()
-) -> Recount:
-    """Count the visible products in every place again, in the caller's transaction, and
-    (`correct`) set every key that differs (keys of no product any more are deleted). A write
-    that changes a count meanwhile conflicts with the correction, and the transaction runs
-    again. When something was corrected, the cache tags `invalidate` are recorded for the query
-    cache to retire (documents/cache_invalidations.py): it may hold the wrong counts."""
-    expected = _key_changes(await places_of({}, session=session))
+async def recount_catalog(*, correct: bool = True, invalidate: Iterable[str] = ()) -> Recount:
+    """Count the visible products in every place again and compare every kept count with it;
+    (`correct`) fix those that differ. When something was corrected, the cache tags
+    `invalidate` are recorded for the query cache to retire (documents/cache_invalidations.py):
+    it may hold the wrong counts.
+
+    No long transaction (a million products take longer to read than a transaction may last):
+    the products and the kept counts are read at one point in time (a snapshot session), and
+    each count is corrected by its difference then, with `$inc`. Writes after that point change
+    a kept count and the products it counts alike, so the difference still holds when it is
+    applied, whatever the writes meanwhile.
+    """
     collection = CatalogCount.get_pymongo_collection()
-    stored = {row["_id"]: row["total"] async for row in collection.find({}, session=session)}
-    corrected: dict[str, tuple[int, int]] = {}
-    operations: list[UpdateOne | DeleteOne] = []
-    for key in sorted(expected.keys() | stored.keys()):
-        count, was = expected.get(key, 0), stored.get(key)
-        if was == count or (was is None and count == 0):
-            continue
-        corrected[key] = (was or 0, count)
-        if count:
-            operations.append(UpdateOne({"_id": key}, {"$set": {"total": count}}, upsert=True))
-        else:
-            operations.append(DeleteOne({"_id": key}))
-    if operations and correct:
-        await collection.bulk_write(operations, ordered=False, session=session)
+    async with mongo_client().start_session(snapshot=True) as snapshot:
+        expected = _key_changes(await places_of({}, session=snapshot))
+        stored = {row["_id"]: row["total"] async for row in collection.find({}, session=snapshot)}
+    keys = expected.keys() | stored.keys()
+    corrected = {
+        key: (stored.get(key, 0), expected.get(key, 0))
+        for key in sorted(keys)
+        if stored.get(key, 0) != expected.get(key, 0)
+    }
+    if corrected and correct:
+        await collection.bulk_write(
+            [
+                UpdateOne({"_id": key}, {"$inc": {"total": counted - was}}, upsert=True)
+                for key, (was, counted) in corrected.items()
+            ],
+            ordered=False,
+        )
+        # A missing count is a zero; a write that counts it again inserts it again.
+        await collection.delete_many({"total": 0})
         if tags := set(invalidate):
-            await record_invalidation(tags, session=session)
-    return Recount(checked=len(expected.keys() | stored.keys()), corrected=corrected)
+            await record_invalidation(tags)
+    return Recount(checked=len(keys), corrected=corrected)
 
 
 async def build_catalog_counts() -> None:
     """Upgrade: count the products stored before the counts were kept (idempotent)."""
-    await in_transaction(recount_catalog)
+    await recount_catalog()

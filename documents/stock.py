@@ -214,7 +214,8 @@ async def take_stock(
     with what is left. A reference takes stock once: taking again for the same reference, with
     the same lines or others, or after it was given back, is refused with ALREADY_TAKEN (its
     `StockReference` is the guard; concurrent takes of one reference conflict on it). Four
-    commands and the commit, whatever the number of lines.
+    commands and the commit, whatever the number of lines; one more when a product runs out
+    (its list counts).
     """
     reason = _check_reason(reason)
     wanted = _merged(lines)

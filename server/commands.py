@@ -34,7 +34,6 @@ from documents.accounts import (
 from documents.catalog import Category, Product
 from documents.catalog_counts import recount_catalog
 from documents.demo_catalog import load_demo_catalog
-from documents.transactions import in_transaction
 from integrations.local_servers import (
     LocalServer,
     LocalServerError,
@@ -133,11 +132,7 @@ async def recount(settings: Settings, *, check_only: bool) -> int:
     try:
         await init_documents(client, settings)
         started = time.perf_counter()
-        found = await in_transaction(
-            lambda session: recount_catalog(
-                session, correct=not check_only, invalidate=[CATALOG_TAG]
-            )
-        )
+        found = await recount_catalog(correct=not check_only, invalidate=[CATALOG_TAG])
     finally:
         await client.close()
     for key, (stored, counted) in list(found.corrected.items())[:_RECOUNT_LINES]:

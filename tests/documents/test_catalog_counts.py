@@ -42,8 +42,8 @@ from tests.factories import make_category, make_product, make_review, make_user
 pytestmark = pytest.mark.usefixtures("app")
 
 
-async def recounted(*, correct: bool = False) -> Recount:
-    return await in_transaction(lambda session: recount_catalog(session, correct=correct))
+async def recounted() -> Recount:
+    return await recount_catalog(correct=False)
 
 
 async def assert_counts_exact() -> None:
@@ -213,13 +213,34 @@ async def test_recount_corrects_counts_that_drifted_and_retires_cached_lists() -
     assert await kept(scope_key()) == 7  # only compared
     assert await PendingInvalidation.find_all().count() == 0
 
-    corrected = await in_transaction(
-        lambda session: recount_catalog(session, invalidate=["catalog"])
-    )
+    corrected = await recount_catalog(invalidate=["catalog"])
 
     assert corrected.corrected == checked.corrected
     assert await kept(scope_key()) == 1
     assert await CatalogCount.get(stale) is None
     records = await PendingInvalidation.find_all().to_list()
     assert [record.tags for record in records] == [["catalog"]]
+    await assert_counts_exact()
+
+
+async def test_a_recount_while_stock_changes_across_zero_ends_exact() -> None:
+    category = await make_category("Shoes")
+    products = [stored_id(await make_product(category, stock=1)) for _ in range(3)]
+    await CatalogCount.get_pymongo_collection().update_one(
+        {"_id": in_stock_key(scope_key())}, {"$inc": {"total": 5}}
+    )
+    changes = [
+        adjust_stock(product_id, delta, reason="test", actor_id=None)
+        for product_id in products
+        for delta in [-1, 1] * 5
+    ]
+
+    results = await asyncio.gather(recount_catalog(), *changes, return_exceptions=True)
+
+    assert isinstance(results[0], Recount)
+    assert in_stock_key(scope_key()) in results[0].corrected
+    assert all(
+        not isinstance(result, BaseException) or isinstance(result, StockError)
+        for result in results
+    )
     await assert_counts_exact()
