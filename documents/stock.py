@@ -2,9 +2,9 @@
 
 Every change writes its `StockMovement` in the same transaction as the stock itself, so the
 history never misses one, and so do the list counts of a product whose stock reaches or leaves
-zero (documents/catalog_counts.py). Each function takes `session=`: given the caller's session it joins the
-caller's transaction (checkout takes the stock in the same transaction that writes the order),
-otherwise it runs in a transaction of its own.
+zero (documents/catalog_counts.py). Each function takes `session=`: given the caller's session
+it joins the caller's transaction (checkout takes the stock in the same transaction that writes
+the order), otherwise it runs in a transaction of its own.
 
 - `adjust_stock` / `set_stock`: an admin's change of one product (a delivery, a count).
 - `take_stock`: many lines at once for an order or reservation, all or nothing.
