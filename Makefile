@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CLIENTS := tests/clients
 NODE_STAMP := $(CLIENTS)/node_modules/.installed-stamp
 
-.PHONY: install clients run serve seed test test-clients check lint-schema schema graphiql-assets bench bench-reads bench-orders bench-payments clean admin
+.PHONY: install clients run serve seed test test-clients check lint-schema schema graphiql-assets bench bench-reads bench-orders bench-payments clean admin recount
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
@@ -57,6 +57,10 @@ lint-schema: $(NODE_STAMP)
 	$(CLIENTS)/node_modules/.bin/eslint --max-warnings 0 -c $(CLIENTS)/eslint.config.mjs schema.graphql
 
 ## Make EMAIL an admin (creating the account, with ADMIN_PASSWORD or a prompt, if it has none).
+## Count the storefront's product lists again and correct the kept counts (CHECK=1: only compare).
+recount: install
+	$(BIN)/python -m server recount $(if $(CHECK),--check)
+
 admin: install
 	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com"; exit 2; }
 	$(BIN)/python -m server create-admin --email "$(EMAIL)"

@@ -44,9 +44,10 @@ class Category(Document):
 # The storefront shows exactly the products matching this filter (and `Product.is_visible`).
 # Published and not archived, in one always-present field that leads every listing index: an
 # archived product is never published (documents/products.py's state table stores
-# `published: False` with `archived_at`, and `unpublish_archived_products` upgraded what earlier
-# versions stored), so `archived_at: null`, which no index answers without reading each
-# document, need not be asked. A count of a list is then a count of index keys (COUNT_SCAN).
+# `published: False` with `archived_at`, and its `unpublish_archived_products` upgraded what
+# earlier versions stored), so `archived_at: null`, which no index answers without reading each
+# document, need not be asked. A list that documents/catalog_counts.py keeps no count of is
+# then counted from index keys (COUNT_SCAN).
 VISIBLE_PRODUCTS: dict[str, Any] = {"published": True}
 
 
@@ -61,14 +62,6 @@ class ProductSortField(enum.StrEnum):
 
 
 INDEXED_SORT_FIELDS = [f for f in ProductSortField if f is not ProductSortField.RELEVANCE]
-
-
-async def unpublish_archived_products() -> None:
-    """Upgrade: archived products stored published (by a version before archiving unpublished)
-    are unpublished, so `VISIBLE_PRODUCTS` need not ask for `archived_at` (idempotent)."""
-    await Product.get_pymongo_collection().update_many(
-        {"published": True, "archived_at": {"$ne": None}}, {"$set": {"published": False}}
-    )
 
 
 def _listing_indexes() -> list[IndexModel]:

@@ -11,6 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from documents.catalog import Category, Product
+from documents.catalog_counts import add_counts, count_moves
 from documents.catalog_rules import (
     MAX_CATEGORY_NAME_LENGTH,
     CatalogError,
@@ -133,9 +134,7 @@ async def delete_category(
             assert move_products_to is not None
             target = await _product_target(session, category, move_products_to)
             await claim_placement(session, target["category_id"], target["subcategory_id"])
-            await products.update_many(
-                owned, {"$set": {**target, "updated_at": now}}, session=session
-            )
+            await _move_products(session, owned, target, now)
         if has_children:
             assert move_subcategories_to is not None
             await _move_subcategories(session, category_id, move_subcategories_to, now)
@@ -205,11 +204,23 @@ async def _move_subcategories(
     await children.update_many(
         {"parent_id": category_id}, {"$set": {"parent_id": new_parent_id}}, session=session
     )
-    await Product.get_pymongo_collection().update_many(
+    await _move_products(
+        session,
         {"subcategory_id": {"$in": [row["_id"] for row in moved]}},
-        {"$set": {"category_id": new_parent_id, "updated_at": now}},
-        session=session,
+        {"category_id": new_parent_id},
+        now,
     )
+
+
+async def _move_products(
+    session: AsyncClientSession, condition: dict[str, Any], placement: dict[str, Any], now: Any
+) -> None:
+    """Move every product matching `condition` to `placement`, and their list counts with them."""
+    changes = await count_moves(condition, placement, session=session)
+    await Product.get_pymongo_collection().update_many(
+        condition, {"$set": {**placement, "updated_at": now}}, session=session
+    )
+    await add_counts(changes, session=session)
 
 
 def slug_taken() -> CatalogError:

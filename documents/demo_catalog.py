@@ -16,6 +16,7 @@ import math
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from pymongo import IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 
 from documents.catalog import Category, Product
+from documents.catalog_counts import add_counts, counted_place
 from documents.demo_images import DemoImage
 from documents.demo_vocabulary import (
     CATALOG,
@@ -329,6 +331,10 @@ async def _insert(
     try:
         result = await collection.insert_many(batch, ordered=False)
         inserted.append(len(result.inserted_ids))
+        # The list counts of the stored batch (not in a transaction: a load that fails part-way
+        # is repaired by `python -m server recount`).
+        places = Counter(place for product in batch if (place := counted_place(product)))
+        await add_counts(places)
     finally:
         in_flight.release()
 
@@ -381,8 +387,9 @@ async def load_demo_catalog(
     Assumes `init_beanie` has run for `Category` and `Product` and that both collections are
     empty (nothing is dropped; duplicate slugs would fail). Products are generated lazily in a
     worker thread while up to three `insert_many(ordered=False)` batches are in flight, so
-    memory stays flat and generation overlaps with the server's writes. From
-    `DEFER_INDEXES_FROM` products on, the product indexes are built after the load.
+    memory stays flat and generation overlaps with the server's writes. Each batch adds its
+    products to the list counts (documents/catalog_counts.py). From `DEFER_INDEXES_FROM`
+    products on, the product indexes are built after the load.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")

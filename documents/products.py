@@ -22,6 +22,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from documents.catalog import Product
+from documents.catalog_counts import add_counts, count_moves, count_product_changes
 from documents.catalog_rules import (
     CatalogError,
     CatalogErrorCode,
@@ -269,6 +270,7 @@ async def create_product(
         if "slug" in plan.values:
             raise slug_taken() from None
         raise
+    await count_product_changes([(None, product)], session=session)
     return product
 
 
@@ -297,7 +299,9 @@ async def change_product(
             return_document=ReturnDocument.AFTER,
             session=session,
         )
-        return before, Product.model_validate(raw)
+        after = Product.model_validate(raw)
+        await count_product_changes([(before, after)], session=session)
+        return before, after
 
     try:
         return await in_transaction(apply, session=session)
@@ -336,9 +340,25 @@ async def delete_product(
         )
         if raw is None:
             raise CatalogError(CatalogErrorCode.PRODUCT_NOT_FOUND, "No such product", field=field)
+        await count_product_changes([(raw, None)], session=session)
         return Product.model_validate(raw)
 
     return await in_transaction(apply, session=session)
+
+
+async def unpublish_archived_products() -> None:
+    """Upgrade: archived products stored published (by a version before archiving unpublished)
+    are unpublished, so `VISIBLE_PRODUCTS` need not ask for `archived_at` (idempotent)."""
+    stored_published = {"published": True, "archived_at": {"$ne": None}}
+
+    async def apply(session: AsyncClientSession) -> None:
+        changes = await count_moves(stored_published, {"published": False}, session=session)
+        await Product.get_pymongo_collection().update_many(
+            stored_published, {"$set": {"published": False}}, session=session
+        )
+        await add_counts(changes, session=session)
+
+    await in_transaction(apply)
 
 
 def slug_taken() -> CatalogError:

@@ -12,10 +12,12 @@ from documents.accounts import ACCOUNT_DOCUMENTS
 from documents.addresses import ADDRESS_DOCUMENTS
 from documents.cache_invalidations import CACHE_INVALIDATION_DOCUMENTS
 from documents.carts import CART_DOCUMENTS
-from documents.catalog import CATALOG_DOCUMENTS, unpublish_archived_products
+from documents.catalog import CATALOG_DOCUMENTS
+from documents.catalog_counts import CATALOG_COUNT_DOCUMENTS, build_catalog_counts
 from documents.common import utc_now
 from documents.orders import ORDER_DOCUMENTS
 from documents.outbox import OUTBOX_DOCUMENTS
+from documents.products import unpublish_archived_products
 from documents.reviews import REVIEW_DOCUMENTS, Review
 from documents.reviews.legacy import upgrade_legacy_ratings
 from documents.reviews.model import SAME_FIELDS_INDEXES
@@ -34,6 +36,7 @@ class AppliedUpgrade(Document):
 
 ALL_DOCUMENTS: list[type[Document]] = [
     *CATALOG_DOCUMENTS,
+    *CATALOG_COUNT_DOCUMENTS,
     *ACCOUNT_DOCUMENTS,
     *ADDRESS_DOCUMENTS,
     *CART_DOCUMENTS,
@@ -45,10 +48,12 @@ ALL_DOCUMENTS: list[type[Document]] = [
     AppliedUpgrade,
 ]
 
-# Each is idempotent: a process that dies before recording one runs it again.
+# Each is idempotent: a process that dies before recording one runs it again. In this order:
+# the list counts are built from products the upgrades before them have brought up to date.
 _UPGRADES = {
     "rating_histograms": upgrade_legacy_ratings,
     "archived_products_unpublished": unpublish_archived_products,
+    "catalog_counts": build_catalog_counts,
 }
 
 

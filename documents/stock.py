@@ -1,9 +1,10 @@
 """The only code that writes stock. Changes are atomic and never take stock below zero.
 
 Every change writes its `StockMovement` in the same transaction as the stock itself, so the
-history never misses one. Each function takes `session=`: given the caller's session it joins the
-caller's transaction (checkout takes the stock in the same transaction that writes the order),
-otherwise it runs in a transaction of its own.
+history never misses one, and so do the list counts of a product whose stock reaches or leaves
+zero (documents/catalog_counts.py). Each function takes `session=`: given the caller's session
+it joins the caller's transaction (checkout takes the stock in the same transaction that writes
+the order), otherwise it runs in a transaction of its own.
 
 - `adjust_stock` / `set_stock`: an admin's change of one product (a delivery, a count).
 - `take_stock`: many lines at once for an order or reservation, all or nothing.
@@ -32,6 +33,7 @@ from documents.catalog import (
     StockReference,
     StockReferenceState,
 )
+from documents.catalog_counts import COUNTED_PROJECTION, count_product_changes
 from documents.common import utc_now
 from documents.errors import DomainError
 from documents.transactions import in_transaction
@@ -122,7 +124,7 @@ async def adjust_stock(
         updated = await Product.get_pymongo_collection().find_one_and_update(
             condition,
             {"$inc": {"stock": delta}, "$set": {"updated_at": utc_now()}},
-            projection={"stock": 1},
+            projection=COUNTED_PROJECTION,
             return_document=ReturnDocument.AFTER,
             session=session,
         )
@@ -141,9 +143,9 @@ async def adjust_stock(
             raise StockError(
                 StockErrorCode.INVALID_STOCK, "Stock would be too large", field="delta"
             )
-        movement = _movement(
-            product_id, updated["stock"] - delta, updated["stock"], reason, actor_id
-        )
+        before = {**updated, "stock": updated["stock"] - delta}
+        await count_product_changes([(before, updated)], session=session)
+        movement = _movement(product_id, before["stock"], updated["stock"], reason, actor_id)
         await movement.insert(session=session)
         return movement
 
@@ -167,12 +169,13 @@ async def set_stock(
         before = await Product.get_pymongo_collection().find_one_and_update(
             {"_id": product_id},
             {"$set": {"stock": stock, "updated_at": utc_now()}},
-            projection={"stock": 1},
+            projection=COUNTED_PROJECTION,
             return_document=ReturnDocument.BEFORE,
             session=session,
         )
         if before is None:
             raise StockError(StockErrorCode.PRODUCT_NOT_FOUND, "No such product", field="productId")
+        await count_product_changes([(before, {**before, "stock": stock})], session=session)
         movement = _movement(
             product_id, before["stock"], stock, reason, actor_id, kind=StockMovementKind.COUNTED
         )
@@ -214,7 +217,8 @@ async def take_stock(
     `StockReference` is the guard; concurrent takes of one reference conflict on it). Four
     commands and the commit, whatever the number of lines; three with `stock_as_read`, the
     stock of these products as the caller's transaction (`session`) has read it already: in
-    the same snapshot, a change since is a write conflict, so it need not be read again.
+    the same snapshot, a change since is a write conflict, so it need not be read again. One
+    more when a product runs out (its list counts; with `stock_as_read`, two).
     """
     reason = _check_reason(reason)
     wanted = _merged(lines)
@@ -225,10 +229,12 @@ async def take_stock(
         await _claim_reference(reference, session)
         # Read and written in one transaction: a concurrent change of any of these products
         # between the read and the write is a write conflict, and the whole attempt runs again.
+        products: dict[Any, dict[str, Any]] | None = None
         if stock_as_read is not None:
             available = {product_id: stock_as_read.get(product_id, 0) for product_id in wanted}
         else:
-            available = await _stock_of(list(wanted), session)
+            products = await _counted_rows(list(wanted), session)
+            available = {product_id: row["stock"] for product_id, row in products.items()}
         short = [
             ShortLine(product_id, quantity, available.get(product_id, 0))
             for product_id, quantity in wanted.items()
@@ -243,6 +249,16 @@ async def take_stock(
         stock_after = {
             product_id: available[product_id] + delta for product_id, delta in removals.items()
         }
+        if products is None:
+            # Only a product that ran out moves in the list counts: read those (rarely any), as
+            # they were before this take.
+            ran_out = [product_id for product_id, after in stock_after.items() if after <= 0]
+            rows = await _counted_rows(ran_out, session) if ran_out else {}
+            products = {
+                product_id: {**row, "stock": row["stock"] - removals[product_id]}
+                for product_id, row in rows.items()
+            }
+        await _count_stock_changes(products, removals, session)
         return await _record_moves(
             removals, stock_after, StockMovementKind.TAKEN, reference, reason, now, session
         )
@@ -268,7 +284,13 @@ async def give_back_stock(
         now = utc_now()
         returns: dict[ObjectId, int] = {m.product_id: -m.delta for m in taken}
         await _increment(returns, now, session)
-        stock_after = await _stock_of(list(returns), session)  # without the products deleted since
+        products = await _counted_rows(list(returns), session)  # without those deleted since
+        stock_after = {product_id: row["stock"] for product_id, row in products.items()}
+        before = {
+            product_id: {**row, "stock": row["stock"] - returns[product_id]}
+            for product_id, row in products.items()
+        }
+        await _count_stock_changes(before, returns, session)
         return await _record_moves(
             returns, stock_after, StockMovementKind.GIVEN_BACK, reference, reason, now, session
         )
@@ -323,6 +345,14 @@ async def set_counted_stock(
     )
     if result.matched_count != len(operations):
         raise StockCountConflictError("stock changed while it was being counted")
+    counted = await _counted_rows([count.product_id for count in counts], session)
+    await count_product_changes(
+        (
+            ({**counted[count.product_id], "stock": count.before}, counted[count.product_id])
+            for count in counts
+        ),
+        session=session,
+    )
     movements = [
         _movement(
             count.product_id,
@@ -410,11 +440,27 @@ async def _record_moves(
     return movements
 
 
-async def _stock_of(product_ids: list[ObjectId], session: AsyncClientSession) -> dict[Any, int]:
+async def _counted_rows(
+    product_ids: list[ObjectId], session: AsyncClientSession
+) -> dict[Any, dict[str, Any]]:
+    """The stock and the other fields the list counts need, of each product that exists."""
     rows = Product.get_pymongo_collection().find(
-        {"_id": {"$in": product_ids}}, {"stock": 1}, session=session
+        {"_id": {"$in": product_ids}}, COUNTED_PROJECTION, session=session
     )
-    return {row["_id"]: row["stock"] async for row in rows}
+    return {row["_id"]: row async for row in rows}
+
+
+async def _count_stock_changes(
+    before: dict[Any, dict[str, Any]], deltas: dict[ObjectId, int], session: AsyncClientSession
+) -> None:
+    """Move the products whose stock reached or left zero in the list counts."""
+    await count_product_changes(
+        (
+            (row, {**row, "stock": row["stock"] + deltas[product_id]})
+            for product_id, row in before.items()
+        ),
+        session=session,
+    )
 
 
 async def _movements_of(

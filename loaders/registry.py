@@ -6,6 +6,7 @@ from functools import cached_property
 
 from documents.accounts import User
 from documents.catalog import Category, Product, StockMovement
+from documents.catalog_counts import CatalogCount
 from documents.orders import Order
 from documents.reviews import Review
 from loaders.accounts import AuthSessionByIdLoader, UserByIdLoader
@@ -55,6 +56,10 @@ class Loaders:
     @cached_property
     def product_pipelines(self) -> PipelineLoader:
         return PipelineLoader(Product)
+
+    @cached_property
+    def catalog_count_pipelines(self) -> PipelineLoader:
+        return PipelineLoader(CatalogCount)
 
     @cached_property
     def category_pipelines(self) -> PipelineLoader:

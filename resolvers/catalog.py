@@ -7,12 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from bson import ObjectId
 
 from documents.accounts import Role
 from documents.catalog import VISIBLE_PRODUCTS, Category, Product, ProductSortField
+from documents.catalog_counts import CountedList, counted_list
 from documents.errors import InvalidInputError
 from documents.money import to_minor_units
 from documents.text import is_visible_text
@@ -180,6 +182,8 @@ async def products(
     stages = [{"$project": dict.fromkeys(unread_fields, 0)}] if unread_fields else []
     stages += [_lookup(field) for field in joined]
     result = await find_page(run, conditions, ordering, page, parse, row_stages=stages)
+    if (counted := kept_count(product_filter, search)) is not None:
+        result.count = partial(read_kept_count, ctx, counted)
     for _, found in result.rows if not unread_fields else ():
         ctx.loaders.product_by_id.prime(found.id, found)
     related = {found.category_id for _, found in result.rows} if with_category else set()
@@ -244,6 +248,36 @@ async def prime_product_with_categories(
     ctx.cache_dependencies(Product.get_collection_name(), key_field, key)
     loader = ctx.loaders.product_by_id if product_id is not None else ctx.loaders.product_by_slug
     loader.prime(key, found)
+
+
+def kept_count(product_filter: ProductFilter, search: str | None) -> CountedList | None:
+    """The kept count that answers a storefront list's `totalCount`, if one does: a scope
+    with at most one of brand, stock and minimum rating (documents/catalog_counts.py). Others
+    (a price range, a search, admins' lists, a category and a subcategory together) are counted
+    over the listing indexes."""
+    if (
+        search
+        or product_filter.include_unpublished
+        or product_filter.include_archived
+        or product_filter.price_min is not None
+        or product_filter.price_max is not None
+        or (product_filter.category_id and product_filter.subcategory_id)
+    ):
+        return None
+    return counted_list(
+        product_filter.subcategory_id or product_filter.category_id,
+        brand=product_filter.brand,
+        in_stock=product_filter.in_stock,
+        min_rating=product_filter.min_rating,
+    )
+
+
+async def read_kept_count(ctx: Context, counted: CountedList) -> int:
+    """A kept count, read through the request's batching loader (nested lists: one command)."""
+    rows = await ctx.loaders.catalog_count_pipelines.load(
+        [{"$match": {"_id": {"$in": counted.keys}}}]
+    )
+    return counted.total({row["_id"]: row["total"] for row in rows})
 
 
 async def product(

@@ -1,4 +1,5 @@
-"""The commerce API's command line: serve, run the job worker, seed, export the schema, make admins.
+"""The commerce API's command line: serve, run the job worker, seed, recount, export the schema,
+make admins.
 
 Embedded MongoDB and Redis are started (or joined) when no URIs are set.
 """
@@ -31,6 +32,7 @@ from documents.accounts import (
     normalize_email,
 )
 from documents.catalog import Category, Product
+from documents.catalog_counts import recount_catalog
 from documents.demo_catalog import load_demo_catalog
 from integrations.local_servers import (
     LocalServer,
@@ -45,6 +47,7 @@ from integrations.local_servers import (
 )
 from resolvers.accounts.admin import make_admin
 from resolvers.metrics import MULTIPROCESS_DIRECTORY_VARIABLE
+from resolvers.query_cache import CATALOG_TAG
 from schema.root import build_schema
 from schema.trusted_documents import TrustedDocumentsError
 from server.app import (
@@ -118,6 +121,33 @@ async def create_admin(settings: Settings, email: str, name: str) -> int:
         await client.close()
     print(f"{user.email} is an admin")
     return 0
+
+
+async def recount(settings: Settings, *, check_only: bool) -> int:
+    """Count the storefront's product lists from the products and compare them with the kept
+    counts; correct those that differ unless `check_only`. Exits 1 when any differed."""
+    client = connect_mongo(
+        settings.model_copy(update={"mongodb_operation_timeout_seconds": SEED_OPERATION_SECONDS})
+    )
+    try:
+        await init_documents(client, settings)
+        started = time.perf_counter()
+        found = await recount_catalog(correct=not check_only, invalidate=[CATALOG_TAG])
+    finally:
+        await client.close()
+    for key, (stored, counted) in list(found.corrected.items())[:_RECOUNT_LINES]:
+        print(f"{key}: kept {stored}, counted {counted}")
+    if len(found.corrected) > _RECOUNT_LINES:
+        print(f"... and {len(found.corrected) - _RECOUNT_LINES} more")
+    verb = "differ" if check_only else "corrected"
+    print(
+        f"{found.checked} list counts checked in {time.perf_counter() - started:.1f}s, "
+        f"{len(found.corrected)} {verb}"
+    )
+    return 1 if found.corrected else 0
+
+
+_RECOUNT_LINES = 20
 
 
 def start_embedded_servers(
@@ -317,6 +347,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     seed = commands.add_parser("seed", help="load the demo catalog into an empty database")
     seed.add_argument("--products", type=int, default=None, help="how many (default SEED_PRODUCTS)")
+    recount_parser = commands.add_parser(
+        "recount", help="count the product lists again and correct the kept counts"
+    )
+    recount_parser.add_argument(
+        "--check", action="store_true", help="only compare; exit 1 if any count differs"
+    )
     commands.add_parser("export-schema", help="write schema.graphql")
     admin = commands.add_parser("create-admin", help="promote an account to admin, or create one")
     admin.add_argument("--email", required=True)
@@ -360,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Seeding and making an admin need only MongoDB; they and a worker are run while `make run`
     # is up: they join its servers rather than fail to start second ones on the same ports.
-    mongo_only = args.command in ("seed", "create-admin")
+    mongo_only = args.command in ("seed", "create-admin", "recount")
     try:
         settings, servers = start_embedded_servers(
             settings, with_redis=not mongo_only, join_running=mongo_only or args.command == "worker"
@@ -377,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "create-admin":
             return asyncio.run(create_admin(settings, args.email, args.name))
+        if args.command == "recount":
+            return asyncio.run(recount(settings, check_only=args.check))
         if args.command == "worker":
             return asyncio.run(run_worker(settings, once=args.once))
         if args.command in ("run", "seed"):

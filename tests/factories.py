@@ -15,6 +15,7 @@ from documents.addresses import Address, AddressBook, AddressFields, add_address
 from documents.cart_rules import cart_token_hash, new_cart_token
 from documents.carts import Cart, CartLine
 from documents.catalog import Category, Product, StockMovement
+from documents.catalog_counts import count_product_changes
 from documents.common import Image, stored_id, utc_now
 from documents.orders import Order, OrderAddress, OrderLine, OrderStatus, PaymentMethod
 from documents.payments import OnlinePayment, PaymentRecord, recomputed
@@ -70,7 +71,9 @@ async def make_product(category: Category, **fields: Any) -> Product:
         created_at=fields.pop("created_at", BASE_TIME + timedelta(minutes=number)),
         **fields,
     )
-    return await product.insert()
+    await product.insert()
+    await count_product_changes([(None, product)], session=None)  # as create_product does
+    return product
 
 
 async def make_stock_movement(product: Product, **fields: Any) -> StockMovement:

@@ -24,6 +24,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from documents.catalog import Product
+from documents.catalog_counts import count_product_changes
 from documents.common import utc_now
 from documents.orders import Order, OrderStatus
 from documents.reviews.model import (
@@ -36,7 +37,7 @@ from documents.reviews.model import (
     checked_fields,
     checked_reason,
 )
-from documents.reviews.ratings import histogram_change, rating_change_pipeline
+from documents.reviews.ratings import histogram_change, rating_change_pipeline, rating_fields
 from documents.transactions import in_transaction
 from documents.turns import product_turns
 
@@ -85,7 +86,13 @@ async def _count_change(
         session=session,
         return_document=ReturnDocument.AFTER,
     )
-    return None if raw is None else Product.model_validate(raw)
+    if raw is None:
+        return None
+    # The average before, from the histogram before, with the arithmetic that stored it.
+    histogram = [now - added for now, added in zip(raw["rating_histogram"], change, strict=True)]
+    average_before = rating_fields(histogram)["rating_average"]
+    await count_product_changes([({**raw, "rating_average": average_before}, raw)], session=session)
+    return Product.model_validate(raw)
 
 
 async def verified_order_of(user_id: ObjectId, product_id: ObjectId) -> ObjectId | None:

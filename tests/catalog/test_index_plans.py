@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 
-from documents.catalog import Category, Product, unpublish_archived_products
+from documents.catalog import Category, Product
+from documents.catalog_counts import CatalogCount
 from documents.demo_catalog import load_demo_catalog
+from documents.products import unpublish_archived_products
 from settings import Settings
 from tests.factories import global_id, make_product, make_review
 from tests.support import (
@@ -181,12 +183,13 @@ def is_count(command: dict[str, Any]) -> bool:
     return any("$count" in stage for stage in command.get("pipeline", []))
 
 
-async def test_the_total_count_of_a_list_and_its_category_counts_index_keys(
+async def test_a_total_count_no_kept_count_answers_counts_index_keys(
     client: httpx.AsyncClient, mongo_commands: MongoCommandCounter, settings: Settings
 ) -> None:
-    """`totalCount` of the storefront list, a category and a subcategory reads no document: the
-    visibility filter is a key of every listing index, so MongoDB counts keys (COUNT_SCAN). An
-    archived product stored published by an earlier version is upgraded first."""
+    """`totalCount` of a list with a price range (no kept count answers it), over the whole
+    catalog, a category and a subcategory, reads no document: the visibility filter is a key of
+    every listing index, so MongoDB counts keys (COUNT_SCAN). An archived product stored
+    published by an earlier version is upgraded first."""
     await load_demo_catalog(300, public_url=settings.public_url, seed=11)
     category = await Category.find_one({"parent_id": None})
     assert category is not None
@@ -204,7 +207,9 @@ async def test_the_total_count_of_a_list_and_its_category_counts_index_keys(
     mongo_commands.reset()
 
     counts = [
-        (await graphql(client, COUNT, {"filter": scope}))["data"]["products"]["totalCount"]
+        (await graphql(client, COUNT, {"filter": {**scope, "priceMin": "0"}}))["data"]["products"][
+            "totalCount"
+        ]
         for scope in scopes
     ]
 
@@ -221,3 +226,62 @@ async def test_the_total_count_of_a_list_and_its_category_counts_index_keys(
         stages = winning_stages(explain)
         assert "COUNT_SCAN" in stages, stages
         assert "FETCH" not in stages, stages
+
+
+def reads_kept_counts(command: dict[str, Any]) -> bool:
+    return command.get("aggregate") == CatalogCount.get_collection_name()
+
+
+async def test_the_total_count_of_a_list_with_one_common_filter_reads_kept_counts_by_key(
+    client: httpx.AsyncClient, mongo_commands: MongoCommandCounter, settings: Settings
+) -> None:
+    """`totalCount` of the whole catalog, a category and a subcategory, alone and with a brand,
+    in stock, out of stock or a minimum rating of whole or half stars, reads one or two kept
+    counts by key (documents/catalog_counts.py), whatever the catalog's size: no count of
+    products is sent. Two filters together, or a minimum rating between half stars, are counted
+    over a listing index."""
+    await load_demo_catalog(300, public_url=settings.public_url, seed=11)
+    category = await Category.find_one({"parent_id": None})
+    assert category is not None
+    subcategory = await Category.find_one({"parent_id": category.id})
+    assert subcategory is not None
+    brand = (await Product.find_one({"subcategory_id": subcategory.id})).brand  # type: ignore[union-attr]
+    scopes: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        ({}, {}),
+        ({"categoryId": global_id(category)}, {"category_id": category.id}),
+        ({"subcategoryId": global_id(subcategory)}, {"subcategory_id": subcategory.id}),
+    ]
+    filters: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        ({}, {}),
+        ({"brand": brand}, {"brand": brand}),
+        ({"inStock": True}, {"stock": {"$gt": 0}}),
+        ({"inStock": False}, {"stock": 0}),
+        ({"minRating": 4}, {"rating_average": {"$gte": 4}}),
+        ({"minRating": 3.5}, {"rating_average": {"$gte": 3.5}}),
+    ]
+    products = Product.get_pymongo_collection()
+    database = products.database
+    for (scope, scope_condition), (given, condition) in itertools.product(scopes, filters):
+        expected = await products.count_documents(
+            {"published": True, **scope_condition, **condition}
+        )
+        mongo_commands.reset()
+
+        body = await graphql(client, COUNT, {"filter": {**scope, **given}})
+
+        assert body["data"]["products"]["totalCount"] == expected, (scope, given)
+        explained = await explain_all(database, mongo_commands.sent)
+        assert not [command for command, _ in explained if is_count(command)], (scope, given)
+        kept = [explain for command, explain in explained if reads_kept_counts(command)]
+        assert len(kept) == 1, (scope, given)
+        assert winning_indexes(kept[0]) == {"_id_"}, (scope, given)
+
+    for given in ({"brand": brand, "inStock": True}, {"minRating": 4.2}):
+        mongo_commands.reset()
+        await graphql(client, COUNT, {"filter": {"categoryId": global_id(category), **given}})
+        explained = await explain_all(database, mongo_commands.sent)
+        counted = [explain for command, explain in explained if is_count(command)]
+        assert len(counted) == 1, given
+        assert {name.startswith("list_category_id_") for name in winning_indexes(counted[0])} == {
+            True
+        }, given

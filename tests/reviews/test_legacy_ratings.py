@@ -80,8 +80,9 @@ async def test_the_upgrade_leaves_products_with_a_histogram_alone_and_runs_once(
     assert await stored(current) == before
     assert (await stored(legacy))["rating_histogram"] == [0, 0, 0, 1, 1]
     assert await upgrade_legacy_ratings() == 1  # what only a second run would have found
-    # Each upgrade recorded once (the other one: unpublishing archived products).
+    # Each upgrade recorded once (the others: unpublishing archived products, counting lists).
     assert [upgrade.id for upgrade in await AppliedUpgrade.find_all().to_list()] == [
         "rating_histograms",
         "archived_products_unpublished",
+        "catalog_counts",
     ]
