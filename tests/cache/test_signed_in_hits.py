@@ -43,7 +43,8 @@ async def test_a_signed_in_hit_costs_only_the_session_check(
     again, status = await read(client, LIST, token)
 
     assert (first_status, status) == ("MISS", "HIT")
-    assert again == first and names(again) == {"Runner"}
+    assert again == first
+    assert names(again) == {"Runner"}
     # The access token's session and its user, read together; no catalog read.
     assert sorted(command[name] for name, command in mongo_commands.sent) == ["sessions", "users"]
 
@@ -83,6 +84,7 @@ async def test_a_revoked_session_reads_as_an_anonymous_caller(client: httpx.Asyn
 
     # The token has not expired, but its session has: not the users' entry any more ...
     data, status = await read(client, LIST, user)
-    assert status == "MISS" and names(data) == {"Runner"}
+    assert status == "MISS"
+    assert names(data) == {"Runner"}
     # ... but the anonymous one, which that read has just filled.
     assert (await read(client, LIST))[1] == "HIT"
