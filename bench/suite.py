@@ -5,8 +5,8 @@
 
 In turn: `catalog_load.py` (the fixed-bytes ceiling, cached listing and product page on the fast
 path and through GraphQL, the listing and product page uncached), `place_orders.py` (checkout),
-`big_catalog.py` (pages and counts at 1,000 and 1,000,000 products, and the seed's time) and
-`soak.py` (workers' memory under five minutes of load). Each prints its own tables and saves its
+`soak.py` (workers' memory under five minutes of load) and `big_catalog.py` (pages and counts
+at 1,000 and 1,000,000 products, and the seed's time). Each prints its own tables and saves its
 JSON under `bench/results/`; this script then prints each headline figure beside its target, and
 the request rates as a share of the fixed-bytes ceiling measured at the start of the same run.
 """
@@ -246,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         catalog = run_bench("catalog_load.py", duration)
         orders = run_bench("place_orders.py", ["--orders", str(args.orders)])
-        big = run_bench("big_catalog.py", [*duration, "--sizes", "1000", str(args.big)])
         soak = run_bench("soak.py", ["--seconds", str(args.soak_seconds), "--settle", settle])
+        big = run_bench("big_catalog.py", [*duration, "--sizes", "1000", str(args.big)])
     except BenchError as error:
         print(f"bench aborted: {error}", file=sys.stderr)
         return 1
