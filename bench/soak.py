@@ -143,6 +143,8 @@ def rss_growth(samples: list[dict[str, Any]], settle: int) -> dict[str, dict[str
     """Per worker: RSS at the end of the settling period, at the end, the peak, growth in %."""
     settled = next(sample for sample in samples if sample["second"] >= settle)
     last = samples[-1]
+    # Whether it levels off: the growth over the last half of the run alone.
+    half = next(sample for sample in samples if sample["second"] >= last["second"] / 2)
     growth = {}
     for pid, start in settled["mb"].items():
         end = last["mb"].get(pid)
@@ -154,6 +156,7 @@ def rss_growth(samples: list[dict[str, Any]], settle: int) -> dict[str, dict[str
             "end_mb": end,
             "peak_mb": peak,
             "percent": round(100 * (end - start) / start, 1),
+            "last_half_percent": round(100 * (end - half["mb"][pid]) / half["mb"][pid], 1),
         }
     return growth
 
@@ -169,13 +172,15 @@ def markdown_report(report: dict[str, Any]) -> str:
         f"- {wrk['requests_per_second']:,.0f} requests/s, p50 {wrk['latency_ms']['p50']:.1f} ms, "
         f"p99 {wrk['latency_ms']['p99']:.1f} ms, {wrk['total_errors']} errors",
         "",
-        f"| worker | RSS after {config['settle_seconds']} s, MiB | at the end | peak | growth |",
-        "|---|---:|---:|---:|---:|",
+        f"| worker | RSS after {config['settle_seconds']} s, MiB | at the end | peak | growth "
+        "| growth in the last half |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for pid, worker in report["growth"].items():
         lines.append(
             f"| {pid} | {worker['settled_mb']:.1f} | {worker['end_mb']:.1f} "
-            f"| {worker['peak_mb']:.1f} | {worker['percent']:+.1f} % |"
+            f"| {worker['peak_mb']:.1f} | {worker['percent']:+.1f} % "
+            f"| {worker['last_half_percent']:+.1f} % |"
         )
     return "\n".join(lines)
 
