@@ -56,11 +56,11 @@ check: install lint-schema
 lint-schema: $(NODE_STAMP)
 	$(CLIENTS)/node_modules/.bin/eslint --max-warnings 0 -c $(CLIENTS)/eslint.config.mjs schema.graphql
 
-## Make EMAIL an admin (creating the account, with ADMIN_PASSWORD or a prompt, if it has none).
 ## Count the storefront's product lists again and correct the kept counts (CHECK=1: only compare).
 recount: install
 	$(BIN)/python -m server recount $(if $(CHECK),--check)
 
+## Make EMAIL an admin (creating the account, with ADMIN_PASSWORD or a prompt, if it has none).
 admin: install
 	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com"; exit 2; }
 	$(BIN)/python -m server create-admin --email "$(EMAIL)"

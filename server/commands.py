@@ -125,7 +125,7 @@ async def create_admin(settings: Settings, email: str, name: str) -> int:
 
 async def recount(settings: Settings, *, check_only: bool) -> int:
     """Count the storefront's product lists from the products and compare them with the kept
-    counts; correct those that differ unless `check_only`. Exits 1 when any differed."""
+    counts; correct those that differ unless `check_only`. Exits 1 when a check found any."""
     client = connect_mongo(
         settings.model_copy(update={"mongodb_operation_timeout_seconds": SEED_OPERATION_SECONDS})
     )
@@ -144,7 +144,8 @@ async def recount(settings: Settings, *, check_only: bool) -> int:
         f"{found.checked} list counts checked in {time.perf_counter() - started:.1f}s, "
         f"{len(found.corrected)} {verb}"
     )
-    return 1 if found.corrected else 0
+    # Only a check that found a difference fails: a repair that corrected something succeeded.
+    return 1 if check_only and found.corrected else 0
 
 
 _RECOUNT_LINES = 20

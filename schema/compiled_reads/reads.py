@@ -54,9 +54,11 @@ logger = logging.getLogger(__name__)
 # Distinct (document, operation name) pairs each process keeps a plan (or its absence) for.
 KNOWN_PLANS = 1024
 # Requests (document, operation name, variables) each process keeps the pricing of.
-KNOWN_PRICES = 4096
+KNOWN_PRICES = 1024
 # Longer documents are left to the normal path (and its parser cache).
 MAX_COMPILED_DOCUMENT = 8192
+# Variables longer than this (a storefront sends a few ids and filters) too.
+MAX_COMPILED_VARIABLES = 1024
 _PARAMETERS = frozenset({"query", "variables", "operationName"})
 _STREAMING_ACCEPTS = ("multipart/mixed", "text/event-stream")
 
@@ -119,10 +121,13 @@ class CompiledReads:
             or any(kind in request.headers.get("accept", "") for kind in _STREAMING_ACCEPTS)
         ):
             return None
+        raw_variables = params.get("variables", "")
+        # Bounded before anything is kept: the maps below hold documents and variables.
+        if len(query) > MAX_COMPILED_DOCUMENT or len(raw_variables) > MAX_COMPILED_VARIABLES:
+            return None
         variables = get_variables(params)
         if variables is None:
             return None
-        raw_variables = params.get("variables", "")
         operation_name = params.get("operationName")
         if operation_name == "":
             return None
@@ -157,18 +162,26 @@ class CompiledReads:
         if requested is None or requested > ctx.settings.max_query_cost:
             return None
         status, lookup, key = await self._lookup(ctx, request, query, operation_name, variables)
-        if lookup is not None and status is CacheStatus.HIT:
-            data: dict[str, Any] | None = lookup.data
-        else:
-            data = await plan.data(ctx, coerced)
-        if not isinstance(data, dict) or not ctx.cache_dependencies.cacheable:
-            return None
-        actual = cost.actual(data)
         bucket = ctx.services.cost_bucket
         client = throttle_client(None, ctx.client_ip)
+        # Drawn before any database work, as `QueryCostExtension` draws before execution: a
+        # client whose bucket is empty costs MongoDB nothing.
         draw = await bucket.take(client, requested)
         if not draw.allowed:
             return None  # the normal path refuses it, and counts the refusal
+        data: dict[str, Any] | None = None
+        try:
+            if lookup is not None and status is CacheStatus.HIT:
+                data = lookup.data
+            else:
+                data = await plan.data(ctx, coerced)
+        finally:
+            answered = isinstance(data, dict) and ctx.cache_dependencies.cacheable
+            if not answered and draw.status is not None:
+                await bucket.settle(client, -requested)  # the normal path draws again
+        if not answered or data is None:
+            return None
+        actual = cost.actual(data)
         if draw.status is not None and actual is not None and actual != requested:
             await bucket.settle(client, actual - requested)
         if lookup is not None and status is CacheStatus.MISS and key is not None:

@@ -584,3 +584,51 @@ async def test_a_document_is_compiled_the_second_time_it_is_asked_for(
 
     assert reads.answered == before + 1
     assert first.content == second.content
+
+
+async def test_a_refused_compiled_read_costs_mongodb_nothing_and_is_charged_once(
+    app: Starlette,
+    settings: Settings,
+    redis: Redis,
+    catalog: list[Product],
+    replace_services: Callable[..., None],
+    mongo_commands: MongoCommandCounter,
+) -> None:
+    bucket = QueryCostBucket(
+        redis, key_prefix=settings.redis_key_prefix, size=10, restore_rate=1, clock=lambda: 1e6
+    )
+    replace_services(cost_bucket=bucket)
+    level_key = f"{settings.redis_key_prefix}cost:ip:203.0.113.8"
+    sent = params(STOREFRONT_PRODUCTS, {"first": 2})
+    async with client_at(app, "203.0.113.8") as http:
+        await teach(app, http, sent)
+        await redis.delete(level_key)
+        answered = await http.get("/graphql", params=sent)
+        level = await redis.hget(level_key, "level")
+        await app.state.services.query_cache.invalidate_catalog()
+        mongo_commands.reset()
+        refused = await http.get("/graphql", params=sent)
+
+    assert answered.status_code == 200
+    assert b"RATE_LIMITED" in refused.content
+    # Refused before any read: the page would have been an aggregate.
+    assert "aggregate" not in mongo_commands.commands
+    # Nothing more was taken from the bucket than the normal path takes for the refusal.
+    assert await redis.hget(level_key, "level") == level
+
+
+async def test_oversized_documents_and_variables_are_not_kept(
+    app: Starlette, client: httpx.AsyncClient, catalog: list[Product]
+) -> None:
+    reads = compiled_reads(app)
+    padding = "#" + "x" * 9000 + "\n"
+    long_document = params(padding + STOREFRONT_PRODUCTS, {"first": 2})
+    long_variables = params(STOREFRONT_PRODUCTS, {"first": 2, "unused": "y" * 2000})
+    before = (len(reads._seen), len(reads._plans), len(reads._prices))
+
+    for sent in (long_document, long_variables, long_document, long_variables):
+        response = await client.get("/graphql", params=sent)
+        await app.state.services.query_cache.invalidate_catalog()
+        assert response.status_code == 200
+
+    assert (len(reads._seen), len(reads._plans), len(reads._prices)) == before

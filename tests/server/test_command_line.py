@@ -12,8 +12,11 @@ from typing import Any
 import pymongo
 import pytest
 
+from documents.catalog_counts import CatalogCount
 from integrations.local_servers import LocalServer, free_port, start_mongod
 from server.commands import port_is_free
+from settings import Settings
+from tests.factories import make_category, make_product
 from tests.support import accepts_connections, run_server_command
 
 ROOT = Path(__file__).parent.parent.parent
@@ -159,3 +162,27 @@ def test_run_stops_before_starting_anything_when_its_port_is_taken(tmp_path: Pat
     assert "PORT=8001 make run" in result.stderr
     assert not data_dir.exists()  # no embedded server started, nothing seeded
     assert port_is_free("127.0.0.1", port)
+
+
+@pytest.mark.usefixtures("app")
+async def test_recount_fails_only_a_check_that_finds_a_difference(
+    tmp_path: Path, settings: Settings
+) -> None:
+    await make_product(await make_category("Shoes"), name="Runner")
+    environment = {
+        "MONGODB_URI": settings.mongodb_uri or "",
+        "MONGODB_DATABASE": settings.mongodb_database,
+        "REDIS_URL": settings.redis_url,
+    }
+    counts = CatalogCount.get_pymongo_collection()
+    await counts.update_many({}, {"$inc": {"total": 5}})  # drift
+
+    check = run_server_command(tmp_path, "recount", "--check", timeout=120, **environment)
+    repair = run_server_command(tmp_path, "recount", timeout=120, **environment)
+    again = run_server_command(tmp_path, "recount", "--check", timeout=120, **environment)
+
+    assert (check.returncode, repair.returncode, again.returncode) == (1, 0, 0), (
+        check.stdout + check.stderr + repair.stdout + repair.stderr
+    )
+    assert " differ" in check.stdout
+    assert " 0 differ" in again.stdout
