@@ -11,6 +11,7 @@ from typing import Any
 
 import pymongo
 import pytest
+from starlette.applications import Starlette
 
 from documents.catalog_counts import CatalogCount
 from integrations.local_servers import LocalServer, free_port, start_mongod
@@ -164,9 +165,8 @@ def test_run_stops_before_starting_anything_when_its_port_is_taken(tmp_path: Pat
     assert port_is_free("127.0.0.1", port)
 
 
-@pytest.mark.usefixtures("app")
 async def test_recount_fails_only_a_check_that_finds_a_difference(
-    tmp_path: Path, settings: Settings
+    tmp_path: Path, app: Starlette, settings: Settings
 ) -> None:
     await make_product(await make_category("Shoes"), name="Runner")
     environment = {
@@ -174,8 +174,12 @@ async def test_recount_fails_only_a_check_that_finds_a_difference(
         "MONGODB_DATABASE": settings.mongodb_database,
         "REDIS_URL": settings.redis_url,
     }
-    counts = CatalogCount.get_pymongo_collection()
-    await counts.update_many({}, {"$inc": {"total": 5}})  # drift
+    # The first command of a database applies its upgrades (building the counts among them).
+    first = run_server_command(tmp_path, "recount", "--check", timeout=120, **environment)
+    assert first.returncode == 0, first.stdout + first.stderr
+    counts = app.state.mongo[settings.mongodb_database][CatalogCount.get_collection_name()]
+    drifted = await counts.update_many({}, {"$inc": {"total": 5}})
+    assert drifted.modified_count > 0
 
     check = run_server_command(tmp_path, "recount", "--check", timeout=120, **environment)
     repair = run_server_command(tmp_path, "recount", timeout=120, **environment)
