@@ -5,7 +5,8 @@ the publish / archive / restore transitions as a table.
 or refuses them with a `CatalogError`: every field checked, the required ones on create, "a new
 category drops the old subcategory", the final price recomputed, and the product's state moved only
 through `PRODUCT_TRANSITIONS` (an archived product cannot be published). `create_product` and
-`change_product` apply a plan in a transaction, checking and claiming the placement there.
+`change_product` apply a plan in a transaction, checking and claiming the placement there;
+`write_products` applies the plans of an import's batch in one bulk write, in the caller's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
+from pymongo import InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -344,6 +345,42 @@ async def delete_product(
         return Product.model_validate(raw)
 
     return await in_transaction(apply, session=session)
+
+
+@dataclass(frozen=True)
+class ProductWrite:
+    """One create or update of a bulk write (an import), with the product before it (None for a
+    create) and after it, as the caller's transaction read and planned it."""
+
+    operation: InsertOne[Any] | UpdateOne
+    before: Product | None
+    after: Product
+
+
+def planned_update(before: Product, plan: ProductPlan) -> ProductWrite:
+    """The update of `before` that a plan of it stores (the plan changes something)."""
+    return ProductWrite(
+        UpdateOne({"_id": before.id}, {"$set": plan.values}),
+        before,
+        before.model_copy(update=plan.values),
+    )
+
+
+async def write_products(writes: list[ProductWrite], *, session: AsyncClientSession) -> None:
+    """Apply many creates and updates in one unordered bulk write, in the caller's transaction,
+    and move each product in the list counts from where it was to where it goes.
+
+    The caller read every `before` in the same transaction, so a concurrent change of one of
+    them is a write conflict and never a stale count. Stock is not written here (see
+    documents/stock.py): `after` keeps the stock of `before`, and `set_counted_stock`, reading
+    the products after this write, counts a stock change from the product's new place.
+    """
+    if not writes:
+        return
+    await Product.get_pymongo_collection().bulk_write(
+        [write.operation for write in writes], ordered=False, session=session
+    )
+    await count_product_changes(((write.before, write.after) for write in writes), session=session)
 
 
 async def unpublish_archived_products() -> None:

@@ -251,6 +251,13 @@ async def catalog_state() -> dict[str, list[dict[str, Any]]]:
     }
 
 
+async def assert_counts_exact() -> None:
+    """Every kept list count equals a count of the products (documents/catalog_counts.py)."""
+    from documents.catalog_counts import recount_catalog
+
+    assert (await recount_catalog(correct=False)).corrected == {}
+
+
 def payload_errors(body: dict[str, Any], mutation: str) -> list[tuple[str | None, str]]:
     """The (field, code) pairs in a mutation payload's `errors`."""
     return [(error["field"], error["code"]) for error in body["data"][mutation]["errors"]]

@@ -16,7 +16,7 @@ from documents.catalog import Category, Product, StockMovement
 from documents.demo_catalog import load_demo_catalog
 from settings import Settings
 from tests.factories import make_category, make_product, make_user
-from tests.support import error_codes, graphql
+from tests.support import assert_counts_exact, error_codes, graphql
 
 IMPORT = """
 mutation Import($file: Upload!, $dryRun: Boolean) {
@@ -29,6 +29,13 @@ mutation Import($file: Upload!, $dryRun: Boolean) {
 """
 EXPORT_URL = "{ productExportUrl }"
 PRODUCT_NAME = "query Product($slug: String) { product(slug: $slug) { name } }"
+LIST_COUNTS = """
+query ListCounts {
+  all: products(first: 1) { totalCount }
+  inStock: products(first: 1, filter: { inStock: true }) { totalCount }
+  outOfStock: products(first: 1, filter: { inStock: false }) { totalCount }
+}
+"""
 HEADER = (
     "slug,name,description,brand,price,discount_percent,stock,category_slug,subcategory_slug,"
     "published,archived"
@@ -122,6 +129,24 @@ async def database_state() -> dict[str, list[dict[str, Any]]]:
 
 def imported_fields(product: dict[str, Any]) -> dict[str, Any]:
     return {field: product.get(field) for field in IMPORTED_FIELDS}
+
+
+async def storefront_counts(client: httpx.AsyncClient) -> tuple[int, int, int]:
+    """The storefront's `totalCount` of all products, those in stock and those out of stock,
+    once the kept counts are checked against a count of the products."""
+    await assert_counts_exact()
+    body = await graphql(client, LIST_COUNTS)
+    assert "errors" not in body, body
+    lists = body["data"]
+    return (
+        lists["all"]["totalCount"],
+        lists["inStock"]["totalCount"],
+        lists["outOfStock"]["totalCount"],
+    )
+
+
+def json_lines(*lines: dict[str, Any]) -> bytes:
+    return b"\n".join(json.dumps(line).encode() for line in lines)
 
 
 async def shop_categories() -> dict[str, Category]:
@@ -246,6 +271,67 @@ async def test_a_json_lines_import_creates_updates_and_leaves_out_keys_alone(
     assert products["old-pack-2"]["archived_at"] is None
     movements = await StockMovement.find_all().to_list()
     assert [(m.before, m.after, m.reason) for m in movements] == [(10, 4, "import")]
+
+
+async def test_created_products_are_counted_in_the_storefront_lists(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await shop_categories()
+    _, token = await token_for(app)
+    data = csv_file(
+        "runner,Runner,,Fleet,100,0,5,footwear,footwear-running,true,false",
+        "walker,Walker,,Stride,100,0,0,footwear,,true,false",
+        "draft-pack,Draft Pack,,Fleet,100,0,3,bags,bags-backpacks,false,false",
+        "tote,Tote,,Stride,100,0,0,bags,,true,false",
+    )
+
+    payload = await imported(client, data, token=token)
+
+    assert payload["created"] == 4
+    assert await storefront_counts(client) == (3, 1, 2)
+
+
+async def test_updated_products_move_between_the_storefront_lists(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    categories = await shop_categories()
+    for slug, category, stock in (
+        ("runner", "running", 10),
+        ("tote", "bags", 0),
+        ("boot", "footwear", 4),
+    ):
+        await make_product(categories[category], slug=slug, stock=stock)
+    _, token = await token_for(app)
+    assert await storefront_counts(client) == (3, 2, 1)
+    steps: list[tuple[list[dict[str, Any]], tuple[int, int, int]]] = [
+        ([{"slug": "runner", "published": False}], (2, 1, 1)),
+        # Published again and out of stock in one row: both moves are counted, once each.
+        ([{"slug": "runner", "published": True, "stock": 0}], (3, 1, 2)),
+        (
+            [
+                {"slug": "boot", "brand": "Zenith"},
+                {
+                    "slug": "tote",
+                    "category_slug": "footwear",
+                    "subcategory_slug": "footwear-running",
+                },
+            ],
+            (3, 1, 2),
+        ),
+        ([{"slug": "boot", "stock": 0}], (3, 0, 3)),
+        (
+            [
+                {"slug": "boot", "stock": 5},
+                {"slug": "runner", "stock": 2, "category_slug": "bags", "brand": "Fleet"},
+                {"slug": "tote", "published": False, "stock": 1},
+            ],
+            (2, 2, 0),
+        ),
+    ]
+    for lines, counts in steps:
+        payload = await imported(client, json_lines(*lines), token=token)
+        assert (payload["updated"], payload["failed"]) == (len(lines), 0), payload
+        assert await storefront_counts(client) == counts, lines
 
 
 async def test_bad_rows_fail_with_their_lines_and_codes_while_good_rows_apply(

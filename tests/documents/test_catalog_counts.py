@@ -38,17 +38,13 @@ from documents.stock import (
 )
 from documents.transactions import in_transaction
 from tests.factories import make_category, make_product, make_review, make_user
+from tests.support import assert_counts_exact
 
 pytestmark = pytest.mark.usefixtures("app")
 
 
 async def recounted() -> Recount:
     return await recount_catalog(correct=False)
-
-
-async def assert_counts_exact() -> None:
-    """Every kept count equals the count of the products, and the catalog's is non-trivial."""
-    assert (await recounted()).corrected == {}
 
 
 async def kept(key: str) -> int:

@@ -13,10 +13,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 from bson import ObjectId
-from pymongo import InsertOne, UpdateOne
 
 from documents.catalog import Product
 from documents.catalog_rules import CatalogError, CatalogErrorCode, check_slug
+from documents.products import ProductWrite
 from documents.stock import StockCount
 
 COLUMNS = (
@@ -95,7 +95,7 @@ class Row:
 @dataclass(frozen=True)
 class RowWrite:
     outcome: RowOutcome
-    operation: InsertOne[Any] | UpdateOne | None  # None: nothing differs
+    product: ProductWrite | None  # None: nothing differs
     stock: StockCount | None = None
     # The category and subcategory the write puts the product in, when it sets them.
     placement: tuple[ObjectId, ObjectId | None] | None = None

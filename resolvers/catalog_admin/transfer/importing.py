@@ -4,9 +4,10 @@ Both formats carry the columns of `COLUMNS`; prices are decimals in the shop cur
 checked with the rules of `createProduct` / `updateProduct` (`checked_fields`, `check_placement`) and
 applies completely or not at all, while the other rows still apply. Rows are written in batches of
 `BATCH_SIZE`, each batch one transaction: an unordered bulk write of the products and, for every
-stock the import changed, a `StockMovement` with reason "import". Reading the products a batch
+stock the import changed, a `StockMovement` with reason "import", and the list counts of every
+product the batch creates or moves (documents/catalog_counts.py). Reading the products a batch
 updates inside that transaction makes a concurrent change of one of them a write conflict, which
-retries the batch, so the recorded stock before and after is exact.
+retries the batch, so the recorded stock before and after, and the counts, are exact.
 
 - A column the file leaves out leaves that field as it is (update) or at its default (create); a
   blank CSV cell or a JSON null sets the field's default (empty text, no subcategory, 0, false).
@@ -22,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import InsertOne, UpdateOne
+from pymongo import InsertOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -30,7 +31,13 @@ from documents.catalog import Category, Product
 from documents.catalog_rules import CatalogError, CatalogErrorCode, check_stock
 from documents.common import stored_id, utc_now
 from documents.placement import Placement, check_placement, claim_placement
-from documents.products import ProductFields, plan_product_change
+from documents.products import (
+    ProductFields,
+    ProductWrite,
+    plan_product_change,
+    planned_update,
+    write_products,
+)
 from documents.stock import StockCount, StockCountConflictError, set_counted_stock
 from documents.transactions import in_transaction
 from resolvers.catalog_admin.transfer.formats import (
@@ -109,15 +116,12 @@ class _Planner:
                 **{**plan.values, "slug": row.slug},
                 currency=self._currency,
             )
-            return RowWrite(
-                RowOutcome.CREATED, InsertOne(stored_fields(product)), None, plan.placement
-            )
+            create = ProductWrite(InsertOne(stored_fields(product)), None, product)
+            return RowWrite(RowOutcome.CREATED, create, None, plan.placement)
         count = None
         if counted is not None and counted != before.stock:
             count = StockCount(stored_id(before), before.stock, counted)
-        update = None
-        if not plan.changes_nothing:
-            update = UpdateOne({"_id": before.id}, {"$set": plan.values})
+        update = None if plan.changes_nothing else planned_update(before, plan)
         return RowWrite(RowOutcome.UPDATED, update, count, plan.placement)
 
     def _placement_ids(self, values: dict[str, Any]) -> dict[str, Any]:
@@ -163,20 +167,19 @@ async def _write_batch(
     async def apply(session: AsyncClientSession) -> list[RowWrite | RowResult]:
         plans = await planner.plan(rows, session)
         writes = [plan for plan in plans if isinstance(plan, RowWrite)]
-        operations = [write.operation for write in writes if write.operation is not None]
+        products = [write.product for write in writes if write.product is not None]
         counts = [write.stock for write in writes if write.stock is not None]
         # As for single writes: categories this batch places products in cannot be deleted
         # under it (see placement.claim_placement).
         for placement in sorted({w.placement for w in writes if w.placement}, key=str):
             await claim_placement(session, *placement)
-        if operations:
-            await Product.get_pymongo_collection().bulk_write(
-                operations, ordered=False, session=session
-            )
+        # The list counts move each product to its new place, then (reading the products
+        # written) its stock within that place: every change is counted once.
+        await write_products(products, session=session)
         await set_counted_stock(
             counts, reason=STOCK_REASON, actor_id=planner.actor_id, session=session
         )
-        if operations or counts:
+        if products or counts:
             await ctx.query_cache.catalog_changed()
         return plans
 
