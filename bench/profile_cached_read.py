@@ -46,6 +46,11 @@ from integrations.local_servers import free_port
 # The layer a frame belongs to, by where py-spy says its code is; the first match counts.
 LAYERS = (
     ("fast path", "(schema/fast_hits"),
+    ("compiled reads", "(schema/compiled_reads/"),
+    ("pymongo and bson", "(pymongo/"),
+    ("pymongo and bson", "(bson/"),
+    ("beanie and pydantic", "(beanie/"),
+    ("beanie and pydantic", "(pydantic"),
     ("query cache", "(resolvers/query_cache/"),
     ("redis client", "(redis/"),
     ("query cost", "(schema/cost/"),
@@ -60,6 +65,8 @@ LAYERS = (
     ("starlette", "(starlette/"),
     ("uvicorn", "(uvicorn/"),
     ("asyncio", "(asyncio/"),
+    ("our documents", "(documents/"),
+    ("our resolvers", "(resolvers/"),
 )
 TOP = 25
 
@@ -115,7 +122,7 @@ def profile(args: argparse.Namespace, work_dir: Path) -> None:
             PORT=str(free_port()),
             WORKERS="1",
             LOG_LEVEL="WARNING",
-            CACHE_ENABLED="true",
+            CACHE_ENABLED=args.cache,
             CACHE_FAST_HITS=args.fast_hits,
         )
         server = ApiServer(env, work_dir / "api.log")
@@ -138,7 +145,7 @@ def profile(args: argparse.Namespace, work_dir: Path) -> None:
     rate = next((line for line in measured.stdout.splitlines() if "Requests/sec" in line), "")
     print(f"request: GET {urllib.parse.unquote(url.partition(HOST)[2])}")
     print(f"Accept-Encoding: {args.encoding}, {args.connections} connections, 1 worker, {rate}")
-    print(f"CACHE_FAST_HITS={args.fast_hits}, load average at end: {load_average()}")
+    print(f"CACHE_ENABLED={args.cache}, CACHE_FAST_HITS={args.fast_hits}, load average at end: {load_average()}")
     print(layers_table(collapsed.read_text(errors="replace")))
     print()
     print(self_table(summary))
@@ -156,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=("listing", "product-page"),
         default="listing",
         help="the product listing of `make bench` (default), or a product page by id",
+    )
+    parser.add_argument(
+        "--cache",
+        choices=("true", "false"),
+        default="true",
+        help="false: every request a miss (CACHE_ENABLED=false)",
     )
     parser.add_argument(
         "--fast-hits",

@@ -64,7 +64,9 @@ class DeviceClaim:
         if user is None or str(user.id) != self.user_id:
             return None
         changed = user.password_changed_at
-        if changed is not None and self.issued_at < changed.replace(tzinfo=UTC):
+        # MongoDB keeps milliseconds, as the token does: a token issued in the change's own
+        # millisecond may have come first, so it is retired too.
+        if changed is not None and self.issued_at <= changed.replace(tzinfo=UTC):
             return None
         return self.nonce
 

@@ -164,6 +164,23 @@ async def test_a_password_change_retires_the_device_tokens_issued_before_it(
     assert outcome(with_new) == "SIGNED_IN"
 
 
+async def test_a_token_issued_in_the_password_changes_own_millisecond_is_retired(
+    app: Starlette, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = await make_user("asha@example.com")
+    instant = utc_now().replace(microsecond=123_456)
+    monkeypatch.setattr(devices, "utc_now", lambda: instant)
+    issued = issue_device_token(settings, user.id)
+    claim = read_device_token(settings, issued.value)
+    assert claim is not None
+    assert claim.of(user) is not None
+
+    # As MongoDB keeps it: the same millisecond, later within it.
+    user.password_changed_at = instant.replace(microsecond=123_000)
+
+    assert claim.of(user) is None
+
+
 async def test_a_device_token_stops_working_when_it_expires(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
