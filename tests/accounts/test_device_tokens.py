@@ -175,9 +175,13 @@ async def test_a_token_issued_in_the_password_changes_own_millisecond_is_retired
     assert claim is not None
     assert claim.of(user) is not None
 
-    # As MongoDB keeps it: the same millisecond, later within it.
-    user.password_changed_at = instant.replace(microsecond=123_000)
+    # A change in the millisecond before the token's: the token came after it.
+    user.password_changed_at = instant.replace(microsecond=122_000)
+    assert claim.of(user) is not None
 
+    # A change made a moment after the token, in the same millisecond, as MongoDB keeps it
+    # (milliseconds, truncated): which came first cannot be told, so the token is retired.
+    user.password_changed_at = instant.replace(microsecond=123_000)
     assert claim.of(user) is None
 
 
