@@ -145,7 +145,9 @@ def profile(args: argparse.Namespace, work_dir: Path) -> None:
     rate = next((line for line in measured.stdout.splitlines() if "Requests/sec" in line), "")
     print(f"request: GET {urllib.parse.unquote(url.partition(HOST)[2])}")
     print(f"Accept-Encoding: {args.encoding}, {args.connections} connections, 1 worker, {rate}")
-    print(f"CACHE_ENABLED={args.cache}, CACHE_FAST_HITS={args.fast_hits}, load average at end: {load_average()}")
+    print(
+        f"CACHE_ENABLED={args.cache}, CACHE_FAST_HITS={args.fast_hits}, load average at end: {load_average()}"
+    )
     print(layers_table(collapsed.read_text(errors="replace")))
     print()
     print(self_table(summary))
