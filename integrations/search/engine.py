@@ -146,7 +146,8 @@ class SearchTooDeepError(Exception):
 
 class SearchEngine(Protocol):
     """Reads (`search`, `suggest`) may run in any process; writes (`upsert`, `delete`,
-    `commit`, `replace_all`) in the one process that owns the index (the follower)."""
+    `clear`, `commit`) in the one process that owns the index (the follower). Writes are
+    invisible to readers until `commit`; a reader sees a commit from its next request on."""
 
     name: str
 
@@ -165,9 +166,9 @@ class SearchEngine(Protocol):
 
     async def resume_point(self) -> str | None: ...
 
-    async def replace_all(self, documents: list[SearchDocument]) -> None:
-        """Start over: every document dropped, these added (a rebuild, batch by batch: the
-        first call drops, later ones add until `commit`)."""
+    async def clear(self) -> None:
+        """Drop every document (at the next `commit`): a rebuild is `clear`, `upsert` of every
+        visible product in batches, `commit`; readers see the old index until then."""
         ...
 
     async def close(self) -> None: ...
