@@ -12,15 +12,18 @@ from resolvers.query_cache.keys import (
 )
 from resolvers.query_cache.tags import (
     CATALOG_TAG,
+    SEARCH_TAG,
     CacheDependencies,
     category_tags,
     product_tags,
     review_tags,
+    search_index_tags,
 )
 
 __all__ = [
     "ANONYMOUS_AUDIENCE",
     "CATALOG_TAG",
+    "SEARCH_TAG",
     "CacheDependencies",
     "CacheStatus",
     "EntryRead",
@@ -34,4 +37,5 @@ __all__ = [
     "document_digest",
     "product_tags",
     "review_tags",
+    "search_index_tags",
 ]

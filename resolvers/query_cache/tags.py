@@ -7,6 +7,7 @@ declares the tags of what it changed (`product_tags(before, after)` ...).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bson import ObjectId
@@ -17,6 +18,9 @@ from documents.reviews import Review
 
 # Every entry depends on this tag too, so bulk changes (imports, category moves) can retire them all.
 CATALOG_TAG = "catalog"
+# Every answer the search engine gave depends on this tag too: its index follows the products a
+# moment after their writes, and each commit of the index retires it (`search_index_tags`).
+SEARCH_TAG = "products:search"
 
 
 def tag(collection: str, key_field: str, key: object) -> str:
@@ -45,6 +49,10 @@ class CacheDependencies:
     def product_list(self, scope_category_id: ObjectId | None) -> None:
         """A product list over the whole catalog or one (sub)category was read."""
         self.tags.add(_product_list_tag(scope_category_id))
+
+    def search_results(self) -> None:
+        """Product ids were read from the search engine's index."""
+        self.tags.add(SEARCH_TAG)
 
     def product_ratings(self, product_id: ObjectId | None) -> None:
         """A product's rating aggregates were shown."""
@@ -76,6 +84,16 @@ def product_tags(*versions: Product) -> set[str]:
         if product.subcategory_id:
             tags.add(_product_list_tag(product.subcategory_id))
     return tags
+
+
+def search_index_tags(category_ids: Iterable[ObjectId | None]) -> set[str]:
+    """Tags to invalidate once the search index has committed changes of products in these
+    categories and subcategories: a search run between their writes and the commit may have
+    cached the index's earlier answer. Every search answer, and the product lists their writes
+    retire (the whole catalog's and each (sub)category's)."""
+    return {SEARCH_TAG, _product_list_tag(None)} | {
+        _product_list_tag(category_id) for category_id in category_ids if category_id
+    }
 
 
 def review_tags(
