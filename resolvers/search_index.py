@@ -75,6 +75,9 @@ MAX_FAILURE_PAUSE_SECONDS = 60.0
 # How long a catch-up's last read of the stream waits for more: it returns at once when
 # MongoDB has nothing more, so this only bounds a wait that never happens.
 CATCH_UP_WAIT_MS = 10
+# The longest a running follower's read of the stream waits for a change: how late, at most,
+# it notices that held changes are due (or that it should stop).
+MAX_WAIT_SECONDS = 0.25
 
 
 def is_visible(product: Mapping[str, Any]) -> bool:
@@ -109,11 +112,10 @@ def search_document(
 @dataclass
 class _Pending:
     """Changes taken from the stream, not yet written: each product's latest stored version
-    (None: deleted), categories whose products to index again, rebuilds asked for."""
+    (None: deleted), and categories whose products to index again."""
 
     products: dict[ObjectId, Mapping[str, Any] | None] = field(default_factory=dict)
     categories: set[ObjectId] = field(default_factory=set)
-    since: float | None = None  # when the oldest was taken
 
     def __len__(self) -> int:
         return len(self.products) + len(self.categories)
@@ -121,7 +123,6 @@ class _Pending:
     def clear(self) -> None:
         self.products.clear()
         self.categories.clear()
-        self.since = None
 
 
 class SearchIndexFollower:
@@ -186,7 +187,8 @@ class SearchIndexFollower:
     async def _follow(self, stop: asyncio.Event | None) -> None:
         """Apply changes (until `stop`, or until none is left without one), rebuilding when the
         stream says the index needs it."""
-        wait_ms = CATCH_UP_WAIT_MS if stop is None else max(1, round(self._interval * 1000))
+        waits = min(self._interval, MAX_WAIT_SECONDS)
+        wait_ms = CATCH_UP_WAIT_MS if stop is None else max(1, round(waits * 1000))
         while True:
             if await self._engine.resume_point() is None:
                 logger.info("search index: none yet, or of another version; building it")
@@ -204,7 +206,10 @@ class SearchIndexFollower:
             await self._rebuild_as_asked()
 
     async def _drain(self, stream: AsyncChangeStream[Any], stop: asyncio.Event | None) -> bool:
-        """Take changes from `stream` and commit them; True when the index must be rebuilt."""
+        """Take changes from `stream` and commit them; True when the index must be rebuilt.
+
+        Running, it commits what it holds once SEARCH_COMMIT_INTERVAL has passed since its last
+        commit (at once, then, for a lone write); catching up, once nothing more is left."""
         pending = _Pending()
         while True:
             if stop is not None and stop.is_set():
@@ -212,17 +217,15 @@ class SearchIndexFollower:
                     await self._commit(pending, stream.resume_token)
                 return False
             change = await stream.try_next()
-            if change is None:  # nothing more for now
-                idle = self._clock() - self._last_commit >= IDLE_COMMIT_SECONDS
-                if pending or idle or stop is None:
-                    await self._commit(pending, stream.resume_token)
-                if stop is None:
-                    return False
-                continue
-            if self._take(change, pending):
+            if change is not None and self._take(change, pending):
                 return True
-            due = pending.since is not None and self._clock() - pending.since >= self._interval
-            if len(pending) >= MAX_PENDING_CHANGES or (stop is not None and due):
+            if change is None and stop is None:
+                await self._commit(pending, stream.resume_token)
+                return False
+            since = self._clock() - self._last_commit
+            due = bool(pending) and (stop is not None and since >= self._interval)
+            quiet = change is None and since >= IDLE_COMMIT_SECONDS
+            if due or quiet or len(pending) >= MAX_PENDING_CHANGES:
                 await self._commit(pending, stream.resume_token)
 
     def _take(self, change: Mapping[str, Any], pending: _Pending) -> bool:
@@ -236,7 +239,6 @@ class SearchIndexFollower:
         if operation in REBUILD_EVENTS:
             return True
         key = change["documentKey"]["_id"]
-        pending.since = self._clock() if pending.since is None else pending.since
         if collection == Product.get_collection_name():
             pending.products[key] = None if operation == "delete" else change.get("fullDocument")
         elif collection == Category.get_collection_name() and operation != "insert":

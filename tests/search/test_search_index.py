@@ -4,6 +4,7 @@ write does to the index once the follower caught up, rebuilds, restarts, and the
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,13 @@ import pytest
 from bson import ObjectId, json_util
 from starlette.applications import Starlette
 
+from documents.cache_invalidations import PendingInvalidation
 from documents.catalog import Product
 from documents.categories import CategoryFields, change_category
 from documents.common import utc_now
 from documents.products import ProductFields, change_product, delete_product
 from integrations.search.engine import SearchDocument, SearchEngine, SearchRequest
-from resolvers.query_cache import CacheDependencies, CacheStatus, QueryCache
+from resolvers.query_cache import SEARCH_TAG, CacheDependencies, CacheStatus, QueryCache
 from resolvers.search_index import SearchIndexFollower, request_rebuild
 from tests.factories import make_category, make_product
 from tests.search.memory_engine import MemorySearch
@@ -295,3 +297,30 @@ async def test_the_running_follower_rebuilds_when_asked(
     assert indexed == 1
     assert await found(engine, "lighthouse") == set()
     assert await found(engine, "wireless") == ids(product)
+
+
+async def test_a_running_follower_shows_a_write_within_its_commit_interval(
+    app: Starlette, engine: SearchEngine
+) -> None:
+    follower = SearchIndexFollower(engine, query_cache=app.state.services.query_cache)
+    await follower.catch_up()
+    audio = await make_category("Audio")
+    stop = asyncio.Event()
+    running = asyncio.create_task(follower.run(stop))
+    # The follower retires the cached search answers right after its commit, through a record in
+    # MongoDB: its insert says when the commit is done.
+    retired = [{"$match": {"operationType": "insert", "fullDocument.tags": SEARCH_TAG}}]
+    try:
+        async with await PendingInvalidation.get_pymongo_collection().watch(retired) as records:
+            started = time.monotonic()
+            product = await make_product(audio, name="Wireless Speaker")
+            await asyncio.wait_for(records.next(), timeout=30)
+            shown_after = time.monotonic() - started
+    finally:
+        stop.set()
+        await running
+
+    assert await found(engine, "wireless") == ids(product)
+    # One SEARCH_COMMIT_INTERVAL (1 s) at most since the follower's last commit, plus the
+    # commit; generous, for a busy machine.
+    assert shown_after < 3.0, shown_after
