@@ -63,7 +63,7 @@ def product(
         final_price=price,
         in_stock=in_stock,
         rating_average=rating,
-        created_at=START + timedelta(days=number % 5),
+        created_at=START + timedelta(days=number % 3),  # runs of three equal dates
     )
 
 
@@ -93,7 +93,10 @@ def number(id_: str) -> int:
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[TantivySearch]:
     search = await TantivySearch.open(tmp_path / "index", writable=True)
-    await search.upsert(CATALOG)
+    # Against the ids' order, in two segments: index order must not pass for id order.
+    await search.upsert(CATALOG[:3:-1])
+    await search.commit(None)
+    await search.upsert(CATALOG[3::-1])
     await search.commit("resume-1")
     yield search
     await search.close()
@@ -231,6 +234,28 @@ async def test_relevance_pages_match_one_long_page(engine: TantivySearch) -> Non
     assert len(whole) == 5
     for limit in (1, 2):
         assert await all_pages(engine, SearchRequest("audio", limit=limit)) == whole
+
+
+async def test_relevance_ties_are_paged_by_id(
+    engine: TantivySearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Equal in everything the score sees (ids that share their low bits), indexed against
+    # their ids' order; windows just the page's size, so they cut the run of equal scores.
+    monkeypatch.setattr(tantivy_paging, "FIRST_WINDOW_EXTRA", 0)
+    twins = [
+        dataclasses.replace(
+            product(40, "Travel Adapter", "Acme", COMPUTERS, CABLES, 999, True, 4.0, ""),
+            id=f"{(n << 16) | 0x1234:024x}",
+        )
+        for n in range(1, 13)
+    ]
+    await engine.upsert(twins[::-1])
+    await engine.commit(None)
+
+    for limit in (1, 3, 5):
+        assert await all_pages(engine, SearchRequest("adapter", limit=limit)) == [
+            number(twin.id) for twin in twins
+        ]
 
 
 async def test_pages_stay_put_across_a_commit_of_other_products(engine: TantivySearch) -> None:
