@@ -77,7 +77,7 @@ class SearchRequest:
     text: str  # what the shopper typed; may be empty with facets (all visible products)
     filters: SearchFilters = SearchFilters()
     order: SearchOrder = SearchOrder.RELEVANCE
-    descending: bool = True
+    descending: bool = True  # for the field orders; RELEVANCE is always best first
     limit: int = 20
     after: Position | None = None
     with_total: bool = False

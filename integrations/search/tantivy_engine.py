@@ -102,7 +102,7 @@ class TantivySearch:
     def _open_writer(self, heap_bytes: int) -> None:
         # Built: committed at least once (the state is written after each commit).
         if not (self._directory / STATE_FILE).exists():
-            others = [p for p in self._root.glob("v*") if p != self._directory]
+            others = [p for p in _versions(self._root) if p != self._directory]
             self.found = IndexFound.OTHER_SCHEMA if others else IndexFound.MISSING
             self._directory.mkdir(parents=True, exist_ok=True)
         index = tantivy.Index(self._schema, str(self._directory), reuse=True)
@@ -252,15 +252,16 @@ class TantivySearch:
         return self._writer
 
     async def upsert(self, documents: list[SearchDocument]) -> None:
-        built = [fields.to_document(document) for document in documents]
-        await _run(self._upsert, [d.id for d in documents], built)
+        """Raises ValueError, writing none of them, if an id is not an ObjectId in hex."""
+        await _run(self._upsert, documents)
 
-    def _upsert(self, ids: list[str], built: list[tantivy.Document]) -> None:
+    def _upsert(self, documents: list[SearchDocument]) -> None:
+        built = [fields.to_document(document) for document in documents]
         with self._writer_lock:
             writer = self._writing()
-            for id_, document in zip(ids, built, strict=True):
-                writer.delete_documents_by_term(fields.ID, id_)
-                writer.add_document(document)
+            for document, tantivy_document in zip(documents, built, strict=True):
+                writer.delete_documents_by_term(fields.ID, document.id)
+                writer.add_document(tantivy_document)
 
     async def delete(self, ids: list[str]) -> None:
         await _run(self._delete, ids)
@@ -290,7 +291,7 @@ class TantivySearch:
             os.replace(temporary, self._directory / STATE_FILE)
             if self.found is not IndexFound.CURRENT:
                 # The first commit of this version: the older versions' indexes go.
-                for other in self._root.glob("v*"):
+                for other in _versions(self._root):
                     if other != self._directory:
                         shutil.rmtree(other, ignore_errors=True)
                 self.found = IndexFound.CURRENT
@@ -343,7 +344,15 @@ def _suggested_terms(
     return [pair for pair, _ in ranked[:limit]]
 
 
+def _versions(root: Path) -> list[Path]:
+    """The index directories of every schema version under `root`."""
+    return [path for path in root.glob("v*") if path.name[1:].isdigit()]
+
+
 async def _run(function: Callable[..., T], *args: object) -> T:
+    # In a thread: at 100,000 products a search takes 0.2-1.5 ms and grows with its matches
+    # (several ms at a million), past what one request may hold the event loop; Tantivy works
+    # outside the GIL meanwhile. The thread costs ~0.25 ms a call.
     return await asyncio.to_thread(function, *args)
 
 

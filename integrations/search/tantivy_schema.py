@@ -9,6 +9,7 @@ index of another version is rebuilt rather than read.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import tantivy
@@ -94,9 +95,12 @@ def normalize(text: str) -> str:
     return " ".join(PLAIN_ANALYZER.analyze(text))
 
 
+_OBJECT_ID = re.compile("[0-9a-f]{24}")
+
+
 def split_id(id_: str) -> tuple[int, int]:
     """An ObjectId's 24 hex digits as two integers that order like the hex string."""
-    if len(id_) != 24:
+    if _OBJECT_ID.fullmatch(id_) is None:
         raise ValueError(f"not an ObjectId in hex: {id_!r}")
     value = int(id_, 16)
     return value >> 32, value & 0xFFFFFFFF

@@ -491,3 +491,11 @@ async def test_an_index_of_another_schema_version_is_reported_and_replaced(
         ]
     finally:
         await writer.close()
+
+
+async def test_ids_must_be_object_ids(engine: TantivySearch) -> None:
+    with pytest.raises(ValueError, match="ObjectId"):
+        await engine.upsert([CATALOG[0], dataclasses.replace(CATALOG[1], id="not-an-id")])
+    await engine.commit(None)
+
+    assert len(await found(engine, "")) == len(CATALOG)
