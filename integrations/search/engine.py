@@ -33,7 +33,8 @@ class SearchDocument:
     brand: str
     category_id: str
     subcategory_id: str | None
-    # The names of its category and subcategory: "headphones" finds a product of that category.
+    # The names of its category and subcategory, in that order (a name goes with the id in the
+    # same place): "headphones" finds a product of that category.
     category_names: tuple[str, ...]
     final_price: int
     in_stock: bool
@@ -76,7 +77,7 @@ class SearchRequest:
     text: str  # what the shopper typed; may be empty with facets (all visible products)
     filters: SearchFilters = SearchFilters()
     order: SearchOrder = SearchOrder.RELEVANCE
-    descending: bool = True
+    descending: bool = True  # for the field orders; RELEVANCE is always best first
     limit: int = 20
     after: Position | None = None
     with_total: bool = False
@@ -142,6 +143,10 @@ class Suggestion:
 
 class SearchTooDeepError(Exception):
     """The request asks for hits beyond how deep the engine pages (`MAX_DEPTH`)."""
+
+
+class SearchEngineUnavailableError(Exception):
+    """The engine cannot answer yet: e.g. its index has not been built."""
 
 
 class SearchEngine(Protocol):
