@@ -19,25 +19,23 @@ from documents.categories import CategoryFields, change_category
 from documents.common import utc_now
 from documents.products import ProductFields, change_product, delete_product
 from integrations.search.engine import SearchDocument, SearchEngine, SearchRequest
+from integrations.search.tantivy_engine import TantivySearch
 from resolvers.query_cache import SEARCH_TAG, CacheDependencies, CacheStatus, QueryCache
 from resolvers.search_index import SearchIndexFollower, request_rebuild
 from tests.factories import make_category, make_product
-from tests.search.memory_engine import MemorySearch
 
 INTERVAL = 0.05
 
 
 class Engines:
-    """Opens engines on directories under `root`; the fixture closes them all at the end."""
+    """Opens Tantivy indexes to write under `root`; the fixture closes them all at the end."""
 
     def __init__(self, root: Path) -> None:
         self._root = root
         self._opened: list[SearchEngine] = []
 
     async def open(self, name: str) -> SearchEngine:
-        directory = self._root / name
-        directory.mkdir(parents=True, exist_ok=True)
-        engine = MemorySearch(directory)
+        engine = await TantivySearch.open(self._root / name, writable=True)
         self._opened.append(engine)
         return engine
 
