@@ -106,3 +106,17 @@ async def test_the_command_asks_the_worker_that_holds_the_index(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "asking it to rebuild" in result.stdout
     assert "search index rebuilt: 2 products" in result.stdout
+
+
+async def test_the_command_says_there_is_nothing_to_rebuild_without_an_index(
+    tmp_path: Path, app: Starlette, settings: Settings
+) -> None:
+    environment = {**command_environment(settings, tmp_path / "index"), "SEARCH_ENGINE": "mongo"}
+
+    result = await asyncio.to_thread(
+        run_server_command, tmp_path, "search-rebuild", timeout=120, **environment
+    )
+
+    assert result.returncode == 2
+    assert "SEARCH_ENGINE=mongo keeps no index" in result.stderr
+    assert not (tmp_path / "index").exists()
