@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -499,3 +500,28 @@ async def test_ids_must_be_object_ids(engine: TantivySearch) -> None:
     await engine.commit(None)
 
     assert len(await found(engine, "")) == len(CATALOG)
+
+
+async def test_searches_beside_a_commit_see_the_index_before_or_after_it(
+    engine: TantivySearch, tmp_path: Path
+) -> None:
+    reader = await TantivySearch.open(tmp_path / "index")
+    speakers = [
+        product(200 + n, f"Shelf Speaker {n}", "Acme", AUDIO, SPEAKERS, 999, True, 4.0, "")
+        for n in range(40)
+    ]
+    await engine.upsert(speakers)
+
+    async def count_speakers() -> int:
+        page = await reader.search(SearchRequest("speaker", limit=1, with_total=True))
+        assert page.total is not None
+        return page.total
+
+    counts = await asyncio.gather(
+        *[count_speakers() for _ in range(10)],
+        engine.commit(None),
+        *[count_speakers() for _ in range(10)],
+    )
+
+    assert {count for count in counts if count is not None} <= {1, 41}
+    assert await count_speakers() == 41
