@@ -46,9 +46,13 @@ MAX_WORD_LENGTH = 40
 SUGGEST_SEPARATOR = "\x1f"
 
 
+# Words are runs of letters or of digits: "16GB" is "16 gb", as names write "16 GB".
+WORD_PATTERN = r"[0-9]+|[^\W\d_]+"
+
+
 def _analyzer(*, stem: bool) -> tantivy.TextAnalyzer:
     builder = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(WORD_PATTERN))
         .filter(tantivy.Filter.remove_long(MAX_WORD_LENGTH))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())

@@ -22,6 +22,7 @@ from tests.integrations.tantivy_catalog import (
     CABLES,
     COMPUTERS,
     HEADPHONES,
+    KEYBOARDS,
     all_pages,
     expected_order,
     found,
@@ -189,3 +190,14 @@ async def test_too_deep(engine: TantivySearch, monkeypatch: pytest.MonkeyPatch) 
 
     with pytest.raises(SearchTooDeepError):
         await engine.search(SearchRequest("", limit=1, after=fifth))
+
+
+async def test_letters_and_digits_are_words_apart(engine: TantivySearch) -> None:
+    await engine.upsert(
+        [product(50, "Ultrabook 14, 16 GB RAM", "Acme", COMPUTERS, KEYBOARDS, 1, True, 4.0, "")]
+    )
+    await engine.commit(None)
+
+    assert await found(engine, "16GB ultrabook") == [50]
+    assert await found(engine, "ultrabook 16 gb") == [50]
+    assert await found(engine, "usb-c") == [8]
