@@ -51,7 +51,6 @@ META_FILE = "meta.json"
 DEFAULT_WRITER_HEAP_BYTES = 128_000_000
 # Each kind of suggestion gets at least this share of the list when it has enough.
 SUGGESTION_SHARE = 4
-PRODUCT_SUGGESTION_SCORES = (("exact", 2.0), ("typo", 1.0))
 
 
 class IndexFound(enum.StrEnum):

@@ -9,6 +9,8 @@ distance, or starting with the last word.
 
 from __future__ import annotations
 
+import functools
+
 from integrations.search import tantivy_schema as fields
 from integrations.search.engine import Highlight
 from integrations.search.tantivy_queries import QueryWord
@@ -36,8 +38,10 @@ def edit_distance(left: str, right: str, limit: int) -> int:
     return row[-1]
 
 
-def _matches(token: str, words: list[QueryWord]) -> bool:
-    stem = (fields.STEMMED_ANALYZER.analyze(token) or [token])[0]
+@functools.lru_cache(maxsize=65_536)
+def _matches(token: str, words: tuple[QueryWord, ...]) -> bool:
+    # Remembered: the same words recur across a page's hits (and the next request's).
+    stem = fields.stem(token)
     for word in words:
         if stem == word.stem:
             return True
@@ -54,10 +58,11 @@ def highlight(text: str, words: list[QueryWord], *, fragment_chars: int | None) 
     """The fragment of `text` around its matches (all of it when `fragment_chars` is None) and
     their ranges in it; None when no word matched."""
     tokens = fields.PLAIN_ANALYZER.pre_tokenize(text).tokens
+    asked = tuple(words)
     ranges = [
         (token.char_offset_from, token.char_offset_to)
         for token in tokens
-        if _matches(token.text, words)
+        if _matches(token.text, asked)
     ]
     if not ranges:
         return None

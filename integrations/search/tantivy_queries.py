@@ -62,7 +62,7 @@ def query_words(searcher: tantivy.Searcher, text: str) -> list[QueryWord]:
     kept = kept[:MAX_WORDS]
     result = []
     for position, word in enumerate(kept):
-        stem = (fields.STEMMED_ANALYZER.analyze(word) or [word])[0]
+        stem = fields.stem(word)
         known = any(searcher.doc_freq(field, stem) for field, _ in FIELD_SCORES)
         last = position == len(kept) - 1
         result.append(

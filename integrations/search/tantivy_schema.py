@@ -9,6 +9,7 @@ index of another version is rebuilt rather than read.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -46,9 +47,13 @@ MAX_WORD_LENGTH = 40
 SUGGEST_SEPARATOR = "\x1f"
 
 
+# Words are runs of letters or of digits: "16GB" is "16 gb", as names write "16 GB".
+WORD_PATTERN = r"[0-9]+|[^\W\d_]+"
+
+
 def _analyzer(*, stem: bool) -> tantivy.TextAnalyzer:
     builder = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(WORD_PATTERN))
         .filter(tantivy.Filter.remove_long(MAX_WORD_LENGTH))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
@@ -88,6 +93,12 @@ def register_analyzers(index: tantivy.Index) -> None:
     """Every `tantivy.Index` object needs them before it indexes or searches."""
     index.register_tokenizer(STEMMED, STEMMED_ANALYZER)
     index.register_tokenizer(PLAIN, PLAIN_ANALYZER)
+
+
+@functools.lru_cache(maxsize=65_536)
+def stem(word: str) -> str:
+    """The stemmed form of one plain word (a shop's words are few: worth remembering)."""
+    return (STEMMED_ANALYZER.analyze(word) or [word])[0]
 
 
 def normalize(text: str) -> str:
