@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from integrations.search.engine import SearchRequest
 from integrations.search.tantivy_engine import TantivySearch
 from resolvers.search_index import SearchIndexFollower
+from server.search import search_follower
 from settings import Settings
 from tests.factories import make_category, make_product
 from tests.support import run_server_command
@@ -120,3 +121,18 @@ async def test_the_command_says_there_is_nothing_to_rebuild_without_an_index(
     assert result.returncode == 2
     assert "SEARCH_ENGINE=mongo keeps no index" in result.stderr
     assert not (tmp_path / "index").exists()
+
+
+async def test_a_second_worker_leaves_the_index_to_the_one_that_writes_it(
+    tmp_path: Path, app: Starlette, settings: Settings
+) -> None:
+    own_index = settings.model_copy(update={"search_index_dir": tmp_path / "index"})
+    holder = await TantivySearch.open(tmp_path / "index", writable=True)
+    try:
+        async with search_follower(own_index, app.state.services.query_cache) as follower:
+            assert follower is None
+    finally:
+        await holder.close()
+
+    async with search_follower(own_index, app.state.services.query_cache) as follower:
+        assert follower is not None
