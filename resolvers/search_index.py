@@ -6,7 +6,8 @@ position the index keeps with its last commit. A product made visible or changed
 again, with its category names; one unpublished, archived or deleted is removed; a renamed
 category's products are indexed again. Changes are written in batches and committed at most
 every `commit_interval_seconds` (or every MAX_PENDING_CHANGES changes), each commit with the
-stream's position; then the query cache retires the search answers the commit made stale.
+stream's position; then the query cache retires the cached search answers (SEARCH_TAG): one
+run between a write and the commit cached the index's earlier answer.
 
 A rebuild opens the change stream first and keeps its position, then indexes every visible
 product and commits with that position, so changes made meanwhile are applied after it: none
@@ -37,7 +38,7 @@ from documents.catalog import VISIBLE_PRODUCTS, Category, Product
 from documents.common import utc_now
 from documents.search_index import SearchIndexRebuild
 from integrations.search.engine import SearchDocument, SearchEngine
-from resolvers.query_cache import CATALOG_TAG, QueryCache, search_index_tags
+from resolvers.query_cache import SEARCH_TAG, QueryCache
 
 logger = logging.getLogger("commerce.search")
 
@@ -178,7 +179,7 @@ class SearchIndexFollower:
         await self._engine.clear()
         count = await self._index_products(VISIBLE_PRODUCTS, hint={"$natural": 1})
         await self._save_position(start)
-        await self._retire({CATALOG_TAG})
+        await self._retire({SEARCH_TAG})
         logger.info(
             "search index: rebuilt with %d products in %.1fs", count, self._clock() - started
         )
@@ -250,14 +251,14 @@ class SearchIndexFollower:
 
     async def _commit(self, pending: _Pending, position: Mapping[str, Any] | None) -> None:
         assert position is not None
-        categories = await self._write(pending)
+        await self._write(pending)
         await self._save_position(position)
         if pending:
-            await self._retire(search_index_tags(categories))
+            await self._retire({SEARCH_TAG})
         pending.clear()
 
-    async def _write(self, pending: _Pending) -> set[ObjectId | None]:
-        """Hand `pending` to the engine; the categories and subcategories of what changed."""
+    async def _write(self, pending: _Pending) -> None:
+        """Hand `pending` to the engine."""
         products = pending.products.items()
         hidden = [
             str(key) for key, product in products if product is None or not is_visible(product)
@@ -268,12 +269,6 @@ class SearchIndexFollower:
         for category_id in pending.categories:
             owned = [{"category_id": category_id}, {"subcategory_id": category_id}]
             await self._index_products({**VISIBLE_PRODUCTS, "$or": owned})
-        known = [product for product in pending.products.values() if product is not None]
-        return {
-            *pending.categories,
-            *(product.get("category_id") for product in known),
-            *(product.get("subcategory_id") for product in known),
-        }
 
     async def _save_position(self, position: Mapping[str, Any]) -> None:
         await self._engine.commit(json_util.dumps(position))

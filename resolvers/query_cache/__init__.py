@@ -17,7 +17,6 @@ from resolvers.query_cache.tags import (
     category_tags,
     product_tags,
     review_tags,
-    search_index_tags,
 )
 
 __all__ = [
@@ -37,5 +36,4 @@ __all__ = [
     "document_digest",
     "product_tags",
     "review_tags",
-    "search_index_tags",
 ]

@@ -7,7 +7,6 @@ declares the tags of what it changed (`product_tags(before, after)` ...).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bson import ObjectId
@@ -18,8 +17,10 @@ from documents.reviews import Review
 
 # Every entry depends on this tag too, so bulk changes (imports, category moves) can retire them all.
 CATALOG_TAG = "catalog"
-# Every answer the search engine gave depends on this tag too: its index follows the products a
-# moment after their writes, and each commit of the index retires it (`search_index_tags`).
+# Every answer read from the search engine's index depends on this tag too. The index follows the
+# products a moment after their writes, so a search run in between may cache the index's earlier
+# answer: each commit of the index retires this tag (resolvers/search_index.py), and only it, as
+# nothing else reads the index.
 SEARCH_TAG = "products:search"
 
 
@@ -84,16 +85,6 @@ def product_tags(*versions: Product) -> set[str]:
         if product.subcategory_id:
             tags.add(_product_list_tag(product.subcategory_id))
     return tags
-
-
-def search_index_tags(category_ids: Iterable[ObjectId | None]) -> set[str]:
-    """Tags to invalidate once the search index has committed changes of products in these
-    categories and subcategories: a search run between their writes and the commit may have
-    cached the index's earlier answer. Every search answer, and the product lists their writes
-    retire (the whole catalog's and each (sub)category's)."""
-    return {SEARCH_TAG, _product_list_tag(None)} | {
-        _product_list_tag(category_id) for category_id in category_ids if category_id
-    }
 
 
 def review_tags(
