@@ -57,12 +57,12 @@ RUN groupadd --system --gid 10001 app \
 
 COPY --from=build /opt/venv /opt/venv
 
-# The working directory stays root-owned. The one thing the service writes is the local image
-# store, DATA_DIR/media (served at /media; unused with CLOUDINARY_URL), so DATA_DIR is /data and
-# its media directory belongs to the service's user. Mount a volume on /data/media to keep the
-# images: a new named volume takes this directory's owner (docker-compose.yml does so).
+# The working directory stays root-owned. The service writes the local image store,
+# DATA_DIR/media (served at /media; unused with CLOUDINARY_URL), and the worker the search index,
+# DATA_DIR/search, so DATA_DIR is /data and both belong to the service's user. Mount volumes on
+# them to keep them: a new named volume takes its directory's owner (docker-compose.yml does so).
 ENV DATA_DIR=/data
-RUN mkdir -p /data/media && chown -R app:app /data
+RUN mkdir -p /data/search && mkdir -p /data/media && chown -R app:app /data
 WORKDIR /app
 USER app:app
 

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CLIENTS := tests/clients
 NODE_STAMP := $(CLIENTS)/node_modules/.installed-stamp
 
-.PHONY: install clients run serve seed test test-clients check lint-schema schema graphiql-assets bench bench-reads bench-orders bench-payments clean admin recount
+.PHONY: install clients run serve seed test test-clients check lint-schema schema graphiql-assets bench bench-reads bench-orders bench-payments clean admin recount search-rebuild
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
@@ -59,6 +59,10 @@ lint-schema: $(NODE_STAMP)
 ## Count the storefront's product lists again and correct the kept counts (CHECK=1: only compare).
 recount: install
 	$(BIN)/python -m server recount $(if $(CHECK),--check)
+
+## Build the search index again from the products (asks the running worker to, when it holds it).
+search-rebuild: install
+	$(BIN)/python -m server search-rebuild
 
 ## Make EMAIL an admin (creating the account, with ADMIN_PASSWORD or a prompt, if it has none).
 admin: install

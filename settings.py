@@ -62,6 +62,11 @@ class LogFormat(enum.StrEnum):
     JSON = "json"  # one JSON object per line, for log shippers (production)
 
 
+class SearchEngineName(enum.StrEnum):
+    TANTIVY = "tantivy"  # an index on disk, kept by the worker from MongoDB's change stream
+    MONGO = "mongo"  # MongoDB's $text: no index to keep, slow past some thousands of matches
+
+
 class PaymentProviderName(enum.StrEnum):
     RAZORPAY = "razorpay"
     STANDIN = "standin"  # a local stand-in with Razorpay's ids, signatures and webhooks
@@ -132,6 +137,13 @@ class Settings(BaseSettings):
     # MAX_REQUEST_BYTES must leave room for the file and its multipart envelope.
     import_max_bytes: Annotated[int, Field(ge=1024, le=99 * 1024 * 1024)] = 20 * 1024 * 1024
     import_max_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 20_000
+
+    # Product search (README, "Search"). With tantivy, the worker keeps the index under
+    # SEARCH_INDEX_DIR (unset = DATA_DIR/search) from MongoDB's change stream, committing what
+    # changed at most every SEARCH_COMMIT_INTERVAL seconds: how long a change may take to show.
+    search_engine: SearchEngineName = SearchEngineName.TANTIVY
+    search_index_dir: Path | None = None
+    search_commit_interval: Annotated[float, Field(ge=0.05, le=60)] = 1.0
 
     # Cart and shipping. Money settings are decimals in the shop currency; prices include tax.
     cart_max_line_quantity: Annotated[int, Field(ge=1, le=1000)] = 10
@@ -428,6 +440,7 @@ class Settings(BaseSettings):
         "field_suggestions",
         "metrics_token",
         "log_format",
+        "search_index_dir",
         mode="before",
     )
     @classmethod
@@ -562,6 +575,19 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def search_index_path(self) -> Path:
+        """Where the search index lives: SEARCH_INDEX_DIR, else DATA_DIR/search."""
+        return self.search_index_dir or self.data_dir / "search"
+
+    @model_validator(mode="after")
+    def _search_index_not_served(self) -> Settings:
+        # Local images are served from DATA_DIR/media to anyone: an index there could be fetched.
+        index, media = self.search_index_path.resolve(), self.media_dir.resolve()
+        if index == media or media in index.parents:
+            raise ValueError(f"SEARCH_INDEX_DIR must not be inside {media}: it is served at /media")
+        return self
 
     @model_validator(mode="after")
     def _public_url(self) -> Settings:

@@ -21,6 +21,7 @@ from documents.products import unpublish_archived_products
 from documents.reviews import REVIEW_DOCUMENTS, Review
 from documents.reviews.legacy import upgrade_legacy_ratings
 from documents.reviews.model import SAME_FIELDS_INDEXES
+from documents.search_index import SEARCH_INDEX_DOCUMENTS
 from documents.settlement import SETTLEMENT_DOCUMENTS
 
 
@@ -45,6 +46,7 @@ ALL_DOCUMENTS: list[type[Document]] = [
     *SETTLEMENT_DOCUMENTS,
     *REVIEW_DOCUMENTS,
     *CACHE_INVALIDATION_DOCUMENTS,
+    *SEARCH_INDEX_DOCUMENTS,
     AppliedUpgrade,
 ]
 

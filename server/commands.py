@@ -1,5 +1,5 @@
-"""The commerce API's command line: serve, run the job worker, seed, recount, export the schema,
-make admins.
+"""The commerce API's command line: serve, run the job worker, seed, recount, rebuild the search
+index, export the schema, make admins.
 
 Embedded MongoDB and Redis are started (or joined) when no URIs are set.
 """
@@ -58,8 +58,9 @@ from server.app import (
     trusted_documents_of,
 )
 from server.reuse_port import ReusePortSupervisor
+from server.search import rebuild_search_index
 from server.worker import run_worker, start_worker_process, stop_worker_process
-from settings import Settings
+from settings import SearchEngineName, Settings
 
 logger = logging.getLogger("commerce")
 # How long one of the seed's MongoDB operations (a batch of inserts, an index build) may take.
@@ -149,6 +150,27 @@ async def recount(settings: Settings, *, check_only: bool) -> int:
 
 
 _RECOUNT_LINES = 20
+
+
+async def search_rebuild(settings: Settings) -> int:
+    """Build the search index again from the products (README, "Search")."""
+    if settings.search_engine is not SearchEngineName.TANTIVY:
+        print(
+            f"SEARCH_ENGINE={settings.search_engine} keeps no index: there is none to rebuild",
+            file=sys.stderr,
+        )
+        return 2
+    client = connect_mongo(
+        settings.model_copy(update={"mongodb_operation_timeout_seconds": SEED_OPERATION_SECONDS})
+    )
+    try:
+        await init_documents(client, settings)
+        started = time.perf_counter()
+        count = await rebuild_search_index(settings)
+    finally:
+        await client.close()
+    print(f"search index rebuilt: {count} products in {time.perf_counter() - started:.1f}s")
+    return 0
 
 
 def start_embedded_servers(
@@ -354,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     recount_parser.add_argument(
         "--check", action="store_true", help="only compare; exit 1 if any count differs"
     )
+    commands.add_parser("search-rebuild", help="build the search index again from the products")
     commands.add_parser("export-schema", help="write schema.graphql")
     admin = commands.add_parser("create-admin", help="promote an account to admin, or create one")
     admin.add_argument("--email", required=True)
@@ -397,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Seeding and making an admin need only MongoDB; they and a worker are run while `make run`
     # is up: they join its servers rather than fail to start second ones on the same ports.
-    mongo_only = args.command in ("seed", "create-admin", "recount")
+    mongo_only = args.command in ("seed", "create-admin", "recount", "search-rebuild")
     try:
         settings, servers = start_embedded_servers(
             settings, with_redis=not mongo_only, join_running=mongo_only or args.command == "worker"
@@ -416,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(create_admin(settings, args.email, args.name))
         if args.command == "recount":
             return asyncio.run(recount(settings, check_only=args.check))
+        if args.command == "search-rebuild":
+            return asyncio.run(search_rebuild(settings))
         if args.command == "worker":
             return asyncio.run(run_worker(settings, once=args.once))
         if args.command in ("run", "seed"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ from server.app import (
     init_documents,
     refuse_mismatched_redis,
 )
+from server.search import search_follower
 from settings import Settings
 
 logger = logging.getLogger("commerce")
@@ -29,9 +31,9 @@ WORKER_SHUTDOWN_GRACE_SECONDS = 20.0
 
 
 async def run_worker(settings: Settings, *, once: bool = False) -> int:
-    """Run jobs (emails, refunds) and the periodic work (outbox relay, payment sweep) until
-    SIGINT or SIGTERM (jobs under way then get WORKER_SHUTDOWN_GRACE_SECONDS to finish); with
-    `once`, do what is due and return."""
+    """Run jobs (emails, refunds), the periodic work (outbox relay, payment sweep) and the search
+    index's follower until SIGINT or SIGTERM (jobs under way then get
+    WORKER_SHUTDOWN_GRACE_SECONDS to finish); with `once`, do what is due and return."""
     mongo = connect_mongo(settings)
     redis = connect_redis(settings)
     cache_redis = connect_cache_redis(settings, redis)
@@ -49,22 +51,35 @@ async def run_worker(settings: Settings, *, once: bool = False) -> int:
             concurrency=settings.worker_concurrency,
             shutdown_grace_seconds=WORKER_SHUTDOWN_GRACE_SECONDS,
         )
-        if once:
-            ran = await worker.run_until_idle()
-            logger.info("worker: ran %d jobs; nothing else is due", ran)
-            return 0
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        logger.info(
-            "worker: running jobs from the %s queue (%d at a time), outbox relay every %ss; "
-            "Ctrl-C or SIGTERM stops it",
-            outbox.queue.name,
-            settings.worker_concurrency,
-            settings.outbox_relay_interval_seconds,
-        )
-        await worker.run_until_stopped(stop)
+        async with search_follower(settings, services.query_cache) as follower:
+            if once:
+                if follower is not None:
+                    await follower.catch_up()
+                ran = await worker.run_until_idle()
+                logger.info("worker: ran %d jobs; nothing else is due", ran)
+                return 0
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            logger.info(
+                "worker: running jobs from the %s queue (%d at a time), outbox relay every %ss%s; "
+                "Ctrl-C or SIGTERM stops it",
+                outbox.queue.name,
+                settings.worker_concurrency,
+                settings.outbox_relay_interval_seconds,
+                "" if follower is None else ", keeping the search index",
+            )
+            following = None if follower is None else asyncio.create_task(follower.run(stop))
+            try:
+                await worker.run_until_stopped(stop)
+            finally:
+                stop.set()
+                if following is not None:
+                    # A rebuild under way (a million products take minutes) is given up: the
+                    # index keeps its last commit, and the next start rebuilds again.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(following, WORKER_SHUTDOWN_GRACE_SECONDS)
         logger.info("worker: stopped")
         return 0
     finally:

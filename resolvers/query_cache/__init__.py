@@ -12,6 +12,7 @@ from resolvers.query_cache.keys import (
 )
 from resolvers.query_cache.tags import (
     CATALOG_TAG,
+    SEARCH_TAG,
     CacheDependencies,
     category_tags,
     product_tags,
@@ -21,6 +22,7 @@ from resolvers.query_cache.tags import (
 __all__ = [
     "ANONYMOUS_AUDIENCE",
     "CATALOG_TAG",
+    "SEARCH_TAG",
     "CacheDependencies",
     "CacheStatus",
     "EntryRead",

@@ -17,6 +17,11 @@ from documents.reviews import Review
 
 # Every entry depends on this tag too, so bulk changes (imports, category moves) can retire them all.
 CATALOG_TAG = "catalog"
+# Every answer read from the search engine's index depends on this tag too. The index follows the
+# products a moment after their writes, so a search run in between may cache the index's earlier
+# answer: each commit of the index retires this tag (resolvers/search_index.py), and only it, as
+# nothing else reads the index.
+SEARCH_TAG = "products:search"
 
 
 def tag(collection: str, key_field: str, key: object) -> str:
@@ -45,6 +50,10 @@ class CacheDependencies:
     def product_list(self, scope_category_id: ObjectId | None) -> None:
         """A product list over the whole catalog or one (sub)category was read."""
         self.tags.add(_product_list_tag(scope_category_id))
+
+    def search_results(self) -> None:
+        """Product ids were read from the search engine's index."""
+        self.tags.add(SEARCH_TAG)
 
     def product_ratings(self, product_id: ObjectId | None) -> None:
         """A product's rating aggregates were shown."""

@@ -145,6 +145,20 @@ def test_the_api_keeps_its_images_in_a_named_volume_where_the_app_writes_them() 
     assert "USER app:app" in dockerfile
 
 
+def test_the_worker_writes_the_search_index_the_api_reads_in_one_named_volume() -> None:
+    document = compose()
+    data_dir = image_environment()["DATA_DIR"]
+    index = Settings(_env_file=None, data_dir=Path(data_dir)).search_index_path  # type: ignore[call-arg]
+
+    for name in ("worker", "api"):
+        mounts = [volume.split(":") for volume in document["services"][name]["volumes"]]
+        assert [source for source, target, *_ in mounts if target == str(index)] == ["search"]
+    assert "search" in document["volumes"]
+    assert re.search(
+        rf"mkdir -p {index} &&[^\n]* chown -R app:app {data_dir}\n", DOCKERFILE.read_text()
+    )
+
+
 def test_the_compose_settings_pass_production_checks() -> None:
     services = compose()["services"]
     for name in APP_SERVICES:

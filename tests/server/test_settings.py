@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -249,3 +250,18 @@ def test_the_job_queue_uses_jobs_redis_url_else_redis_url() -> None:
 
     assert clustered.job_queue_redis_url == "redis://queue:6379/0"
     assert plain.job_queue_redis_url == "redis://main:6379/0"
+
+
+def test_the_search_index_lives_under_data_dir_unless_set_and_never_in_the_served_media(
+    tmp_path: Path,
+) -> None:
+    default = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    blank = Settings(_env_file=None, data_dir=tmp_path, search_index_dir=" ")  # type: ignore[call-arg]
+    elsewhere = Settings(_env_file=None, search_index_dir=tmp_path / "index")  # type: ignore[call-arg]
+
+    assert default.search_index_path == blank.search_index_path == tmp_path / "search"
+    assert elsewhere.search_index_path == tmp_path / "index"
+    with pytest.raises(ValidationError, match="SEARCH_INDEX_DIR must not be inside"):
+        Settings(_env_file=None, data_dir=tmp_path, search_index_dir=tmp_path / "media" / "i")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="search_commit_interval"):
+        Settings(_env_file=None, search_commit_interval=0)  # type: ignore[call-arg]

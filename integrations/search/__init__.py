@@ -1,0 +1,1 @@
+"""Product search engines (issue: search at a million products); see `engine.py`."""

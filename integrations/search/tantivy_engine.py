@@ -1,0 +1,359 @@
+"""`TantivySearch`: the search engine on a Tantivy index in a local directory.
+
+The index lives in `<directory>/v<SCHEMA_VERSION>/`, beside `state.json` (the schema version and
+the change stream's resume point of the last commit). Tantivy's commit takes no payload, so the
+state is written (atomically, by rename) right after each commit: a crash between the two leaves
+an older resume point, and replaying changes that are already in the index is harmless (upserts
+and deletes by id).
+
+One process opens the index `writable` (the follower; Tantivy's lock file refuses a second
+writer); any number open it to read. A reader checks the index's meta file before each request
+and reloads when a commit changed it, so it sees a commit from its next request on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import tantivy
+from tantivy import Occur, Query
+
+from integrations.search import tantivy_paging as paging
+from integrations.search import tantivy_queries as queries
+from integrations.search import tantivy_schema as fields
+from integrations.search.engine import (
+    Position,
+    SearchDocument,
+    SearchEngine,
+    SearchEngineUnavailableError,
+    SearchHit,
+    SearchOrder,
+    SearchPage,
+    SearchRequest,
+    Suggestion,
+    SuggestionKind,
+)
+from integrations.search.tantivy_facets import facet_counts
+from integrations.search.tantivy_highlight import highlights
+
+T = TypeVar("T")
+
+STATE_FILE = "state.json"
+META_FILE = "meta.json"
+DEFAULT_WRITER_HEAP_BYTES = 128_000_000
+# Each kind of suggestion gets at least this share of the list when it has enough.
+SUGGESTION_SHARE = 4
+
+
+class IndexFound(enum.StrEnum):
+    """What a writer found when it opened the directory (`TantivySearch.found`)."""
+
+    CURRENT = "current"  # an index of this schema version, committed at least once
+    MISSING = "missing"  # none (or never committed): created empty
+    OTHER_SCHEMA = "other_schema"  # only another version's: created empty beside it
+
+
+class SearchIndexLockedError(Exception):
+    """Another process holds the index's writer lock (a follower is running)."""
+
+
+class TantivySearch:
+    """The `SearchEngine` on Tantivy. Open it with `TantivySearch.open`."""
+
+    name = "tantivy"
+
+    def __init__(self, directory: Path, *, writable: bool, writer_heap_bytes: int) -> None:
+        self._root = directory
+        self._directory = directory / f"v{fields.SCHEMA_VERSION}"
+        self._schema = fields.build_schema()
+        self._index: tantivy.Index | None = None
+        self._meta_stamp: tuple[int, int, int] | None = None
+        self._writer: tantivy.IndexWriter | None = None
+        self._reader_lock = threading.Lock()
+        self._writer_lock = threading.Lock()
+        self.found = IndexFound.CURRENT
+        if writable:
+            self._open_writer(writer_heap_bytes)
+
+    @classmethod
+    async def open(
+        cls,
+        directory: Path,
+        *,
+        writable: bool = False,
+        writer_heap_bytes: int = DEFAULT_WRITER_HEAP_BYTES,
+    ) -> TantivySearch:
+        """A reader, or the writer (which creates the index when it finds none of this schema
+        version: `found` says which, and `resume_point()` is then None, so the follower
+        rebuilds). Raises `SearchIndexLockedError` when another writer holds the index."""
+        return await asyncio.to_thread(
+            cls, directory, writable=writable, writer_heap_bytes=writer_heap_bytes
+        )
+
+    def _open_writer(self, heap_bytes: int) -> None:
+        # Built: committed at least once (the state is written after each commit).
+        if not (self._directory / STATE_FILE).exists():
+            others = [p for p in _versions(self._root) if p != self._directory]
+            self.found = IndexFound.OTHER_SCHEMA if others else IndexFound.MISSING
+            self._directory.mkdir(parents=True, exist_ok=True)
+        index = tantivy.Index(self._schema, str(self._directory), reuse=True)
+        fields.register_analyzers(index)
+        index.config_reader(reload_policy="Manual")
+        try:
+            self._writer = index.writer(heap_size=heap_bytes, num_threads=1)
+        except ValueError as error:
+            if "lock" in str(error).lower():
+                raise SearchIndexLockedError(f"{self._directory}: {error}") from error
+            raise
+        self._index = index
+        self._meta_stamp = self._stamp()
+
+    # Reading.
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            stat = (self._directory / META_FILE).stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+    def _searcher(self) -> tantivy.Searcher:
+        """The latest committed index: one stat of its meta file per request. An index is
+        there to read once it has been committed (built) at least once."""
+        with self._reader_lock:
+            stamp = self._stamp()
+            if self._index is None:
+                if stamp is None or not (self._directory / STATE_FILE).exists():
+                    raise SearchEngineUnavailableError(f"no search index in {self._directory}")
+                index = tantivy.Index.open(str(self._directory))
+                fields.register_analyzers(index)
+                index.config_reader(reload_policy="Manual")
+                self._index, self._meta_stamp = index, stamp
+            elif self.found is not IndexFound.CURRENT:
+                raise SearchEngineUnavailableError(f"{self._directory} is not built yet")
+            elif stamp is not None and stamp != self._meta_stamp:
+                self._index.reload()
+                self._meta_stamp = stamp
+            return self._index.searcher()
+
+    async def search(self, request: SearchRequest) -> SearchPage:
+        return await _run(self._search, request)
+
+    def _search(self, request: SearchRequest) -> SearchPage:
+        searcher = self._searcher()
+        words = queries.query_words(searcher, request.text)
+        text = queries.text_query(self._schema, words)
+        filters = queries.filter_queries(self._schema, request.filters)
+        query = queries.all_of(list(filters.values()), text)
+        want = request.limit + 1
+        if request.order is SearchOrder.RELEVANCE:
+            found, total = paging.relevance_page(
+                searcher, query, request.after, want, count=request.with_total
+            )
+        else:
+            found, total = paging.field_page(
+                searcher,
+                self._schema,
+                query,
+                request.order,
+                descending=request.descending,
+                after=request.after,
+                want=want,
+                count=request.with_total,
+            )
+        page = found[: request.limit]
+        facets = None
+        if request.facet_price_bands is not None:
+            facets = facet_counts(searcher, text, filters, request.facet_price_bands)
+        hits = []
+        for hit in page:
+            marked = {}
+            if request.with_highlights and words:
+                stored = searcher.doc(hit.address)
+                marked = highlights(
+                    str(stored.get_first(fields.NAME) or ""),
+                    str(stored.get_first(fields.DESCRIPTION) or ""),
+                    words,
+                )
+            hits.append(SearchHit(hit.id, Position(hit.value, hit.id), marked))
+        return SearchPage(
+            hits=hits, has_more=len(found) > request.limit, total=total, facets=facets
+        )
+
+    async def suggest(self, prefix: str, limit: int) -> list[Suggestion]:
+        return await _run(self._suggest, prefix, limit)
+
+    def _suggest(self, prefix: str, limit: int) -> list[Suggestion]:
+        words = fields.PLAIN_ANALYZER.analyze(prefix)
+        if not words or limit <= 0:
+            return []
+        searcher = self._searcher()
+        key = " ".join(words)
+        categories = [
+            Suggestion(SuggestionKind.CATEGORY, display, id_)
+            for id_, display in _suggested_terms(searcher, fields.CATEGORY_SUGGEST, key, limit)
+        ]
+        brands = [
+            Suggestion(SuggestionKind.BRAND, display, None)
+            for _, display in _suggested_terms(searcher, fields.BRAND_SUGGEST, key, limit)
+        ]
+        products = self._product_suggestions(searcher, words, limit)
+        share = max(1, limit // SUGGESTION_SHARE)
+        first = categories[:share] + brands[:share]
+        rest = products + categories[share:] + brands[share:]
+        return (first + rest)[:limit]
+
+    def _product_suggestions(
+        self, searcher: tantivy.Searcher, words: list[str], limit: int
+    ) -> list[Suggestion]:
+        """Names with every word, the last as a prefix (typos allowed from 4 letters), best
+        rated and in stock first, each name once."""
+        clauses = []
+        for position, word in enumerate(words):
+            last = position == len(words) - 1
+            exact = Query.fuzzy_term_query(self._schema, fields.NAME_WORDS, word, 0, prefix=last)
+            distance = queries.typo_distance(word)
+            loose = Query.fuzzy_term_query(
+                self._schema, fields.NAME_WORDS, word, distance, prefix=last
+            )
+            clauses.append(
+                Query.disjunction_max_query(
+                    [Query.const_score_query(exact, 2.0), Query.const_score_query(loose, 1.0)]
+                )
+            )
+        query = Query.boolean_query([(Occur.Must, clause) for clause in clauses])
+        found = searcher.search(
+            query, limit=limit * SUGGESTION_SHARE, count=False, weight_by_field=fields.STATIC_RANK
+        ).hits
+        ids = paging.hit_ids(searcher, [address for _, address in found])
+        suggestions: list[Suggestion] = []
+        seen: set[str] = set()
+        for (_, address), id_ in zip(found, ids, strict=True):
+            name = str(searcher.doc(address).get_first(fields.NAME) or "")
+            if name.casefold() not in seen:
+                seen.add(name.casefold())
+                suggestions.append(Suggestion(SuggestionKind.PRODUCT, name, id_))
+        return suggestions[:limit]
+
+    # Writing (the writer only).
+
+    def _writing(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            raise RuntimeError("this TantivySearch was opened to read only")
+        return self._writer
+
+    async def upsert(self, documents: list[SearchDocument]) -> None:
+        """Raises ValueError, writing none of them, if an id is not an ObjectId in hex."""
+        await _run(self._upsert, documents)
+
+    def _upsert(self, documents: list[SearchDocument]) -> None:
+        built = [fields.to_document(document) for document in documents]
+        with self._writer_lock:
+            writer = self._writing()
+            for document, tantivy_document in zip(documents, built, strict=True):
+                writer.delete_documents_by_term(fields.ID, document.id)
+                writer.add_document(tantivy_document)
+
+    async def delete(self, ids: list[str]) -> None:
+        await _run(self._delete, ids)
+
+    def _delete(self, ids: list[str]) -> None:
+        with self._writer_lock:
+            writer = self._writing()
+            for id_ in ids:
+                writer.delete_documents_by_term(fields.ID, id_)
+
+    async def clear(self) -> None:
+        await _run(self._clear)
+
+    def _clear(self) -> None:
+        with self._writer_lock:
+            self._writing().delete_all_documents()
+
+    async def commit(self, resume_point: str | None) -> None:
+        await _run(self._commit, resume_point)
+
+    def _commit(self, resume_point: str | None) -> None:
+        with self._writer_lock:
+            self._writing().commit()
+            state = {"schema_version": fields.SCHEMA_VERSION, "resume_point": resume_point}
+            temporary = self._directory / f"{STATE_FILE}.tmp"
+            temporary.write_text(json.dumps(state))
+            os.replace(temporary, self._directory / STATE_FILE)
+            if self.found is not IndexFound.CURRENT:
+                # The first commit of this version: the older versions' indexes go.
+                for other in _versions(self._root):
+                    if other != self._directory:
+                        shutil.rmtree(other, ignore_errors=True)
+                self.found = IndexFound.CURRENT
+        with self._reader_lock:
+            assert self._index is not None
+            self._index.reload()
+            self._meta_stamp = self._stamp()
+
+    async def resume_point(self) -> str | None:
+        return await _run(self._resume_point)
+
+    def _resume_point(self) -> str | None:
+        try:
+            state = json.loads((self._directory / STATE_FILE).read_text())
+        except FileNotFoundError:
+            return None
+        if state.get("schema_version") != fields.SCHEMA_VERSION:
+            return None
+        point = state.get("resume_point")
+        return str(point) if point is not None else None
+
+    async def close(self) -> None:
+        await _run(self._close)
+
+    def _close(self) -> None:
+        with self._writer_lock:
+            if self._writer is not None:
+                # Uncommitted writes are dropped; the lock goes once merges finish.
+                self._writer.rollback()
+                self._writer.wait_merging_threads()
+                self._writer = None
+        with self._reader_lock:
+            self._index = None
+
+
+def _suggested_terms(
+    searcher: tantivy.Searcher, field: str, key: str, limit: int
+) -> list[tuple[str, str]]:
+    """(extra, display) of the suggestion terms starting with `key`, most products first, each
+    once; only terms of live products count."""
+    terms = searcher.terms_with_prefix(field, key, filter_query=Query.all_query())
+    found: dict[tuple[str, str], int] = {}
+    for term, count in terms:
+        if count <= 0:
+            continue
+        _, extra, display = term.split(fields.SUGGEST_SEPARATOR, 2)
+        # A name keyed by two of its words that both match counts once.
+        found[(extra, display)] = max(found.get((extra, display), 0), count)
+    ranked = sorted(found.items(), key=lambda item: (-item[1], item[0][1]))
+    return [pair for pair, _ in ranked[:limit]]
+
+
+def _versions(root: Path) -> list[Path]:
+    """The index directories of every schema version under `root`."""
+    return [path for path in root.glob("v*") if path.name[1:].isdigit()]
+
+
+async def _run(function: Callable[..., T], *args: object) -> T:
+    # In a thread: at 100,000 products a search takes 0.2-1.5 ms and grows with its matches
+    # (several ms at a million), past what one request may hold the event loop; Tantivy works
+    # outside the GIL meanwhile. The thread costs ~0.25 ms a call.
+    return await asyncio.to_thread(function, *args)
+
+
+# mypy holds the class to the interface here.
+_CONFORMS: type[SearchEngine] = TantivySearch

@@ -1,0 +1,115 @@
+"""Facet counts for filter UIs from Tantivy aggregations.
+
+Disjunctive: each facet counts with the text and every filter but its own, so a shopper who
+chose a brand still sees how many products the other brands would give. Facets whose own filter
+is not set share one aggregation over the fully filtered query; each set one needs its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import tantivy
+
+from integrations.search import tantivy_queries as queries
+from integrations.search import tantivy_schema as fields
+from integrations.search.engine import FacetCount, Facets, PriceBand
+
+BRAND_FACET_SIZE = 20
+CATEGORY_FACET_SIZE = 100
+RATING_LEVELS = (4, 3, 2, 1)
+
+BRANDS, CATEGORIES, PRICES, RATINGS = "brands", "categories", "price_bands", "ratings"
+# The filter each facet leaves out of its own counts.
+OWN_FILTER = {
+    BRANDS: queries.BRAND_KEY,
+    CATEGORIES: queries.CATEGORY_KEY,
+    PRICES: queries.PRICE_KEY,
+    RATINGS: queries.RATING_KEY,
+}
+
+
+def _aggregation(facet: str, bands: tuple[PriceBand, ...]) -> dict[str, Any]:
+    if facet == BRANDS:
+        return {BRANDS: {"terms": {"field": fields.BRAND, "size": BRAND_FACET_SIZE}}}
+    if facet == CATEGORIES:
+        return {CATEGORIES: {"terms": {"field": fields.CATEGORY_ID, "size": CATEGORY_FACET_SIZE}}}
+    if facet == RATINGS:
+        # Tantivy's ranges may not overlap: one bucket per level, added up from the top.
+        levels = sorted(RATING_LEVELS)
+        ranges = [{"from": low, "to": high} for low, high in itertools.pairwise(levels)]
+        return {
+            RATINGS: {"range": {"field": fields.RATING, "ranges": [*ranges, {"from": levels[-1]}]}}
+        }
+    # The request's bands may overlap: one aggregation each.
+    return {
+        f"{PRICES}_{number}": {
+            "range": {"field": fields.FINAL_PRICE, "ranges": [_band_range(band)]}
+        }
+        for number, band in enumerate(bands)
+    }
+
+
+def _band_range(band: PriceBand) -> dict[str, int]:
+    return {"from": band.min} if band.max is None else {"from": band.min, "to": band.max}
+
+
+def _terms(result: dict[str, Any]) -> tuple[FacetCount, ...]:
+    counts = [
+        FacetCount(str(bucket["key"]), int(bucket["doc_count"])) for bucket in result["buckets"]
+    ]
+    return tuple(sorted(counts, key=lambda count: (-count.count, count.value)))
+
+
+def _band_label(band: PriceBand) -> str:
+    return f"{band.min}-" if band.max is None else f"{band.min}-{band.max}"
+
+
+def _bucket_count(result: dict[str, Any], wanted: dict[str, int]) -> int:
+    for bucket in result["buckets"]:
+        if bucket.get("from") == wanted.get("from") and bucket.get("to") == wanted.get("to"):
+            return int(bucket["doc_count"])
+    return 0
+
+
+def _ratings(result: dict[str, Any]) -> tuple[FacetCount, ...]:
+    at_least = {level: 0 for level in RATING_LEVELS}
+    for bucket in result["buckets"]:
+        start = bucket.get("from")
+        for level in RATING_LEVELS:
+            if start is not None and start >= level:
+                at_least[level] += int(bucket["doc_count"])
+    return tuple(FacetCount(str(level), at_least[level]) for level in RATING_LEVELS)
+
+
+def facet_counts(
+    searcher: tantivy.Searcher,
+    text: tantivy.Query,
+    filters: dict[queries.FilterKey, tantivy.Query],
+    bands: tuple[PriceBand, ...],
+) -> Facets:
+    """The four facets' counts, in as few aggregations as the set filters allow."""
+    by_left_out: dict[str | None, list[str]] = {}
+    for facet in (BRANDS, CATEGORIES, PRICES, RATINGS):
+        own = OWN_FILTER[facet]
+        by_left_out.setdefault(own if own in filters else None, []).append(facet)
+    results: dict[str, Any] = {}
+    for left_out, facets in by_left_out.items():
+        query = queries.all_of([q for key, q in filters.items() if key != left_out], text)
+        specification: dict[str, Any] = {}
+        for facet in facets:
+            specification.update(_aggregation(facet, bands))
+        if specification:
+            results.update(searcher.aggregate(query, specification))
+    return Facets(
+        brands=_terms(results[BRANDS]),
+        categories=_terms(results[CATEGORIES]),
+        price_bands=tuple(
+            FacetCount(
+                _band_label(band), _bucket_count(results[f"{PRICES}_{n}"], _band_range(band))
+            )
+            for n, band in enumerate(bands)
+        ),
+        ratings=_ratings(results[RATINGS]),
+    )

@@ -1,0 +1,85 @@
+"""Highlights: the words of a hit's name and description that matched, as character ranges.
+
+Tantivy's SnippetGenerator marks only the terms a query lists, so the typo and prefix matches
+("hedphones" for "Headphones", the point of those features) would go unmarked, and it counts
+in UTF-8 bytes. Here a stored field is split by the index's analyser (which keeps character
+offsets) and each word is matched as the query matched it: same stem, within the word's typo
+distance, or starting with the last word.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from integrations.search import tantivy_schema as fields
+from integrations.search.engine import Highlight
+from integrations.search.tantivy_queries import QueryWord
+
+DESCRIPTION_FRAGMENT_CHARS = 160
+LEAD_CHARS = 30  # context kept before a description's first match
+
+
+def edit_distance(left: str, right: str, limit: int) -> int:
+    """Levenshtein distance with a swap of neighbours costing 1 (as Tantivy's fuzzy terms),
+    or `limit + 1` once it is sure to exceed `limit`."""
+    if abs(len(left) - len(right)) > limit:
+        return limit + 1
+    previous_row: list[int] = []
+    row = list(range(len(right) + 1))
+    for i, left_char in enumerate(left, 1):
+        before, previous_row, row = previous_row, row, [i] + [0] * len(right)
+        for j, right_char in enumerate(right, 1):
+            cost = 0 if left_char == right_char else 1
+            row[j] = min(previous_row[j] + 1, row[j - 1] + 1, previous_row[j - 1] + cost)
+            if i > 1 and j > 1 and left_char == right[j - 2] and left[i - 2] == right_char:
+                row[j] = min(row[j], before[j - 2] + 1)
+        if min(row) > limit:
+            return limit + 1
+    return row[-1]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _matches(token: str, words: tuple[QueryWord, ...]) -> bool:
+    # Remembered: the same words recur across a page's hits (and the next request's).
+    stem = fields.stem(token)
+    for word in words:
+        if stem == word.stem:
+            return True
+        if word.typos and edit_distance(token, word.word, word.typos) <= word.typos:
+            return True
+        if word.prefix:
+            head = token[: len(word.word)]
+            if edit_distance(head, word.word, word.typos) <= word.typos:
+                return True
+    return False
+
+
+def highlight(text: str, words: list[QueryWord], *, fragment_chars: int | None) -> Highlight | None:
+    """The fragment of `text` around its matches (all of it when `fragment_chars` is None) and
+    their ranges in it; None when no word matched."""
+    tokens = fields.PLAIN_ANALYZER.pre_tokenize(text).tokens
+    asked = tuple(words)
+    ranges = [
+        (token.char_offset_from, token.char_offset_to)
+        for token in tokens
+        if _matches(token.text, asked)
+    ]
+    if not ranges:
+        return None
+    start, end = 0, len(text)
+    if fragment_chars is not None and len(text) > fragment_chars:
+        start = max(0, ranges[0][0] - LEAD_CHARS)
+        # Begin at a word: after the last space before the start.
+        space = text.rfind(" ", 0, start)
+        start = 0 if start == 0 or space < 0 else space + 1
+        end = min(len(text), start + fragment_chars)
+    inside = tuple((begin - start, finish - start) for begin, finish in ranges if finish <= end)
+    return Highlight(fragment=text[start:end], ranges=inside)
+
+
+def highlights(name: str, description: str, words: list[QueryWord]) -> dict[str, Highlight]:
+    found = {
+        "name": highlight(name, words, fragment_chars=None),
+        "description": highlight(description, words, fragment_chars=DESCRIPTION_FRAGMENT_CHARS),
+    }
+    return {field: value for field, value in found.items() if value is not None}

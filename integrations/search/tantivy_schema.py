@@ -1,0 +1,193 @@
+"""The Tantivy index's fields, text analysers and documents (see `tantivy_engine.py`).
+
+A product is indexed three ways: its words stemmed per field (name, brand, category names,
+description) for exact matches with field boosts; its title words unstemmed (`name_words`,
+`label_words`) for typo-tolerant and prefix matches; and its filter and order values as fast
+fields. Change anything here that changes what is stored and `SCHEMA_VERSION` goes up: an
+index of another version is rebuilt rather than read.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import UTC, datetime, timedelta
+
+import tantivy
+
+from integrations.search.engine import SearchDocument
+
+# Kept beside the index (tantivy_engine.py): an index of another version is rebuilt.
+SCHEMA_VERSION = 1
+
+ID = "id"  # raw hex: deletes by term, and the order of ties (a text fast field)
+ID_HIGH = "id_high"  # the id's first 8 bytes, and its last 4: "after this id" as ranges
+ID_LOW = "id_low"
+NAME = "name"
+DESCRIPTION = "description"
+BRAND_TEXT = "brand_text"
+CATEGORY_TEXT = "category_text"
+NAME_WORDS = "name_words"
+LABEL_WORDS = "label_words"  # brand and category names
+BRAND = "brand"
+CATEGORY_ID = "category_id"
+SUBCATEGORY_ID = "subcategory_id"
+BRAND_SUGGEST = "brand_suggest"
+CATEGORY_SUGGEST = "category_suggest"
+FINAL_PRICE = "final_price"
+IN_STOCK = "in_stock"
+RATING = "rating_average"
+CREATED_AT = "created_at_ms"
+STATIC_RANK = "static_rank"
+
+STEMMED = "en_stem"
+PLAIN = "plain"
+MAX_WORD_LENGTH = 40
+# Separates a suggestion's lowercased key from what it shows ("sony\x1fSony").
+SUGGEST_SEPARATOR = "\x1f"
+
+
+# Words are runs of letters or of digits: "16GB" is "16 gb", as names write "16 GB".
+WORD_PATTERN = r"[0-9]+|[^\W\d_]+"
+
+
+def _analyzer(*, stem: bool) -> tantivy.TextAnalyzer:
+    builder = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(WORD_PATTERN))
+        .filter(tantivy.Filter.remove_long(MAX_WORD_LENGTH))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+    )
+    if stem:
+        builder = builder.filter(tantivy.Filter.stemmer("english"))
+    return builder.build()
+
+
+STEMMED_ANALYZER = _analyzer(stem=True)
+PLAIN_ANALYZER = _analyzer(stem=False)
+
+
+def build_schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field(ID, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+    builder.add_unsigned_field(ID_HIGH, fast=True)
+    builder.add_unsigned_field(ID_LOW, fast=True)
+    for name, stored in ((NAME, True), (DESCRIPTION, True), (BRAND_TEXT, False)):
+        builder.add_text_field(name, stored=stored, tokenizer_name=STEMMED, index_option="basic")
+    builder.add_text_field(CATEGORY_TEXT, tokenizer_name=STEMMED, index_option="basic")
+    for name in (NAME_WORDS, LABEL_WORDS):
+        builder.add_text_field(name, tokenizer_name=PLAIN, index_option="basic")
+    for name in (BRAND, CATEGORY_ID, SUBCATEGORY_ID):
+        builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    for name in (BRAND_SUGGEST, CATEGORY_SUGGEST):
+        builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field(FINAL_PRICE, fast=True)
+    builder.add_boolean_field(IN_STOCK, indexed=True, fast=True)
+    builder.add_float_field(RATING, fast=True)
+    builder.add_integer_field(CREATED_AT, fast=True)
+    builder.add_float_field(STATIC_RANK, fast=True)
+    return builder.build()
+
+
+def register_analyzers(index: tantivy.Index) -> None:
+    """Every `tantivy.Index` object needs them before it indexes or searches."""
+    index.register_tokenizer(STEMMED, STEMMED_ANALYZER)
+    index.register_tokenizer(PLAIN, PLAIN_ANALYZER)
+
+
+@functools.lru_cache(maxsize=65_536)
+def stem(word: str) -> str:
+    """The stemmed form of one plain word (a shop's words are few: worth remembering)."""
+    return (STEMMED_ANALYZER.analyze(word) or [word])[0]
+
+
+def normalize(text: str) -> str:
+    """Lowercased, accents folded, words joined by one space: how suggestions are keyed."""
+    return " ".join(PLAIN_ANALYZER.analyze(text))
+
+
+_OBJECT_ID = re.compile("[0-9a-f]{24}")
+
+
+def split_id(id_: str) -> tuple[int, int]:
+    """An ObjectId's 24 hex digits as two integers that order like the hex string."""
+    if _OBJECT_ID.fullmatch(id_) is None:
+        raise ValueError(f"not an ObjectId in hex: {id_!r}")
+    value = int(id_, 16)
+    return value >> 32, value & 0xFFFFFFFF
+
+
+def join_id(high: int, low: int) -> str:
+    return f"{(high << 32) | low:024x}"
+
+
+def epoch_milliseconds(value: datetime) -> int:
+    """MongoDB hands back naive datetimes in UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // timedelta(milliseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def static_rank(document: SearchDocument) -> float:
+    """A product's own share of its relevance score, independent of the rest of the index (so
+    relevance scores, and pages by them, stay put when other products change).
+
+    Searches multiply text scores by log2(2 + rank): factors from 1.0 to ~1.07, so among equal
+    text matches the products in stock and better rated come first, and the id's low bits
+    (the ObjectId's counter) spread the rest apart, leaving few exact ties to order by id."""
+    factor = (
+        1.0
+        + 0.04 * document.in_stock
+        + 0.02 * min(max(document.rating_average, 0.0), 5.0) / 5
+        + 0.01 * (int(document.id[-4:], 16) / 0xFFFF)
+    )
+    return float(2.0**factor - 2.0)
+
+
+def _suggest_keys(names: list[tuple[str, str]]) -> list[str]:
+    """Each (display, extra) keyed by every word onward: "Smart Home" by "smart home" and by
+    "home", so a prefix of any of its words finds it."""
+    keys: list[str] = []
+    for display, extra in names:
+        words = normalize(display).split(" ")
+        for start in range(len(words)):
+            key = " ".join(words[start:])
+            if key:
+                keys.append(SUGGEST_SEPARATOR.join((key, extra, display)))
+    return keys
+
+
+def to_document(document: SearchDocument) -> tantivy.Document:
+    high, low = split_id(document.id)
+    doc = tantivy.Document()
+    doc.add_text(ID, document.id)
+    doc.add_unsigned(ID_HIGH, high)
+    doc.add_unsigned(ID_LOW, low)
+    doc.add_text(NAME, document.name)
+    doc.add_text(DESCRIPTION, document.description)
+    doc.add_text(BRAND_TEXT, document.brand)
+    doc.add_text(NAME_WORDS, document.name)
+    doc.add_text(LABEL_WORDS, document.brand)
+    doc.add_text(BRAND, document.brand)
+    doc.add_text(CATEGORY_ID, document.category_id)
+    if document.subcategory_id is not None:
+        doc.add_text(SUBCATEGORY_ID, document.subcategory_id)
+    for category_name in document.category_names:
+        doc.add_text(CATEGORY_TEXT, category_name)
+        doc.add_text(LABEL_WORDS, category_name)
+    for key in _suggest_keys([(document.brand, "")]):
+        doc.add_text(BRAND_SUGGEST, key)
+    category_ids = (document.category_id, document.subcategory_id)
+    for key in _suggest_keys(
+        [(n, i) for n, i in zip(document.category_names, category_ids, strict=False) if i]
+    ):
+        doc.add_text(CATEGORY_SUGGEST, key)
+    doc.add_integer(FINAL_PRICE, document.final_price)
+    doc.add_boolean(IN_STOCK, document.in_stock)
+    doc.add_float(RATING, document.rating_average)
+    doc.add_integer(CREATED_AT, epoch_milliseconds(document.created_at))
+    doc.add_float(STATIC_RANK, static_rank(document))
+    return doc

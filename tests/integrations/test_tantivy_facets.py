@@ -1,0 +1,127 @@
+"""The Tantivy engine's facet counts, highlights and suggestions."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from integrations.search.engine import (
+    FacetCount,
+    PriceBand,
+    SearchFilters,
+    SearchRequest,
+    Suggestion,
+    SuggestionKind,
+)
+from integrations.search.tantivy_engine import TantivySearch
+from tests.integrations.tantivy_catalog import (
+    AUDIO,
+    CATALOG,
+    HEADPHONES,
+    number,
+)
+
+
+async def test_facets_count_with_every_other_filter(engine: TantivySearch) -> None:
+    bands = (PriceBand(0, 5000), PriceBand(5000, None), PriceBand(4999, 5000))
+    request = SearchRequest(
+        "",
+        filters=SearchFilters(brand="Sony", in_stock=True, price_max=5000),
+        facet_price_bands=bands,
+    )
+
+    page = await engine.search(request)
+
+    assert [number(hit.id) for hit in page.hits] == [5]
+    assert page.facets is not None
+    # Brands: in stock and up to 5000, any brand.
+    assert page.facets.brands == (
+        FacetCount("Acme", 2),
+        FacetCount("Logitech", 1),
+        FacetCount("Sony", 1),
+    )
+    assert page.facets.categories == (FacetCount(AUDIO, 1),)  # Sony, in stock, up to 5000
+    # Prices: Sony and in stock, any price.
+    assert page.facets.price_bands == (
+        FacetCount("0-5000", 1),
+        FacetCount("5000-", 1),
+        FacetCount("4999-5000", 1),
+    )
+    assert page.facets.ratings == (
+        FacetCount("4", 1),
+        FacetCount("3", 1),
+        FacetCount("2", 1),
+        FacetCount("1", 1),
+    )
+
+
+async def test_facets_with_text_and_no_filters(engine: TantivySearch) -> None:
+    request = SearchRequest("headphones", facet_price_bands=(PriceBand(0, 5000),))
+
+    page = await engine.search(request)
+
+    assert page.facets is not None
+    assert page.facets.brands == (
+        FacetCount("Sony", 3),
+        FacetCount("Acme", 1),
+        FacetCount("Razer", 1),
+    )
+    assert page.facets.categories == (FacetCount(AUDIO, 5),)
+    assert page.facets.price_bands == (FacetCount("0-5000", 3),)
+    # Ratings 4.5, 3.5, 2.0, 4.5, 0.0 (no reviews counts at no level).
+    assert [count.count for count in page.facets.ratings] == [2, 3, 4, 4]
+
+
+async def test_highlights_mark_exact_typo_and_prefix_matches(engine: TantivySearch) -> None:
+    page = await engine.search(SearchRequest("wireles headph", with_highlights=True))
+
+    (hit,) = page.hits
+    assert number(hit.id) == 1
+    name = hit.highlights["name"]
+    assert name.fragment == "Wireless Headphones"
+    assert name.ranges == ((0, 8), (9, 19))
+    description = hit.highlights["description"]
+    assert description.fragment == "Over-ear headphones with noise cancelling"
+    assert description.ranges == ((9, 19),)
+
+
+async def test_long_descriptions_are_cut_around_the_first_match(engine: TantivySearch) -> None:
+    text = "word " * 60 + "Cancels noise. " + "more " * 60
+    await engine.upsert([dataclasses.replace(CATALOG[0], description=text)])
+    await engine.commit(None)
+
+    page = await engine.search(SearchRequest("cancels", with_highlights=True))
+
+    description = page.hits[0].highlights["description"]
+    assert len(description.fragment) <= 160
+    (start, end), *_ = description.ranges
+    assert description.fragment[start:end] == "Cancels"
+    assert "name" not in page.hits[0].highlights
+
+
+async def test_suggestions(engine: TantivySearch) -> None:
+    assert await engine.suggest("head", 4) == [
+        Suggestion(SuggestionKind.CATEGORY, "Headphones", HEADPHONES),
+        Suggestion(SuggestionKind.PRODUCT, "Wireless Headphones", CATALOG[0].id),
+        Suggestion(SuggestionKind.PRODUCT, "Headphone Stand", CATALOG[3].id),
+        Suggestion(SuggestionKind.PRODUCT, "Gaming Headset", CATALOG[6].id),
+    ]
+    assert await engine.suggest("LOGI", 3) == [Suggestion(SuggestionKind.BRAND, "Logitech", None)]
+    # A word of a longer name, and a typo from four letters.
+    assert await engine.suggest("pro", 5) == [
+        Suggestion(SuggestionKind.PRODUCT, "Wired Headphones Pro", CATALOG[2].id)
+    ]
+    assert [s.text for s in await engine.suggest("mechanical keyb", 5)] == ["Mechanical Keyboard"]
+    assert [s.text for s in await engine.suggest("keybo", 5)] == [
+        "Keyboards",
+        "Mechanical Keyboard",
+    ]
+    assert [s.text for s in await engine.suggest("kyeboard", 5)] == ["Mechanical Keyboard"]
+    assert await engine.suggest("  ", 5) == []
+
+
+async def test_deleted_products_leave_the_suggestions(engine: TantivySearch) -> None:
+    await engine.delete([CATALOG[5].id])
+    await engine.commit(None)
+
+    assert await engine.suggest("keyb", 5) == []
+    assert await engine.suggest("mech", 5) == []

@@ -1,0 +1,203 @@
+"""The Tantivy engine's matching, filters, orders and pages, on a real index in a temporary
+directory (no servers)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from integrations.search import tantivy_paging
+from integrations.search.engine import (
+    SearchFilters,
+    SearchOrder,
+    SearchRequest,
+    SearchTooDeepError,
+)
+from integrations.search.tantivy_engine import TantivySearch
+from tests.integrations.tantivy_catalog import (
+    ACCESSORIES,
+    AUDIO,
+    BY_ID,
+    CABLES,
+    COMPUTERS,
+    HEADPHONES,
+    KEYBOARDS,
+    all_pages,
+    expected_order,
+    found,
+    number,
+    product,
+)
+
+
+async def test_name_matches_rank_above_category_and_description_matches(
+    engine: TantivySearch,
+) -> None:
+    ids = await found(engine, "headphones")
+
+    # Named headphones (the in-stock, well rated one first), then a headset of the category,
+    # then a speaker whose description mentions them.
+    assert ids[0] == 1
+    assert set(ids[:3]) == {1, 3, 4}
+    assert ids[3:] == [7, 5]
+
+
+async def test_among_equal_matches_a_product_in_stock_comes_first(engine: TantivySearch) -> None:
+    twin = dataclasses.replace(BY_ID[f"{2:024x}"], id=f"{9:024x}", in_stock=False)
+    await engine.upsert([twin])
+    await engine.commit(None)
+
+    assert await found(engine, "mouse") == [2, 9]
+
+
+async def test_every_word_must_match(engine: TantivySearch) -> None:
+    assert await found(engine, "wireless mouse") == [2]
+    assert await found(engine, "wireless keyboard") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("wireles hedphones", [1]),  # one typo in each word
+        ("hedphnes sony", [1, 3]),  # two typos from 8 letters
+        ("mosue", [2]),  # a swap of neighbours is one typo
+        ("logitch", [2, 6]),  # a typo in a brand
+    ],
+)
+async def test_typos(engine: TantivySearch, text: str, expected: list[int]) -> None:
+    assert sorted(await found(engine, text)) == expected
+
+
+async def test_typos_from_four_letters_on(engine: TantivySearch) -> None:
+    assert await found(engine, "mose") == [2]  # four letters: one typo
+    assert await found(engine, "mse") == []
+
+
+async def test_a_word_in_the_index_as_typed_gets_no_typo_matches(engine: TantivySearch) -> None:
+    await engine.upsert(
+        [
+            product(20, "Phone Case", "Acme", AUDIO, ACCESSORIES, 999, True, 4.0, "Slim"),
+            product(21, "Cast Iron Pan", "Acme", AUDIO, ACCESSORIES, 999, True, 4.0, "Heavy"),
+        ]
+    )
+    await engine.commit(None)
+
+    assert await found(engine, "case") == [20]
+    assert sorted(await found(engine, "cas")) == [20, 21]
+
+
+async def test_last_word_is_a_prefix(engine: TantivySearch) -> None:
+    assert sorted(await found(engine, "wirele")) == [1, 2]
+    assert await found(engine, "wireless hea") == [1]
+    assert await found(engine, "mech") == [6]
+    assert await found(engine, "mech wire") == []  # only the last word
+
+
+async def test_query_syntax_is_plain_text(engine: TantivySearch) -> None:
+    assert sorted(await found(engine, 'headphones AND (sony: "')) == [1, 3, 5]
+    assert sorted(await found(engine, "sony:*")) == [1, 3, 5]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (SearchFilters(category_id=AUDIO), [1, 3, 4, 5, 7]),
+        (SearchFilters(subcategory_id=HEADPHONES), [1, 3, 7]),
+        (SearchFilters(brand="Logitech"), [2, 6]),
+        (SearchFilters(price_min=1999, price_max=4999), [2, 3, 4, 5]),
+        (SearchFilters(price_max=499), [8]),
+        (SearchFilters(in_stock=False), [3]),
+        (SearchFilters(min_rating=4.0), [1, 2, 5, 6]),
+        (SearchFilters(category_id=AUDIO, in_stock=True, price_min=5000), [1, 7]),
+    ],
+)
+async def test_filters(engine: TantivySearch, filters: SearchFilters, expected: list[int]) -> None:
+    assert sorted(await found(engine, "", filters=filters)) == expected
+
+
+async def test_filters_with_text(engine: TantivySearch) -> None:
+    filters = SearchFilters(brand="Sony", in_stock=True)
+    assert await found(engine, "headphones", filters=filters) == [1, 5]
+
+
+@pytest.mark.parametrize("order", [SearchOrder.PRICE, SearchOrder.CREATED_AT, SearchOrder.RATING])
+@pytest.mark.parametrize("descending", [False, True])
+async def test_field_orders_page_without_repeats_or_skips_ties_by_id(
+    engine: TantivySearch, order: SearchOrder, descending: bool
+) -> None:
+    for limit in (1, 2, 3):
+        request = SearchRequest("", order=order, descending=descending, limit=limit)
+        assert await all_pages(engine, request) == expected_order(order, descending)
+
+
+async def test_relevance_pages_match_one_long_page(engine: TantivySearch) -> None:
+    whole = await found(engine, "audio")
+
+    assert len(whole) == 5
+    for limit in (1, 2):
+        assert await all_pages(engine, SearchRequest("audio", limit=limit)) == whole
+
+
+async def test_relevance_ties_are_paged_by_id(
+    engine: TantivySearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Equal in everything the score sees (ids that share their low bits), indexed against
+    # their ids' order; windows just the page's size, so they cut the run of equal scores.
+    monkeypatch.setattr(tantivy_paging, "FIRST_WINDOW_EXTRA", 0)
+    twins = [
+        dataclasses.replace(
+            product(40, "Travel Adapter", "Acme", COMPUTERS, CABLES, 999, True, 4.0, ""),
+            id=f"{(n << 16) | 0x1234:024x}",
+        )
+        for n in range(1, 13)
+    ]
+    await engine.upsert(twins[::-1])
+    await engine.commit(None)
+
+    for limit in (1, 3, 5):
+        assert await all_pages(engine, SearchRequest("adapter", limit=limit)) == [
+            number(twin.id) for twin in twins
+        ]
+
+
+async def test_pages_stay_put_across_a_commit_of_other_products(engine: TantivySearch) -> None:
+    whole = await found(engine, "audio")
+    first = await engine.search(SearchRequest("audio", limit=2))
+    others = [
+        product(100 + n, f"Garden Hose {n}", "Acme", COMPUTERS, CABLES, 100 * n, True, 1.0, "Hose")
+        for n in range(50)
+    ]
+    await engine.upsert(others)
+    await engine.commit(None)
+
+    rest = await all_pages(engine, SearchRequest("audio", limit=2, after=first.hits[-1].position))
+
+    assert [number(hit.id) for hit in first.hits] + rest == whole
+
+
+async def test_total_counts_every_match(engine: TantivySearch) -> None:
+    page = await engine.search(SearchRequest("headphones", limit=1, with_total=True))
+    assert page.total == 5
+    assert len(page.hits) == 1
+    assert page.has_more
+
+
+async def test_too_deep(engine: TantivySearch, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tantivy_paging, "MAX_DEPTH", 2)
+    monkeypatch.setattr(tantivy_paging, "FIRST_WINDOW_EXTRA", 0)
+    fifth = (await engine.search(SearchRequest("", limit=5))).hits[-1].position
+
+    with pytest.raises(SearchTooDeepError):
+        await engine.search(SearchRequest("", limit=1, after=fifth))
+
+
+async def test_letters_and_digits_are_words_apart(engine: TantivySearch) -> None:
+    await engine.upsert(
+        [product(50, "Ultrabook 14, 16 GB RAM", "Acme", COMPUTERS, KEYBOARDS, 1, True, 4.0, "")]
+    )
+    await engine.commit(None)
+
+    assert await found(engine, "16GB ultrabook") == [50]
+    assert await found(engine, "ultrabook 16 gb") == [50]
+    assert await found(engine, "usb-c") == [8]
