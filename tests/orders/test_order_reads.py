@@ -235,7 +235,11 @@ async def test_sales_summary_takes_times_without_a_zone_as_utc(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
     admin = await make_user(role=Role.ADMIN)
-    await make_order(await make_user(), (await make_product(await make_category()), 1))
+    # Placed a day into the window, whatever the factories' running clock has reached.
+    placed = BASE_TIME + timedelta(days=1)
+    await make_order(
+        await make_user(), (await make_product(await make_category()), 1), created_at=placed
+    )
 
     body = await graphql(
         client,
