@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from bson import ObjectId
 
 from documents.accounts import Role
-from documents.catalog import VISIBLE_PRODUCTS, Category, Product, ProductSortField
+from documents.catalog import Category, Product, ProductSortField
 from documents.catalog_counts import CountedList, counted_list
 from documents.errors import InvalidInputError
-from documents.money import to_minor_units
-from documents.text import is_visible_text
 from documents.trusted_reads import reader
+from integrations.search.engine import SearchEngine, SearchEngineUnavailableError, SearchFilters
 from resolvers.accounts.viewer import current_viewer, require_admin
 from resolvers.context import Context
 from resolvers.pagination import Ordering, Page, PageArgs, find_page
+from resolvers.product_filters import (
+    ProductFilter,
+    check_search,
+    product_conditions,
+    search_filters,
+)
+from resolvers.product_search import ProductPage, facet_counter, search_ordering, search_products
 
-MAX_SEARCH_LENGTH = 200
-MAX_BRAND_LENGTH = 100
+logger = logging.getLogger("commerce")
+# Said once per process: while the worker builds the first index, every search falls back.
+_UNBUILT_INDEX_LOGGED: list[bool] = []
 
 _VALUE_TYPES: dict[ProductSortField, type] = {
     ProductSortField.NAME: str,
@@ -35,22 +42,6 @@ _VALUE_TYPES: dict[ProductSortField, type] = {
 }
 _RELEVANCE_FIELD = "_score"
 _CATEGORY_ORDER = Ordering("category_name", "name", 1, str)
-
-
-@dataclass(frozen=True)
-class ProductFilter:
-    """Storefront product filters; ids are already decoded from global IDs."""
-
-    category_id: ObjectId | None = None
-    subcategory_id: ObjectId | None = None
-    brand: str | None = None
-    price_min: Decimal | None = None
-    price_max: Decimal | None = None
-    in_stock: bool | None = None
-    min_rating: float | None = None
-    # Admins only. Archived products are unpublished too, so including them includes those.
-    include_unpublished: bool = False
-    include_archived: bool = False
 
 
 # The direction a field sorts in when the client names none: A to Z, cheapest, newest, best rated,
@@ -86,55 +77,6 @@ def product_ordering(sort: ProductSort, search: str | None) -> Ordering:
     return Ordering(name, field.value, direction, _VALUE_TYPES[field])
 
 
-def product_conditions(
-    ctx: Context, product_filter: ProductFilter, search: str | None
-) -> list[dict[str, Any]]:
-    """Validate the filter and turn it into MongoDB conditions over visible products."""
-    currency = ctx.settings.shop_currency
-    conditions: list[dict[str, Any]] = [VISIBLE_PRODUCTS]
-    if product_filter.include_archived:
-        conditions = [{"published": {"$in": [True, False]}}]
-    elif product_filter.include_unpublished:
-        conditions = [{"published": {"$in": [True, False]}, "archived_at": None}]
-    if search:
-        if len(search) > MAX_SEARCH_LENGTH or not is_visible_text(search):
-            raise InvalidInputError(
-                f"search takes up to {MAX_SEARCH_LENGTH} visible characters", field="search"
-            )
-        conditions.append({"$text": {"$search": search}})
-    if product_filter.category_id:
-        conditions.append({"category_id": product_filter.category_id})
-    if product_filter.subcategory_id:
-        conditions.append({"subcategory_id": product_filter.subcategory_id})
-    if product_filter.brand is not None:
-        if len(product_filter.brand) > MAX_BRAND_LENGTH:
-            raise InvalidInputError(
-                f"brand is limited to {MAX_BRAND_LENGTH} characters", field="brand"
-            )
-        conditions.append({"brand": product_filter.brand})
-    bounds = {}
-    for name, operator, amount in (
-        ("priceMin", "$gte", product_filter.price_min),
-        ("priceMax", "$lte", product_filter.price_max),
-    ):
-        if amount is not None:
-            minor_units = to_minor_units(amount, currency, field=name)
-            if minor_units < 0:
-                raise InvalidInputError(f"{name} cannot be negative", field=name)
-            bounds[operator] = minor_units
-    if bounds.get("$gte", 0) > bounds.get("$lte", bounds.get("$gte", 0)):
-        raise InvalidInputError("priceMin is greater than priceMax", field="priceMin")
-    if bounds:
-        conditions.append({"final_price": bounds})
-    if product_filter.in_stock is not None:
-        conditions.append({"stock": {"$gt": 0} if product_filter.in_stock else 0})
-    if product_filter.min_rating is not None:
-        if not 0 <= product_filter.min_rating <= 5:
-            raise InvalidInputError("minRating must be between 0 and 5", field="minRating")
-        conditions.append({"rating_average": {"$gte": product_filter.min_rating}})
-    return conditions
-
-
 async def products(
     ctx: Context,
     *,
@@ -147,7 +89,8 @@ async def products(
     with_subcategory: bool = False,
     categories_in_page: bool = False,
     unread_fields: Sequence[str] = (),
-) -> Page[Product]:
+    with_highlights: bool = False,
+) -> ProductPage:
     """A page of visible products matching the filter and search, in the requested order.
 
     With `category`, only the products of that category or subcategory. With `with_category`
@@ -156,6 +99,11 @@ async def products(
     with `categories_in_page` too, by the page's own command (a `$lookup`), not one of their own.
     `unread_fields` are left out of the rows (the caller reads none of them, nor does anything
     else: the products are not primed into the loaders).
+
+    With a search engine (SEARCH_ENGINE=tantivy), a storefront search is answered from its
+    index (`resolvers/product_search.py`), with highlights when `with_highlights`, and every
+    storefront list can count its facets there; admins' lists with unpublished products search
+    with MongoDB's `$text`.
     """
     page = page.validated()
     if product_filter.include_unpublished or product_filter.include_archived:
@@ -166,6 +114,18 @@ async def products(
     elif category is not None:
         product_filter = replace(product_filter, category_id=category.id)
     search = (search or "").strip() or None
+    admins_list = product_filter.include_unpublished or product_filter.include_archived
+    engine = None if admins_list else ctx.services.search
+    if engine is not None:
+        filters = search_filters(ctx, product_filter)
+        if search:
+            joined = ["category_id"] if with_category else []
+            joined += ["subcategory_id"] if with_subcategory else []
+            found = await _engine_page(
+                ctx, engine, page, filters, sort, search, with_highlights, joined
+            )
+            if found is not None:
+                return found
     ordering = product_ordering(sort, search)
     conditions = product_conditions(ctx, product_filter, search)
     scope = product_filter.subcategory_id or product_filter.category_id
@@ -186,12 +146,57 @@ async def products(
         result.count = partial(read_kept_count, ctx, counted)
     for _, found in result.rows if not unread_fields else ():
         ctx.loaders.product_by_id.prime(found.id, found)
+    await _load_categories(ctx, result, with_category, with_subcategory)
+    listed = ProductPage.of(result)
+    if engine is not None:
+        listed.facets = facet_counter(ctx, engine, search or "", filters)
+    return listed
+
+
+async def _engine_page(
+    ctx: Context,
+    engine: SearchEngine,
+    page: PageArgs,
+    filters: SearchFilters,
+    sort: ProductSort,
+    search: str,
+    with_highlights: bool,
+    joined: list[str],
+) -> ProductPage | None:
+    """A search answered by the engine, its products read with the categories their `joined`
+    fields refer to; None when its index is not built yet (the first build after a new
+    deployment): MongoDB's `$text` answers meanwhile."""
+    check_search(search)
+    field = sort.field or ProductSortField.RELEVANCE
+    descending = NATURAL_DESCENDING[field] if sort.descending is None else sort.descending
+    ordering = search_ordering(field, descending, search)
+    try:
+        return await search_products(
+            ctx,
+            engine,
+            page=page,
+            filters=filters,
+            ordering=ordering,
+            text=search,
+            with_highlights=with_highlights,
+            load=partial(_products_by_ids, ctx, joined),
+        )
+    except SearchEngineUnavailableError:
+        if not _UNBUILT_INDEX_LOGGED:
+            _UNBUILT_INDEX_LOGGED.append(True)
+            logger.warning("search: the index is not built yet; MongoDB's $text answers meanwhile")
+        return None
+
+
+async def _load_categories(
+    ctx: Context, result: Page[Product], with_category: bool, with_subcategory: bool
+) -> None:
+    """The categories (subcategories) of a page's products, into the loader, in one batch."""
     related = {found.category_id for _, found in result.rows} if with_category else set()
     if with_subcategory:
         related |= {found.subcategory_id for _, found in result.rows if found.subcategory_id}
     if related:
         await ctx.loaders.category_by_id.load_many(list(related))
-    return result
 
 
 def _lookup(field: str) -> dict[str, Any]:
@@ -227,6 +232,25 @@ def _with_joined_categories(ctx: Context, fields: list[str]) -> Callable[[dict[s
         return build_product(row)
 
     return parse
+
+
+async def _products_by_ids(
+    ctx: Context, joined: list[str], ids: list[ObjectId]
+) -> list[Product | None]:
+    """Products by id, in the order given (None for one not found), and the categories their
+    `joined` fields refer to, in one command; into the loaders and recorded as read, as the
+    loaders record what they load."""
+    collection = Product.get_collection_name()
+    for id_ in ids:
+        ctx.cache_dependencies(collection, "id", id_)
+    pipeline = [{"$match": {"_id": {"$in": ids}}}, *(_lookup(field) for field in joined)]
+    parse = _with_joined_categories(ctx, joined)
+    found: dict[object, Product] = {}
+    for row in await ctx.loaders.product_pipelines.load(pipeline):
+        product = parse(row)
+        ctx.loaders.product_by_id.prime(product.id, product)
+        found[product.id] = product
+    return [found.get(id_) for id_ in ids]
 
 
 async def prime_product_with_categories(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from integrations.email import EmailSender
 from integrations.google import GoogleSignIn
 from integrations.images import ImageStore
+from integrations.search.engine import SearchEngine
 from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.cost_bucket import QueryCostBucket
 from resolvers.outbox import EmailOutbox
@@ -28,3 +29,5 @@ class Services:
     google: GoogleSignIn | None  # None when Google sign-in is not configured
     cost_bucket: QueryCostBucket
     persisted_queries: PersistedQueries
+    # Reads the search index (SEARCH_ENGINE=tantivy); None: MongoDB's $text searches.
+    search: SearchEngine | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -17,10 +17,11 @@ from documents import catalog as documents
 from documents.common import stored_id
 from documents.reviews.ratings import display_average
 from resolvers import catalog as resolvers
+from resolvers import product_filters, product_search
 from resolvers.catalog_admin.products import stock_movements
 from resolvers.context import Context
 from resolvers.orders.reads import product_orders
-from resolvers.pagination import PageArgs
+from resolvers.pagination import Page, PageArgs
 from resolvers.reviews import product_ratings, product_reviews
 from schema.catalog_admin.types import StockMovement, StockMovementConnection
 from schema.common import Image, Money
@@ -31,9 +32,22 @@ if TYPE_CHECKING:
     from schema.orders.types import OrderConnection
     from schema.reviews import ReviewConnection
 from schema.info import Info
-from schema.pagination import AfterArg, BeforeArg, CountedConnection, FirstArg, LastArg
+from schema.pagination import (
+    AfterArg,
+    BeforeArg,
+    CountedConnection,
+    FirstArg,
+    LastArg,
+    page_info,
+)
 from schema.permissions import IsAdmin
 from schema.ratings import RatingBucket, ReviewSortOrder
+from schema.search import (
+    PriceBandsArg,
+    ProductFacets,
+    SearchHighlight,
+    price_bands_of,
+)
 
 
 @strawberry.enum(description="What a product list is ordered by.")
@@ -94,10 +108,10 @@ class ProductFilter:
     )
 
 
-def _domain_filter(product_filter: ProductFilter | None) -> resolvers.ProductFilter:
+def _domain_filter(product_filter: ProductFilter | None) -> product_filters.ProductFilter:
     if product_filter is None:
-        return resolvers.ProductFilter()
-    return resolvers.ProductFilter(
+        return product_filters.ProductFilter()
+    return product_filters.ProductFilter(
         category_id=decode_global_id(product_filter.category_id, "Category", field="categoryId"),
         subcategory_id=decode_global_id(
             product_filter.subcategory_id, "Category", field="subcategoryId"
@@ -190,6 +204,7 @@ async def product_connection(
         with_subcategory="subcategory" in related,
         categories_in_page=categories_in_page,
         unread_fields=unread_fields,
+        with_highlights="highlights" in related,
     )
     return ProductConnection.from_page(page, Product.from_document)
 
@@ -210,13 +225,16 @@ def _certain_fields(selections: list[Any]) -> list[SelectedField]:
 
 def _selected_relations(info: Info) -> set[str]:
     """Which of `category` and `subcategory` the query surely selects on every product of the
-    page (`edges { node { ... } }`). Loading one the query does not read would record a cache
+    page (`edges { node { ... } }`), and `highlights` if it does on every edge. Loading one the query does not read would record a cache
     dependency it does not have; one left out here is loaded when its field asks."""
     fields = _certain_fields([s for field in info.selected_fields for s in field.selections])
+    selected = set()
     for name in ("edges", "node"):
         below = [field.selections for field in fields if field.name == name]
         fields = _certain_fields([selection for group in below for selection in group])
-    return {field.name for field in fields} & {"category", "subcategory"}
+        if name == "edges":
+            selected = {field.name for field in fields} & {"highlights"}
+    return selected | {field.name for field in fields} & {"category", "subcategory"}
 
 
 @strawberry.type(description="A category of the catalog, or a subcategory of one.")
@@ -427,9 +445,53 @@ PRODUCT_FIELDS_READ_BY_ONE = {
 }
 
 
+@strawberry.type(name="ProductEdge", description="A product in a list, with its search matches.")
+class ProductEdge(relay.Edge[Product]):
+    highlights: list[SearchHighlight] = strawberry.field(
+        description=(
+            "Where a search matched the product's name and description; empty when the list "
+            "is no search (or the index could not say)."
+        )
+    )
+
+
 @strawberry.type(name="ProductConnection", description="A page of products.")
 class ProductConnection(CountedConnection[Product]):
-    pass
+    # Edges of a subclass of relay.Edge: the base class declares the wider list.
+    edges: list[ProductEdge] = strawberry.field(  # type: ignore[assignment]
+        description="The products of the page."
+    )
+    _page: strawberry.Private[Page[Any]]
+
+    @strawberry.field(
+        description=(
+            "How many products of the whole list each brand, top-level category, price band and "
+            'rating would give (README, "Search"). Storefront lists only.'
+        )
+    )
+    async def facets(self, info: Info, price_bands: PriceBandsArg = None) -> ProductFacets:
+        ctx = info.context
+        bands = price_bands_of(ctx, price_bands)
+        found = await product_search.facets_of(ctx, self._page, bands)
+        return ProductFacets.of(found, bands, ctx.settings.shop_currency)
+
+    @classmethod
+    def from_page(cls, page: Page[Any], to_node: Callable[[Any], Any]) -> Any:
+        marked = page.highlights if isinstance(page, product_search.ProductPage) else {}
+        edges = [
+            ProductEdge(
+                cursor=cursor,
+                node=to_node(row),
+                highlights=[
+                    SearchHighlight.of(name, found)
+                    for name, found in marked.get(row.id, {}).items()
+                ]
+                if marked
+                else [],
+            )
+            for cursor, row in page.rows
+        ]
+        return cls(edges=edges, page_info=page_info(page, edges), _count=page.count, _page=page)
 
 
 @strawberry.type(name="CategoryConnection", description="A page of categories.")

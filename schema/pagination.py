@@ -35,13 +35,14 @@ class CountedConnection(relay.Connection[NodeT], Generic[NodeT]):
     @classmethod
     def from_page(cls, page: Page[Any], to_node: Callable[[Any], NodeT]) -> Any:
         edges = [relay.Edge(cursor=cursor, node=to_node(row)) for cursor, row in page.rows]
-        return cls(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=page.has_previous_page,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            _count=page.count,
-        )
+        return cls(edges=edges, page_info=page_info(page, edges), _count=page.count)
+
+
+def page_info(page: Page[Any], edges: list[Any]) -> relay.PageInfo:
+    """The `pageInfo` of a page whose edges are `edges`."""
+    return relay.PageInfo(
+        has_next_page=page.has_next_page,
+        has_previous_page=page.has_previous_page,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )

@@ -37,6 +37,7 @@ from schema.orders.checkout import CheckoutMutation
 from schema.orders.operations import OrderMutation, OrderQuery
 from schema.orders.payments import PaymentMutation
 from schema.reviews import ReviewMutation, ReviewQuery
+from schema.search import SearchQuery
 from schema.validation import BoundedValidationCache, too_many_fields
 
 DOCUMENT_CACHE_SIZE = 1024
@@ -45,6 +46,7 @@ DOCUMENT_CACHE_SIZE = 1024
 @strawberry.type(description="The root of every read.")
 class Query(
     CatalogQuery,
+    SearchQuery,
     AccountQuery,
     CartQuery,
     NodeQuery,

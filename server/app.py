@@ -72,6 +72,7 @@ from schema.root import CommerceSchema, build_schema
 from schema.trusted_documents import TrustedDocuments, load_trusted_documents
 from schema.webhooks import WEBHOOK_PATH
 from server.heap import settle_heap
+from server.search import search_reader
 from settings import Environment, PaymentProviderName, Settings
 
 logger = logging.getLogger("commerce")
@@ -406,6 +407,7 @@ def build_services(
             lru_size=settings.persisted_query_lru_size,
             retry_after_seconds=settings.cache_retry_after_seconds,
         ),
+        search=search_reader(settings),
     )
 
 

@@ -16,6 +16,14 @@ from settings import SearchEngineName, Settings
 logger = logging.getLogger("commerce")
 
 
+def search_reader(settings: Settings) -> SearchEngine | None:
+    """What the API's processes search with: a reader of the index (opened at its first
+    search), or None when SEARCH_ENGINE=mongo."""
+    if settings.search_engine is not SearchEngineName.TANTIVY:
+        return None
+    return TantivySearch.reader(settings.search_index_path)
+
+
 async def open_search_writer(settings: Settings) -> SearchEngine:
     """The index under SEARCH_INDEX_DIR, opened to write: one process at a time holds it
     (SearchIndexLockedError for the others)."""

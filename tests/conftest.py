@@ -19,6 +19,8 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from integrations.local_servers import free_port, start_mongod, start_redis, start_redis_cluster
+from integrations.search.tantivy_engine import TantivySearch
+from resolvers.search_index import SearchIndexFollower
 from server import create_app
 from settings import Environment, Settings
 from tests.fakes.mongo_proxy import MongoProxy
@@ -110,6 +112,22 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 def mongo_commands() -> MongoCommandCounter:
     COMMAND_COUNTER.reset()
     return COMMAND_COUNTER
+
+
+@pytest.fixture
+async def search_index(
+    app: Starlette, tmp_path: Path, replace_services: Callable[..., None]
+) -> AsyncIterator[SearchIndexFollower]:
+    """The API searching a Tantivy index of its own, and the follower that keeps it from the
+    session's MongoDB as the worker does: `catch_up()` applies every write made so far."""
+    writer = await TantivySearch.open(tmp_path / "search-index", writable=True)
+    reader = TantivySearch.reader(tmp_path / "search-index")
+    replace_services(search=reader)
+    yield SearchIndexFollower(
+        writer, query_cache=app.state.services.query_cache, commit_interval_seconds=0.05
+    )
+    await reader.close()
+    await writer.close()
 
 
 @pytest.fixture

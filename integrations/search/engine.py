@@ -10,7 +10,8 @@ catalog's loaders) live outside: this package imports nothing else of the projec
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -81,7 +82,6 @@ class SearchRequest:
     limit: int = 20
     after: Position | None = None
     with_total: bool = False
-    with_highlights: bool = False
     # Facet counts are computed only when asked for, over these price bands.
     facet_price_bands: tuple[PriceBand, ...] | None = None
 
@@ -99,8 +99,6 @@ class Highlight:
 class SearchHit:
     id: str
     position: Position
-    # By field name ("name", "description"), for the fields with a match.
-    highlights: dict[str, Highlight] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,12 +118,20 @@ class Facets:
     ratings: tuple[FacetCount, ...]  # "4", "3", "2", "1": products rated at least that
 
 
+def no_highlights(name: str, description: str) -> dict[str, Highlight]:
+    return {}
+
+
 @dataclass(frozen=True)
 class SearchPage:
     hits: list[SearchHit]
     has_more: bool
     total: int | None  # when asked for
     facets: Facets | None  # when asked for
+    # Marks up a product's name and description as this search matched them: the fields with
+    # a match ("name", "description"), each with its fragment. Given the text the caller shows
+    # (MongoDB's, newer than the index's), so the engine stores and reads no text for it.
+    highlight: Callable[[str, str], dict[str, Highlight]] = no_highlights
 
 
 class SuggestionKind(enum.StrEnum):

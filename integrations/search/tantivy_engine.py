@@ -40,9 +40,10 @@ from integrations.search.engine import (
     SearchRequest,
     Suggestion,
     SuggestionKind,
+    no_highlights,
 )
 from integrations.search.tantivy_facets import facet_counts
-from integrations.search.tantivy_highlight import highlights
+from integrations.search.tantivy_highlight import Highlighter
 
 T = TypeVar("T")
 
@@ -97,6 +98,11 @@ class TantivySearch:
         return await asyncio.to_thread(
             cls, directory, writable=writable, writer_heap_bytes=writer_heap_bytes
         )
+
+    @classmethod
+    def reader(cls, directory: Path) -> TantivySearch:
+        """A reader, without touching the disk yet: it opens the index at its first search."""
+        return cls(directory, writable=False, writer_heap_bytes=0)
 
     def _open_writer(self, heap_bytes: int) -> None:
         # Built: committed at least once (the state is written after each commit).
@@ -173,19 +179,13 @@ class TantivySearch:
         facets = None
         if request.facet_price_bands is not None:
             facets = facet_counts(searcher, text, filters, request.facet_price_bands)
-        hits = []
-        for hit in page:
-            marked = {}
-            if request.with_highlights and words:
-                stored = searcher.doc(hit.address)
-                marked = highlights(
-                    str(stored.get_first(fields.NAME) or ""),
-                    str(stored.get_first(fields.DESCRIPTION) or ""),
-                    words,
-                )
-            hits.append(SearchHit(hit.id, Position(hit.value, hit.id), marked))
+        hits = [SearchHit(hit.id, Position(hit.value, hit.id)) for hit in page]
         return SearchPage(
-            hits=hits, has_more=len(found) > request.limit, total=total, facets=facets
+            hits=hits,
+            has_more=len(found) > request.limit,
+            total=total,
+            facets=facets,
+            highlight=Highlighter(words) if words else no_highlights,
         )
 
     async def suggest(self, prefix: str, limit: int) -> list[Suggestion]:

@@ -1,15 +1,16 @@
 """Highlights: the words of a hit's name and description that matched, as character ranges.
 
 Tantivy's SnippetGenerator marks only the terms a query lists, so the typo and prefix matches
-("hedphones" for "Headphones", the point of those features) would go unmarked, and it counts
-in UTF-8 bytes. Here a stored field is split by the index's analyser (which keeps character
-offsets) and each word is matched as the query matched it: same stem, within the word's typo
-distance, or starting with the last word.
+("hedphones" for "Headphones", the point of those features) would go unmarked, it counts in
+UTF-8 bytes, and it reads the text from the index's store. Here the text the caller shows (from
+MongoDB) is split into the index's words, and each word is matched as the query matched it: same
+stem, within the word's typo distance, or starting with the last word.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 
 from integrations.search import tantivy_schema as fields
 from integrations.search.engine import Highlight
@@ -17,6 +18,8 @@ from integrations.search.tantivy_queries import QueryWord
 
 DESCRIPTION_FRAGMENT_CHARS = 160
 LEAD_CHARS = 30  # context kept before a description's first match
+# The index's words (its tokenizer's pattern), with their offsets in code points.
+_WORD = re.compile(fields.WORD_PATTERN)
 
 
 def edit_distance(left: str, right: str, limit: int) -> int:
@@ -39,47 +42,61 @@ def edit_distance(left: str, right: str, limit: int) -> int:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _matches(token: str, words: tuple[QueryWord, ...]) -> bool:
-    # Remembered: the same words recur across a page's hits (and the next request's).
-    stem = fields.stem(token)
-    for word in words:
-        if stem == word.stem:
-            return True
-        if word.typos and edit_distance(token, word.word, word.typos) <= word.typos:
-            return True
-        if word.prefix:
-            head = token[: len(word.word)]
-            if edit_distance(head, word.word, word.typos) <= word.typos:
+def _plain(token: str) -> str:
+    # As the index's plain analyser writes a word (lowercased, accents folded); "" for one too
+    # long to index. A shop's words are few: worth remembering.
+    analyzed = fields.PLAIN_ANALYZER.analyze(token)
+    return analyzed[0] if analyzed else ""
+
+
+class Highlighter:
+    """Marks up text as one search's words matched it; made once per search, called for each
+    product of its page (so each distinct word of the page is matched once)."""
+
+    def __init__(self, words: list[QueryWord]) -> None:
+        self._words = words
+        self._matched: dict[str, bool] = {}
+
+    def _matches(self, token: str) -> bool:
+        matched = self._matched.get(token)
+        if matched is None:
+            matched = self._matched[token] = self._match(_plain(token))
+        return matched
+
+    def _match(self, word_text: str) -> bool:
+        if not word_text:
+            return False
+        stem = fields.stem(word_text)
+        for word in self._words:
+            if stem == word.stem:
                 return True
-    return False
+            if word.typos and edit_distance(word_text, word.word, word.typos) <= word.typos:
+                return True
+            if word.prefix:
+                head = word_text[: len(word.word)]
+                if edit_distance(head, word.word, word.typos) <= word.typos:
+                    return True
+        return False
 
+    def highlight(self, text: str, *, fragment_chars: int | None) -> Highlight | None:
+        """The fragment of `text` around its matches (all of it when `fragment_chars` is
+        None) and their ranges in it; None when no word matched."""
+        ranges = [found.span() for found in _WORD.finditer(text) if self._matches(found[0])]
+        if not ranges:
+            return None
+        start, end = 0, len(text)
+        if fragment_chars is not None and len(text) > fragment_chars:
+            start = max(0, ranges[0][0] - LEAD_CHARS)
+            # Begin at a word: after the last space before the start.
+            space = text.rfind(" ", 0, start)
+            start = 0 if start == 0 or space < 0 else space + 1
+            end = min(len(text), start + fragment_chars)
+        inside = tuple((begin - start, finish - start) for begin, finish in ranges if finish <= end)
+        return Highlight(fragment=text[start:end], ranges=inside)
 
-def highlight(text: str, words: list[QueryWord], *, fragment_chars: int | None) -> Highlight | None:
-    """The fragment of `text` around its matches (all of it when `fragment_chars` is None) and
-    their ranges in it; None when no word matched."""
-    tokens = fields.PLAIN_ANALYZER.pre_tokenize(text).tokens
-    asked = tuple(words)
-    ranges = [
-        (token.char_offset_from, token.char_offset_to)
-        for token in tokens
-        if _matches(token.text, asked)
-    ]
-    if not ranges:
-        return None
-    start, end = 0, len(text)
-    if fragment_chars is not None and len(text) > fragment_chars:
-        start = max(0, ranges[0][0] - LEAD_CHARS)
-        # Begin at a word: after the last space before the start.
-        space = text.rfind(" ", 0, start)
-        start = 0 if start == 0 or space < 0 else space + 1
-        end = min(len(text), start + fragment_chars)
-    inside = tuple((begin - start, finish - start) for begin, finish in ranges if finish <= end)
-    return Highlight(fragment=text[start:end], ranges=inside)
-
-
-def highlights(name: str, description: str, words: list[QueryWord]) -> dict[str, Highlight]:
-    found = {
-        "name": highlight(name, words, fragment_chars=None),
-        "description": highlight(description, words, fragment_chars=DESCRIPTION_FRAGMENT_CHARS),
-    }
-    return {field: value for field, value in found.items() if value is not None}
+    def __call__(self, name: str, description: str) -> dict[str, Highlight]:
+        found = {
+            "name": self.highlight(name, fragment_chars=None),
+            "description": self.highlight(description, fragment_chars=DESCRIPTION_FRAGMENT_CHARS),
+        }
+        return {field: value for field, value in found.items() if value is not None}

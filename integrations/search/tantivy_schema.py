@@ -18,7 +18,7 @@ import tantivy
 from integrations.search.engine import SearchDocument
 
 # Kept beside the index (tantivy_engine.py): an index of another version is rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 ID = "id"  # raw hex: deletes by term, and the order of ties (a text fast field)
 ID_HIGH = "id_high"  # the id's first 8 bytes, and its last 4: "after this id" as ranges
@@ -69,10 +69,12 @@ PLAIN_ANALYZER = _analyzer(stem=False)
 
 def build_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
-    builder.add_text_field(ID, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+    # Only the name is stored (for suggestions, which list each name once); hits are read by
+    # their ids' fast fields, and highlights mark up the text MongoDB returns.
+    builder.add_text_field(ID, fast=True, tokenizer_name="raw", index_option="basic")
     builder.add_unsigned_field(ID_HIGH, fast=True)
     builder.add_unsigned_field(ID_LOW, fast=True)
-    for name, stored in ((NAME, True), (DESCRIPTION, True), (BRAND_TEXT, False)):
+    for name, stored in ((NAME, True), (DESCRIPTION, False), (BRAND_TEXT, False)):
         builder.add_text_field(name, stored=stored, tokenizer_name=STEMMED, index_option="basic")
     builder.add_text_field(CATEGORY_TEXT, tokenizer_name=STEMMED, index_option="basic")
     for name in (NAME_WORDS, LABEL_WORDS):

@@ -275,8 +275,9 @@ class _Compiler:
             return {k: v for k, v in converted.items() if k in python_names}
 
         if name == "products":
-            selected = self._node_fields(definition, node)
-            related = selected & _RELATIONS
+            selected = self._fields_below(definition, node, ("edges", "node"))
+            on_edges = self._fields_below(definition, node, ("edges",))
+            related = selected & _RELATIONS | on_edges & {"highlights"}
             unread = [
                 stored
                 for stored, read_by in PRODUCT_FIELDS_READ_BY_ONE.items()
@@ -331,14 +332,16 @@ class _Compiler:
             for selected in group
         }
 
-    def _node_fields(self, definition: GraphQLField, node: FieldNode) -> set[str]:
-        """The fields a product list selects on each of its products (`edges { node { ... } }`,
-        fragments included; directives are refused before): the categories among them are
-        loaded with the page, as `resolve_products` loads them, and stored fields none of them
-        reads are left out of its rows."""
+    def _fields_below(
+        self, definition: GraphQLField, node: FieldNode, path: tuple[str, ...]
+    ) -> set[str]:
+        """The fields a product list selects at `path` (on each of its products: `edges`,
+        `node`; fragments included; directives are refused before): the categories among them
+        are loaded with the page, as `resolve_products` loads them, and stored fields none of
+        them reads are left out of its rows; on its edges, whether it wants highlights."""
         nodes = [node]
         field_type: Any = definition.type
-        for step in ("edges", "node"):
+        for step in path:
             named = _named_type(field_type)
             if not isinstance(named, GraphQLObjectType) or step not in named.fields:
                 return set()

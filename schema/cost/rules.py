@@ -20,7 +20,14 @@ from typing import Any
 from documents.orders import OrderStatus
 from resolvers.catalog_admin.transfer.formats import MAX_REPORTED_ROWS
 from resolvers.orders.sales import MAX_DAYS, TOP_PRODUCTS
+from resolvers.product_search import (
+    BRAND_FACET_SIZE,
+    MAX_PRICE_BANDS,
+    MAX_SUGGESTIONS,
+    RATING_LEVELS,
+)
 from schema.node import MAX_NODES
+from schema.search import SearchHighlightField
 from settings import Settings
 
 OBJECT_COST = 1
@@ -44,6 +51,13 @@ NOMINAL_SESSIONS = 20
 # GraphiQL's full introspection of this schema is about 2,600 objects and 50 ms of CPU, which is
 # what a page of 100 products with a few relations costs.
 INTROSPECTION_COST = 500
+# Facet counts: an aggregation over every product the list matches, a few milliseconds at a
+# million products, as much as a write is charged.
+FACETS_COST = MUTATION_COST
+# Top-level categories are few; the facet lists those with products.
+NOMINAL_TOP_CATEGORIES = 20
+# The matched words in one highlighted fragment, nominally.
+NOMINAL_HIGHLIGHT_RANGES = 10
 TYPE_INTROSPECTION_COST = 10
 
 
@@ -61,6 +75,10 @@ class FieldCost:
     size: int | Callable[[Mapping[str, Any]], int] | None = None
     per_element: int = 0
     whole: bool = False
+
+
+def _suggestions(arguments: Mapping[str, Any]) -> int:
+    return min(int(arguments.get("first") or 0), MAX_SUGGESTIONS)
 
 
 def _node_ids(arguments: Mapping[str, Any]) -> int:
@@ -94,6 +112,15 @@ def _field_costs(
         "*.addresses": FieldCost(size=max_addresses),
         "User.sessions": FieldCost(size=NOMINAL_SESSIONS),
         "*.errors": FieldCost(size=NOMINAL_ERRORS),
+        # Search (README, "Search"): facet counts are one aggregation over every match.
+        "ProductConnection.facets": FieldCost(cost=FACETS_COST),
+        "ProductFacets.brands": FieldCost(size=BRAND_FACET_SIZE),
+        "ProductFacets.categories": FieldCost(size=NOMINAL_TOP_CATEGORIES),
+        "ProductFacets.priceBands": FieldCost(size=MAX_PRICE_BANDS),
+        "ProductFacets.ratings": FieldCost(size=len(RATING_LEVELS)),
+        "ProductEdge.highlights": FieldCost(size=len(SearchHighlightField)),
+        "SearchHighlight.ranges": FieldCost(size=NOMINAL_HIGHLIGHT_RANGES),
+        "Query.searchSuggestions": FieldCost(size=_suggestions),
     }
 
 

@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from documents.catalog import Category, Product
 from documents.common import Image
 from resolvers.cost_bucket import QueryCostBucket
+from resolvers.search_index import SearchIndexFollower
 from schema.compiled_reads.reads import CompiledReads
 from schema.observability import JsonLogFormatter
 from settings import Settings
@@ -324,6 +325,40 @@ async def test_the_next_page_from_a_cursor_is_the_same_both_ways(
         assert answered == 1
     assert cursor is not None
     assert before is not None
+
+
+SEARCH_WITH_HIGHLIGHTS = """
+  query StorefrontSearch($search: String!, $after: String) {
+    products(search: $search, first: 1, after: $after) {
+      totalCount
+      pageInfo { endCursor }
+      edges { highlights { field fragment ranges { start end } } node { name category { name } } }
+    }
+  }
+"""
+
+
+async def test_a_search_of_the_index_with_highlights_is_the_same_both_ways(
+    app: Starlette,
+    search_index: SearchIndexFollower,
+    client: httpx.AsyncClient,
+    plain: httpx.AsyncClient,
+    catalog: list[Product],
+) -> None:
+    await make_product(await make_category("Radios"), name="Wireless Radio")
+    await search_index.catch_up()
+    searched = params(SEARCH_WITH_HIGHLIGHTS, {"search": "wireless"})
+    first = (await plain.get("/graphql", params=searched)).json()["data"]["products"]
+    after = {"search": "wireless", "after": first["pageInfo"]["endCursor"]}
+
+    for sent in (searched, params(SEARCH_WITH_HIGHLIGHTS, after)):
+        compiled, normal, answered = await both(app, client, plain, sent)
+
+        assert compiled == normal
+        assert answered == 1
+        [edge] = orjson.loads(compiled[1])["data"]["products"]["edges"]
+        assert edge["highlights"][0]["field"] == "NAME"
+    assert first["totalCount"] == 2  # "Satchel wireless" of the catalog, and the radio
 
 
 async def test_what_compiled_reads_do_not_answer_goes_to_the_normal_path(

@@ -3,7 +3,8 @@ has a code, never INTERNAL_SERVER_ERROR.
 
 Queries and mutations generated from `schema.graphql` (see `fuzz_requests`) are sent as an
 anonymous client, a signed-in user and an admin, each to a small shop seeded afresh for the
-example. Coded refusals of any kind pass: BAD_USER_INPUT, FORBIDDEN, QUERY_TOO_COMPLEX,
+example (queries with the search index built from that shop, so search, facets and suggestions
+answer from it). Coded refusals of any kind pass: BAD_USER_INPUT, FORBIDDEN, QUERY_TOO_COMPLEX,
 RATE_LIMITED...
 
 The run is bounded and deterministic: a fixed number of examples, derandomized, and no example
@@ -29,6 +30,7 @@ from documents.cart_rules import cart_token_hash
 from documents.carts import Cart, CartLine
 from documents.common import utc_now
 from documents.orders import OrderStatus
+from resolvers.search_index import SearchIndexFollower
 from settings import PaymentProviderName, Settings
 from tests.api.fuzz_requests import (
     GUEST_CART_TOKEN,
@@ -161,9 +163,12 @@ async def assert_answered_with_codes(
     client: httpx.AsyncClient,
     identity: str,
     request: dict[str, Any],
+    search_index: SearchIndexFollower | None = None,
 ) -> None:
     await clear_stored_state(app, settings)
     ids = await seed_shop()
+    if search_index is not None:
+        await search_index.rebuild()
     client.cookies.clear()
     body = with_real_ids(json.dumps(request), ids)
     headers = {"content-type": "application/json", **await bearer_headers(app, identity, ids)}
@@ -187,10 +192,11 @@ async def test_no_generated_query_is_answered_with_a_server_error(
     app: Starlette,
     settings: Settings,
     client: httpx.AsyncClient,
+    search_index: SearchIndexFollower,
     identity: str,
     request: dict[str, Any],
 ) -> None:
-    await assert_answered_with_codes(app, settings, client, identity, request)
+    await assert_answered_with_codes(app, settings, client, identity, request, search_index)
 
 
 @pytest.mark.parametrize("identity", IDENTITIES)

@@ -56,7 +56,7 @@ export default [
           acceptedIdNames: ["id"],
           acceptedIdTypes: ["ID"],
           exceptions: {
-            suffixes: ["Payload", "Error", "Connection", "Edge"],
+            suffixes: ["Payload", "Error", "Connection", "Edge", "Facet", "Facets"],
             types: [
               "DaySales",
               "ImportRowResult",
@@ -74,7 +74,10 @@ export default [
               "Refund",
               "ReviewModeration",
               "SalesSummary",
+              "SearchHighlight",
+              "SearchSuggestion",
               "ShortLine",
+              "TextRange",
             ],
           },
         },

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from integrations.search.engine import (
     FacetCount,
     PriceBand,
@@ -72,30 +70,41 @@ async def test_facets_with_text_and_no_filters(engine: TantivySearch) -> None:
 
 
 async def test_highlights_mark_exact_typo_and_prefix_matches(engine: TantivySearch) -> None:
-    page = await engine.search(SearchRequest("wireles headph", with_highlights=True))
+    page = await engine.search(SearchRequest("wireles headph"))
 
     (hit,) = page.hits
     assert number(hit.id) == 1
-    name = hit.highlights["name"]
+    marked = page.highlight(CATALOG[0].name, CATALOG[0].description)
+    name = marked["name"]
     assert name.fragment == "Wireless Headphones"
     assert name.ranges == ((0, 8), (9, 19))
-    description = hit.highlights["description"]
+    description = marked["description"]
     assert description.fragment == "Over-ear headphones with noise cancelling"
     assert description.ranges == ((9, 19),)
+    # The text given is marked, not the index's: a newer name than the last commit's.
+    assert page.highlight("Wireless Earbuds", "")["name"].ranges == ((0, 8),)
+    assert page.highlight("WIRELESS HEADPHONES", "")["name"].ranges == ((0, 8), (9, 19))
+    assert page.highlight("Keyboard", "Mechanical") == {}
 
 
 async def test_long_descriptions_are_cut_around_the_first_match(engine: TantivySearch) -> None:
     text = "word " * 60 + "Cancels noise. " + "more " * 60
-    await engine.upsert([dataclasses.replace(CATALOG[0], description=text)])
-    await engine.commit(None)
 
-    page = await engine.search(SearchRequest("cancels", with_highlights=True))
+    page = await engine.search(SearchRequest("cancels"))
 
-    description = page.hits[0].highlights["description"]
+    marked = page.highlight(CATALOG[0].name, text)
+    description = marked["description"]
     assert len(description.fragment) <= 160
     (start, end), *_ = description.ranges
     assert description.fragment[start:end] == "Cancels"
-    assert "name" not in page.hits[0].highlights
+    assert "name" not in marked
+
+
+async def test_a_search_without_words_marks_nothing(engine: TantivySearch) -> None:
+    page = await engine.search(SearchRequest("", filters=SearchFilters(brand="Sony")))
+
+    assert page.hits
+    assert page.highlight(CATALOG[0].name, CATALOG[0].description) == {}
 
 
 async def test_suggestions(engine: TantivySearch) -> None:
