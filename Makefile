@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CLIENTS := tests/clients
 NODE_STAMP := $(CLIENTS)/node_modules/.installed-stamp
 
-.PHONY: install clients run serve seed test test-clients check lint-schema schema graphiql-assets bench bench-reads bench-orders bench-payments clean admin recount search-rebuild
+.PHONY: install clients run serve seed test test-clients check lint-schema schema graphiql-assets bench bench-reads bench-orders bench-payments bench-search clean admin recount search-rebuild
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 or python3 on PATH)"; exit 1; }
@@ -79,7 +79,7 @@ graphiql-assets:
 	$(PYTHON) schema/graphiql/update.py
 
 ## Every benchmark in one run, then each figure against its target (see bench/README.md);
-## needs wrk. About 40 minutes; `make bench QUICK=1` for a shorter pass.
+## needs wrk. About 55 minutes; `make bench QUICK=1` for a shorter pass.
 bench: install
 	$(BIN)/python bench/suite.py $(if $(QUICK),--quick)
 
@@ -95,6 +95,11 @@ bench-orders: install
 ## with the payment stand-in (see bench/README.md).
 bench-payments: install
 	$(BIN)/python bench/payments.py
+
+## Search benchmark: search, facets and suggestions at 1,000 and 1,000,000 products (about
+## 15 minutes; see bench/README.md).
+bench-search: install
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(CLIENTS)/node_modules

@@ -19,6 +19,7 @@ import statistics
 import sys
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -208,8 +209,14 @@ def markdown_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace, work_dir: Path) -> None:
-    report: dict[str, Any] = {"kind": "big-catalog", "timestamp": timestamp()}
+MeasureSize = Callable[[Backends, Path, argparse.Namespace, int], dict[str, Any]]
+
+
+def measure_sizes(
+    kind: str, args: argparse.Namespace, work_dir: Path, measure: MeasureSize
+) -> dict[str, Any]:
+    """A report of `kind`: `measure` of each of `args.sizes`, each on fresh servers."""
+    report: dict[str, Any] = {"kind": kind, "timestamp": timestamp()}
     report["machine"] = machine_facts()
     report["config"] = vars(args)
     report["sizes"] = []
@@ -217,22 +224,37 @@ def run(args: argparse.Namespace, work_dir: Path) -> None:
         size_dir = work_dir / str(products)
         size_dir.mkdir()
         with backends(size_dir) as servers:
-            report["sizes"].append(measure_size(servers, size_dir, args, products))
+            report["sizes"].append(measure(servers, size_dir, args, products))
     report["load_average_at_end"] = load_average()
+    return report
+
+
+def run(args: argparse.Namespace, work_dir: Path) -> None:
+    report = measure_sizes("big-catalog", args, work_dir, measure_size)
     print(markdown_report(report))
     print(f"saved {save(report).relative_to(REPO_ROOT)}", file=sys.stderr)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def size_parser(description: str) -> argparse.ArgumentParser:
+    """The options of a small-and-big catalog benchmark; `checked_sizes` after parsing."""
+    parser = argparse.ArgumentParser(description=description)
     add = parser.add_argument
     add("--sizes", type=positive_int, nargs="+", default=[1_000, 1_000_000], help="catalogs")
     add("--workers", type=positive_int, default=2, help="uvicorn workers (default 2)")
     add("--duration", type=positive_int, default=15, help="seconds per wrk run (default 15)")
     add("--connections", type=positive_int, default=50, help="wrk connections (default 50)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def checked_sizes(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if len(args.sizes) < 2:
         parser.error("--sizes needs a small and a big catalog")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = size_parser(__doc__.splitlines()[0])
+    args = parser.parse_args(argv)
+    checked_sizes(parser, args)
     return args
 
 

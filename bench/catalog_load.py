@@ -44,6 +44,7 @@ from harness import (
     process_tree,
     run_in_work_dir,
     save,
+    server_command,
     server_environment,
     summarize_warnings,
     timestamp,
@@ -88,23 +89,9 @@ def count_products(uri: str) -> int:
 def seed_catalog(backends: Backends, work_dir: Path, products: int) -> dict[str, Any]:
     """Run `python -m server seed --products N` and time it."""
     env = server_environment(backends, work_dir, LOG_LEVEL="INFO")
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-m", "server", "seed", "--products", str(products)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=SEED_TIMEOUT_SECONDS,
-        check=False,
+    wall_seconds, output = server_command(
+        ["seed", "--products", str(products)], env, timeout=SEED_TIMEOUT_SECONDS
     )
-    wall_seconds = time.perf_counter() - started
-    output = completed.stdout + completed.stderr
-    if completed.returncode != 0:
-        raise BenchError(
-            f"`python -m server seed` exited with {completed.returncode}:\n{output[-4000:]}"
-        )
     stored = count_products(backends.mongod.uri)
     if stored != products:
         raise BenchError(f"seeding stored {stored} products, expected {products}:\n{output}")

@@ -202,6 +202,32 @@ def server_environment(backends: Backends, work_dir: Path, **overrides: str) -> 
     return env
 
 
+def server_command(
+    arguments: list[str], env: dict[str, str], *, timeout: float
+) -> tuple[float, str]:
+    """`python -m server <arguments>` to its end: (wall seconds, its output); BenchError with
+    the output's end when it fails."""
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "server", *arguments],
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    wall_seconds = time.perf_counter() - started
+    output = completed.stdout + completed.stderr
+    if completed.returncode != 0:
+        raise BenchError(
+            f"`python -m server {' '.join(arguments)}` exited with {completed.returncode}:\n"
+            f"{output[-4000:]}"
+        )
+    return wall_seconds, output
+
+
 # --- the API under test -----------------------------------------------------------------------
 
 

@@ -1,12 +1,13 @@
 """`make bench`: every benchmark of the API in one run, then one table against the targets.
 
-    .venv/bin/python bench/suite.py                  # the whole set (about 40 minutes)
+    .venv/bin/python bench/suite.py                  # the whole set (about 55 minutes)
     .venv/bin/python bench/suite.py --quick          # shorter runs, a 100,000-product big catalog
 
 In turn: `catalog_load.py` (the fixed-bytes ceiling, cached listing and product page on the fast
 path and through GraphQL, the listing and product page uncached), `place_orders.py` (checkout),
-`soak.py` (workers' memory under five minutes of load) and `big_catalog.py` (pages and counts
-at 1,000 and 1,000,000 products, and the seed's time). Each prints its own tables and saves its
+`soak.py` (workers' memory under five minutes of load), `big_catalog.py` (pages and counts
+at 1,000 and 1,000,000 products, and the seed's time) and `search.py` (product search, facets
+and suggestions at the same two sizes). Each prints its own tables and saves its
 JSON under `bench/results/`; this script then prints each headline figure beside its target, and
 the request rates as a share of the fixed-bytes ceiling measured at the start of the same run.
 """
@@ -196,6 +197,35 @@ def big_rows(report: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def search_rows(report: dict[str, Any]) -> list[Row]:
+    small, big = report["sizes"][0], report["sizes"][-1]
+    ceiling = small["ceiling"]["requests_per_second"]
+    rows = [
+        Row(
+            f"`search-rebuild`, {big['products']:,} products",
+            f"{big['rebuild']['wall_seconds']:,.0f} s",
+            "",
+            None,
+        )
+    ]
+    for name, case in big["cases"].items():
+        before = small["cases"][name]
+        ratio = case["latency_ms"]["p99"] / before["latency_ms"]["p99"]
+        errors = before["errors"] + case["errors"]
+        rows.append(
+            Row(
+                f"search: {name}, {big['products']:,} products",
+                f"{case['requests_per_second']:,.0f}/s, p99 {case['latency_ms']['p99']:,.1f} ms"
+                f" (p99 ratio {ratio:.2f} to {small['products']:,})"
+                + (f", {errors} wrk errors" if errors else ""),
+                "≥ 300/s, p99 ratio ≤ 2, no errors",
+                case["requests_per_second"] >= 300 and ratio <= 2 and not errors,
+                case["requests_per_second"] / ceiling,
+            )
+        )
+    return rows
+
+
 def soak_rows(report: dict[str, Any]) -> list[Row]:
     worst = max(report["growth"].values(), key=lambda worker: worker["percent"])
     config = report["config"]
@@ -253,13 +283,17 @@ def main(argv: list[str] | None = None) -> int:
         orders = run_bench("place_orders.py", ["--orders", str(args.orders)])
         soak = run_bench("soak.py", ["--seconds", str(args.soak_seconds), "--settle", settle])
         big = run_bench("big_catalog.py", [*duration, "--sizes", "1000", str(args.big)])
+        search = run_bench("search.py", [*duration, "--sizes", "1000", str(args.big)])
     except BenchError as error:
         print(f"bench aborted: {error}", file=sys.stderr)
         return 1
     rows, ceiling = catalog_rows(catalog)
-    rows += orders_rows(orders, ceiling) + big_rows(big) + soak_rows(soak)
+    rows += orders_rows(orders, ceiling) + big_rows(big) + search_rows(search)
+    rows += soak_rows(soak)
     report["load_average_at_end"] = load_average()
-    report["parts"] = {part["kind"]: part["timestamp"] for part in (catalog, orders, big, soak)}
+    report["parts"] = {
+        part["kind"]: part["timestamp"] for part in (catalog, orders, big, search, soak)
+    }
     report["summary"] = [row.__dict__ for row in rows]
     print(
         f"\n## Against the targets (load average {report['machine']['load_average_at_start']}"
