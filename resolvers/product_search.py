@@ -171,7 +171,9 @@ async def search_products(
 
 
 def _counting(request: SearchRequest) -> SearchRequest:
-    return SearchRequest(text=request.text, filters=request.filters, limit=0, with_total=True)
+    return SearchRequest(
+        text=request.text, filters=request.filters, with_total=True, with_page=False
+    )
 
 
 def facet_counter(
@@ -181,7 +183,9 @@ def facet_counter(
     list) and the filters, read from the index."""
 
     async def facets(bands: tuple[PriceBand, ...]) -> Facets:
-        request = SearchRequest(text=text, filters=filters, limit=0, facet_price_bands=bands)
+        request = SearchRequest(
+            text=text, filters=filters, facet_price_bands=bands, with_page=False
+        )
         found = await _search(ctx, engine, request)
         assert found.facets is not None
         return found.facets

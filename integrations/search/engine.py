@@ -84,6 +84,9 @@ class SearchRequest:
     with_total: bool = False
     # Facet counts are computed only when asked for, over these price bands.
     facet_price_bands: tuple[PriceBand, ...] | None = None
+    # False: no page at all (hits empty, has_more False), for a request of the total or the
+    # facets alone, which then costs no ordering of the matches.
+    with_page: bool = True
 
 
 @dataclass(frozen=True)

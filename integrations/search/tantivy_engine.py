@@ -160,7 +160,11 @@ class TantivySearch:
         filters = queries.filter_queries(self._schema, request.filters)
         query = queries.all_of(list(filters.values()), text)
         want = request.limit + 1
-        if request.order is SearchOrder.RELEVANCE:
+        found: list[paging.Hit] = []
+        total = None
+        if not request.with_page:
+            total = paging.count(searcher, query) if request.with_total else None
+        elif request.order is SearchOrder.RELEVANCE:
             found, total = paging.relevance_page(
                 searcher, query, request.after, want, count=request.with_total
             )

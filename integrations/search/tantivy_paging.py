@@ -46,6 +46,11 @@ def result_count(result: tantivy.SearchResult) -> int | None:
     return result.count  # type: ignore[attr-defined]  # the stub leaves it out
 
 
+def count(searcher: tantivy.Searcher, query: Query) -> int:
+    """How many hits `query` has (unordered: no score is weighted by the static rank)."""
+    return result_count(searcher.search(query, limit=1, count=True)) or 0
+
+
 def hit_ids(searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]) -> list[str]:
     if not addresses:
         return []

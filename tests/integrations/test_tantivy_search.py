@@ -183,6 +183,18 @@ async def test_total_counts_every_match(engine: TantivySearch) -> None:
     assert page.has_more
 
 
+async def test_a_request_without_a_page_counts_and_orders_nothing(engine: TantivySearch) -> None:
+    counted = await engine.search(SearchRequest("headphones", with_total=True, with_page=False))
+    faceted = await engine.search(
+        SearchRequest("headphones", facet_price_bands=(), with_page=False)
+    )
+
+    assert (counted.hits, counted.has_more, counted.total) == ([], False, 5)
+    assert (faceted.hits, faceted.has_more, faceted.total) == ([], False, None)
+    assert faceted.facets is not None
+    assert sum(count.count for count in faceted.facets.categories) == 5
+
+
 async def test_too_deep(engine: TantivySearch, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tantivy_paging, "MAX_DEPTH", 2)
     monkeypatch.setattr(tantivy_paging, "FIRST_WINDOW_EXTRA", 0)
