@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import html
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -214,6 +215,16 @@ def sanitize_description(html: str, *, field: str = "description") -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     ).strip()
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def description_text(description: str) -> str:
+    """A sanitized description's text without its markup (tags, entities), as search indexes
+    and highlights it. Tags part words (`<p>one</p><p>two</p>` is "one two"); a sanitized
+    description holds no script or style text, nor a `>` inside a tag."""
+    return " ".join(html.unescape(_TAG.sub(" ", description)).split())
 
 
 def check_alt_text(alt: str, *, field: str = "alt") -> str:

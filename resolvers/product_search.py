@@ -9,6 +9,7 @@ the query cache's search tag, which the follower retires at each commit.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,7 @@ from decimal import Decimal
 from bson import ObjectId
 
 from documents.catalog import Category, Product, ProductSortField
+from documents.catalog_rules import description_text
 from documents.errors import InvalidInputError, ServiceUnavailableError
 from documents.money import to_minor_units
 from integrations.search.engine import (
@@ -107,7 +109,8 @@ def search_ordering(field_name: ProductSortField, descending: bool, text: str) -
         name = "relevance_-1_" + hashlib.sha256(text.encode()).hexdigest()[:12]
         return Ordering(name, order.value, -1, float)
     direction = -1 if descending else 1
-    return Ordering(f"{field_name.name.lower()}_{direction}", order.value, direction, int)
+    name = f"{field_name.name.lower()}_{direction}"
+    return Ordering(name, order.value, direction, _POSITION_TYPES[order])
 
 
 def _position_value(order: SearchOrder, value: object) -> float | int:
@@ -150,16 +153,16 @@ async def search_products(
     found = await _search(ctx, engine, request)
     ids = [ObjectId(hit.id) for hit in found.hits]
     products = await (load or ctx.loaders.product_by_id.load_many)(ids) if ids else []
-    rows, highlights = [], {}
+    rows = []
     for hit, product in zip(found.hits, products, strict=True):
         if product is None or not product.is_visible:
             continue  # changed since the index's last commit
         rows.append((ordering.encode(hit.position.value, product.id), product))
-        if with_highlights:
-            # Of the text shown, MongoDB's: the index's may be a commit older.
-            marked = found.highlight(product.name, product.description)
-            if marked:
-                highlights[product.id] = marked
+    highlights = {}
+    if with_highlights and rows:
+        # Off the event loop: up to 100 descriptions, each matched word by word.
+        shown = [product for _, product in rows]
+        highlights = await asyncio.to_thread(_highlights, found.highlight, shown)
 
     async def count() -> int:
         counted = await _search(ctx, engine, _counting(request))
@@ -168,6 +171,17 @@ async def search_products(
     result = ProductPage(rows, found.has_more, page.after is not None, count, highlights)
     result.facets = facet_counter(ctx, engine, text, filters)
     return result
+
+
+def _highlights(
+    highlight: Callable[[str, str], dict[str, Highlight]], products: list[Product]
+) -> dict[ObjectId, dict[str, Highlight]]:
+    # Of the text shown, MongoDB's: the index's may be a commit older.
+    marked = {
+        product.id: highlight(product.name, description_text(product.description))
+        for product in products
+    }
+    return {id_: found for id_, found in marked.items() if found and id_ is not None}
 
 
 def _counting(request: SearchRequest) -> SearchRequest:
@@ -180,15 +194,22 @@ def facet_counter(
     ctx: Context, engine: SearchEngine, text: str, filters: SearchFilters
 ) -> Callable[[tuple[PriceBand, ...]], Awaitable[Facets]]:
     """What answers a list's facet counts over `bands`: the text (may be empty: the whole
-    list) and the filters, read from the index."""
+    list) and the filters, read from the index; once per distinct bands (aliases of one
+    list's `facets` share it)."""
+    counted: dict[tuple[PriceBand, ...], asyncio.Future[Facets]] = {}
 
-    async def facets(bands: tuple[PriceBand, ...]) -> Facets:
+    async def count(bands: tuple[PriceBand, ...]) -> Facets:
         request = SearchRequest(
             text=text, filters=filters, facet_price_bands=bands, with_page=False
         )
         found = await _search(ctx, engine, request)
         assert found.facets is not None
         return found.facets
+
+    async def facets(bands: tuple[PriceBand, ...]) -> Facets:
+        if bands not in counted:
+            counted[bands] = asyncio.ensure_future(count(bands))
+        return await asyncio.shield(counted[bands])
 
     return facets
 
@@ -241,16 +262,6 @@ async def facet_categories(ctx: Context, facets: Facets) -> list[tuple[Category,
     ]
 
 
-def engine_of(ctx: Context) -> SearchEngine:
-    """The search engine, for what only it answers (facets, suggestions)."""
-    engine = ctx.services.search
-    if engine is None:
-        raise ServiceUnavailableError(
-            "Facets and suggestions need the search index (SEARCH_ENGINE=tantivy)"
-        )
-    return engine
-
-
 async def suggestions(ctx: Context, prefix: str, first: int) -> list[Suggestion]:
     """Autocomplete for what a shopper is typing: product names, brands and categories."""
     if not 1 <= first <= MAX_SUGGESTIONS:
@@ -259,7 +270,9 @@ async def suggestions(ctx: Context, prefix: str, first: int) -> list[Suggestion]
         raise InvalidInputError(
             f"prefix is limited to {MAX_PREFIX_LENGTH} characters", field="prefix"
         )
-    engine = engine_of(ctx)
+    engine = ctx.services.search
+    if engine is None:
+        return []  # SEARCH_ENGINE=mongo: $text completes no prefix
     ctx.cache_dependencies.search_results()
     try:
         found = await engine.suggest(prefix, first)
@@ -275,13 +288,17 @@ async def suggestions(ctx: Context, prefix: str, first: int) -> list[Suggestion]
     ]
 
 
-async def facets_of(ctx: Context, page: Page[Product], bands: tuple[PriceBand, ...]) -> Facets:
-    """A product list's facet counts; ServiceUnavailableError when the index cannot answer."""
+async def facets_of(
+    ctx: Context, page: Page[Product], bands: tuple[PriceBand, ...]
+) -> Facets | None:
+    """A product list's facet counts; None where no search index is kept (SEARCH_ENGINE=mongo);
+    ServiceUnavailableError while the index is being built."""
+    if ctx.services.search is None:
+        return None
     counter = page.facets if isinstance(page, ProductPage) else None
     if counter is None:
-        engine_of(ctx)  # refuses when no engine is configured
         raise InvalidInputError(
-            "Facet counts cover the storefront's visible products only", field="facets"
+            "Facet counts cover the storefront's visible products only", field="filter"
         )
     try:
         return await counter(bands)

@@ -35,6 +35,7 @@ from pymongo.errors import OperationFailure
 
 from documents.cache_invalidations import record_invalidation
 from documents.catalog import VISIBLE_PRODUCTS, Category, Product
+from documents.catalog_rules import description_text
 from documents.common import utc_now
 from documents.search_index import SearchIndexRebuild
 from integrations.search.engine import SearchDocument, SearchEngine
@@ -95,7 +96,7 @@ def search_document(
     return SearchDocument(
         id=str(product["_id"]),
         name=product["name"],
-        description=product.get("description") or "",
+        description=description_text(product.get("description") or ""),
         brand=product.get("brand") or "",
         category_id=str(category_id),
         subcategory_id=str(subcategory_id) if subcategory_id else None,

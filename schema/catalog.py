@@ -466,14 +466,15 @@ class ProductConnection(CountedConnection[Product]):
     @strawberry.field(
         description=(
             "How many products of the whole list each brand, top-level category, price band and "
-            'rating would give (README, "Search"). Storefront lists only.'
+            'rating would give (README, "Search"). Storefront lists only; null where the '
+            "deployment keeps no search index (SEARCH_ENGINE=mongo)."
         )
     )
-    async def facets(self, info: Info, price_bands: PriceBandsArg = None) -> ProductFacets:
+    async def facets(self, info: Info, price_bands: PriceBandsArg = None) -> ProductFacets | None:
         ctx = info.context
         bands = price_bands_of(ctx, price_bands)
         found = await product_search.facets_of(ctx, self._page, bands)
-        return ProductFacets.of(found, bands, ctx.settings.shop_currency)
+        return None if found is None else ProductFacets.of(found, bands, ctx.settings.shop_currency)
 
     @classmethod
     def from_page(cls, page: Page[Any], to_node: Callable[[Any], Any]) -> Any:

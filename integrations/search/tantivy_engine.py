@@ -156,7 +156,7 @@ class TantivySearch:
     def _search(self, request: SearchRequest) -> SearchPage:
         searcher = self._searcher()
         words = queries.query_words(searcher, request.text)
-        text = queries.text_query(self._schema, words)
+        text = queries.text_query(self._schema, words, request.text)
         filters = queries.filter_queries(self._schema, request.filters)
         query = queries.all_of(list(filters.values()), text)
         want = request.limit + 1
@@ -196,7 +196,9 @@ class TantivySearch:
         return await _run(self._suggest, prefix, limit)
 
     def _suggest(self, prefix: str, limit: int) -> list[Suggestion]:
-        words = fields.PLAIN_ANALYZER.analyze(prefix)
+        words = fields.PLAIN_ANALYZER.analyze(prefix)[: queries.MAX_WORDS]
+        if words and len(words[-1]) < queries.MIN_PREFIX_LENGTH:
+            words = words[:-1]  # one letter starts too many words to be worth completing
         if not words or limit <= 0:
             return []
         searcher = self._searcher()

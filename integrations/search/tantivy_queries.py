@@ -100,9 +100,12 @@ def word_query(schema: tantivy.Schema, word: QueryWord) -> Query:
     return Query.disjunction_max_query(clauses, OTHER_FIELDS_SHARE)
 
 
-def text_query(schema: tantivy.Schema, words: list[QueryWord]) -> Query:
+def text_query(schema: tantivy.Schema, words: list[QueryWord], text: str) -> Query:
+    """Every word of `text` (`words`, from `query_words`) matching; every product when there is
+    no text (a list's facets), none when the text has no word the index could hold (only
+    punctuation or symbols, or words longer than it keeps)."""
     if not words:
-        return _constant(Query.all_query(), 1.0)
+        return _constant(Query.all_query() if not text.strip() else Query.empty_query(), 1.0)
     return Query.boolean_query([(Occur.Must, word_query(schema, word)) for word in words])
 
 

@@ -51,9 +51,9 @@ NOMINAL_SESSIONS = 20
 # GraphiQL's full introspection of this schema is about 2,600 objects and 50 ms of CPU, which is
 # what a page of 100 products with a few relations costs.
 INTROSPECTION_COST = 500
-# Facet counts: an aggregation over every product the list matches, a few milliseconds at a
-# million products, as much as a write is charged.
-FACETS_COST = MUTATION_COST
+# Facet counts: up to five aggregations over every product the list matches (one more for each
+# filter set), several milliseconds at a million products: twice a write.
+FACETS_COST = 2 * MUTATION_COST
 # Top-level categories are few; the facet lists those with products.
 NOMINAL_TOP_CATEGORIES = 20
 # The matched words in one highlighted fragment, nominally.
@@ -112,7 +112,7 @@ def _field_costs(
         "*.addresses": FieldCost(size=max_addresses),
         "User.sessions": FieldCost(size=NOMINAL_SESSIONS),
         "*.errors": FieldCost(size=NOMINAL_ERRORS),
-        # Search (README, "Search"): facet counts are one aggregation over every match.
+        # Search (README, "Search"): facet counts aggregate over every match.
         "ProductConnection.facets": FieldCost(cost=FACETS_COST),
         "ProductFacets.brands": FieldCost(size=BRAND_FACET_SIZE),
         "ProductFacets.categories": FieldCost(size=NOMINAL_TOP_CATEGORIES),
@@ -120,7 +120,8 @@ def _field_costs(
         "ProductFacets.ratings": FieldCost(size=len(RATING_LEVELS)),
         "ProductEdge.highlights": FieldCost(size=len(SearchHighlightField)),
         "SearchHighlight.ranges": FieldCost(size=NOMINAL_HIGHLIGHT_RANGES),
-        "Query.searchSuggestions": FieldCost(size=_suggestions),
+        # A search of its own: charged as a connection is.
+        "Query.searchSuggestions": FieldCost(cost=CONNECTION_COST, size=_suggestions),
     }
 
 

@@ -186,6 +186,46 @@ async def test_sorting_a_search_by_a_field_pages_through_it(
     assert rest["pageInfo"]["hasNextPage"] is False
 
 
+async def test_sorting_a_search_by_rating_pages_through_it(
+    client: httpx.AsyncClient, search_index: SearchIndexFollower
+) -> None:
+    audio = await make_category("Audio")
+    # Averages 5.0, 4.5 (a fraction), 3.0 and none at all.
+    for name, ratings in (
+        ("Best", [0, 0, 0, 0, 2]),
+        ("Good", [0, 0, 0, 1, 1]),
+        ("Fair", [0, 0, 1, 0, 0]),
+    ):
+        await make_product(audio, name=f"Wireless {name}", ratings=ratings)
+    await make_product(audio, name="Wireless New")
+    await search_index.catch_up()
+    by_rating = {"field": "RATING", "direction": "DESC"}
+
+    seen: list[str] = []
+    after = None
+    for _ in range(4):
+        page = await search(client, search="wireless", sortBy=by_rating, first=1, after=after)
+        seen += names(page)
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+
+    assert seen == ["Wireless Best", "Wireless Good", "Wireless Fair", "Wireless New"]
+
+
+async def test_a_search_with_no_word_the_index_holds_finds_nothing(
+    client: httpx.AsyncClient, search_index: SearchIndexFollower
+) -> None:
+    await make_product(await make_category("Audio"), name="Wireless Headphones")
+    await search_index.catch_up()
+
+    for text in ("!!!", "\U0001f3a7", "x" * 41):
+        found = await search(client, search=text)
+        assert (found["totalCount"], found["edges"]) == (0, []), text
+    body = await graphql(client, FACETS, {"search": "!!!"})
+    assert body["data"]["products"]["facets"]["brands"] == []
+
+
 async def test_what_the_index_cannot_page_is_refused_with_codes(
     client: httpx.AsyncClient, search_index: SearchIndexFollower
 ) -> None:
@@ -323,15 +363,61 @@ async def test_before_the_first_build_mongodb_answers(
     assert names(await search(client, search="wireless")) == ["Wireless Headphones"]
 
 
-async def test_without_an_index_facets_and_suggestions_say_so(
+async def test_without_an_index_facets_are_null_and_suggestions_empty(
     client: httpx.AsyncClient, replace_services: Callable[..., None]
 ) -> None:
-    replace_services(search=None)  # SEARCH_ENGINE=mongo
+    await make_product(await make_category("Audio"), name="Wireless Headphones")
+    replace_services(search=None)  # SEARCH_ENGINE=mongo: nothing to wait for, nothing to retry
 
-    facets = await graphql(client, FACETS, {"search": "wireless"}, expect_status=503)
-    suggestions = await graphql(client, SUGGESTIONS, {"prefix": "wire"}, expect_status=503)
+    facets = await graphql(client, FACETS, {"search": "wireless"})
+    suggestions = await graphql(client, SUGGESTIONS, {"prefix": "wire"})
 
-    assert error_codes(facets) == error_codes(suggestions) == ["SERVICE_UNAVAILABLE"]
+    assert "errors" not in facets
+    assert facets["data"] == {"products": {"facets": None}}
+    assert "errors" not in suggestions
+    assert suggestions["data"] == {"searchSuggestions": []}
+
+
+async def test_while_the_index_is_built_facets_say_so_and_the_page_stands(
+    client: httpx.AsyncClient, replace_services: Callable[..., None], tmp_path: Path
+) -> None:
+    await make_product(await make_category("Audio"), name="Wireless Headphones")
+    replace_services(search=TantivySearch.reader(tmp_path / "not-built"))
+    query = "{ products(first: 5) { edges { node { name } } facets { brands { brand } } } }"
+
+    body = await graphql(client, query, expect_status=503)
+
+    assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
+    assert body["data"]["products"]["facets"] is None
+    assert [edge["node"]["name"] for edge in body["data"]["products"]["edges"]] == [
+        "Wireless Headphones"
+    ]
+
+
+async def test_aliases_of_one_lists_facets_are_counted_once(
+    client: httpx.AsyncClient, search_index: SearchIndexFollower, monkeypatch: Any
+) -> None:
+    await make_product(await make_category("Audio"), name="Wireless Headphones", brand="Sony")
+    await search_index.catch_up()
+    reader = client._transport.app.state.services.search  # type: ignore[attr-defined]
+    searches: list[Any] = []
+    real = reader.search
+
+    async def counted(request: Any) -> Any:
+        searches.append(request)
+        return await real(request)
+
+    monkeypatch.setattr(reader, "search", counted)
+    query = (
+        '{ products(search: "wireless", first: 0) { a: facets { brands { brand count } } '
+        "b: facets { brands { brand count } } } }"
+    )
+
+    body = await graphql(client, query)
+
+    assert body["data"]["products"]["a"] == body["data"]["products"]["b"]
+    assert body["data"]["products"]["a"]["brands"] == [{"brand": "Sony", "count": 1}]
+    assert sum(request.facet_price_bands is not None for request in searches) == 1
 
 
 async def test_admins_search_unpublished_products_in_mongodb(
@@ -346,3 +432,36 @@ async def test_admins_search_unpublished_products_in_mongodb(
     )
 
     assert names(body["data"]["products"]) == ["Wireless Draft"]
+
+
+async def test_descriptions_are_searched_and_highlighted_as_text_not_markup(
+    client: httpx.AsyncClient, search_index: SearchIndexFollower
+) -> None:
+    description = '<p>Great <strong>noise</strong> cancelling &amp; more</p><p><a href="https://example.com/">Battery</a></p>'
+    await make_product(await make_category("Audio"), name="Headphones", description=description)
+    await search_index.catch_up()
+
+    assert (await search(client, search="strong"))["edges"] == []
+    assert (await search(client, search="href"))["edges"] == []
+    body = await graphql(client, HIGHLIGHTS, {"search": "battery"})
+    (edge,) = body["data"]["products"]["edges"]
+    (marked,) = edge["highlights"]
+    assert marked["field"] == "DESCRIPTION"
+    assert marked["fragment"] == "Great noise cancelling & more Battery"
+    assert marked["ranges"] == [{"start": 30, "end": 37}]
+
+
+async def test_one_letter_suggests_nothing(
+    client: httpx.AsyncClient, search_index: SearchIndexFollower
+) -> None:
+    await make_product(await make_category("Wearables"), name="Wireless Watch", brand="Wirecraft")
+    await search_index.catch_up()
+
+    one = await graphql(client, SUGGESTIONS, {"prefix": "w"})
+    two = await graphql(client, SUGGESTIONS, {"prefix": "wi"})
+
+    assert one["data"]["searchSuggestions"] == []
+    assert {(s["kind"], s["text"]) for s in two["data"]["searchSuggestions"]} == {
+        ("BRAND", "Wirecraft"),
+        ("PRODUCT", "Wireless Watch"),
+    }
