@@ -225,8 +225,9 @@ def _certain_fields(selections: list[Any]) -> list[SelectedField]:
 
 def _selected_relations(info: Info) -> set[str]:
     """Which of `category` and `subcategory` the query surely selects on every product of the
-    page (`edges { node { ... } }`), and `highlights` if it does on every edge. Loading one the query does not read would record a cache
-    dependency it does not have; one left out here is loaded when its field asks."""
+    page (`edges { node { ... } }`), and `highlights` if it does on every edge. Loading one the
+    query does not read would record a cache dependency it does not have; one left out here is
+    loaded when its field asks."""
     fields = _certain_fields([s for field in info.selected_fields for s in field.selections])
     selected = set()
     for name in ("edges", "node"):
