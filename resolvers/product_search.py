@@ -33,7 +33,6 @@ from integrations.search.engine import (
     SearchOrder,
     SearchPage,
     SearchRequest,
-    SearchTooDeepError,
     Suggestion,
     SuggestionKind,
 )
@@ -41,7 +40,6 @@ from integrations.search.engine import (
 # Re-exported for the schema's layer (query cost), which names no integration itself.
 from integrations.search.tantivy_facets import BRAND_FACET_SIZE as BRAND_FACET_SIZE
 from integrations.search.tantivy_facets import RATING_LEVELS as RATING_LEVELS
-from integrations.search.tantivy_paging import MAX_DEPTH
 from resolvers.context import Context
 from resolvers.pagination import Ordering, Page, PageArgs
 
@@ -216,13 +214,7 @@ def facet_counter(
 
 async def _search(ctx: Context, engine: SearchEngine, request: SearchRequest) -> SearchPage:
     ctx.cache_dependencies.search_results()
-    try:
-        return await engine.search(request)
-    except SearchTooDeepError:
-        raise InvalidInputError(
-            f"A search reaches its first {MAX_DEPTH} matches; narrow it or sort by a field",
-            field="after",
-        ) from None
+    return await engine.search(request)
 
 
 def price_bands(ctx: Context, bands: list[PriceBandArg] | None) -> tuple[PriceBand, ...]:

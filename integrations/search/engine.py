@@ -150,10 +150,6 @@ class Suggestion:
     id: str | None  # the product's or category's id; None for a brand
 
 
-class SearchTooDeepError(Exception):
-    """The request asks for hits beyond how deep the engine pages (`MAX_DEPTH`)."""
-
-
 class SearchEngineUnavailableError(Exception):
     """The engine cannot answer yet: e.g. its index has not been built."""
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import tantivy
-from tantivy import Occur, Query
+from tantivy import Query
 
 from integrations.search import tantivy_paging as paging
 from integrations.search import tantivy_queries as queries
@@ -156,28 +156,28 @@ class TantivySearch:
     def _search(self, request: SearchRequest) -> SearchPage:
         searcher = self._searcher()
         words = queries.query_words(searcher, request.text)
-        text = queries.text_query(self._schema, words, request.text)
+        levels = queries.level_queries(self._schema, words, request.text)
+        text = levels[-1][1]
         filters = queries.filter_queries(self._schema, request.filters)
-        query = queries.all_of(list(filters.values()), text)
+        conditions = list(filters.values())
+        total = None
+        if request.with_total:
+            total = paging.count(searcher, queries.all_of(conditions, text))
         want = request.limit + 1
         found: list[paging.Hit] = []
-        total = None
-        if not request.with_page:
-            total = paging.count(searcher, query) if request.with_total else None
-        elif request.order is SearchOrder.RELEVANCE:
-            found, total = paging.relevance_page(
-                searcher, query, request.after, want, count=request.with_total
+        if request.with_page and request.order is SearchOrder.RELEVANCE:
+            found = paging.relevance_page(
+                searcher, self._schema, levels, conditions, request.after, want
             )
-        else:
-            found, total = paging.field_page(
+        elif request.with_page:
+            found = paging.field_page(
                 searcher,
                 self._schema,
-                query,
-                request.order,
+                queries.all_of(conditions, text),
+                paging.ORDER_FIELDS[request.order],
                 descending=request.descending,
                 after=request.after,
                 want=want,
-                count=request.with_total,
             )
         page = found[: request.limit]
         facets = None
@@ -220,33 +220,35 @@ class TantivySearch:
     def _product_suggestions(
         self, searcher: tantivy.Searcher, words: list[str], limit: int
     ) -> list[Suggestion]:
-        """Names with every word, the last as a prefix (typos allowed from 4 letters), best
-        rated and in stock first, each name once."""
-        clauses = []
-        for position, word in enumerate(words):
-            last = position == len(words) - 1
-            exact = Query.fuzzy_term_query(self._schema, fields.NAME_WORDS, word, 0, prefix=last)
-            distance = queries.typo_distance(word)
-            loose = Query.fuzzy_term_query(
-                self._schema, fields.NAME_WORDS, word, distance, prefix=last
+        """Names with every word, the last as a prefix: as typed first, then with typos (from
+        4 letters); in stock and best rated first within each; each name once."""
+
+        def every_word(typos: bool) -> Query:
+            last = len(words) - 1
+            return queries.all_of(
+                [
+                    Query.fuzzy_term_query(
+                        self._schema,
+                        fields.NAME_WORDS,
+                        word,
+                        queries.typo_distance(word) if typos else 0,
+                        prefix=position == last,
+                    )
+                    for position, word in enumerate(words)
+                ]
             )
-            clauses.append(
-                Query.disjunction_max_query(
-                    [Query.const_score_query(exact, 2.0), Query.const_score_query(loose, 1.0)]
-                )
-            )
-        query = Query.boolean_query([(Occur.Must, clause) for clause in clauses])
-        found = searcher.search(
-            query, limit=limit * SUGGESTION_SHARE, count=False, weight_by_field=fields.STATIC_RANK
-        ).hits
-        ids = paging.hit_ids(searcher, [address for _, address in found])
+
+        levels = [(1, every_word(typos=False)), (0, every_word(typos=True))]
+        found = paging.relevance_page(
+            searcher, self._schema, levels, [], None, limit * SUGGESTION_SHARE
+        )
         suggestions: list[Suggestion] = []
         seen: set[str] = set()
-        for (_, address), id_ in zip(found, ids, strict=True):
-            name = str(searcher.doc(address).get_first(fields.NAME) or "")
+        for hit in found:
+            name = str(searcher.doc(hit.address).get_first(fields.NAME) or "")
             if name.casefold() not in seen:
                 seen.add(name.casefold())
-                suggestions.append(Suggestion(SuggestionKind.PRODUCT, name, id_))
+                suggestions.append(Suggestion(SuggestionKind.PRODUCT, name, hit.id))
         return suggestions[:limit]
 
     # Writing (the writer only).

@@ -6,10 +6,11 @@ come next, whatever was committed in between.
 
 - Field orders (price, created_at, rating) page by ranges: the position's own value with ids
   after its id, then values beyond it. Where a page ends inside a run of equal values, that run
-  is read again ordered by id. Any depth costs the same.
-- Relevance has no range over scores: the top hits are read in growing windows until the page
-  after the position is complete, up to `MAX_DEPTH` hits deep. Scores are constant per product
-  and query (tantivy_queries.py), so equal scores are rare and a position stays meaningful.
+  is read again ordered by id.
+- Relevance is the text's levels, best first (tantivy_queries.py), each paged as a field order
+  by the static rank; a position's value is its level and its static rank in one integer.
+
+Any depth costs the same: no page scores or counts the matches before it.
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ from tantivy import FieldType, Order, Query
 
 from integrations.search import tantivy_queries as queries
 from integrations.search import tantivy_schema as fields
-from integrations.search.engine import Position, SearchOrder, SearchTooDeepError
-
-MAX_DEPTH = 10_000
-FIRST_WINDOW_EXTRA = 16
-WINDOW_GROWTH = 8
+from integrations.search.engine import Position, SearchOrder
 
 ORDER_FIELDS: dict[SearchOrder, tuple[str, FieldType]] = {
     SearchOrder.PRICE: (fields.FINAL_PRICE, FieldType.Integer),
     SearchOrder.CREATED_AT: (fields.CREATED_AT, FieldType.Integer),
     SearchOrder.RATING: (fields.RATING, FieldType.Float),
 }
+RANK = (fields.STATIC_RANK, FieldType.Integer)
+# A relevance position's value: the level above these bits, the static rank (below 2**34) in
+# them; below 2**53, so a cursor's value survives a float.
+LEVEL_SHIFT = 40
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def result_count(result: tantivy.SearchResult) -> int | None:
 
 
 def count(searcher: tantivy.Searcher, query: Query) -> int:
-    """How many hits `query` has (unordered: no score is weighted by the static rank)."""
+    """How many hits `query` has."""
     return result_count(searcher.search(query, limit=1, count=True)) or 0
 
 
@@ -67,12 +68,6 @@ def _hits(searcher: tantivy.Searcher, found: list[tuple[object, tantivy.DocAddre
     ]
 
 
-def _after(hit: Hit, position: Position, *, descending: bool) -> bool:
-    if hit.value == position.value:
-        return hit.id > position.id
-    return hit.value < position.value if descending else hit.value > position.value
-
-
 def _in_order(hits: list[Hit], *, descending: bool) -> list[Hit]:
     # Ids ascending within equal values, in either direction.
     hits = sorted(hits, key=lambda hit: hit.id)
@@ -80,54 +75,59 @@ def _in_order(hits: list[Hit], *, descending: bool) -> list[Hit]:
 
 
 def relevance_page(
-    searcher: tantivy.Searcher, query: Query, after: Position | None, want: int, *, count: bool
-) -> tuple[list[Hit], int | None]:
-    """Up to `want` hits after `after`, best score first, ties by id; and how many hits the
-    query has in all when `count`."""
-    size = want + FIRST_WINDOW_EXTRA
-    total = None
-    while True:
-        result = searcher.search(
-            query, limit=size, count=count and total is None, weight_by_field=fields.STATIC_RANK
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    levels: list[tuple[int, Query]],
+    conditions: list[Query],
+    after: Position | None,
+    want: int,
+) -> list[Hit]:
+    """Up to `want` hits after `after` meeting every one of `conditions`: the levels' (from
+    `tantivy_queries.level_queries`) in turn, each by static rank, highest first, ties by id."""
+    after_level, after_rank = None, None
+    if after is not None:
+        value = int(after.value)  # a cursor's value may have been through a float
+        after_level, after_rank = value >> LEVEL_SHIFT, value & ((1 << LEVEL_SHIFT) - 1)
+    hits: list[Hit] = []
+    above = None
+    for number, query in levels:
+        own, above = query if above is None else queries.but_not(query, above), query
+        if after_level is not None and number > after_level:
+            continue
+        within = None
+        if after is not None and number == after_level:
+            within = Position(after_rank, after.id)  # type: ignore[arg-type]
+        found = field_page(
+            searcher,
+            schema,
+            queries.all_of(conditions, own),
+            RANK,
+            descending=True,
+            after=within,
+            want=want - len(hits),
         )
-        total = result_count(result) if total is None else total
-        window = result.hits
-        complete = len(window) < size
-        if not complete:
-            # The lowest score's run may go on past the window: leave it for a bigger one.
-            lowest = window[-1][0]
-            window = [found for found in window if found[0] != lowest]
-        if after is not None:
-            # Only hits at or below the position's score can come after it; ids tell at equals.
-            window = [found for found in window if found[0] <= after.value]
-        hits = _in_order(_hits(searcher, window), descending=True)
-        if after is not None:
-            hits = [hit for hit in hits if _after(hit, after, descending=True)]
-        if complete or len(hits) >= want:
-            return hits[:want], total
-        if size >= MAX_DEPTH + want:
-            raise SearchTooDeepError(f"relevance pages reach {MAX_DEPTH} hits deep")
-        size = min(size * WINDOW_GROWTH, MAX_DEPTH + want)
+        hits += [
+            Hit((number << LEVEL_SHIFT) | int(hit.value), hit.id, hit.address) for hit in found
+        ]
+        if len(hits) >= want:
+            break
+    return hits
 
 
 def field_page(
     searcher: tantivy.Searcher,
     schema: tantivy.Schema,
     query: Query,
-    order: SearchOrder,
+    order: tuple[str, FieldType],
     *,
     descending: bool,
     after: Position | None,
     want: int,
-    count: bool,
-) -> tuple[list[Hit], int | None]:
-    """Up to `want` hits after `after` by a fast field, ties by id; and how many hits the
-    query has in all when `count`."""
-    field, field_type = ORDER_FIELDS[order]
-    total = None
+) -> list[Hit]:
+    """Up to `want` hits of `query` after `after` by a fast field (`ORDER_FIELDS`, `RANK`),
+    ties by id."""
+    field, field_type = order
     if after is not None:
-        if count:  # of the whole query: the page's own searches see only part of it
-            total = result_count(searcher.search(query, limit=1, count=True))
         # A cursor may have been through JSON: the field's own type again.
         value = after.value
         after = Position(int(value) if field_type is FieldType.Integer else float(value), after.id)
@@ -148,20 +148,19 @@ def field_page(
         )
     need = want - len(hits)
     if need <= 0:
-        return hits[:want], total
-    result = searcher.search(
-        rest, limit=need, count=count and after is None, order_by_field=field, order=direction
-    )
-    total = result_count(result) if count and after is None else total
-    window = result.hits
-    if len(window) < need:
-        return hits + _in_order(_hits(searcher, window), descending=descending), total
-    # The last value's run may go on past the window: read it again in id order.
-    last = window[-1][0]
+        return hits[:want]
+    # One more than needed tells whether the last value's run goes on past the window.
+    window = searcher.search(
+        rest, limit=need + 1, count=False, order_by_field=field, order=direction
+    ).hits
+    if len(window) <= need or window[need - 1][0] != window[need][0]:
+        return hits + _in_order(_hits(searcher, window[:need]), descending=descending)
+    # It does: that run again in id order.
+    last = window[need - 1][0]
     before_last = [found for found in window if found[0] != last]
     hits += _in_order(_hits(searcher, before_last), descending=descending)
     last_run = queries.all_of([queries.equals(schema, field, field_type, last)], rest)
-    return hits + _run_by_id(searcher, last_run, last, want - len(hits)), total
+    return hits + _run_by_id(searcher, last_run, last, want - len(hits))
 
 
 def _run_by_id(searcher: tantivy.Searcher, query: Query, value: float, limit: int) -> list[Hit]:

@@ -1,18 +1,20 @@
 """Tantivy queries built from what the shopper typed and the filters they chose.
 
 Never `parse_query` on user text: its syntax (`:`, `AND`, `(`) is not the shopper's. The text is
-split by the index's own analysers and every word must match, in some field:
+split by the index's own analysers and every word must match, in some field: exactly (stemmed)
+in the name, brand, category names or description; or, in the name, brand or category names
+(their words unstemmed), with typos when the word is not in the index at all (edit distance 1
+from 4 letters, 2 from 8) and, for the last word, as a prefix (a shopper still typing). A word
+that is in the index as typed gets no typo matches ("case" does not find "cast").
 
-- exactly (stemmed), scored by field: name 8, brand 5, category names 4, description 2;
-- with typos, when the word is not in the index at all: edit distance 1 from 4 letters,
-  2 from 8, in the product's name (3) or its brand and category names (2);
-- the last word also as a prefix (with the same typo allowance), for a shopper still typing.
-
-A word that is in the index as typed gets no typo matches ("case" does not find "cast").
-
-Every score is a constant per matching clause, never BM25: a product's score depends only on
-itself and the query, not on the rest of the index, so a page's `Position` means the same after
-a commit that adds other products. Filters are ANDed in with no score.
+Relevance is by levels, as storefront search engines rank (typos, then attribute, then a custom
+ranking): a product's level is the best of `LEVELS` at which every word matches, best first;
+within a level, products go by their static rank (in stock, then better rated:
+`tantivy_schema.static_rank`). Each level is a plain query, so a page is read by the static
+rank's fast field (tantivy_paging.py) instead of scoring every match: at a million products a
+common word matches tens of thousands. A product's place depends only on itself and the
+query, never on the rest of the index, so a page's `Position` means the same after a commit
+that adds other products. Filters are ANDed in.
 """
 
 from __future__ import annotations
@@ -25,15 +27,26 @@ from tantivy import FieldType, Occur, Query
 from integrations.search import tantivy_schema as fields
 from integrations.search.engine import SearchFilters
 
-FIELD_SCORES = (
-    (fields.NAME, 8.0),
-    (fields.BRAND_TEXT, 5.0),
-    (fields.CATEGORY_TEXT, 4.0),
-    (fields.DESCRIPTION, 2.0),
+TITLE_FIELDS = (fields.NAME, fields.BRAND_TEXT, fields.CATEGORY_TEXT)
+EXACT_FIELDS = (*TITLE_FIELDS, fields.DESCRIPTION)
+LOOSE_FIELDS = (fields.NAME_WORDS, fields.LABEL_WORDS)
+
+
+@dataclass(frozen=True)
+class Level:
+    """Where every word must match for a product to rank at this level."""
+
+    number: int  # higher ranks first; fixed per level, so positions keep their meaning
+    exact: tuple[str, ...]  # the fields where a word counts as typed (stemmed)
+    loose: bool  # also with typos, or as a prefix for the last word, in the titles' words
+
+
+LEVELS = (
+    Level(3, (fields.NAME,), loose=False),
+    Level(2, TITLE_FIELDS, loose=False),
+    Level(1, TITLE_FIELDS, loose=True),
+    Level(0, EXACT_FIELDS, loose=True),
 )
-TYPO_SCORES = ((fields.NAME_WORDS, 3.0), (fields.LABEL_WORDS, 2.0))
-# A word found in several fields scores its best field plus this share of the others.
-OTHER_FIELDS_SHARE = 0.1
 MAX_WORDS = 8
 MIN_PREFIX_LENGTH = 2
 # Dropped from the text unless nothing else is left: "case for phone" means "case phone".
@@ -53,6 +66,8 @@ class QueryWord:
     stem: str
     typos: int  # the edit distance allowed; 0 when the word is in the index as typed
     prefix: bool  # the last word: it may be a prefix of a longer one
+    # The exact fields whose terms include the stem (none: it matches loosely, or not at all).
+    found_in: frozenset[str]
 
 
 def query_words(searcher: tantivy.Searcher, text: str) -> list[QueryWord]:
@@ -63,50 +78,75 @@ def query_words(searcher: tantivy.Searcher, text: str) -> list[QueryWord]:
     result = []
     for position, word in enumerate(kept):
         stem = fields.stem(word)
-        known = any(searcher.doc_freq(field, stem) for field, _ in FIELD_SCORES)
+        found_in = frozenset(field for field in EXACT_FIELDS if searcher.doc_freq(field, stem))
         last = position == len(kept) - 1
         result.append(
             QueryWord(
                 word=word,
                 stem=stem,
-                typos=0 if known else typo_distance(word),
+                typos=0 if found_in else typo_distance(word),
                 prefix=last and len(word) >= MIN_PREFIX_LENGTH,
+                found_in=found_in,
             )
         )
     return result
 
 
-def _constant(query: Query, score: float) -> Query:
-    return Query.const_score_query(query, score)
-
-
-def word_query(schema: tantivy.Schema, word: QueryWord) -> Query:
+def _word_clauses(schema: tantivy.Schema, word: QueryWord, level: Level) -> list[Query]:
     clauses = [
-        _constant(Query.term_query(schema, field, word.stem, index_option="basic"), score)
-        for field, score in FIELD_SCORES
+        Query.term_query(schema, field, word.stem, index_option="basic")
+        for field in level.exact
+        if field in word.found_in
     ]
-    if word.typos:
+    if _loose(word, level):
         clauses += [
-            _constant(Query.fuzzy_term_query(schema, field, word.word, word.typos), score)
-            for field, score in TYPO_SCORES
+            Query.fuzzy_term_query(schema, field, word.word, word.typos, prefix=word.prefix)
+            for field in LOOSE_FIELDS
         ]
-    if word.prefix:
-        clauses += [
-            _constant(
-                Query.fuzzy_term_query(schema, field, word.word, word.typos, prefix=True), score
-            )
-            for field, score in TYPO_SCORES
-        ]
-    return Query.disjunction_max_query(clauses, OTHER_FIELDS_SHARE)
+    return clauses
 
 
-def text_query(schema: tantivy.Schema, words: list[QueryWord], text: str) -> Query:
-    """Every word of `text` (`words`, from `query_words`) matching; every product when there is
-    no text (a list's facets), none when the text has no word the index could hold (only
+def _loose(word: QueryWord, level: Level) -> bool:
+    return level.loose and (word.typos > 0 or word.prefix)
+
+
+def level_queries(
+    schema: tantivy.Schema, words: list[QueryWord], text: str
+) -> list[tuple[int, Query]]:
+    """The text's levels that can hold products, best first, as (number, query): each query
+    matches its level and every level above it (a level's own products are it AND NOT the one
+    before; the last one matches the whole text). Every product at one level when there are no
+    words (a list's facets), none when the text has no word the index could hold (only
     punctuation or symbols, or words longer than it keeps)."""
     if not words:
-        return _constant(Query.all_query() if not text.strip() else Query.empty_query(), 1.0)
-    return Query.boolean_query([(Occur.Must, word_query(schema, word)) for word in words])
+        return [(0, Query.all_query() if not text.strip() else Query.empty_query())]
+    found: list[tuple[int, Query]] = []
+    last_key = None
+    for level in reversed(LEVELS):  # the widest first
+        # What this level asks of each word; a level asking what the wider one did holds the
+        # same products, which then rank here.
+        key = tuple((frozenset(level.exact) & word.found_in, _loose(word, level)) for word in words)
+        if not all(exact or loose for exact, loose in key):
+            break  # a word matches nowhere at this level, nor at any above it
+        query = _every_word([_word_clauses(schema, word, level) for word in words])
+        if key == last_key:
+            found[-1] = (level.number, query)
+        else:
+            found.append((level.number, query))
+        last_key = key
+    return found[::-1] or [(0, Query.empty_query())]
+
+
+def _every_word(per_word: list[list[Query]]) -> Query:
+    words = [
+        clauses[0]
+        if len(clauses) == 1
+        else Query.boolean_query([(Occur.Should, clause) for clause in clauses])
+        for clauses in per_word
+    ]
+    return (
+        words[0] if len(words) == 1 else Query.boolean_query([(Occur.Must, word) for word in words])
+    )
 
 
 def _range(
@@ -168,14 +208,16 @@ def filter_queries(schema: tantivy.Schema, filters: SearchFilters) -> dict[Filte
     return {key: all_of(parts) for key, parts in queries.items()}
 
 
-def all_of(queries: list[Query], scored: Query | None = None) -> Query:
-    """`scored` (if any) with every one of `queries` as an unscored condition."""
-    if scored is not None and not queries:
-        return scored
-    clauses = [(Occur.Must, _constant(query, 0.0)) for query in queries]
-    if scored is not None:
-        clauses.insert(0, (Occur.Must, scored))
-    return Query.boolean_query(clauses)
+def all_of(queries: list[Query], first: Query | None = None) -> Query:
+    """`first` (if any) and every one of `queries`."""
+    every = ([first] if first is not None else []) + queries
+    if len(every) == 1:
+        return every[0]
+    return Query.boolean_query([(Occur.Must, query) for query in every])
+
+
+def but_not(query: Query, excluded: Query) -> Query:
+    return Query.boolean_query([(Occur.Must, query), (Occur.MustNot, excluded)])
 
 
 def equals(schema: tantivy.Schema, field: str, field_type: FieldType, value: float) -> Query:

@@ -18,7 +18,7 @@ import tantivy
 from integrations.search.engine import SearchDocument
 
 # Kept beside the index (tantivy_engine.py): an index of another version is rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 ID = "id"  # raw hex: deletes by term, and the order of ties (a text fast field)
 ID_HIGH = "id_high"  # the id's first 8 bytes, and its last 4: "after this id" as ranges
@@ -87,7 +87,7 @@ def build_schema() -> tantivy.Schema:
     builder.add_boolean_field(IN_STOCK, indexed=True, fast=True)
     builder.add_float_field(RATING, fast=True)
     builder.add_integer_field(CREATED_AT, fast=True)
-    builder.add_float_field(STATIC_RANK, fast=True)
+    builder.add_integer_field(STATIC_RANK, fast=True)
     return builder.build()
 
 
@@ -133,20 +133,18 @@ def epoch_milliseconds(value: datetime) -> int:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def static_rank(document: SearchDocument) -> float:
-    """A product's own share of its relevance score, independent of the rest of the index (so
-    relevance scores, and pages by them, stay put when other products change).
+RANK_RATING_SHIFT = 24  # below it, the id's last 24 bits (the ObjectId's counter)
+RANK_STOCK_SHIFT = 33  # below it, the rating in hundredths (0 to 500)
 
-    Searches multiply text scores by log2(2 + rank): factors from 1.0 to ~1.07, so among equal
-    text matches the products in stock and better rated come first, and the id's low bits
-    (the ObjectId's counter) spread the rest apart, leaving few exact ties to order by id."""
-    factor = (
-        1.0
-        + 0.04 * document.in_stock
-        + 0.02 * min(max(document.rating_average, 0.0), 5.0) / 5
-        + 0.01 * (int(document.id[-4:], 16) / 0xFFFF)
-    )
-    return float(2.0**factor - 2.0)
+
+def static_rank(document: SearchDocument) -> int:
+    """A product's own place among equal text matches (tantivy_queries.py, "levels"): in stock
+    first, then better rated, then the id's counter, which spreads the rest apart and leaves
+    few exact ties (those go by id). Independent of the rest of the index, so pages by it stay
+    put when other products change. Below 2**34."""
+    rating = round(min(max(document.rating_average, 0.0), 5.0) * 100)
+    counter = int(document.id[-6:], 16)
+    return (int(document.in_stock) << RANK_STOCK_SHIFT) | (rating << RANK_RATING_SHIFT) | counter
 
 
 def _suggest_keys(names: list[tuple[str, str]]) -> list[str]:
@@ -191,5 +189,5 @@ def to_document(document: SearchDocument) -> tantivy.Document:
     doc.add_boolean(IN_STOCK, document.in_stock)
     doc.add_float(RATING, document.rating_average)
     doc.add_integer(CREATED_AT, epoch_milliseconds(document.created_at))
-    doc.add_float(STATIC_RANK, static_rank(document))
+    doc.add_integer(STATIC_RANK, static_rank(document))
     return doc

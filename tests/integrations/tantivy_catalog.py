@@ -73,8 +73,8 @@ def number(id_: str) -> int:
     return int(id_, 16)
 
 
-async def found(engine: TantivySearch, text: str, **options: object) -> list[int]:
-    page = await engine.search(SearchRequest(text, limit=50, **options))  # type: ignore[arg-type]
+async def found(engine: TantivySearch, text: str, limit: int = 50, **options: object) -> list[int]:
+    page = await engine.search(SearchRequest(text, limit=limit, **options))  # type: ignore[arg-type]
     return [number(hit.id) for hit in page.hits]
 
 

@@ -7,12 +7,10 @@ import dataclasses
 
 import pytest
 
-from integrations.search import tantivy_paging
 from integrations.search.engine import (
     SearchFilters,
     SearchOrder,
     SearchRequest,
-    SearchTooDeepError,
 )
 from integrations.search.tantivy_engine import TantivySearch
 from tests.integrations.tantivy_catalog import (
@@ -23,6 +21,7 @@ from tests.integrations.tantivy_catalog import (
     COMPUTERS,
     HEADPHONES,
     KEYBOARDS,
+    MICE,
     all_pages,
     expected_order,
     found,
@@ -49,6 +48,17 @@ async def test_among_equal_matches_a_product_in_stock_comes_first(engine: Tantiv
     await engine.commit(None)
 
     assert await found(engine, "mouse") == [2, 9]
+
+
+async def test_a_word_as_typed_ranks_above_a_longer_word_it_begins(
+    engine: TantivySearch,
+) -> None:
+    # Better rated, but "mouse" only begins its name's word.
+    pad = product(30, "Mousepad XL", "Acme", COMPUTERS, MICE, 999, True, 5.0, "Cloth")
+    await engine.upsert([pad])
+    await engine.commit(None)
+
+    assert await found(engine, "mouse") == [2, 30]
 
 
 async def test_every_word_must_match(engine: TantivySearch) -> None:
@@ -139,16 +149,13 @@ async def test_relevance_pages_match_one_long_page(engine: TantivySearch) -> Non
         assert await all_pages(engine, SearchRequest("audio", limit=limit)) == whole
 
 
-async def test_relevance_ties_are_paged_by_id(
-    engine: TantivySearch, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Equal in everything the score sees (ids that share their low bits), indexed against
-    # their ids' order; windows just the page's size, so they cut the run of equal scores.
-    monkeypatch.setattr(tantivy_paging, "FIRST_WINDOW_EXTRA", 0)
+async def test_relevance_ties_are_paged_by_id(engine: TantivySearch) -> None:
+    # Equal in everything the rank sees (ids that share their last 24 bits), indexed against
+    # their ids' order, so pages end inside the run of equals.
     twins = [
         dataclasses.replace(
             product(40, "Travel Adapter", "Acme", COMPUTERS, CABLES, 999, True, 4.0, ""),
-            id=f"{(n << 16) | 0x1234:024x}",
+            id=f"{(n << 24) | 0x123456:024x}",
         )
         for n in range(1, 13)
     ]
@@ -195,13 +202,23 @@ async def test_a_request_without_a_page_counts_and_orders_nothing(engine: Tantiv
     assert sum(count.count for count in faceted.facets.categories) == 5
 
 
-async def test_too_deep(engine: TantivySearch, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tantivy_paging, "MAX_DEPTH", 2)
-    monkeypatch.setattr(tantivy_paging, "FIRST_WINDOW_EXTRA", 0)
-    fifth = (await engine.search(SearchRequest("", limit=5))).hits[-1].position
+async def test_a_deep_relevance_page_reads_the_pages_before_it_from_its_cursor(
+    engine: TantivySearch,
+) -> None:
+    others = [
+        product(200 + n, f"Audio Cable {n}", "Acme", AUDIO, ACCESSORIES, 100 + n, n % 2 == 0,
+                (n % 11) / 2, "Cable")
+        for n in range(300)
+    ]  # fmt: skip
+    await engine.upsert(others)
+    await engine.commit(None)
+    whole = await found(engine, "audio cable", limit=400)
+    middle = (await engine.search(SearchRequest("audio cable", limit=250))).hits[-1].position
 
-    with pytest.raises(SearchTooDeepError):
-        await engine.search(SearchRequest("", limit=1, after=fifth))
+    rest = await engine.search(SearchRequest("audio cable", limit=100, after=middle))
+
+    assert len(whole) == 300
+    assert [number(hit.id) for hit in rest.hits] == whole[250:]
 
 
 async def test_letters_and_digits_are_words_apart(engine: TantivySearch) -> None:
