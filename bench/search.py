@@ -6,7 +6,7 @@
 For each size, a fresh mongod and redis-server: the demo catalog (`python -m server seed`), its
 search index built by `python -m server search-rebuild` (timed), then the API with
 SEARCH_ENGINE=tantivy and the query cache off, under wrk on each search a storefront makes: a
-relevance search (rotating over several words), its second page, a misspelt search, a search
+relevance search (rotating over several words), the same with highlights, its second page, a misspelt search, a search
 with every filter, a search sorted by price, a search with its facet counts, a category's facet
 counts without text, and autocomplete suggestions. The fixed-bytes ceiling is measured first in
 the same run. The last table gives each case at the big size beside the small one, against
@@ -114,9 +114,10 @@ def cases(base_url: str, work_dir: Path) -> tuple[dict[str, Path | str], int]:
             raise BenchError(f"no search for any of {WORDS} has a second page")
         categories = answer(client, gql_path("{ categories(first: 1) { edges { node { id } } } }"))
         category = categories["categories"]["edges"][0]["node"]["id"]
-        rotating = [search_path(word, edges=WITH_HIGHLIGHTS) for word in WORDS]
+        rotating = [search_path(word) for word in WORDS]
+        highlighted = [search_path(word, edges=WITH_HIGHLIGHTS) for word in WORDS]
         size = len(client.get(rotating[0]).content)
-        for path in rotating:
+        for path in rotating + highlighted:
             if not answer(client, path)["products"]["edges"]:
                 raise BenchError(f"a search found nothing: {urllib.parse.unquote(path)}")
         filters = {"inStock": True, "priceMin": "500", "priceMax": "20000", "minRating": 3}
@@ -141,8 +142,11 @@ def cases(base_url: str, work_dir: Path) -> tuple[dict[str, Path | str], int]:
             found = data.get("searchSuggestions") or data.get("products", {}).get("edges")
             if not found and name != "every filter":
                 raise BenchError(f"{name} found nothing: {urllib.parse.unquote(path)}")
-    script = rotating_script(rotating, work_dir / "searches.lua")
-    return {"relevance (8 words)": script} | paths, size
+    scripts = {
+        "relevance (8 words)": rotating_script(rotating, work_dir / "searches.lua"),
+        "with highlights (8 words)": rotating_script(highlighted, work_dir / "highlighted.lua"),
+    }
+    return scripts | paths, size
 
 
 def measure(server: ApiServer, target: Path | str, args: argparse.Namespace) -> dict[str, Any]:

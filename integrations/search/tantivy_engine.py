@@ -151,7 +151,11 @@ class TantivySearch:
             return self._index.searcher()
 
     async def search(self, request: SearchRequest) -> SearchPage:
-        return await _run(self._search, request)
+        if request.with_total or request.facet_price_bands is not None:
+            return await _run(self._search, request)  # visits every match
+        # A page reads a bounded number of hits at any depth (well under 1 ms for a word at a
+        # million products, a few ms at most): on the event loop, cheaper than a thread.
+        return self._search(request)
 
     def _search(self, request: SearchRequest) -> SearchPage:
         searcher = self._searcher()
@@ -193,7 +197,7 @@ class TantivySearch:
         )
 
     async def suggest(self, prefix: str, limit: int) -> list[Suggestion]:
-        return await _run(self._suggest, prefix, limit)
+        return self._suggest(prefix, limit)  # bounded, as a page is
 
     def _suggest(self, prefix: str, limit: int) -> list[Suggestion]:
         words = fields.PLAIN_ANALYZER.analyze(prefix)[: queries.MAX_WORDS]
@@ -205,11 +209,15 @@ class TantivySearch:
         key = " ".join(words)
         categories = [
             Suggestion(SuggestionKind.CATEGORY, display, id_)
-            for id_, display in _suggested_terms(searcher, fields.CATEGORY_SUGGEST, key, limit)
+            for id_, display in _suggested_terms(
+                searcher, self._schema, fields.CATEGORY_SUGGEST, key, limit
+            )
         ]
         brands = [
             Suggestion(SuggestionKind.BRAND, display, None)
-            for _, display in _suggested_terms(searcher, fields.BRAND_SUGGEST, key, limit)
+            for _, display in _suggested_terms(
+                searcher, self._schema, fields.BRAND_SUGGEST, key, limit
+            )
         ]
         products = self._product_suggestions(searcher, words, limit)
         share = max(1, limit // SUGGESTION_SHARE)
@@ -335,19 +343,25 @@ class TantivySearch:
 
 
 def _suggested_terms(
-    searcher: tantivy.Searcher, field: str, key: str, limit: int
+    searcher: tantivy.Searcher, schema: tantivy.Schema, field: str, key: str, limit: int
 ) -> list[tuple[str, str]]:
     """(extra, display) of the suggestion terms starting with `key`, most products first, each
     once; only terms of live products count."""
-    terms = searcher.terms_with_prefix(field, key, filter_query=Query.all_query())
-    found: dict[tuple[str, str], int] = {}
-    for term, count in terms:
-        if count <= 0:
-            continue
-        _, extra, display = term.split(fields.SUGGEST_SEPARATOR, 2)
-        # A name keyed by two of its words that both match counts once.
-        found[(extra, display)] = max(found.get((extra, display), 0), count)
-    ranked = sorted(found.items(), key=lambda item: (-item[1], item[0][1]))
+    # The dictionary's counts include deleted documents until their segment is merged, and a
+    # live count filtered by every document costs milliseconds at a million products whatever
+    # the prefix. So: terms by their dictionary counts, each counted live in turn, until no
+    # later term (its live count at most its dictionary count) could place.
+    counted: dict[tuple[str, str], int] = {}
+    for term, upper_bound in searcher.terms_with_prefix(field, key):
+        best = sorted(counted.values(), reverse=True)
+        if len(best) >= limit and upper_bound < best[limit - 1]:
+            break
+        live = paging.count(searcher, Query.term_query(schema, field, term))
+        if live > 0:
+            _, extra, display = term.split(fields.SUGGEST_SEPARATOR, 2)
+            # A name keyed by two of its words that both match counts once.
+            counted[(extra, display)] = max(counted.get((extra, display), 0), live)
+    ranked = sorted(counted.items(), key=lambda item: (-item[1], item[0][1]))
     return [pair for pair, _ in ranked[:limit]]
 
 
@@ -357,9 +371,9 @@ def _versions(root: Path) -> list[Path]:
 
 
 async def _run(function: Callable[..., T], *args: object) -> T:
-    # In a thread: at 100,000 products a search takes 0.2-1.5 ms and grows with its matches
-    # (several ms at a million), past what one request may hold the event loop; Tantivy works
-    # outside the GIL meanwhile. The thread costs ~0.25 ms a call.
+    # In a thread: what grows with the matches or the index (counts, facets, writes, commits)
+    # would hold the event loop too long; Tantivy works outside the GIL meanwhile. The thread
+    # costs ~0.25 ms a call.
     return await asyncio.to_thread(function, *args)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import re
 
+from rapidfuzz.distance import OSA
+
 from integrations.search import tantivy_schema as fields
 from integrations.search.engine import Highlight
 from integrations.search.tantivy_queries import QueryWord
@@ -23,22 +25,10 @@ _WORD = re.compile(fields.WORD_PATTERN)
 
 
 def edit_distance(left: str, right: str, limit: int) -> int:
-    """Levenshtein distance with a swap of neighbours costing 1 (as Tantivy's fuzzy terms),
-    or `limit + 1` once it is sure to exceed `limit`."""
-    if abs(len(left) - len(right)) > limit:
-        return limit + 1
-    previous_row: list[int] = []
-    row = list(range(len(right) + 1))
-    for i, left_char in enumerate(left, 1):
-        before, previous_row, row = previous_row, row, [i] + [0] * len(right)
-        for j, right_char in enumerate(right, 1):
-            cost = 0 if left_char == right_char else 1
-            row[j] = min(previous_row[j] + 1, row[j - 1] + 1, previous_row[j - 1] + cost)
-            if i > 1 and j > 1 and left_char == right[j - 2] and left[i - 2] == right_char:
-                row[j] = min(row[j], before[j - 2] + 1)
-        if min(row) > limit:
-            return limit + 1
-    return row[-1]
+    """Levenshtein distance with a swap of neighbours costing 1 (as Tantivy's fuzzy terms
+    count typos: the optimal string alignment distance), or `limit + 1` once it exceeds
+    `limit`."""
+    return int(OSA.distance(left, right, score_cutoff=limit))
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -70,7 +60,11 @@ class Highlighter:
         for word in self._words:
             if stem == word.stem:
                 return True
-            if word.typos and edit_distance(word_text, word.word, word.typos) <= word.typos:
+            if not word.typos:
+                if word.prefix and word_text.startswith(word.word):
+                    return True
+                continue
+            if edit_distance(word_text, word.word, word.typos) <= word.typos:
                 return True
             if word.prefix:
                 head = word_text[: len(word.word)]

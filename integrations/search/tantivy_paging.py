@@ -30,6 +30,8 @@ ORDER_FIELDS: dict[SearchOrder, tuple[str, FieldType]] = {
     SearchOrder.RATING: (fields.RATING, FieldType.Float),
 }
 RANK = (fields.STATIC_RANK, FieldType.Integer)
+# A run of equal values up to this long is read whole to find what comes after a position.
+SHORT_RUN = 100
 # A relevance position's value: the level above these bits, the static rank (below 2**34) in
 # them; below 2**53, so a cursor's value survives a float.
 LEVEL_SHIFT = 40
@@ -135,14 +137,8 @@ def field_page(
     hits: list[Hit] = []
     rest = query
     if after is not None:
-        same_value = queries.all_of(
-            [
-                queries.equals(schema, field, field_type, after.value),
-                queries.ids_after(schema, after.id),
-            ],
-            query,
-        )
-        hits += _run_by_id(searcher, same_value, after.value, want)
+        same_value = queries.all_of([queries.equals(schema, field, field_type, after.value)], query)
+        hits += _run_after(searcher, schema, same_value, after, want)
         rest = queries.all_of(
             [queries.beyond(schema, field, field_type, after.value, descending=descending)], query
         )
@@ -161,6 +157,22 @@ def field_page(
     hits += _in_order(_hits(searcher, before_last), descending=descending)
     last_run = queries.all_of([queries.equals(schema, field, field_type, last)], rest)
     return hits + _run_by_id(searcher, last_run, last, want - len(hits))
+
+
+def _run_after(
+    searcher: tantivy.Searcher, schema: tantivy.Schema, run: Query, after: Position, limit: int
+) -> list[Hit]:
+    """Hits of `run` (one value's) with ids after the position's, the first `limit` by id."""
+    # Most runs are short (static ranks are nearly unique): read the whole run and skip what
+    # comes before the id here; ranges over the id's halves cost milliseconds at a million.
+    found = searcher.search(
+        run, limit=SHORT_RUN, count=True, order_by_field=fields.ID, order=Order.Asc
+    )
+    if (result_count(found) or 0) <= SHORT_RUN:
+        hits = [Hit(after.value, str(id_), address) for id_, address in found.hits]
+        return [hit for hit in hits if hit.id > after.id][:limit]
+    longer = queries.all_of([queries.ids_after(schema, after.id)], run)
+    return _run_by_id(searcher, longer, after.value, limit)
 
 
 def _run_by_id(searcher: tantivy.Searcher, query: Query, value: float, limit: int) -> list[Hit]:

@@ -15,7 +15,9 @@ from tests.integrations.tantivy_catalog import (
     AUDIO,
     CATALOG,
     HEADPHONES,
+    SPEAKERS,
     number,
+    product,
 )
 
 
@@ -134,3 +136,20 @@ async def test_deleted_products_leave_the_suggestions(engine: TantivySearch) -> 
 
     assert await engine.suggest("keyb", 5) == []
     assert await engine.suggest("mech", 5) == []
+
+
+async def test_brands_are_suggested_by_their_live_products(engine: TantivySearch) -> None:
+    # "Sonar" has more products in the index's dictionary than "Sony" (3) until the deleted
+    # ones are merged away, but fewer live: Sony first, and Sonar still, for its one left.
+    sonar = [
+        product(60 + n, f"Sonar Buoy {n}", "Sonar", AUDIO, SPEAKERS, 999, True, 4.0, "")
+        for n in range(5)
+    ]
+    await engine.upsert(sonar)
+    await engine.commit(None)
+    await engine.delete([document.id for document in sonar[1:]])
+    await engine.commit(None)
+
+    brands = [s.text for s in await engine.suggest("son", 5) if s.kind is SuggestionKind.BRAND]
+    assert brands == ["Sony", "Sonar"]
+    assert [s.text for s in await engine.suggest("son", 1)] == ["Sony"]

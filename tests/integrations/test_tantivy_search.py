@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+from integrations.search import tantivy_paging
 from integrations.search.engine import (
     SearchFilters,
     SearchOrder,
@@ -133,9 +134,15 @@ async def test_filters_with_text(engine: TantivySearch) -> None:
 
 @pytest.mark.parametrize("order", [SearchOrder.PRICE, SearchOrder.CREATED_AT, SearchOrder.RATING])
 @pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("short_run", [tantivy_paging.SHORT_RUN, 1])  # runs read whole, or not
 async def test_field_orders_page_without_repeats_or_skips_ties_by_id(
-    engine: TantivySearch, order: SearchOrder, descending: bool
+    engine: TantivySearch,
+    order: SearchOrder,
+    descending: bool,
+    short_run: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(tantivy_paging, "SHORT_RUN", short_run)
     for limit in (1, 2, 3):
         request = SearchRequest("", order=order, descending=descending, limit=limit)
         assert await all_pages(engine, request) == expected_order(order, descending)
@@ -149,7 +156,11 @@ async def test_relevance_pages_match_one_long_page(engine: TantivySearch) -> Non
         assert await all_pages(engine, SearchRequest("audio", limit=limit)) == whole
 
 
-async def test_relevance_ties_are_paged_by_id(engine: TantivySearch) -> None:
+@pytest.mark.parametrize("short_run", [tantivy_paging.SHORT_RUN, 1])
+async def test_relevance_ties_are_paged_by_id(
+    engine: TantivySearch, short_run: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tantivy_paging, "SHORT_RUN", short_run)
     # Equal in everything the rank sees (ids that share their last 24 bits), indexed against
     # their ids' order, so pages end inside the run of equals.
     twins = [
