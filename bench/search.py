@@ -6,9 +6,9 @@
 For each size, a fresh mongod and redis-server: the demo catalog (`python -m server seed`), its
 search index built by `python -m server search-rebuild` (timed), then the API with
 SEARCH_ENGINE=tantivy and the query cache off, under wrk on each search a storefront makes: a
-relevance search (rotating over several words), the same with highlights, its second page, a misspelt search, a search
-with every filter, a search sorted by price, a search with its facet counts, a category's facet
-counts without text, and autocomplete suggestions. The fixed-bytes ceiling is measured first in
+relevance search (rotating over several words), the same with highlights, its second page, a
+misspelt search, a search with every filter, a search sorted by price, a search with its facet
+counts, a category's facet counts without text, and autocomplete suggestions. The fixed-bytes ceiling is measured first in
 the same run. The last table gives each case at the big size beside the small one, against
 issue 14's targets (at the big size: at least 300 requests/s and p99 within 2x of the small
 size's). A benchmark, not a test: pytest does not collect it.

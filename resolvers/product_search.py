@@ -49,6 +49,9 @@ logger = logging.getLogger("commerce")
 MAX_PREFIX_LENGTH = 100
 MAX_SUGGESTIONS = 20
 MAX_PRICE_BANDS = 10
+# Highlights of a page with up to this many characters of names and descriptions are worked out
+# on the event loop, longer ones in a thread.
+INLINE_HIGHLIGHT_CHARS = 20_000
 # In the shop currency's major units, when a client asks for price facets without its own bands.
 DEFAULT_PRICE_BANDS = ((0, 500), (500, 1000), (1000, 2500), (2500, 5000), (5000, None))
 
@@ -102,7 +105,8 @@ def search_ordering(field_name: ProductSortField, descending: bool, text: str) -
     if order is SearchOrder.RELEVANCE:
         if not descending:
             raise InvalidInputError("RELEVANCE orders best matches first only", field="sortBy")
-        # Scores belong to one search: a cursor from another search would skip or repeat rows.
+        # A relevance position (level and static rank: integrations/search/tantivy_queries.py)
+        # belongs to one search: a cursor from another search would skip or repeat rows.
         # Named as MongoDB's `$text` lists name theirs, which answer while there is no index.
         name = "relevance_-1_" + hashlib.sha256(text.encode()).hexdigest()[:12]
         return Ordering(name, order.value, -1, float)
@@ -158,9 +162,14 @@ async def search_products(
         rows.append((ordering.encode(hit.position.value, product.id), product))
     highlights = {}
     if with_highlights and rows:
-        # On the event loop: a page's names and descriptions take well under a millisecond
-        # (their distinct words matched once); a thread's hand-over would cost more.
-        highlights = _highlights(found.highlight, [product for _, product in rows])
+        shown = [product for _, product in rows]
+        if sum(len(product.name) + len(product.description) for product in shown) <= (
+            INLINE_HIGHLIGHT_CHARS
+        ):
+            # A page of storefront cards: well under a millisecond, cheaper than a thread.
+            highlights = _highlights(found.highlight, shown)
+        else:  # up to 100 descriptions of up to 20,000 characters
+            highlights = await asyncio.to_thread(_highlights, found.highlight, shown)
 
     async def count() -> int:
         counted = await _search(ctx, engine, _counting(request))

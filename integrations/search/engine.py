@@ -17,7 +17,7 @@ from typing import Protocol
 
 
 class SearchOrder(enum.StrEnum):
-    RELEVANCE = "relevance"  # best first (score descending), then id ascending
+    RELEVANCE = "relevance"  # best first (level, then static rank, descending), then id
     PRICE = "price"  # final_price
     CREATED_AT = "created_at"
     RATING = "rating"  # rating_average
@@ -58,8 +58,9 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class Position:
-    """Where a page ends, for the next page: the last hit's sort value (its score for
-    RELEVANCE) and id. Hits strictly after it in the request's order come next."""
+    """Where a page ends, for the next page: the last hit's sort value (for RELEVANCE its
+    level and static rank in one integer) and id. Hits strictly after it in the request's
+    order come next."""
 
     value: float | int
     id: str

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import heapq
 import json
 import os
 import shutil
@@ -52,6 +53,12 @@ META_FILE = "meta.json"
 DEFAULT_WRITER_HEAP_BYTES = 128_000_000
 # Each kind of suggestion gets at least this share of the list when it has enough.
 SUGGESTION_SHARE = 4
+# A page of a search whose rarest word is in at most this many products runs on the event loop
+# (`TantivySearch.search`): ordering that many takes a few milliseconds at most.
+INLINE_MATCHES = 200_000
+# Suggested brands and categories are counted live one by one up to this many terms, then all
+# at once (`_suggested_terms`).
+MAX_TERMS_COUNTED_ONE_BY_ONE = 32
 
 
 class IndexFound(enum.StrEnum):
@@ -151,11 +158,12 @@ class TantivySearch:
             return self._index.searcher()
 
     async def search(self, request: SearchRequest) -> SearchPage:
-        if request.with_total or request.facet_price_bands is not None:
-            return await _run(self._search, request)  # visits every match
-        # A page reads a bounded number of hits at any depth (well under 1 ms for a word at a
-        # million products, a few ms at most): on the event loop, cheaper than a thread.
-        return self._search(request)
+        if request.with_page and not request.with_total and request.facet_price_bands is None:
+            searcher = self._searcher()
+            if queries.few_matches(queries.query_words(searcher, request.text), INLINE_MATCHES):
+                # On the event loop: cheaper than a thread's hand-over for a short read.
+                return self._search(request)
+        return await _run(self._search, request)  # counts, facets, and pages of many matches
 
     def _search(self, request: SearchRequest) -> SearchPage:
         searcher = self._searcher()
@@ -197,7 +205,10 @@ class TantivySearch:
         )
 
     async def suggest(self, prefix: str, limit: int) -> list[Suggestion]:
-        return self._suggest(prefix, limit)  # bounded, as a page is
+        words = fields.PLAIN_ANALYZER.analyze(prefix)
+        if words and len(words[-1]) >= queries.SHORT_PREFIX_LENGTH:
+            return self._suggest(prefix, limit)  # few words begin with it: a short read
+        return await _run(self._suggest, prefix, limit)
 
     def _suggest(self, prefix: str, limit: int) -> list[Suggestion]:
         words = fields.PLAIN_ANALYZER.analyze(prefix)[: queries.MAX_WORDS]
@@ -350,19 +361,30 @@ def _suggested_terms(
     # The dictionary's counts include deleted documents until their segment is merged, and a
     # live count filtered by every document costs milliseconds at a million products whatever
     # the prefix. So: terms by their dictionary counts, each counted live in turn, until no
-    # later term (its live count at most its dictionary count) could place.
+    # later term (its live count at most its dictionary count) could place; past
+    # MAX_TERMS_COUNTED_ONE_BY_ONE (a long tail of equal counts), every term at once.
+    terms = searcher.terms_with_prefix(field, key)
     counted: dict[tuple[str, str], int] = {}
-    for term, upper_bound in searcher.terms_with_prefix(field, key):
-        best = sorted(counted.values(), reverse=True)
-        if len(best) >= limit and upper_bound < best[limit - 1]:
+    for position, (term, upper_bound) in enumerate(terms):
+        if len(counted) >= limit and upper_bound < heapq.nlargest(limit, counted.values())[-1]:
+            break
+        if position == MAX_TERMS_COUNTED_ONE_BY_ONE:
+            counted = {}
+            terms = searcher.terms_with_prefix(field, key, filter_query=Query.all_query())
+            for every_term, live in terms:
+                _count_suggestion(counted, every_term, live)
             break
         live = paging.count(searcher, Query.term_query(schema, field, term))
-        if live > 0:
-            _, extra, display = term.split(fields.SUGGEST_SEPARATOR, 2)
-            # A name keyed by two of its words that both match counts once.
-            counted[(extra, display)] = max(counted.get((extra, display), 0), live)
+        _count_suggestion(counted, term, live)
     ranked = sorted(counted.items(), key=lambda item: (-item[1], item[0][1]))
     return [pair for pair, _ in ranked[:limit]]
+
+
+def _count_suggestion(counted: dict[tuple[str, str], int], term: str, live: int) -> None:
+    if live > 0:
+        _, extra, display = term.split(fields.SUGGEST_SEPARATOR, 2)
+        # A name keyed by two of its words that both match counts once.
+        counted[(extra, display)] = max(counted.get((extra, display), 0), live)
 
 
 def _versions(root: Path) -> list[Path]:

@@ -49,6 +49,7 @@ LEVELS = (
 )
 MAX_WORDS = 8
 MIN_PREFIX_LENGTH = 2
+SHORT_PREFIX_LENGTH = 4  # shorter prefixes begin too many words to count as a short read
 # Dropped from the text unless nothing else is left: "case for phone" means "case phone".
 _STOPWORDS = "a an and are as at be by for from in is it of on or the to with without"
 STOPWORDS = frozenset(_STOPWORDS.split())
@@ -68,6 +69,7 @@ class QueryWord:
     prefix: bool  # the last word: it may be a prefix of a longer one
     # The exact fields whose terms include the stem (none: it matches loosely, or not at all).
     found_in: frozenset[str]
+    frequency: int  # how many products have the stem in those fields, at most (doc_freq's sum)
 
 
 def query_words(searcher: tantivy.Searcher, text: str) -> list[QueryWord]:
@@ -78,7 +80,8 @@ def query_words(searcher: tantivy.Searcher, text: str) -> list[QueryWord]:
     result = []
     for position, word in enumerate(kept):
         stem = fields.stem(word)
-        found_in = frozenset(field for field in EXACT_FIELDS if searcher.doc_freq(field, stem))
+        frequencies = {field: searcher.doc_freq(field, stem) for field in EXACT_FIELDS}
+        found_in = frozenset(field for field, count in frequencies.items() if count)
         last = position == len(kept) - 1
         result.append(
             QueryWord(
@@ -87,9 +90,21 @@ def query_words(searcher: tantivy.Searcher, text: str) -> list[QueryWord]:
                 typos=0 if found_in else typo_distance(word),
                 prefix=last and len(word) >= MIN_PREFIX_LENGTH,
                 found_in=found_in,
+                frequency=sum(frequencies.values()),
             )
         )
     return result
+
+
+def few_matches(words: list[QueryWord], limit: int) -> bool:
+    """Whether `words` surely match at most about `limit` products: every word as typed (no
+    typos), the rarest in at most `limit`, and a last word long enough that few words begin
+    with it. A page of such a search is a short read."""
+    if not words or any(word.typos for word in words):
+        return False
+    if words[-1].prefix and len(words[-1].word) < SHORT_PREFIX_LENGTH:
+        return False
+    return min(word.frequency for word in words) <= limit
 
 
 def _word_clauses(schema: tantivy.Schema, word: QueryWord, level: Level) -> list[Query]:

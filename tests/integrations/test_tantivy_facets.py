@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from integrations.search import tantivy_engine
 from integrations.search.engine import (
     FacetCount,
     PriceBand,
@@ -138,7 +141,11 @@ async def test_deleted_products_leave_the_suggestions(engine: TantivySearch) -> 
     assert await engine.suggest("mech", 5) == []
 
 
-async def test_brands_are_suggested_by_their_live_products(engine: TantivySearch) -> None:
+@pytest.mark.parametrize("one_by_one", [tantivy_engine.MAX_TERMS_COUNTED_ONE_BY_ONE, 0])
+async def test_brands_are_suggested_by_their_live_products(
+    engine: TantivySearch, one_by_one: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tantivy_engine, "MAX_TERMS_COUNTED_ONE_BY_ONE", one_by_one)
     # "Sonar" has more products in the index's dictionary than "Sony" (3) until the deleted
     # ones are merged away, but fewer live: Sony first, and Sonar still, for its one left.
     sonar = [

@@ -213,7 +213,7 @@ async def test_a_request_without_a_page_counts_and_orders_nothing(engine: Tantiv
     assert sum(count.count for count in faceted.facets.categories) == 5
 
 
-async def test_a_deep_relevance_page_reads_the_pages_before_it_from_its_cursor(
+async def test_a_deep_relevance_page_resumes_from_its_cursor(
     engine: TantivySearch,
 ) -> None:
     others = [

@@ -89,6 +89,20 @@ async def test_relevance_pages_with_cursors_and_counts(
     assert first["edges"][0]["node"]["category"] == {"name": "Shoes"}
 
 
+async def test_a_relevance_cursor_belongs_to_its_search(
+    client: httpx.AsyncClient, search_index: SearchIndexFollower
+) -> None:
+    shoes = await make_category("Shoes")
+    await make_product(shoes, name="Trail Runner")
+    await make_product(shoes, name="Trail Boot")
+    await search_index.catch_up()
+    cursor = (await search(client, search="trail", first=1))["pageInfo"]["endCursor"]
+
+    body = await graphql(client, SEARCH, {"search": "boot", "first": 1, "after": cursor})
+
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
 async def test_typos_are_forgiven_and_the_last_word_may_be_unfinished(
     client: httpx.AsyncClient, search_index: SearchIndexFollower
 ) -> None:
