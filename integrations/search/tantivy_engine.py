@@ -257,7 +257,9 @@ class TantivySearch:
                 ]
             )
 
-        levels = [(1, every_word(typos=False)), (0, every_word(typos=True))]
+        levels = [(1, every_word(typos=False))]
+        if any(queries.typo_distance(word) for word in words):  # else the same query again
+            levels.append((0, every_word(typos=True)))
         found = paging.relevance_page(
             searcher, self._schema, levels, [], None, limit * SUGGESTION_SHARE
         )
