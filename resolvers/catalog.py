@@ -121,8 +121,12 @@ async def products(
         if search:
             joined = ["category_id"] if with_category else []
             joined += ["subcategory_id"] if with_subcategory else []
+            # Highlights mark up the description the page shows: read it for them.
+            unread = [
+                field for field in unread_fields if not with_highlights or field != "description"
+            ]
             found = await _engine_page(
-                ctx, engine, page, filters, sort, search, with_highlights, joined
+                ctx, engine, page, filters, sort, search, with_highlights, joined, unread
             )
             if found is not None:
                 return found
@@ -162,9 +166,10 @@ async def _engine_page(
     search: str,
     with_highlights: bool,
     joined: list[str],
+    unread_fields: Sequence[str],
 ) -> ProductPage | None:
     """A search answered by the engine, its products read with the categories their `joined`
-    fields refer to; None when its index is not built yet (the first build after a new
+    fields refer to and without their `unread_fields`; None when its index is not built yet (the first build after a new
     deployment): MongoDB's `$text` answers meanwhile."""
     check_search(search)
     field = sort.field or ProductSortField.RELEVANCE
@@ -179,7 +184,7 @@ async def _engine_page(
             ordering=ordering,
             text=search,
             with_highlights=with_highlights,
-            load=partial(_products_by_ids, ctx, joined),
+            load=partial(_products_by_ids, ctx, joined, unread_fields=unread_fields),
         )
     except SearchEngineUnavailableError:
         if not _UNBUILT_INDEX_LOGGED:
@@ -235,20 +240,25 @@ def _with_joined_categories(ctx: Context, fields: list[str]) -> Callable[[dict[s
 
 
 async def _products_by_ids(
-    ctx: Context, joined: list[str], ids: list[ObjectId]
+    ctx: Context, joined: list[str], ids: list[ObjectId], *, unread_fields: Sequence[str] = ()
 ) -> list[Product | None]:
     """Products by id, in the order given (None for one not found), and the categories their
     `joined` fields refer to, in one command; into the loaders and recorded as read, as the
-    loaders record what they load."""
+    loaders record what they load. With `unread_fields`, those stored fields are left out of
+    the products, which then stay out of the product loader (the caller reads none of them)."""
     collection = Product.get_collection_name()
     for id_ in ids:
         ctx.cache_dependencies(collection, "id", id_)
-    pipeline = [{"$match": {"_id": {"$in": ids}}}, *(_lookup(field) for field in joined)]
+    pipeline: list[dict[str, Any]] = [{"$match": {"_id": {"$in": ids}}}]
+    if unread_fields:
+        pipeline.append({"$project": dict.fromkeys(unread_fields, 0)})
+    pipeline += [_lookup(field) for field in joined]
     parse = _with_joined_categories(ctx, joined)
     found: dict[object, Product] = {}
     for row in await ctx.loaders.product_pipelines.load(pipeline):
         product = parse(row)
-        ctx.loaders.product_by_id.prime(product.id, product)
+        if not unread_fields:
+            ctx.loaders.product_by_id.prime(product.id, product)
         found[product.id] = product
     return [found.get(id_) for id_ in ids]
 

@@ -345,7 +345,8 @@ async def test_a_search_of_the_index_with_highlights_is_the_same_both_ways(
     plain: httpx.AsyncClient,
     catalog: list[Product],
 ) -> None:
-    await make_product(await make_category("Radios"), name="Wireless Radio")
+    radios = await make_category("Radios")
+    await make_product(radios, name="Wireless Radio", description="A wireless radio")
     await search_index.catch_up()
     searched = params(SEARCH_WITH_HIGHLIGHTS, {"search": "wireless"})
     first = (await plain.get("/graphql", params=searched)).json()["data"]["products"]
@@ -358,7 +359,33 @@ async def test_a_search_of_the_index_with_highlights_is_the_same_both_ways(
         assert answered == 1
         [edge] = orjson.loads(compiled[1])["data"]["products"]["edges"]
         assert edge["highlights"][0]["field"] == "NAME"
+    # The description the page does not select is read for its highlights.
+    fields = [highlight["field"] for highlight in first["edges"][0]["highlights"]]
+    assert fields == ["NAME", "DESCRIPTION"]
     assert first["totalCount"] == 2  # "Satchel wireless" of the catalog, and the radio
+
+
+async def test_a_compiled_search_reads_its_products_without_unread_fields(
+    app: Starlette,
+    search_index: SearchIndexFollower,
+    client: httpx.AsyncClient,
+    catalog: list[Product],
+    mongo_commands: MongoCommandCounter,
+) -> None:
+    await search_index.catch_up()
+    response = await uncached_get(
+        app, client, mongo_commands, params(STOREFRONT_SEARCH, {"search": "wireless"})
+    )
+
+    assert response.json()["data"]["products"]["edges"]
+    assert mongo_commands.commands == ["aggregate"]
+    ((_, command),) = mongo_commands.sent
+    assert command["pipeline"][1]["$project"] == {
+        "description": 0,
+        "images": 0,
+        "rating_histogram": 0,
+        "imported_rating_histogram": 0,
+    }
 
 
 async def test_what_compiled_reads_do_not_answer_goes_to_the_normal_path(
