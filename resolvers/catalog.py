@@ -169,8 +169,8 @@ async def _engine_page(
     unread_fields: Sequence[str],
 ) -> ProductPage | None:
     """A search answered by the engine, its products read with the categories their `joined`
-    fields refer to and without their `unread_fields`; None when its index is not built yet (the first build after a new
-    deployment): MongoDB's `$text` answers meanwhile."""
+    fields refer to and without their `unread_fields`; None when its index is not built yet
+    (the first build after a new deployment): MongoDB's `$text` answers meanwhile."""
     check_search(search)
     field = sort.field or ProductSortField.RELEVANCE
     descending = NATURAL_DESCENDING[field] if sort.descending is None else sort.descending

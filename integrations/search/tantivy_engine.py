@@ -158,16 +158,22 @@ class TantivySearch:
             return self._index.searcher()
 
     async def search(self, request: SearchRequest) -> SearchPage:
-        if request.with_page and not request.with_total and request.facet_price_bands is None:
-            searcher = self._searcher()
-            if queries.few_matches(queries.query_words(searcher, request.text), INLINE_MATCHES):
-                # On the event loop: cheaper than a thread's hand-over for a short read.
-                return self._search(request)
-        return await _run(self._search, request)  # counts, facets, and pages of many matches
-
-    def _search(self, request: SearchRequest) -> SearchPage:
         searcher = self._searcher()
         words = queries.query_words(searcher, request.text)
+        if (
+            request.with_page
+            and not request.with_total
+            and request.facet_price_bands is None
+            and queries.few_matches(words, INLINE_MATCHES)
+        ):
+            # On the event loop: cheaper than a thread's hand-over for a short read.
+            return self._search(request, searcher, words)
+        # Counts, facets, and pages of many matches.
+        return await _run(self._search, request, searcher, words)
+
+    def _search(
+        self, request: SearchRequest, searcher: tantivy.Searcher, words: list[queries.QueryWord]
+    ) -> SearchPage:
         levels = queries.level_queries(self._schema, words, request.text)
         text = levels[-1][1]
         filters = queries.filter_queries(self._schema, request.filters)
