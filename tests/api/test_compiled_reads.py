@@ -514,8 +514,8 @@ async def test_a_compiled_listing_reads_its_page_and_categories_in_one_command_w
     assert mongo_commands.commands == ["aggregate"]
     ((_, command),) = mongo_commands.sent
     stages = [next(iter(stage)) for stage in command["pipeline"]]
-    assert stages[-2:] == ["$project", "$lookup"]
-    assert command["pipeline"][-2]["$project"] == {
+    assert "$lookup" in stages
+    assert command["pipeline"][stages.index("$project")]["$project"] == {
         "description": 0,
         "images": 0,
         "rating_histogram": 0,

@@ -353,17 +353,29 @@ async def test_a_search_page_reads_mongodb_once_whatever_its_size(
     mongo_commands: MongoCommandCounter,
 ) -> None:
     categories = [await make_category(f"Category {n}") for n in range(5)]
+    subcategories = [await make_category(f"Sub {n}", parent=categories[n]) for n in range(2)]
     for number in range(20):
-        await make_product(categories[number % 5], name=f"Wireless {number}")
+        # Subcategories for some (their parent as category), none for the others.
+        where = subcategories[number % 5] if number % 5 < 2 else categories[number % 5]
+        await make_product(where, name=f"Wireless {number}")
     await search_index.catch_up()
     mongo_commands.reset()
 
-    found = await search(client, search="wireless", first=20)
+    body = await graphql(
+        client,
+        '{ products(search: "wireless", first: 20) '
+        "{ edges { node { name category { name } subcategory { name } } } } }",
+    )
 
-    assert len(found["edges"]) == 20
-    assert {edge["node"]["category"]["name"] for edge in found["edges"]} == {
-        f"Category {n}" for n in range(5)
-    }
+    nodes = [edge["node"] for edge in body["data"]["products"]["edges"]]
+    assert len(nodes) == 20
+    for node in nodes:
+        number = int(node["name"].split()[-1]) % 5
+        subcategory = {"name": f"Sub {number}"} if number < 2 else None
+        assert (node["category"], node["subcategory"]) == (
+            {"name": f"Category {number}"},
+            subcategory,
+        )
     # The products by id with their categories joined; the count comes from the index.
     assert mongo_commands.commands == ["aggregate"]
 
