@@ -120,7 +120,15 @@ def cases(base_url: str, work_dir: Path) -> tuple[dict[str, Path | str], int]:
         for path in rotating + highlighted:
             if not answer(client, path)["products"]["edges"]:
                 raise BenchError(f"a search found nothing: {urllib.parse.unquote(path)}")
-        filters = {"inStock": True, "priceMin": "500", "priceMax": "20000", "minRating": 3}
+        first = answer(client, search_path("wireless", edges="edges { node { category { id } } }"))
+        wireless_category = first["products"]["edges"][0]["node"]["category"]["id"]
+        filters = {
+            "categoryId": wireless_category,
+            "inStock": True,
+            "priceMin": "500",
+            "priceMax": "20000",
+            "minRating": 3,
+        }
         paths: dict[str, str] = {
             "page 2": search_path(deep[0], a=deep[1]),
             "misspelt": search_path(TYPO),

@@ -177,15 +177,17 @@ class TantivySearch:
         levels = queries.level_queries(self._schema, words, request.text)
         text = levels[-1][1]
         filters = queries.filter_queries(self._schema, request.filters)
-        conditions = list(filters.values())
+        checks = queries.checks(request.filters, filters)
+        # The page tests the checked filters on its hits; counts intersect every filter.
+        conditions = [q for key, q in filters.items() if key not in queries.CHECKED_KEYS]
         total = None
         if request.with_total:
-            total = paging.count(searcher, queries.all_of(conditions, text))
+            total = paging.count(searcher, queries.all_of(list(filters.values()), text))
         want = request.limit + 1
         found: list[paging.Hit] = []
         if request.with_page and request.order is SearchOrder.RELEVANCE:
             found = paging.relevance_page(
-                searcher, self._schema, levels, conditions, request.after, want
+                searcher, self._schema, levels, conditions, request.after, want, checks
             )
         elif request.with_page:
             found = paging.field_page(
@@ -196,6 +198,7 @@ class TantivySearch:
                 descending=request.descending,
                 after=request.after,
                 want=want,
+                checks=checks,
             )
         page = found[: request.limit]
         facets = None

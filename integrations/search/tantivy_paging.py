@@ -32,6 +32,8 @@ ORDER_FIELDS: dict[SearchOrder, tuple[str, FieldType]] = {
 RANK = (fields.STATIC_RANK, FieldType.Integer)
 # A run of equal values up to this long is read whole to find what comes after a position.
 SHORT_RUN = 100
+# With checked filters, a page's window first tests this many times the hits it needs.
+CHECKED_WINDOW = 4
 # A relevance position's value: the level above these bits, the static rank (below 2**34) in
 # them; below 2**53, so a cursor's value survives a float.
 LEVEL_SHIFT = 40
@@ -62,12 +64,9 @@ def hit_ids(searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]) -> 
     return [fields.join_id(int(h or 0), int(low or 0)) for h, low in zip(highs, lows, strict=True)]
 
 
-def _hits(searcher: tantivy.Searcher, found: list[tuple[object, tantivy.DocAddress]]) -> list[Hit]:
+def _hits(searcher: tantivy.Searcher, found: list[tuple[float, tantivy.DocAddress]]) -> list[Hit]:
     ids = hit_ids(searcher, [address for _, address in found])
-    return [
-        Hit(value, id_, address)  # type: ignore[arg-type]
-        for (value, address), id_ in zip(found, ids, strict=True)
-    ]
+    return [Hit(value, id_, address) for (value, address), id_ in zip(found, ids, strict=True)]
 
 
 def _in_order(hits: list[Hit], *, descending: bool) -> list[Hit]:
@@ -83,9 +82,11 @@ def relevance_page(
     conditions: list[Query],
     after: Position | None,
     want: int,
+    checks: queries.Checks | None = None,
 ) -> list[Hit]:
-    """Up to `want` hits after `after` meeting every one of `conditions`: the levels' (from
-    `tantivy_queries.level_queries`) in turn, each by static rank, highest first, ties by id."""
+    """Up to `want` hits after `after` meeting every one of `conditions` and passing `checks`:
+    the levels' (from `tantivy_queries.level_queries`) in turn, each by static rank, highest
+    first, ties by id."""
     after_level, after_rank = None, None
     if after is not None:
         value = int(after.value)  # a cursor's value may have been through a float
@@ -107,6 +108,7 @@ def relevance_page(
             descending=True,
             after=within,
             want=want - len(hits),
+            checks=checks,
         )
         hits += [
             Hit((number << LEVEL_SHIFT) | int(hit.value), hit.id, hit.address) for hit in found
@@ -125,19 +127,23 @@ def field_page(
     descending: bool,
     after: Position | None,
     want: int,
+    checks: queries.Checks | None = None,
 ) -> list[Hit]:
-    """Up to `want` hits of `query` after `after` by a fast field (`ORDER_FIELDS`, `RANK`),
-    ties by id."""
+    """Up to `want` hits of `query` passing `checks` after `after` by a fast field
+    (`ORDER_FIELDS`, `RANK`), ties by id."""
     field, field_type = order
     if after is not None:
         # A cursor may have been through JSON: the field's own type again.
         value = after.value
         after = Position(int(value) if field_type is FieldType.Integer else float(value), after.id)
     direction = Order.Desc if descending else Order.Asc
+    checked = queries.all_of([checks.query], query) if checks is not None else query
     hits: list[Hit] = []
     rest = query
     if after is not None:
-        same_value = queries.all_of([queries.equals(schema, field, field_type, after.value)], query)
+        same_value = queries.all_of(
+            [queries.equals(schema, field, field_type, after.value)], checked
+        )
         hits += _run_after(searcher, schema, same_value, after, want)
         rest = queries.all_of(
             [queries.beyond(schema, field, field_type, after.value, descending=descending)], query
@@ -146,17 +152,50 @@ def field_page(
     if need <= 0:
         return hits[:want]
     # One more than needed tells whether the last value's run goes on past the window.
-    window = searcher.search(
-        rest, limit=need + 1, count=False, order_by_field=field, order=direction
-    ).hits
+    window = _window(searcher, rest, checks, field, direction, need + 1)
     if len(window) <= need or window[need - 1][0] != window[need][0]:
         return hits + _in_order(_hits(searcher, window[:need]), descending=descending)
     # It does: that run again in id order.
     last = window[need - 1][0]
     before_last = [found for found in window if found[0] != last]
     hits += _in_order(_hits(searcher, before_last), descending=descending)
+    rest = queries.all_of([checks.query], rest) if checks is not None else rest
     last_run = queries.all_of([queries.equals(schema, field, field_type, last)], rest)
     return hits + _run_by_id(searcher, last_run, last, want - len(hits))
+
+
+def _window(
+    searcher: tantivy.Searcher,
+    query: Query,
+    checks: queries.Checks | None,
+    field: str,
+    direction: Order,
+    limit: int,
+) -> list[tuple[float, tantivy.DocAddress]]:
+    """The first `limit` hits of `query` that pass `checks`, by `field` (ties in index order).
+
+    With checks, `CHECKED_WINDOW` times as many hits of the query alone are tested first: a
+    filter that lets most products through (a price range, in stock, a minimum rating) costs
+    a read per hit that way. When too few of them pass, the query with the checks' own query
+    gives the window."""
+    if checks is None:
+        return _search(searcher, query, field, direction, limit)
+    wide = _search(searcher, query, field, direction, limit * CHECKED_WINDOW)
+    passing = checks.passing(searcher, [address for _, address in wide])
+    window = [found for found, ok in zip(wide, passing, strict=True) if ok]
+    if len(window) >= limit or len(wide) < limit * CHECKED_WINDOW:
+        # Every hit up to the last tested is in order: the first `limit` that pass are.
+        return window[:limit]
+    return _search(searcher, queries.all_of([checks.query], query), field, direction, limit)
+
+
+def _search(
+    searcher: tantivy.Searcher, query: Query, field: str, direction: Order, limit: int
+) -> list[tuple[float, tantivy.DocAddress]]:
+    found: list[tuple[float, tantivy.DocAddress]] = searcher.search(
+        query, limit=limit, count=False, order_by_field=field, order=direction
+    ).hits
+    return found
 
 
 def _run_after(

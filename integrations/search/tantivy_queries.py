@@ -14,7 +14,8 @@ within a level, products go by their static rank (in stock, then better rated:
 rank's fast field (tantivy_paging.py) instead of scoring every match: at a million products a
 common word matches tens of thousands. A product's place depends only on itself and the
 query, never on the rest of the index, so a page's `Position` means the same after a commit
-that adds other products. Filters are ANDed in.
+that adds other products. Filters are ANDed in: the category and the brand in the query, the
+filters on a product's own numbers (price, stock, rating) as `Checks` on the hits of a page.
 """
 
 from __future__ import annotations
@@ -221,6 +222,51 @@ def filter_queries(schema: tantivy.Schema, filters: SearchFilters) -> dict[Filte
     if filters.min_rating is not None:
         add(RATING_KEY, _range(schema, fields.RATING, FieldType.Float, filters.min_rating))
     return {key: all_of(parts) for key, parts in queries.items()}
+
+
+# The filters on a product's own numbers, which `Checks` can test on hits.
+CHECKED_KEYS = frozenset((PRICE_KEY, RATING_KEY, STOCK_KEY))
+
+
+@dataclass(frozen=True)
+class Checks:
+    """The set filters on a product's own numbers (price, stock, rating), tested on a window of
+    hits by their fast fields. As queries they are ranges or near-every-product postings that
+    an intersection walks for every word's match (a column of a million values each at a
+    million products); tested, they cost a read per hit. `query` is all of them as one query,
+    for when a window holds too few hits that pass (`tantivy_paging.field_page`)."""
+
+    filters: SearchFilters
+    query: Query
+
+    def passing(
+        self, searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]
+    ) -> list[bool]:
+        """Whether each hit passes every check (as `filter_queries` would have it)."""
+        keep = [True] * len(addresses)
+        f = self.filters
+        if f.price_min is not None or f.price_max is not None:
+            low, high = f.price_min, f.price_max
+            prices = searcher.fast_field_values(fields.FINAL_PRICE, addresses)
+            keep = [
+                k and p is not None and (low is None or p >= low) and (high is None or p <= high)
+                for k, p in zip(keep, prices, strict=True)
+            ]
+        if f.min_rating is not None:
+            least = f.min_rating
+            ratings = searcher.fast_field_values(fields.RATING, addresses)
+            keep = [k and r is not None and r >= least for k, r in zip(keep, ratings, strict=True)]
+        if f.in_stock is not None:
+            wanted = f.in_stock
+            stock = searcher.fast_field_values(fields.IN_STOCK, addresses)
+            keep = [k and s is wanted for k, s in zip(keep, stock, strict=True)]
+        return keep
+
+
+def checks(filters: SearchFilters, queries: dict[FilterKey, Query]) -> Checks | None:
+    """The checks among `queries` (from `filter_queries`), if any is set."""
+    checked = [query for key, query in queries.items() if key in CHECKED_KEYS]
+    return Checks(filters, all_of(checked)) if checked else None
 
 
 def _in_stock(schema: tantivy.Schema, in_stock: bool) -> Query:

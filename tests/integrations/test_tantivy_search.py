@@ -9,11 +9,13 @@ import pytest
 
 from integrations.search import tantivy_paging
 from integrations.search.engine import (
+    SearchDocument,
     SearchFilters,
     SearchOrder,
     SearchRequest,
 )
 from integrations.search.tantivy_engine import TantivySearch
+from integrations.search.tantivy_schema import static_rank
 from tests.integrations.tantivy_catalog import (
     ACCESSORIES,
     AUDIO,
@@ -241,3 +243,54 @@ async def test_letters_and_digits_are_words_apart(engine: TantivySearch) -> None
     assert await found(engine, "16GB ultrabook") == [50]
     assert await found(engine, "ultrabook 16 gb") == [50]
     assert await found(engine, "usb-c") == [8]
+
+
+def _cords() -> list[SearchDocument]:
+    """Patch cords that tie often on what relevance sees (stock, rating and their ids' last 24
+    bits), priced and rated in a spread, against their ids' order."""
+    return [
+        dataclasses.replace(
+            product(0, f"Patch Cord {n}", "Acme", AUDIO, ACCESSORIES, 100 + n, n % 3 != 0,
+                    (n % 5) / 2 + 1, ""),
+            id=f"{(n << 24) | (n % 4):024x}",
+        )
+        for n in range(300, 0, -1)
+    ]  # fmt: skip
+
+
+def _best_first(documents: list[SearchDocument]) -> list[int]:
+    by_id = sorted(documents, key=lambda document: document.id)
+    return [number(d.id) for d in sorted(by_id, key=static_rank, reverse=True)]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        SearchFilters(price_min=150, price_max=170),  # too few among the best: the query's own
+        SearchFilters(in_stock=True),  # most pass: tested on the hits
+        SearchFilters(min_rating=2.5, price_max=390),
+        SearchFilters(in_stock=False, min_rating=3.0, category_id=AUDIO),
+        SearchFilters(price_min=10_000),  # none
+    ],
+)
+@pytest.mark.parametrize("limit", [1, 4, 25])
+async def test_checked_filters_page_as_the_filtered_catalog_would(
+    engine: TantivySearch, filters: SearchFilters, limit: int
+) -> None:
+    cords = _cords()
+    await engine.upsert(cords)
+    await engine.commit(None)
+
+    kept = [
+        cord
+        for cord in cords
+        if (filters.price_min is None or cord.final_price >= filters.price_min)
+        and (filters.price_max is None or cord.final_price <= filters.price_max)
+        and (filters.in_stock is None or cord.in_stock is filters.in_stock)
+        and (filters.min_rating is None or cord.rating_average >= filters.min_rating)
+    ]
+    pages = await all_pages(engine, SearchRequest("cord", filters=filters, limit=limit))
+    counted = await engine.search(SearchRequest("cord", filters=filters, with_total=True))
+
+    assert pages == _best_first(kept)
+    assert counted.total == len(kept)
