@@ -39,45 +39,55 @@ def _plain(token: str) -> str:
     return analyzed[0] if analyzed else ""
 
 
+# What a highlight needs of a query word: (word, stem, typos, prefix), as `QueryWord` has them.
+WordKey = tuple[str, str, int, bool]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _matched(word_text: str, words: tuple[WordKey, ...]) -> bool:
+    """Whether a word of the text (as the plain analyser writes it) matched one of the query's
+    words. Remembered across requests: a page's words and a shop's searches repeat."""
+    if not word_text:
+        return False
+    stem = fields.stem(word_text)
+    for word, word_stem, typos, prefix in words:
+        if stem == word_stem:
+            return True
+        if not typos:
+            if prefix and word_text.startswith(word):
+                return True
+            continue
+        if edit_distance(word_text, word, typos) <= typos:
+            return True
+        if prefix:
+            head = word_text[: len(word)]
+            if edit_distance(head, word, typos) <= typos:
+                return True
+    return False
+
+
 class Highlighter:
     """Marks up text as one search's words matched it; made once per search, called for each
-    product of its page (so each distinct word of the page is matched once)."""
+    product of its page (so each distinct word of the page is looked up once)."""
 
     def __init__(self, words: list[QueryWord]) -> None:
-        self._words = words
+        self._words = tuple((word.word, word.stem, word.typos, word.prefix) for word in words)
         self._matched: dict[str, bool] = {}
 
     def _matches(self, token: str) -> bool:
         matched = self._matched.get(token)
         if matched is None:
-            matched = self._matched[token] = self._match(_plain(token))
+            matched = self._matched[token] = _matched(_plain(token), self._words)
         return matched
-
-    def _match(self, word_text: str) -> bool:
-        if not word_text:
-            return False
-        stem = fields.stem(word_text)
-        for word in self._words:
-            if stem == word.stem:
-                return True
-            if not word.typos:
-                if word.prefix and word_text.startswith(word.word):
-                    return True
-                continue
-            if edit_distance(word_text, word.word, word.typos) <= word.typos:
-                return True
-            if word.prefix:
-                head = word_text[: len(word.word)]
-                if edit_distance(head, word.word, word.typos) <= word.typos:
-                    return True
-        return False
 
     def highlight(self, text: str, *, fragment_chars: int | None) -> Highlight | None:
         """The fragment of `text` around its matches (all of it when `fragment_chars` is
         None) and their ranges in it; None when no word matched."""
-        ranges = [found.span() for found in _WORD.finditer(text) if self._matches(found[0])]
-        if not ranges:
+        # The distinct words first (most texts have none that matched), then where they are.
+        matched = {word for word in set(_WORD.findall(text)) if self._matches(word)}
+        if not matched:
             return None
+        ranges = [found.span() for found in _WORD.finditer(text) if found[0] in matched]
         start, end = 0, len(text)
         if fragment_chars is not None and len(text) > fragment_chars:
             start = max(0, ranges[0][0] - LEAD_CHARS)
