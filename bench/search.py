@@ -5,26 +5,30 @@
 
 For each size, a fresh mongod and redis-server: the demo catalog (`python -m server seed`), its
 search index built by `python -m server search-rebuild` (timed), then the API with
-SEARCH_ENGINE=tantivy and the query cache off, under wrk on each search a storefront makes: a
+SEARCH_ENGINE=tantivy and the query cache off. With every size served at once, the fixed-bytes
+ceiling is measured, then each search a storefront makes under wrk on each size in turn (the
+order alternating from one search to the next, so the machine's drift weighs on both sizes): a
 relevance search (rotating over several words), the same with highlights, its second page, a
 misspelt search, a search with every filter, a search sorted by price, a search with its facet
-counts, a category's facet counts without text, and autocomplete suggestions. The fixed-bytes ceiling is measured first in
-the same run. The last table gives each case at the big size beside the small one, against
-issue 14's targets (at the big size: at least 300 requests/s and p99 within 2x of the small
-size's). A benchmark, not a test: pytest does not collect it.
+counts, a category's facet counts without text, and autocomplete suggestions. The last table
+gives each case at the big size beside the small one, against issue 14's targets (at the big
+size: at least 300 requests/s and p99 within 2x of the small size's). A benchmark, not a test:
+pytest does not collect it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from big_catalog import checked_sizes, measure_sizes, size_parser
+from big_catalog import checked_sizes, size_parser
 from catalog_load import FIXED_BYTES_APP, parse_wrk, rotating_script, run_wrk, seed_catalog
 from harness import (
     HOST,
@@ -32,10 +36,14 @@ from harness import (
     ApiServer,
     Backends,
     BenchError,
+    backends,
+    load_average,
+    machine_facts,
     run_in_work_dir,
     save,
     server_command,
     server_environment,
+    timestamp,
     worker_rss_mb,
 )
 
@@ -199,46 +207,74 @@ def ceiling(
         server.stop()
 
 
-def measure_size(
-    servers: Backends, work_dir: Path, args: argparse.Namespace, products: int
-) -> dict[str, Any]:
+@dataclass
+class Size:
+    """One size's catalog, served: its report so far, its API and its cases."""
+
+    result: dict[str, Any]
+    servers: Backends
+    server: ApiServer
+    cases: dict[str, Path | str]
+
+
+def serve_size(
+    stack: contextlib.ExitStack, work_dir: Path, args: argparse.Namespace, products: int
+) -> Size:
+    """Fresh servers with `products` seeded and indexed and the API on them, until `stack`
+    closes."""
+    size_dir = work_dir / str(products)
+    size_dir.mkdir()
+    servers = stack.enter_context(backends(size_dir))
     print(f"seeding {products:,} products", file=sys.stderr)
     result: dict[str, Any] = {"products": products}
-    result["seed"] = seed_catalog(servers, work_dir, products)
+    result["seed"] = seed_catalog(servers, size_dir, products)
     print(f"{products:,} products: search-rebuild", file=sys.stderr)
-    result["rebuild"] = rebuild_index(servers, work_dir, products)
+    result["rebuild"] = rebuild_index(servers, size_dir, products)
     env = environment(
         servers,
-        work_dir,
+        size_dir,
         HOST=HOST,
         PORT=str(free_port()),
         WORKERS=str(args.workers),
         LOG_LEVEL="WARNING",
         CACHE_ENABLED="false",
     )
-    server = ApiServer(env, work_dir / f"api-search-{products}.log")
-    try:
-        server.wait_ready()
-        measured, result["response_bytes"] = cases(server.base_url, work_dir)
-        if args.warmup:
-            for target in measured.values():
-                measure(
-                    server, target, argparse.Namespace(**vars(args) | {"duration": args.warmup})
-                )
-        result["cases"] = {}
-        for name, target in measured.items():
-            print(f"{products:,} products, {name}: wrk -c{args.connections}", file=sys.stderr)
-            result["cases"][name] = measure(server, target, args)
-        result["worker_rss_mb"] = sorted(worker_rss_mb(server.process.pid).values())
-        if server.process.poll() is not None:
-            raise BenchError(f"the API server died during the run:\n{server.log_tail()}")
-    finally:
-        server.stop()
-    if products == args.sizes[0]:
-        size = result["response_bytes"]
-        print(f"fixed-bytes ceiling ({size:,} bytes)", file=sys.stderr)
-        result["ceiling"] = ceiling(servers, work_dir, args, size)
-    return result
+    server = ApiServer(env, size_dir / f"api-search-{products}.log")
+    stack.callback(server.stop)
+    server.wait_ready()
+    measured, result["response_bytes"] = cases(server.base_url, size_dir)
+    result["cases"] = {}
+    return Size(result, servers, server, measured)
+
+
+def run(args: argparse.Namespace, work_dir: Path) -> None:
+    """Every size served at once, each case measured on each size in turn (the order
+    alternating from case to case), so the machine's drift over the run weighs on both."""
+    report: dict[str, Any] = {"kind": "search", "timestamp": timestamp()}
+    report["machine"] = machine_facts()
+    report["config"] = vars(args)
+    with contextlib.ExitStack() as stack:
+        sizes = [serve_size(stack, work_dir, args, products) for products in args.sizes]
+        small = sizes[0]
+        size_bytes = small.result["response_bytes"]
+        print(f"fixed-bytes ceiling ({size_bytes:,} bytes)", file=sys.stderr)
+        small.result["ceiling"] = ceiling(small.servers, work_dir, args, size_bytes)
+        warmup = argparse.Namespace(**vars(args) | {"duration": args.warmup})
+        for number, name in enumerate(sizes[0].cases):
+            for size in sizes if number % 2 == 0 else sizes[::-1]:
+                products = size.result["products"]
+                print(f"{products:,} products, {name}: wrk -c{args.connections}", file=sys.stderr)
+                if args.warmup:
+                    measure(size.server, size.cases[name], warmup)
+                size.result["cases"][name] = measure(size.server, size.cases[name], args)
+        for size in sizes:
+            size.result["worker_rss_mb"] = sorted(worker_rss_mb(size.server.process.pid).values())
+            if size.server.process.poll() is not None:
+                raise BenchError(f"the API server died during the run:\n{size.server.log_tail()}")
+        report["sizes"] = [size.result for size in sizes]
+    report["load_average_at_end"] = load_average()
+    print(markdown_report(report))
+    print(f"saved {save(report).relative_to(REPO_ROOT)}", file=sys.stderr)
 
 
 def markdown_report(report: dict[str, Any]) -> str:
@@ -276,12 +312,6 @@ def markdown_report(report: dict[str, Any]) -> str:
             f"| {ratio:.2f} | {before['errors']} / {case['errors']} | {'yes' if met else 'no'} |"
         )
     return "\n".join(lines)
-
-
-def run(args: argparse.Namespace, work_dir: Path) -> None:
-    report = measure_sizes("search", args, work_dir, measure_size)
-    print(markdown_report(report))
-    print(f"saved {save(report).relative_to(REPO_ROOT)}", file=sys.stderr)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
