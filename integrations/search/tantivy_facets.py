@@ -42,17 +42,37 @@ def _aggregation(facet: str, bands: tuple[PriceBand, ...]) -> dict[str, Any]:
         return {
             RATINGS: {"range": {"field": fields.RATING, "ranges": [*ranges, {"from": levels[-1]}]}}
         }
-    # The request's bands may overlap: one aggregation each.
-    return {
-        f"{PRICES}_{number}": {
-            "range": {"field": fields.FINAL_PRICE, "ranges": [_band_range(band)]}
-        }
-        for number, band in enumerate(bands)
-    }
+    # The request's bands may overlap, and Tantivy's ranges may not: one range between each two
+    # neighbouring bounds of any band, added up per band (`_band_counts`).
+    if not bands:
+        return {}
+    return {PRICES: {"range": {"field": fields.FINAL_PRICE, "ranges": _pieces(bands)}}}
 
 
-def _band_range(band: PriceBand) -> dict[str, int]:
-    return {"from": band.min} if band.max is None else {"from": band.min, "to": band.max}
+def _pieces(bands: tuple[PriceBand, ...]) -> list[dict[str, int]]:
+    bounds = sorted({band.min for band in bands} | {b.max for b in bands if b.max is not None})
+    pieces = [{"from": low, "to": high} for low, high in itertools.pairwise(bounds)]
+    return [*pieces, {"from": bounds[-1]}]
+
+
+def _band_counts(result: dict[str, Any], bands: tuple[PriceBand, ...]) -> tuple[FacetCount, ...]:
+    """Each band's count: the pieces of `_pieces` inside it (a band is `[min, max)`)."""
+    pieces = [
+        (bucket.get("from"), bucket.get("to"), int(bucket["doc_count"]))
+        for bucket in result["buckets"]
+        if bucket.get("from") is not None  # Tantivy's own bucket below the lowest bound
+    ]
+    return tuple(
+        FacetCount(
+            _band_label(band),
+            sum(
+                count
+                for low, high, count in pieces
+                if low >= band.min and (band.max is None or (high is not None and high <= band.max))
+            ),
+        )
+        for band in bands
+    )
 
 
 def _terms(result: dict[str, Any]) -> tuple[FacetCount, ...]:
@@ -64,13 +84,6 @@ def _terms(result: dict[str, Any]) -> tuple[FacetCount, ...]:
 
 def _band_label(band: PriceBand) -> str:
     return f"{band.min}-" if band.max is None else f"{band.min}-{band.max}"
-
-
-def _bucket_count(result: dict[str, Any], wanted: dict[str, int]) -> int:
-    for bucket in result["buckets"]:
-        if bucket.get("from") == wanted.get("from") and bucket.get("to") == wanted.get("to"):
-            return int(bucket["doc_count"])
-    return 0
 
 
 def _ratings(result: dict[str, Any]) -> tuple[FacetCount, ...]:
@@ -105,11 +118,6 @@ def facet_counts(
     return Facets(
         brands=_terms(results[BRANDS]),
         categories=_terms(results[CATEGORIES]),
-        price_bands=tuple(
-            FacetCount(
-                _band_label(band), _bucket_count(results[f"{PRICES}_{n}"], _band_range(band))
-            )
-            for n, band in enumerate(bands)
-        ),
+        price_bands=_band_counts(results[PRICES], bands) if bands else (),
         ratings=_ratings(results[RATINGS]),
     )

@@ -57,6 +57,33 @@ async def test_facets_count_with_every_other_filter(engine: TantivySearch) -> No
     )
 
 
+@pytest.mark.parametrize(
+    "bands",
+    [
+        (PriceBand(0, 500), PriceBand(500, 5000), PriceBand(5000, None)),  # side by side
+        (PriceBand(1999, None), PriceBand(0, 10_000), PriceBand(1999, 5000), PriceBand(500, 500)),
+        (PriceBand(4999, 8000), PriceBand(0, 1999), PriceBand(7999, None), PriceBand(100, 200)),
+    ],
+)
+async def test_price_bands_count_each_band_whatever_the_others(
+    engine: TantivySearch, bands: tuple[PriceBand, ...]
+) -> None:
+    request = SearchRequest("", facet_price_bands=bands, with_page=False)
+
+    page = await engine.search(request)
+
+    assert page.facets is not None
+    assert [count.count for count in page.facets.price_bands] == [
+        sum(
+            1
+            for document in CATALOG
+            if document.final_price >= band.min
+            and (band.max is None or document.final_price < band.max)
+        )
+        for band in bands
+    ]
+
+
 async def test_facets_with_text_and_no_filters(engine: TantivySearch) -> None:
     request = SearchRequest("headphones", facet_price_bands=(PriceBand(0, 5000),))
 
