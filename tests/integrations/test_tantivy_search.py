@@ -294,3 +294,44 @@ async def test_checked_filters_page_as_the_filtered_catalog_would(
 
     assert pages == _best_first(kept)
     assert counted.total == len(kept)
+
+
+@pytest.mark.parametrize(
+    ("order", "descending", "filters"),
+    [
+        (SearchOrder.RATING, True, SearchFilters(in_stock=True, price_max=250)),
+        (SearchOrder.PRICE, False, SearchFilters(min_rating=3.0)),
+        (SearchOrder.PRICE, True, SearchFilters(price_min=150, price_max=170)),
+    ],
+)
+@pytest.mark.parametrize("limit", [1, 4, 25])
+async def test_checked_filters_page_a_field_order_as_the_filtered_catalog_would(
+    engine: TantivySearch,
+    order: SearchOrder,
+    descending: bool,
+    filters: SearchFilters,
+    limit: int,
+) -> None:
+    cords = _cords()
+    await engine.upsert(cords)
+    await engine.commit(None)
+    value = {
+        SearchOrder.RATING: lambda cord: cord.rating_average,
+        SearchOrder.PRICE: lambda cord: cord.final_price,
+    }[order]
+
+    kept = [
+        cord
+        for cord in sorted(cords, key=lambda cord: cord.id)
+        if (filters.price_min is None or cord.final_price >= filters.price_min)
+        and (filters.price_max is None or cord.final_price <= filters.price_max)
+        and (filters.in_stock is None or cord.in_stock is filters.in_stock)
+        and (filters.min_rating is None or cord.rating_average >= filters.min_rating)
+    ]
+    request = SearchRequest(
+        "cord", filters=filters, order=order, descending=descending, limit=limit
+    )
+
+    assert await all_pages(engine, request) == [
+        number(cord.id) for cord in sorted(kept, key=value, reverse=descending)
+    ]
