@@ -96,7 +96,8 @@ async def products(
     With `category`, only the products of that category or subcategory. With `with_category`
     (`with_subcategory`), the categories (subcategories) of the page's products are loaded before
     it is returned, in one batch as they would be one by one, so `loaded_category` has them;
-    with `categories_in_page` too, by the page's own command (a `$lookup`), not one of their own.
+    with `categories_in_page` too, by the page's own command (`_page_lookups`), not one of their
+    own.
     `unread_fields` are left out of the rows (the caller reads none of them, nor does anything
     else: the products are not primed into the loaders).
 
@@ -250,8 +251,9 @@ def _page_lookups(fields: list[str]) -> list[dict[str, Any]]:
 
 
 def _with_joined_categories(ctx: Context, fields: list[str]) -> Callable[[dict[str, Any]], Product]:
-    """A product from its row, the categories joined to it (`_lookup`) primed into the loader and
-    recorded as read, as the loader records what it loads."""
+    """A product from its row, the categories joined to it (`_lookup`, or `_page_lookups` in a
+    page's first row) primed into the loader and recorded as read, as the loader records what it
+    loads."""
     build_product, build_category = reader(Product), reader(Category)
     collection = Category.get_collection_name()
 

@@ -163,8 +163,9 @@ async def find_page(
     """One page of the documents matching all `conditions`, fetched by keyset, never by skip.
 
     `run` executes an aggregation pipeline (a `PipelineLoader`'s `load`, which batches the pages
-    of nested connections into one command). `row_stages` run on the page's rows (a `$lookup` of
-    what they refer to), not on the count.
+    of nested connections into one command). `row_stages` run on the page's rows (what they
+    refer to joined to them), not on the count; they must give back the same rows in the same
+    order.
     """
     cursor = ordering.decode(args.cursor, field="after" if args.forward else "before")
     match = {"$match": {"$and": conditions}}

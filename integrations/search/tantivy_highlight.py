@@ -39,31 +39,18 @@ def _plain(token: str) -> str:
     return analyzed[0] if analyzed else ""
 
 
-# What a highlight needs of a query word: (word, stem, typos, prefix), as `QueryWord` has them.
-WordKey = tuple[str, str, int, bool]
-
-
 @functools.lru_cache(maxsize=65_536)
-def _matched(word_text: str, words: tuple[WordKey, ...]) -> bool:
-    """Whether a word of the text (as the plain analyser writes it) matched one of the query's
-    words. Remembered across requests: a page's words and a shop's searches repeat."""
-    if not word_text:
-        return False
-    stem = fields.stem(word_text)
-    for word, word_stem, typos, prefix in words:
-        if stem == word_stem:
-            return True
-        if not typos:
-            if prefix and word_text.startswith(word):
-                return True
-            continue
-        if edit_distance(word_text, word, typos) <= typos:
-            return True
-        if prefix:
-            head = word_text[: len(word)]
-            if edit_distance(head, word, typos) <= typos:
-                return True
-    return False
+def _matched(word_text: str, word: str, stem: str, typos: int, prefix: bool) -> bool:
+    """Whether a word of the text, as the plain analyser writes it, matched one query word
+    (`word`, `stem`, `typos` and `prefix` are its `QueryWord`'s). Remembered across requests,
+    word by word: a page's words and a shop's searches repeat."""
+    if stem == fields.stem(word_text):
+        return True
+    if not typos:
+        return prefix and word_text.startswith(word)
+    if edit_distance(word_text, word, typos) <= typos:
+        return True
+    return prefix and edit_distance(word_text[: len(word)], word, typos) <= typos
 
 
 class Highlighter:
@@ -71,13 +58,16 @@ class Highlighter:
     product of its page (so each distinct word of the page is looked up once)."""
 
     def __init__(self, words: list[QueryWord]) -> None:
-        self._words = tuple((word.word, word.stem, word.typos, word.prefix) for word in words)
+        self._words = [(word.word, word.stem, word.typos, word.prefix) for word in words]
         self._matched: dict[str, bool] = {}
 
     def _matches(self, token: str) -> bool:
         matched = self._matched.get(token)
         if matched is None:
-            matched = self._matched[token] = _matched(_plain(token), self._words)
+            word_text = _plain(token)
+            matched = self._matched[token] = bool(word_text) and any(
+                _matched(word_text, *word) for word in self._words
+            )
         return matched
 
     def highlight(self, text: str, *, fragment_chars: int | None) -> Highlight | None:

@@ -177,15 +177,17 @@ def _window(
     With checks, `CHECKED_WINDOW` times as many hits of the query alone are tested first: a
     filter that lets most products through (a price range, in stock, a minimum rating) costs
     a read per hit that way. When too few of them pass, the query with the checks' own query
-    gives the window."""
+    gives the window, and the search's later windows too (`Checks.too_selective`)."""
     if checks is None:
         return _search(searcher, query, field, direction, limit)
-    wide = _search(searcher, query, field, direction, limit * CHECKED_WINDOW)
-    passing = checks.passing(searcher, [address for _, address in wide])
-    window = [found for found, ok in zip(wide, passing, strict=True) if ok]
-    if len(window) >= limit or len(wide) < limit * CHECKED_WINDOW:
-        # Every hit up to the last tested is in order: the first `limit` that pass are.
-        return window[:limit]
+    if not checks.too_selective:
+        wide = _search(searcher, query, field, direction, limit * CHECKED_WINDOW)
+        passing = checks.passing(searcher, [address for _, address in wide])
+        window = [found for found, ok in zip(wide, passing, strict=True) if ok]
+        if len(window) >= limit or len(wide) < limit * CHECKED_WINDOW:
+            # Every hit up to the last tested is in order: the first `limit` that pass are.
+            return window[:limit]
+        checks.too_selective = True
     return _search(searcher, queries.all_of([checks.query], query), field, direction, limit)
 
 

@@ -228,16 +228,19 @@ def filter_queries(schema: tantivy.Schema, filters: SearchFilters) -> dict[Filte
 CHECKED_KEYS = frozenset((PRICE_KEY, RATING_KEY, STOCK_KEY))
 
 
-@dataclass(frozen=True)
+@dataclass
 class Checks:
     """The set filters on a product's own numbers (price, stock, rating), tested on a window of
     hits by their fast fields. As queries they are ranges or near-every-product postings that
     an intersection walks for every word's match (a column of a million values each at a
-    million products); tested, they cost a read per hit. `query` is all of them as one query,
-    for when a window holds too few hits that pass (`tantivy_paging.field_page`)."""
+    million products); tested, they cost a read per hit. `query` is all of them as one query:
+    for when a window holds too few hits that pass, and for the reads of one value's run
+    (`tantivy_paging.field_page`). Made for one search: once a window held too few,
+    `too_selective` sends the search's other windows (its lower levels) to `query` at once."""
 
     filters: SearchFilters
     query: Query
+    too_selective: bool = False
 
     def passing(
         self, searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]

@@ -4,6 +4,7 @@ directory (no servers)."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -335,3 +336,38 @@ async def test_checked_filters_page_a_field_order_as_the_filtered_catalog_would(
     assert await all_pages(engine, request) == [
         number(cord.id) for cord in sorted(kept, key=value, reverse=descending)
     ]
+
+
+async def test_a_filter_most_hits_pass_is_tested_on_them_and_a_selective_one_asked_for_once(
+    engine: TantivySearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Below the cords' level, three products with the words in their description only.
+    adapters = [
+        product(900 + n, f"Adapter {n}", "Acme", AUDIO, ACCESSORIES, 160, True, 4.0, "Patch cord")
+        for n in range(3)
+    ]
+    await engine.upsert(_cords() + adapters)
+    await engine.commit(None)
+    searched: list[int] = []
+    search = tantivy_paging._search
+
+    def counted(*arguments: Any) -> list[tuple[float, Any]]:
+        found = search(*arguments)
+        searched.append(arguments[-1])  # its limit
+        return found
+
+    monkeypatch.setattr(tantivy_paging, "_search", counted)
+
+    await engine.search(SearchRequest("cord", filters=SearchFilters(in_stock=True), limit=4))
+    window = 4 + 2  # a page of 4, one more for the next page, one more to see a run go on
+    assert searched == [window * tantivy_paging.CHECKED_WINDOW]  # one window, tested
+
+    searched.clear()
+    selective = SearchFilters(price_min=150, price_max=170)  # 21 cords and the adapters
+    page = await engine.search(SearchRequest("patch cord", filters=selective, limit=30))
+    # The names' level: its window, too few passing, then its query with the filter; the
+    # lower levels (the descriptions' among them): straight to their queries with the filter.
+    window = 30 + 2
+    assert searched[:2] == [window * tantivy_paging.CHECKED_WINDOW, window]
+    assert set(searched[2:]) == {window - 21}
+    assert len(page.hits) == 24
