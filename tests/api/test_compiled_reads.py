@@ -327,6 +327,19 @@ async def test_the_next_page_from_a_cursor_is_the_same_both_ways(
     assert before is not None
 
 
+async def test_an_empty_page_with_its_categories_joined_is_empty_both_ways(
+    app: Starlette, client: httpx.AsyncClient, plain: httpx.AsyncClient, catalog: list[Product]
+) -> None:
+    empty = await make_category("Empty", slug="empty")
+    variables = {"category": global_id(empty), "sort": "CREATED_AT"}
+
+    compiled, normal, answered = await both(app, client, plain, params(SCOPED, variables))
+
+    assert compiled == normal
+    assert answered == 1
+    assert orjson.loads(compiled[1])["data"]["products"] == {"totalCount": 0, "edges": []}
+
+
 SEARCH_WITH_HIGHLIGHTS = """
   query StorefrontSearch($search: String!, $after: String) {
     products(search: $search, first: 1, after: $after) {
