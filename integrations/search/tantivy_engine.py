@@ -21,8 +21,9 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import tantivy
 from tantivy import Query
@@ -45,6 +46,7 @@ from integrations.search.engine import (
 )
 from integrations.search.tantivy_facets import facet_counts
 from integrations.search.tantivy_highlight import Highlighter
+from integrations.search.tantivy_terms import Terms
 
 T = TypeVar("T")
 
@@ -59,6 +61,15 @@ INLINE_MATCHES = 200_000
 # Suggested brands and categories are counted live one by one up to this many terms, then all
 # at once (`_suggested_terms`).
 MAX_TERMS_COUNTED_ONE_BY_ONE = 32
+
+
+@dataclass
+class _Commit:
+    """What is worked out at most once per commit of the index, for every request on it: the
+    terms loose words stand for, and aggregations over every product (`facet_counts`)."""
+
+    terms: Terms
+    every_product_counts: dict[str, Any] = field(default_factory=dict)
 
 
 class IndexFound(enum.StrEnum):
@@ -84,6 +95,7 @@ class TantivySearch:
         self._schema = fields.build_schema()
         self._index: tantivy.Index | None = None
         self._meta_stamp: tuple[int, int, int] | None = None
+        self._latest: _Commit | None = None  # of the latest searcher
         self._writer: tantivy.IndexWriter | None = None
         self._reader_lock = threading.Lock()
         self._writer_lock = threading.Lock()
@@ -138,9 +150,10 @@ class TantivySearch:
             return None
         return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
-    def _searcher(self) -> tantivy.Searcher:
-        """The latest committed index: one stat of its meta file per request. An index is
-        there to read once it has been committed (built) at least once."""
+    def _searcher(self) -> tuple[tantivy.Searcher, _Commit]:
+        """The latest committed index, with what is kept for that commit: one stat of its meta
+        file per request. An index is there to read once it has been committed (built) at
+        least once."""
         with self._reader_lock:
             stamp = self._stamp()
             if self._index is None:
@@ -154,11 +167,14 @@ class TantivySearch:
                 raise SearchEngineUnavailableError(f"{self._directory} is not built yet")
             elif stamp is not None and stamp != self._meta_stamp:
                 self._index.reload()
-                self._meta_stamp = stamp
-            return self._index.searcher()
+                self._meta_stamp, self._latest = stamp, None
+            searcher = self._index.searcher()
+            if self._latest is None:
+                self._latest = _Commit(Terms(searcher))
+            return searcher, self._latest
 
     async def search(self, request: SearchRequest) -> SearchPage:
-        searcher = self._searcher()
+        searcher, commit = self._searcher()
         words = queries.query_words(searcher, request.text)
         if (
             request.with_page
@@ -167,14 +183,18 @@ class TantivySearch:
             and queries.few_matches(words, INLINE_MATCHES)
         ):
             # On the event loop: cheaper than a thread's hand-over for a short read.
-            return self._search(request, searcher, words)
+            return self._search(request, searcher, commit, words)
         # Counts, facets, and pages of many matches.
-        return await _run(self._search, request, searcher, words)
+        return await _run(self._search, request, searcher, commit, words)
 
     def _search(
-        self, request: SearchRequest, searcher: tantivy.Searcher, words: list[queries.QueryWord]
+        self,
+        request: SearchRequest,
+        searcher: tantivy.Searcher,
+        commit: _Commit,
+        words: list[queries.QueryWord],
     ) -> SearchPage:
-        levels = queries.level_queries(self._schema, words, request.text)
+        levels = queries.level_queries(self._schema, words, request.text, commit.terms)
         text = levels[-1][1]
         filters = queries.filter_queries(self._schema, request.filters)
         checks = queries.checks(request.filters, filters)
@@ -203,7 +223,14 @@ class TantivySearch:
         page = found[: request.limit]
         facets = None
         if request.facet_price_bands is not None:
-            facets = facet_counts(searcher, text, filters, request.facet_price_bands)
+            every_product = not words and not request.text.strip()
+            facets = facet_counts(
+                searcher,
+                text,
+                filters,
+                request.facet_price_bands,
+                every_product_counts=commit.every_product_counts if every_product else None,
+            )
         hits = [SearchHit(hit.id, Position(hit.value, hit.id)) for hit in page]
         return SearchPage(
             hits=hits,
@@ -225,7 +252,7 @@ class TantivySearch:
             words = words[:-1]  # one letter starts too many words to be worth completing
         if not words or limit <= 0:
             return []
-        searcher = self._searcher()
+        searcher, commit = self._searcher()
         key = " ".join(words)
         categories = [
             Suggestion(SuggestionKind.CATEGORY, display, id_)
@@ -239,24 +266,25 @@ class TantivySearch:
                 searcher, self._schema, fields.BRAND_SUGGEST, key, limit
             )
         ]
-        products = self._product_suggestions(searcher, words, limit)
+        products = self._product_suggestions(searcher, commit.terms, words, limit)
         share = max(1, limit // SUGGESTION_SHARE)
         first = categories[:share] + brands[:share]
         rest = products + categories[share:] + brands[share:]
         return (first + rest)[:limit]
 
     def _product_suggestions(
-        self, searcher: tantivy.Searcher, words: list[str], limit: int
+        self, searcher: tantivy.Searcher, terms: Terms, words: list[str], limit: int
     ) -> list[Suggestion]:
         """Names with every word, the last as a prefix: as typed first, then with typos (from
         4 letters); in stock and best rated first within each; each name once."""
 
         def every_word(typos: bool) -> Query:
             last = len(words) - 1
-            return queries.all_of(
+            return queries.every_word(
                 [
-                    Query.fuzzy_term_query(
+                    queries.loose_clauses(
                         self._schema,
+                        terms,
                         fields.NAME_WORDS,
                         word,
                         queries.typo_distance(word) if typos else 0,
@@ -335,7 +363,7 @@ class TantivySearch:
         with self._reader_lock:
             assert self._index is not None
             self._index.reload()
-            self._meta_stamp = self._stamp()
+            self._meta_stamp, self._latest = self._stamp(), None
 
     async def resume_point(self) -> str | None:
         return await _run(self._resume_point)

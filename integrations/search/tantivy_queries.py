@@ -16,6 +16,8 @@ common word matches tens of thousands. A product's place depends only on itself 
 query, never on the rest of the index, so a page's `Position` means the same after a commit
 that adds other products. Filters are ANDed in: the category and the brand in the query, the
 filters on a product's own numbers (price, stock, rating) as `Checks` on the hits of a page.
+A word with typos or as a prefix is asked for as the index's terms it stands for
+(tantivy_terms.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ import tantivy
 from tantivy import FieldType, Occur, Query
 
 from integrations.search import tantivy_schema as fields
+from integrations.search import tantivy_terms
 from integrations.search.engine import SearchFilters
+from integrations.search.tantivy_terms import Terms
 
 TITLE_FIELDS = (fields.NAME, fields.BRAND_TEXT, fields.CATEGORY_TEXT)
 EXACT_FIELDS = (*TITLE_FIELDS, fields.DESCRIPTION)
@@ -108,18 +112,32 @@ def few_matches(words: list[QueryWord], limit: int) -> bool:
     return min(word.frequency for word in words) <= limit
 
 
-def _word_clauses(schema: tantivy.Schema, word: QueryWord, level: Level) -> list[Query]:
+def _word_clauses(
+    schema: tantivy.Schema, word: QueryWord, level: Level, terms: Terms
+) -> list[Query]:
     clauses = [
         Query.term_query(schema, field, word.stem, index_option="basic")
         for field in level.exact
         if field in word.found_in
     ]
     if _loose(word, level):
-        clauses += [
-            Query.fuzzy_term_query(schema, field, word.word, word.typos, prefix=word.prefix)
-            for field in LOOSE_FIELDS
-        ]
+        for field in LOOSE_FIELDS:
+            clauses += loose_clauses(schema, terms, field, word.word, word.typos, word.prefix)
     return clauses
+
+
+def loose_clauses(
+    schema: tantivy.Schema, terms: Terms, field: str, word: str, typos: int, prefix: bool
+) -> list[Query]:
+    """`word` in `field` with `typos` edits (and as a prefix): the terms it stands for
+    (`tantivy_terms.py`), each a clause when they are few, else all in one term set; Tantivy's
+    fuzzy query when they were not expanded. No clause when no term matches."""
+    expanded = terms.expand(field, word, typos, prefix=prefix)
+    if expanded is None:
+        return [Query.fuzzy_term_query(schema, field, word, typos, prefix=prefix)]
+    if len(expanded) > tantivy_terms.MAX_EXPANSION:
+        return [Query.term_set_query(schema, field, list(expanded))]
+    return [Query.term_query(schema, field, term, index_option="basic") for term in expanded]
 
 
 def _loose(word: QueryWord, level: Level) -> bool:
@@ -127,7 +145,7 @@ def _loose(word: QueryWord, level: Level) -> bool:
 
 
 def level_queries(
-    schema: tantivy.Schema, words: list[QueryWord], text: str
+    schema: tantivy.Schema, words: list[QueryWord], text: str, terms: Terms
 ) -> list[tuple[int, Query]]:
     """The text's levels that can hold products, best first, as (number, query): each query
     matches its level and every level above it (a level's own products are it AND NOT the one
@@ -144,7 +162,7 @@ def level_queries(
         key = tuple((frozenset(level.exact) & word.found_in, _loose(word, level)) for word in words)
         if not all(exact or loose for exact, loose in key):
             break  # a word matches nowhere at this level, nor at any above it
-        query = _every_word([_word_clauses(schema, word, level) for word in words])
+        query = every_word([_word_clauses(schema, word, level, terms) for word in words])
         if key == last_key:
             found[-1] = (level.number, query)
         else:
@@ -153,7 +171,10 @@ def level_queries(
     return found[::-1] or [(0, Query.empty_query())]
 
 
-def _every_word(per_word: list[list[Query]]) -> Query:
+def every_word(per_word: list[list[Query]]) -> Query:
+    """Products matching one of each word's clauses (none when a word has none)."""
+    if not all(per_word):
+        return Query.empty_query()
     words = [
         clauses[0]
         if len(clauses) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from integrations.search import tantivy_engine
@@ -17,6 +19,7 @@ from integrations.search.tantivy_engine import TantivySearch
 from tests.integrations.tantivy_catalog import (
     AUDIO,
     CATALOG,
+    COMPUTERS,
     HEADPHONES,
     SPEAKERS,
     number,
@@ -99,6 +102,43 @@ async def test_facets_with_text_and_no_filters(engine: TantivySearch) -> None:
     assert page.facets.price_bands == (FacetCount("0-5000", 3),)
     # Ratings 4.5, 3.5, 2.0, 4.5, 0.0 (no reviews counts at no level).
     assert [count.count for count in page.facets.ratings] == [2, 3, 4, 4]
+
+
+async def counted(engine: TantivySearch, request: SearchRequest) -> dict[str, dict[str, int]]:
+    facets = (await engine.search(request)).facets
+    assert facets is not None
+    return {
+        "categories": {count.value: count.count for count in facets.categories},
+        "brands": {count.value: count.count for count in facets.brands},
+    }
+
+
+async def test_a_category_pages_counts_of_every_category_follow_each_commit(
+    engine: TantivySearch,
+) -> None:
+    # Its category facet leaves out its only filter: it counts the whole catalog, which is
+    # kept for the index's commit.
+    request = SearchRequest(
+        "", filters=SearchFilters(category_id=AUDIO), facet_price_bands=(), with_page=False
+    )
+    assert await counted(engine, request) == {
+        "categories": {AUDIO: 5, COMPUTERS: 3},
+        "brands": {"Sony": 3, "Acme": 1, "Razer": 1},
+    }
+
+    await engine.delete([CATALOG[1].id, CATALOG[7].id])  # a mouse and a cable
+    await engine.upsert(
+        [product(70, "Studio Monitor", "Acme", AUDIO, SPEAKERS, 20000, True, 4.0, "")]
+    )
+    await engine.commit(None)
+
+    assert await counted(engine, request) == {
+        "categories": {AUDIO: 6, COMPUTERS: 1},
+        "brands": {"Sony": 3, "Acme": 2, "Razer": 1},
+    }
+    # With text, nothing is kept: a word's counts are its own (headphones and a speaker).
+    worded = await counted(engine, dataclasses.replace(request, text="wireless"))
+    assert worded["categories"] == {AUDIO: 2}
 
 
 async def test_highlights_mark_exact_typo_and_prefix_matches(engine: TantivySearch) -> None:
