@@ -60,6 +60,10 @@ PRODUCT_FIELDS = (
 )
 # Products read from MongoDB, and handed to the engine, at a time (a rebuild, a category).
 INDEX_BATCH = 1000
+# A rebuild adds the products by category, best rated first (the category listing's index,
+# read backwards), so the index keeps a category's products together: a search within one reads
+# its postings and columns in runs, and a word's matches (mostly in a few categories) nearby.
+REBUILD_ORDER = [("published", -1), ("category_id", -1), ("rating_average", -1), ("_id", -1)]
 # Changes held before they are written and committed, however recent the last commit.
 MAX_PENDING_CHANGES = 1000
 # An idle follower still commits its stream's advancing position this often, so that after a
@@ -178,7 +182,9 @@ class SearchIndexFollower:
             start = stream.resume_token
         assert start is not None, "MongoDB 4.2+ gives a fresh change stream a position"
         await self._engine.clear()
-        count = await self._index_products(VISIBLE_PRODUCTS, hint={"$natural": 1})
+        count = await self._index_products(
+            VISIBLE_PRODUCTS, sort=REBUILD_ORDER, hint=[(key, 1) for key, _ in REBUILD_ORDER]
+        )
         await self._save_position(start)
         await self._retire({SEARCH_TAG})
         logger.info(
@@ -291,12 +297,16 @@ class SearchIndexFollower:
             )
 
     async def _index_products(
-        self, condition: Mapping[str, Any], *, hint: Mapping[str, Any] | None = None
+        self,
+        condition: Mapping[str, Any],
+        *,
+        sort: list[tuple[str, int]] | None = None,
+        hint: list[tuple[str, int]] | None = None,
     ) -> int:
         """Index the products matching `condition` (visible ones only), in batches."""
         projection = dict.fromkeys(PRODUCT_FIELDS, 1)
         cursor = Product.get_pymongo_collection().find(
-            condition, projection, batch_size=INDEX_BATCH, hint=hint
+            condition, projection, sort=sort, batch_size=INDEX_BATCH, hint=hint
         )
         count, batch = 0, []
         async for product in cursor:

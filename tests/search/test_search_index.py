@@ -21,8 +21,9 @@ from documents.products import ProductFields, change_product, delete_product
 from integrations.search.engine import SearchDocument, SearchEngine, SearchRequest
 from integrations.search.tantivy_engine import TantivySearch
 from resolvers.query_cache import SEARCH_TAG, CacheDependencies, CacheStatus, QueryCache
-from resolvers.search_index import SearchIndexFollower, request_rebuild
+from resolvers.search_index import REBUILD_ORDER, SearchIndexFollower, request_rebuild
 from tests.factories import make_category, make_product
+from tests.support import MongoCommandCounter, explain_all, winning_stages
 
 INTERVAL = 0.05
 
@@ -110,6 +111,29 @@ async def test_a_new_index_is_built_from_the_visible_products(
 
     assert await engine.resume_point() is not None
     assert await found(engine, "wireless") == ids(shown)
+
+
+async def test_a_rebuild_reads_the_products_by_category_from_an_index(
+    app: Starlette,
+    engine: SearchEngine,
+    follower: SearchIndexFollower,
+    mongo_commands: MongoCommandCounter,
+) -> None:
+    # By category, best rated first (the index keeps a category's products together), and
+    # in that order from an index: no sort of a million products in memory.
+    audio, books = await make_category("Audio"), await make_category("Books")
+    await make_product(audio, name="Wireless Headphones")
+    await make_product(books, name="Wireless Networks")
+
+    await follower.rebuild()
+
+    reads = [(name, c) for name, c in mongo_commands.sent if name == "find" and "sort" in c]
+    assert [command["sort"] for _, command in reads] == [dict(REBUILD_ORDER)]
+    explained = await explain_all(Product.get_pymongo_collection().database, reads)
+    assert "SORT" not in winning_stages(explained[0][1])
+    assert await found(engine, "wireless") == {
+        str(product.id) for product in await Product.find_all().to_list()
+    }
 
 
 async def test_a_new_product_is_found_once_the_follower_has_caught_up(
