@@ -65,8 +65,9 @@ MAX_TERMS_COUNTED_ONE_BY_ONE = 32
 
 @dataclass
 class _Commit:
-    """What is worked out at most once per commit of the index, for every request on it: the
-    terms loose words stand for, and aggregations over every product (`facet_counts`)."""
+    """What is worked out for one commit of the index and kept for every request on it until
+    the next: the terms loose words stand for, and aggregations over every product
+    (`facet_counts`)."""
 
     terms: Terms
     every_product_counts: dict[str, Any] = field(default_factory=dict)
@@ -96,6 +97,8 @@ class TantivySearch:
         self._index: tantivy.Index | None = None
         self._meta_stamp: tuple[int, int, int] | None = None
         self._latest: _Commit | None = None  # of the latest searcher
+        # Fields found with too many terms to hold: not read again at later commits.
+        self._oversized_fields: set[str] = set()
         self._writer: tantivy.IndexWriter | None = None
         self._reader_lock = threading.Lock()
         self._writer_lock = threading.Lock()
@@ -162,7 +165,7 @@ class TantivySearch:
                 index = tantivy.Index.open(str(self._directory))
                 fields.register_analyzers(index)
                 index.config_reader(reload_policy="Manual")
-                self._index, self._meta_stamp = index, stamp
+                self._index, self._meta_stamp, self._latest = index, stamp, None
             elif self.found is not IndexFound.CURRENT:
                 raise SearchEngineUnavailableError(f"{self._directory} is not built yet")
             elif stamp is not None and stamp != self._meta_stamp:
@@ -170,7 +173,7 @@ class TantivySearch:
                 self._meta_stamp, self._latest = stamp, None
             searcher = self._index.searcher()
             if self._latest is None:
-                self._latest = _Commit(Terms(searcher))
+                self._latest = _Commit(Terms(searcher, oversized=self._oversized_fields))
             return searcher, self._latest
 
     async def search(self, request: SearchRequest) -> SearchPage:
@@ -241,9 +244,8 @@ class TantivySearch:
         )
 
     async def suggest(self, prefix: str, limit: int) -> list[Suggestion]:
-        words = fields.PLAIN_ANALYZER.analyze(prefix)
-        if words and len(words[-1]) >= queries.SHORT_PREFIX_LENGTH:
-            return self._suggest(prefix, limit)  # few words begin with it: a short read
+        # In a thread: a word from 4 letters on may have typos, worked out against the index's
+        # terms when first seen (`tantivy_terms.py`), and short prefixes begin many words.
         return await _run(self._suggest, prefix, limit)
 
     def _suggest(self, prefix: str, limit: int) -> list[Suggestion]:
@@ -389,7 +391,7 @@ class TantivySearch:
                 self._writer.wait_merging_threads()
                 self._writer = None
         with self._reader_lock:
-            self._index = None
+            self._index, self._latest = None, None
 
 
 def _suggested_terms(

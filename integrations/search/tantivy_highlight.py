@@ -12,23 +12,15 @@ from __future__ import annotations
 import functools
 import re
 
-from rapidfuzz.distance import OSA
-
 from integrations.search import tantivy_schema as fields
 from integrations.search.engine import Highlight
 from integrations.search.tantivy_queries import QueryWord
+from integrations.search.tantivy_terms import matches
 
 DESCRIPTION_FRAGMENT_CHARS = 160
 LEAD_CHARS = 30  # context kept before a description's first match
 # The index's words (its tokenizer's pattern), with their offsets in code points.
 _WORD = re.compile(fields.WORD_PATTERN)
-
-
-def edit_distance(left: str, right: str, limit: int) -> int:
-    """Levenshtein distance with a swap of neighbours costing 1 (as Tantivy's fuzzy terms
-    count typos: the optimal string alignment distance), or `limit + 1` once it exceeds
-    `limit`."""
-    return int(OSA.distance(left, right, score_cutoff=limit))
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -48,9 +40,7 @@ def _matched(word_text: str, word: str, stem: str, typos: int, prefix: bool) -> 
         return True
     if not typos:
         return prefix and word_text.startswith(word)
-    if edit_distance(word_text, word, typos) <= typos:
-        return True
-    return prefix and edit_distance(word_text[: len(word)], word, typos) <= typos
+    return matches(word, word_text, typos, prefix=prefix)  # as the search matched it
 
 
 class Highlighter:

@@ -28,7 +28,6 @@ import tantivy
 from tantivy import FieldType, Occur, Query
 
 from integrations.search import tantivy_schema as fields
-from integrations.search import tantivy_terms
 from integrations.search.engine import SearchFilters
 from integrations.search.tantivy_terms import Terms
 
@@ -129,14 +128,12 @@ def _word_clauses(
 def loose_clauses(
     schema: tantivy.Schema, terms: Terms, field: str, word: str, typos: int, prefix: bool
 ) -> list[Query]:
-    """`word` in `field` with `typos` edits (and as a prefix): the terms it stands for
-    (`tantivy_terms.py`), each a clause when they are few, else all in one term set; Tantivy's
-    fuzzy query when they were not expanded. No clause when no term matches."""
+    """`word` in `field` with `typos` edits (and as a prefix): a clause for each term it
+    stands for (`tantivy_terms.py`), none when no term matches; Tantivy's fuzzy query when
+    they are too many to ask for one by one."""
     expanded = terms.expand(field, word, typos, prefix=prefix)
     if expanded is None:
         return [Query.fuzzy_term_query(schema, field, word, typos, prefix=prefix)]
-    if len(expanded) > tantivy_terms.MAX_EXPANSION:
-        return [Query.term_set_query(schema, field, list(expanded))]
     return [Query.term_query(schema, field, term, index_option="basic") for term in expanded]
 
 

@@ -3,20 +3,23 @@
 Tantivy's fuzzy term query walks the term dictionary with a Levenshtein automaton, then marks
 every document of every term it accepts in a bit set as big as each segment: at a million
 products that fill and its scan cost more than reading a few terms' postings. Written as plain
-term queries, the same terms skip along their postings instead ("wireles hedphones": 2.0 ms
-fuzzy, 0.6 ms expanded). So a loose word is matched against the field's terms here (`matches`)
-and the query asks for the terms it matched: one by one when they are few, as one term set
-(Tantivy's automaton over them, a bit set again) when they are many.
+term queries, the same terms skip along their postings instead (README, "Search"). So a loose
+word is matched against the field's terms here (`matches`) and, when it matches a few, the
+query asks for those; past `MAX_EXPANSION` a bit set is the cheaper read, and the fuzzy query
+matches the word.
 
 `matches` is the rule Tantivy's automaton documents: a word with typos matches a term within
 that many edits (a swap of neighbours costing one), and as a prefix, a term one of whose
 beginnings is. Tantivy's automaton at two typos, as a prefix, accepts a few less (some
-beginnings shorter than the word); the rule here is the documented one, whichever the query.
+beginnings shorter than the word): a word expanded here may match a few terms the fuzzy query
+would not.
 
 A `Terms` belongs to one commit of the index (one searcher): a commit that brings new words
 brings a new `Terms`, so an expansion is never stale. It reads a field's dictionary once, when
-first asked, and keeps what it expanded. A field with more terms than `MAX_TERMS` is not held:
-its words are matched by Tantivy's fuzzy query.
+first asked, and keeps what it expanded (at most `MAX_REMEMBERED` words, each at most
+`MAX_EXPANSION` terms). A field with more terms than `MAX_TERMS` is not held: its words are
+matched by the fuzzy query, at that commit and the later ones of the process (a catalog's
+words seldom shrink by thousands).
 """
 
 from __future__ import annotations
@@ -45,41 +48,22 @@ def matches(word: str, term: str, typos: int, *, prefix: bool) -> bool:
     return any(OSA.distance(word, term[:n], score_cutoff=typos) <= typos for n in lengths)
 
 
-class _FieldTerms:
-    """One field's terms, sorted, and their distinct beginnings of each length asked for."""
-
-    def __init__(self, terms: Iterable[str]) -> None:
-        self.sorted = sorted(terms)
-        self._beginnings: dict[int, list[str]] = {}
-
-    def beginning_with(self, start: str) -> list[str]:
-        first = bisect.bisect_left(self.sorted, start)
-        last = first
-        while last < len(self.sorted) and self.sorted[last].startswith(start):
-            last += 1
-        return self.sorted[first:last]
-
-    def beginnings(self, length: int) -> list[str]:
-        """Each term's first `length` characters (the whole term when shorter), once each."""
-        found = self._beginnings.get(length)
-        if found is None:
-            found = self._beginnings[length] = sorted({term[:length] for term in self.sorted})
-        return found
-
-
 class Terms:
     """The terms a loose word stands for in one searcher's index (see the module)."""
 
-    def __init__(self, searcher: tantivy.Searcher) -> None:
+    def __init__(self, searcher: tantivy.Searcher, *, oversized: set[str] | None = None) -> None:
+        """`oversized`: the fields found with more than `MAX_TERMS` terms (at an earlier
+        commit, say), not read; a field found so here is added to it."""
         self._searcher = searcher
-        self._fields: dict[str, _FieldTerms | None] = {}
+        self._fields: dict[str, list[str] | None] = {}  # each field's terms, sorted
         self._expanded: dict[tuple[str, str, int, bool], tuple[str, ...] | None] = {}
+        self._oversized = set() if oversized is None else oversized
         self._lock = threading.Lock()
+        self._reading = threading.Lock()  # one read of a field's terms, whoever asks
 
     def expand(self, field: str, word: str, typos: int, *, prefix: bool) -> tuple[str, ...] | None:
-        """The terms of `field` that `word` `matches`, sorted; None when the field's terms
-        are too many to hold, or (as a prefix with no typos) the terms it begins are more than
-        `MAX_EXPANSION`: the query then matches it itself, as the rule has it."""
+        """The terms of `field` that `word` `matches`, sorted; None when they are more than
+        `MAX_EXPANSION`, or the field's terms more than `MAX_TERMS`."""
         key = (field, word, typos, prefix)
         with self._lock:
             if key in self._expanded:
@@ -93,35 +77,52 @@ class Terms:
 
     def _expand(self, field: str, word: str, typos: int, *, prefix: bool) -> tuple[str, ...] | None:
         if typos == 0 and prefix:
-            # The terms it begins: the dictionary walks just those (Tantivy's prefix query
-            # reads many at once the cheaper way).
+            # The terms it begins: the dictionary walks just those.
             counted = self._searcher.terms_with_prefix(field, word, limit=MAX_EXPANSION + 1)
-            terms = [term for term, _ in counted]
-            return tuple(sorted(terms)) if len(terms) <= MAX_EXPANSION else None
+            return _few(term for term, _ in counted)
         if typos == 0:
             return (word,) if self._searcher.doc_freq(field, word) else ()
         held = self._field(field)
         if held is None:
             return None
         if not prefix:
-            return tuple(sorted(_within(word, held.sorted, typos)))
-        # A term matches when one of its beginnings is within the typos: each distinct
-        # beginning of a length that could be is tried once, then the terms it begins.
+            return _few(_within(word, held, typos))
+        # A term matches when one of its beginnings is within the typos: the distinct
+        # beginnings of each length that could be are tried, then the terms they begin.
         found: set[str] = set()
         for length in range(max(0, len(word) - typos), len(word) + typos + 1):
-            for start in _within(word, held.beginnings(length), typos):
-                found.update(held.beginning_with(start))
+            beginnings = sorted({term[:length] for term in held})
+            for start in _within(word, beginnings, typos):
+                found.update(_beginning_with(held, start))
+                if len(found) > MAX_EXPANSION:
+                    return None
         return tuple(sorted(found))
 
-    def _field(self, field: str) -> _FieldTerms | None:
-        with self._lock:
-            if field in self._fields:
-                return self._fields[field]
-        every = self._searcher.terms_with_prefix(field, "", limit=MAX_TERMS + 1)
-        held = _FieldTerms(term for term, _ in every) if len(every) <= MAX_TERMS else None
-        with self._lock:
-            self._fields[field] = held
-        return held
+    def _field(self, field: str) -> list[str] | None:
+        if field in self._oversized:
+            return None
+        with self._reading:
+            if field not in self._fields:
+                every = self._searcher.terms_with_prefix(field, "", limit=MAX_TERMS + 1)
+                if len(every) > MAX_TERMS:
+                    self._oversized.add(field)
+                    self._fields[field] = None
+                else:
+                    self._fields[field] = sorted(term for term, _ in every)
+            return self._fields[field]
+
+
+def _few(terms: Iterable[str]) -> tuple[str, ...] | None:
+    found = sorted(terms)
+    return tuple(found) if len(found) <= MAX_EXPANSION else None
+
+
+def _beginning_with(terms: list[str], start: str) -> list[str]:
+    """The terms (sorted) that begin with `start`."""
+    first = last = bisect.bisect_left(terms, start)
+    while last < len(terms) and terms[last].startswith(start):
+        last += 1
+    return terms[first:last]
 
 
 def _within(word: str, candidates: list[str], typos: int) -> list[str]:

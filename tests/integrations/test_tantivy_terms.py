@@ -16,6 +16,8 @@ from integrations.search import tantivy_schema as fields
 from integrations.search import tantivy_terms
 from integrations.search.engine import SearchDocument
 from integrations.search.tantivy_engine import TantivySearch
+from integrations.search.tantivy_highlight import Highlighter
+from integrations.search.tantivy_queries import QueryWord
 from integrations.search.tantivy_terms import Terms, matches
 from tests.integrations.tantivy_catalog import BY_ID, found
 
@@ -58,8 +60,6 @@ def names(searcher: tantivy.Searcher, query: Query) -> set[str]:
 def kind(clauses: list[Query]) -> str:
     if len(clauses) == 1 and "FuzzyTermQuery" in repr(clauses[0]):
         return "fuzzy"
-    if len(clauses) == 1 and "TermSetQuery" in repr(clauses[0]):
-        return "term set"
     assert all("TermQuery" in repr(clause) for clause in clauses)
     return "terms"
 
@@ -85,19 +85,24 @@ def test_expanded_words_match_the_terms_the_rule_accepts(seed: int) -> None:
                 accepted = {
                     term for term in vocabulary if matches(word, term, typos, prefix=prefix)
                 }
-                assert matched == accepted, (word, typos, prefix)
-                # The rule is the one Tantivy's fuzzy query documents. Its automaton keeps to
-                # it but at two typos as a prefix, where it accepts a few less.
                 fuzzy = Query.fuzzy_term_query(
                     schema, fields.NAME_WORDS, word, typos, prefix=prefix
                 )
+                by_fuzzy = names(searcher, fuzzy)
+                # The rule is the one Tantivy's fuzzy query documents. Its automaton keeps to
+                # it but at two typos as a prefix, where it accepts a few less.
                 if typos == 2 and prefix:
-                    assert names(searcher, fuzzy) <= accepted, word
+                    assert by_fuzzy <= accepted, word
                 else:
-                    assert names(searcher, fuzzy) == accepted, (word, typos, prefix)
-    # Every way was taken: a few terms one by one, many in one set, and a short prefix's
-    # many terms by Tantivy's own prefix query.
-    assert kinds == {"terms", "term set", "fuzzy"}
+                    assert by_fuzzy == accepted, (word, typos, prefix)
+                if kind(clauses) == "terms":
+                    assert matched == accepted, (word, typos, prefix)
+                    assert len(clauses) <= tantivy_terms.MAX_EXPANSION
+                else:
+                    assert matched == by_fuzzy
+                    assert len(accepted) > tantivy_terms.MAX_EXPANSION, (word, typos, prefix)
+    # Both ways were taken: a few terms one by one, many by Tantivy's fuzzy query.
+    assert kinds == {"terms", "fuzzy"}
 
 
 def test_a_word_is_asked_for_as_its_terms_when_they_are_few() -> None:
@@ -118,7 +123,8 @@ def test_a_word_is_asked_for_as_its_terms_when_they_are_few() -> None:
     assert kind(clauses) == "terms"
     assert len(clauses) == 2
     assert queries.loose_clauses(schema, terms, fields.NAME_WORDS, "zzzzzz", 1, False) == []
-    assert queries.every_word([clauses, []]) is not None
+    # A word with no term at all: the words together match nothing.
+    assert names(searcher, queries.every_word([clauses, []])) == set()
 
 
 def test_a_field_with_too_many_terms_to_hold_is_matched_by_the_fuzzy_query(
@@ -128,8 +134,9 @@ def test_a_field_with_too_many_terms_to_hold_is_matched_by_the_fuzzy_query(
     searcher = searcher_of(one_word_products(["headphones", "headphone", "headset"]))
     schema = fields.build_schema()
 
+    oversized: set[str] = set()
     clauses = queries.loose_clauses(
-        schema, Terms(searcher), fields.NAME_WORDS, "hedphones", 2, False
+        schema, Terms(searcher, oversized=oversized), fields.NAME_WORDS, "hedphones", 2, False
     )
 
     assert kind(clauses) == "fuzzy"
@@ -137,19 +144,47 @@ def test_a_field_with_too_many_terms_to_hold_is_matched_by_the_fuzzy_query(
         "headphones",
         "headphone",
     }
+    # Later commits do not read the field again, even once it would fit.
+    assert oversized == {fields.NAME_WORDS}
+    monkeypatch.setattr(tantivy_terms, "MAX_TERMS", 100)
+    later = Terms(searcher, oversized=oversized)
+    assert later.expand(fields.NAME_WORDS, "hedphones", 2, prefix=False) is None
+    assert Terms(searcher).expand(fields.NAME_WORDS, "hedphones", 2, prefix=False) == (
+        "headphone",
+        "headphones",
+    )
 
 
-async def test_a_commit_brings_its_new_words_to_typo_matches(tmp_path: Path) -> None:
-    engine = await TantivySearch.open(tmp_path / "index", writable=True)
+@pytest.mark.parametrize("separate_reader", [False, True])
+async def test_a_commit_brings_its_new_words_to_typo_matches(
+    tmp_path: Path, separate_reader: bool
+) -> None:
+    # The writer's own searches, and a reader's (the API's processes read the index the
+    # worker writes: a reader finds a commit by the index's meta file), work out the terms
+    # of each commit anew.
+    writer = await TantivySearch.open(tmp_path / "index", writable=True)
+    reader = TantivySearch.reader(tmp_path / "index") if separate_reader else writer
     try:
-        await engine.upsert([BY_ID[f"{6:024x}"]])  # "Mechanical Keyboard"
-        await engine.commit(None)
-        assert await found(engine, "keybord") == [6]  # expanded, and remembered
+        await writer.upsert([BY_ID[f"{6:024x}"]])  # "Mechanical Keyboard"
+        await writer.commit(None)
+        assert await found(reader, "keybord") == [6]  # expanded, and remembered
 
         mat = dataclasses.replace(BY_ID[f"{6:024x}"], id=f"{9:024x}", name="Keybard Mat")
-        await engine.upsert([mat])
-        await engine.commit(None)
+        await writer.upsert([mat])
+        await writer.commit(None)
 
-        assert sorted(await found(engine, "keybord")) == [6, 9]
+        assert sorted(await found(reader, "keybord")) == [6, 9]
     finally:
-        await engine.close()
+        await reader.close()
+        await writer.close()
+
+
+def test_highlights_mark_the_words_a_typo_matched_as_the_search_did() -> None:
+    # "cabble" as a prefix with one typo: "cables" begins with "cable", one edit away (its
+    # first six letters are two).
+    word = QueryWord("cabble", "cabbl", typos=1, prefix=True, found_in=frozenset(), frequency=0)
+    assert matches("cabble", "cables", 1, prefix=True)
+
+    found = Highlighter([word])("Braided cables", "")
+
+    assert found["name"].ranges == ((8, 14),)
