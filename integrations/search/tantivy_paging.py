@@ -182,7 +182,8 @@ def _window(
         return _search(searcher, query, field, direction, limit)
     if not checks.too_selective:
         wide = _search(searcher, query, field, direction, limit * CHECKED_WINDOW)
-        passing = checks.passing(searcher, [address for _, address in wide])
+        ranks = [int(value) for value, _ in wide] if field == fields.STATIC_RANK else None
+        passing = checks.passing(searcher, [address for _, address in wide], ranks)
         window = [found for found, ok in zip(wide, passing, strict=True) if ok]
         if len(window) >= limit or len(wide) < limit * CHECKED_WINDOW:
             # Every hit up to the last tested is in order: the first `limit` that pass are.

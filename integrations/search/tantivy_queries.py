@@ -22,7 +22,10 @@ A word with typos or as a prefix is asked for as the index's terms it stands for
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import tantivy
 from tantivy import FieldType, Occur, Query
@@ -261,27 +264,69 @@ class Checks:
     too_selective: bool = False
 
     def passing(
-        self, searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]
+        self,
+        searcher: tantivy.Searcher,
+        addresses: list[tantivy.DocAddress],
+        ranks: list[int] | None = None,
     ) -> list[bool]:
-        """Whether each hit passes every check (as `filter_queries` would have it)."""
+        """Whether each hit passes every check (as `filter_queries` would have it). With the
+        hits' static ranks, stock and most ratings are read off them: only the prices, and the
+        ratings a rank's rounding leaves in doubt, are read from the index, for the hits still
+        passing."""
         keep = [True] * len(addresses)
         f = self.filters
-        if f.price_min is not None or f.price_max is not None:
-            low, high = f.price_min, f.price_max
-            prices = searcher.fast_field_values(fields.FINAL_PRICE, addresses)
-            keep = [
-                k and p is not None and (low is None or p >= low) and (high is None or p <= high)
-                for k, p in zip(keep, prices, strict=True)
-            ]
-        if f.min_rating is not None:
-            least = f.min_rating
-            ratings = searcher.fast_field_values(fields.RATING, addresses)
-            keep = [k and r is not None and r >= least for k, r in zip(keep, ratings, strict=True)]
         if f.in_stock is not None:
             wanted = f.in_stock
-            stock = searcher.fast_field_values(fields.IN_STOCK, addresses)
-            keep = [k and s is wanted for k, s in zip(keep, stock, strict=True)]
+            if ranks is not None:
+                keep = [fields.rank_in_stock(rank) is wanted for rank in ranks]
+            else:
+                keep = [s is wanted for s in searcher.fast_field_values(fields.IN_STOCK, addresses)]
+        doubtful = keep  # whose rating is to be read
+        if f.min_rating is not None and ranks is not None:
+            keep, doubtful = _rated(f.min_rating, ranks, keep)
+        if f.price_min is not None or f.price_max is not None:
+            low, high = f.price_min, f.price_max
+            keep = _kept(
+                searcher,
+                fields.FINAL_PRICE,
+                addresses,
+                keep,
+                lambda p: (
+                    p is not None and (low is None or p >= low) and (high is None or p <= high)
+                ),
+            )
+        if f.min_rating is not None:
+            least = f.min_rating
+            read = [k and d for k, d in zip(keep, doubtful, strict=True)]
+            rated = _kept(
+                searcher, fields.RATING, addresses, read, lambda r: r is not None and r >= least
+            )
+            keep = [k and (not r or ok) for k, r, ok in zip(keep, read, rated, strict=True)]
         return keep
+
+
+def _rated(least: float, ranks: list[int], keep: list[bool]) -> tuple[list[bool], list[bool]]:
+    """(kept, doubtful) after a minimum rating, on static ranks: a rank's rating, rounded to
+    hundredths, decides when a hundredth or more clear of `least`; the others are in doubt
+    (kept, their rating to be read)."""
+    above, below = math.ceil(least * 100), math.floor(least * 100)
+    ratings = [fields.rank_rating(rank) for rank in ranks]
+    kept = [k and rating >= below for k, rating in zip(keep, ratings, strict=True)]
+    doubtful = [k and rating <= above for k, rating in zip(kept, ratings, strict=True)]
+    return kept, doubtful
+
+
+def _kept(
+    searcher: tantivy.Searcher,
+    field: str,
+    addresses: list[tantivy.DocAddress],
+    keep: list[bool],
+    test: Callable[[Any], bool],
+) -> list[bool]:
+    """`keep`, with those kept also passing `test` on their `field` (read for those only)."""
+    read = [address for address, kept in zip(addresses, keep, strict=True) if kept]
+    values = iter(searcher.fast_field_values(field, read) if read else [])
+    return [kept and test(next(values)) for kept in keep]
 
 
 def checks(filters: SearchFilters, queries: dict[FilterKey, Query]) -> Checks | None:

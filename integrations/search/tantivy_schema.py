@@ -147,6 +147,16 @@ def static_rank(document: SearchDocument) -> int:
     return (int(document.in_stock) << RANK_STOCK_SHIFT) | (rating << RANK_RATING_SHIFT) | counter
 
 
+def rank_in_stock(rank: int) -> bool:
+    """Whether the product of a static rank is in stock."""
+    return bool(rank >> RANK_STOCK_SHIFT)
+
+
+def rank_rating(rank: int) -> int:
+    """The rating of a static rank's product, in hundredths, rounded."""
+    return (rank >> RANK_RATING_SHIFT) & ((1 << (RANK_STOCK_SHIFT - RANK_RATING_SHIFT)) - 1)
+
+
 def _suggest_keys(names: list[tuple[str, str]]) -> list[str]:
     """Each (display, extra) keyed by every word onward: "Smart Home" by "smart home" and by
     "home", so a prefix of any of its words finds it."""

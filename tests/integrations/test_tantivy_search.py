@@ -297,6 +297,35 @@ async def test_checked_filters_page_as_the_filtered_catalog_would(
     assert counted.total == len(kept)
 
 
+# Ratings about a hundredth either side of the minimums below, where the static rank's rating
+# (rounded to hundredths) cannot tell; in and out of stock.
+CLOSE_RATINGS = (2.99, 2.994, 2.995, 2.996, 2.999, 3.0, 3.001, 3.004, 3.005, 3.006, 3.01, 4.5)
+
+
+@pytest.mark.parametrize("min_rating", [3.0, 2.999, 3.005, 2.995, 0.0, 5.0])
+@pytest.mark.parametrize("in_stock", [None, True, False])
+async def test_a_minimum_rating_on_relevance_pages_keeps_exactly_the_products_rated_enough(
+    engine: TantivySearch, min_rating: float, in_stock: bool | None
+) -> None:
+    cords = [
+        product(n + 1, f"Patch Cord {n}", "Acme", AUDIO, ACCESSORIES, 100, n % 2 == 0,
+                CLOSE_RATINGS[n % len(CLOSE_RATINGS)], "")
+        for n in range(3 * len(CLOSE_RATINGS))
+    ]  # fmt: skip
+    await engine.upsert(cords)
+    await engine.commit(None)
+    filters = SearchFilters(min_rating=min_rating, in_stock=in_stock, price_max=100)
+
+    kept = [
+        cord
+        for cord in cords
+        if cord.rating_average >= min_rating and in_stock in (None, cord.in_stock)
+    ]
+    pages = await all_pages(engine, SearchRequest("cord", filters=filters, limit=4))
+
+    assert pages == _best_first(kept)
+
+
 @pytest.mark.parametrize(
     ("order", "descending", "filters"),
     [
