@@ -281,7 +281,7 @@ class Checks:
                 keep = [fields.rank_in_stock(rank) is wanted for rank in ranks]
             else:
                 keep = [s is wanted for s in searcher.fast_field_values(fields.IN_STOCK, addresses)]
-        doubtful = keep  # whose rating is to be read
+        doubtful = keep  # whose rating is to be read: without ranks, every hit kept
         if f.min_rating is not None and ranks is not None:
             keep, doubtful = _rated(f.min_rating, ranks, keep)
         if f.price_min is not None or f.price_max is not None:
@@ -307,8 +307,8 @@ class Checks:
 
 def _rated(least: float, ranks: list[int], keep: list[bool]) -> tuple[list[bool], list[bool]]:
     """(kept, doubtful) after a minimum rating, on static ranks: a rank's rating, rounded to
-    hundredths, decides when a hundredth or more clear of `least`; the others are in doubt
-    (kept, their rating to be read)."""
+    hundredths, drops a hit when below floor(least * 100) and keeps it when above
+    ceil(least * 100); in between, the hit is kept in doubt (its rating to be read)."""
     above, below = math.ceil(least * 100), math.floor(least * 100)
     ratings = [fields.rank_rating(rank) for rank in ranks]
     kept = [k and rating >= below for k, rating in zip(keep, ratings, strict=True)]
@@ -324,9 +324,13 @@ def _kept(
     test: Callable[[Any], bool],
 ) -> list[bool]:
     """`keep`, with those kept also passing `test` on their `field` (read for those only)."""
-    read = [address for address, kept in zip(addresses, keep, strict=True) if kept]
-    values = iter(searcher.fast_field_values(field, read) if read else [])
-    return [kept and test(next(values)) for kept in keep]
+    positions = [position for position, kept in enumerate(keep) if kept]
+    read = [addresses[position] for position in positions]
+    values = searcher.fast_field_values(field, read) if read else []
+    passed = [False] * len(keep)
+    for position, value in zip(positions, values, strict=True):
+        passed[position] = test(value)
+    return passed
 
 
 def checks(filters: SearchFilters, queries: dict[FilterKey, Query]) -> Checks | None:

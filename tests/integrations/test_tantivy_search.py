@@ -308,7 +308,8 @@ async def test_a_minimum_rating_on_relevance_pages_keeps_exactly_the_products_ra
     engine: TantivySearch, min_rating: float, in_stock: bool | None
 ) -> None:
     cords = [
-        product(n + 1, f"Patch Cord {n}", "Acme", AUDIO, ACCESSORIES, 100, n % 2 == 0,
+        product(n + 1, f"Patch Cord {n}", "Acme", AUDIO, ACCESSORIES, 100,
+                n // len(CLOSE_RATINGS) % 2 == 0,
                 CLOSE_RATINGS[n % len(CLOSE_RATINGS)], "")
         for n in range(3 * len(CLOSE_RATINGS))
     ]  # fmt: skip
