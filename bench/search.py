@@ -5,16 +5,16 @@
 
 For each size, a fresh mongod and redis-server: the demo catalog (`python -m server seed`), its
 search index built by `python -m server search-rebuild` (timed), then the API with
-SEARCH_ENGINE=tantivy and the query cache off. With every size served at once, and the seeds
-and rebuilds written to disk, the fixed-bytes ceiling is measured, then each search a
-storefront makes under wrk on each size in turn (the order alternating from one search to the
-next, so the machine's drift weighs on both sizes): a relevance search (rotating over several words), the same with highlights, its second page, a
-misspelt search, a search with every filter, a search sorted by price, a search with its facet
-counts, a category's facet counts without text, and autocomplete suggestions; all of that
-`--rounds` times (3), each case's figures the median of its rounds. The last table gives each
-case at the big size beside the small one, against issue 14's targets (at the big size: at
-least 300 requests/s and p99 within 2x of the small size's). A benchmark, not a test:
-pytest does not collect it.
+SEARCH_ENGINE=tantivy and the query cache off. With every size served at once, and the seeds and
+rebuilds written to disk, the fixed-bytes ceiling is measured, then each search a storefront
+makes under wrk on each size in turn (the order alternating from one search to the next, so the
+machine's drift weighs on both sizes): a relevance search (rotating over several words), the
+same with highlights, its second page, a misspelt search, a search with every filter, a search
+sorted by price, a search with its facet counts, a category's facet counts without text, and
+autocomplete suggestions; all of that `--rounds` times (3), each case's figures the median of
+its rounds. The last table gives each case at the big size beside the small one, against issue
+14's targets (at the big size: at least 300 requests/s and p99 within 2x of the small size's). A
+benchmark, not a test: pytest does not collect it.
 """
 
 from __future__ import annotations
@@ -307,7 +307,7 @@ def run(args: argparse.Namespace, work_dir: Path) -> None:
 
 def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """One case's rounds as one: the median of each figure (the machine is shared, and a single
-    run of a few seconds moves by a quarter from one run to the next), with every round's
+    run of a few seconds can differ from the next by a third or more), with every round's
     requests/s beside it."""
     return {
         "requests_per_second": statistics.median(r["requests_per_second"] for r in rounds),
