@@ -26,7 +26,7 @@ import os
 import statistics
 import sys
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -214,12 +214,14 @@ def ceiling(
 
 @dataclass
 class Size:
-    """One size's catalog, served: its report so far, its API and its cases."""
+    """One size's catalog, served: its report so far, its API, its cases and each case's runs
+    so far (one a round)."""
 
     result: dict[str, Any]
     servers: Backends
     server: ApiServer
     cases: dict[str, Path | str]
+    runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def serve_size(
@@ -278,7 +280,6 @@ def run(args: argparse.Namespace, work_dir: Path) -> None:
         print(f"fixed-bytes ceiling ({size_bytes:,} bytes)", file=sys.stderr)
         small.result["ceiling"] = ceiling(small.servers, work_dir, args, size_bytes)
         warmup = argparse.Namespace(**vars(args) | {"duration": args.warmup})
-        rounds: dict[int, dict[str, list[dict[str, Any]]]] = {id(size): {} for size in sizes}
         for turn in range(args.rounds):
             for number, name in enumerate(sizes[0].cases):
                 for size in sizes if (number + turn) % 2 == 0 else sizes[::-1]:
@@ -291,9 +292,9 @@ def run(args: argparse.Namespace, work_dir: Path) -> None:
                     if args.warmup:
                         measure(size.server, size.cases[name], warmup)
                     measured = measure(size.server, size.cases[name], args)
-                    rounds[id(size)].setdefault(name, []).append(measured)
+                    size.runs.setdefault(name, []).append(measured)
         for size in sizes:
-            for name, runs in rounds[id(size)].items():
+            for name, runs in size.runs.items():
                 size.result["cases"][name] = median_of(runs)
         for size in sizes:
             size.result["worker_rss_mb"] = sorted(worker_rss_mb(size.server.process.pid).values())
