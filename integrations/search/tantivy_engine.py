@@ -36,6 +36,7 @@ from integrations.search.engine import (
     SearchDocument,
     SearchEngine,
     SearchEngineUnavailableError,
+    SearchFilters,
     SearchHit,
     SearchOrder,
     SearchPage,
@@ -71,6 +72,32 @@ class _Commit:
 
     terms: Terms
     every_product_counts: dict[str, Any] = field(default_factory=dict)
+    # By category field, each key's category (None when two or more share it), as first needed.
+    category_keys: dict[str, dict[int, str | None]] = field(default_factory=dict)
+
+    def category_checks(
+        self, searcher: tantivy.Searcher, filters: SearchFilters
+    ) -> list[tuple[str, int]] | None:
+        """The (check column, key) of each category filter set, to test on hits; None when a
+        filter's key is not its category's alone in this commit (then it is intersected)."""
+        found = []
+        for field_name, column, wanted in (
+            (fields.CATEGORY_ID, fields.CATEGORY_CHECK, filters.category_id),
+            (fields.SUBCATEGORY_ID, fields.SUBCATEGORY_CHECK, filters.subcategory_id),
+        ):
+            if wanted is None:
+                continue
+            if field_name not in self.category_keys:
+                owners: dict[int, str | None] = {}
+                for term, _ in searcher.terms_with_prefix(field_name, ""):
+                    key = fields.category_key(term)
+                    owners[key] = term if owners.get(key, term) == term else None
+                self.category_keys[field_name] = owners
+            key = fields.category_key(wanted)
+            if self.category_keys[field_name].get(key, wanted) != wanted:
+                return None
+            found.append((column, key))
+        return found
 
 
 class IndexFound(enum.StrEnum):
@@ -200,9 +227,11 @@ class TantivySearch:
         levels = queries.level_queries(self._schema, words, request.text, commit.terms)
         text = levels[-1][1]
         filters = queries.filter_queries(self._schema, request.filters)
-        checks = queries.checks(request.filters, filters)
+        categories = commit.category_checks(searcher, request.filters)
+        checks = queries.checks(request.filters, filters, categories)
         # The page tests the checked filters on its hits; counts intersect every filter.
-        conditions = [q for key, q in filters.items() if key not in queries.CHECKED_KEYS]
+        checked = checks.keys if checks is not None else frozenset()
+        conditions = [q for key, q in filters.items() if key not in checked]
         total = None
         if request.with_total:
             total = paging.count(searcher, queries.all_of(list(filters.values()), text))
@@ -319,7 +348,8 @@ class TantivySearch:
         return self._writer
 
     async def upsert(self, documents: list[SearchDocument]) -> None:
-        """Raises ValueError, writing none of them, if an id is not an ObjectId in hex."""
+        """Raises ValueError, writing none of them, if an id is not an ObjectId in hex or a
+        price is not from 0 to below 2**50 minor units."""
         await _run(self._upsert, documents)
 
     def _upsert(self, documents: list[SearchDocument]) -> None:

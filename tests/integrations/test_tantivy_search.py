@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from integrations.search import tantivy_paging
+from documents.money import MAX_MINOR_UNITS
+from integrations.search import tantivy_paging, tantivy_schema
 from integrations.search.engine import (
     SearchDocument,
     SearchFilters,
@@ -22,6 +23,7 @@ from tests.integrations.tantivy_catalog import (
     AUDIO,
     BY_ID,
     CABLES,
+    CATEGORY_NAMES,
     COMPUTERS,
     HEADPHONES,
     KEYBOARDS,
@@ -388,9 +390,16 @@ async def test_a_filter_most_hits_pass_is_tested_on_them_and_a_selective_one_ask
 
     monkeypatch.setattr(tantivy_paging, "_search", counted)
 
-    await engine.search(SearchRequest("cord", filters=SearchFilters(in_stock=True), limit=4))
     window = 4 + 2  # a page of 4, one more for the next page, one more to see a run go on
-    assert searched == [window * tantivy_paging.CHECKED_WINDOW]  # one window, tested
+    # In stock; of a category every cord is of; both.
+    for most in (
+        SearchFilters(in_stock=True),
+        SearchFilters(category_id=AUDIO),
+        SearchFilters(in_stock=True, category_id=AUDIO),
+    ):
+        searched.clear()
+        await engine.search(SearchRequest("cord", filters=most, limit=4))
+        assert searched == [window * tantivy_paging.CHECKED_WINDOW]  # one window, tested
 
     searched.clear()
     selective = SearchFilters(price_min=150, price_max=170)  # 21 cords and the adapters
@@ -401,3 +410,98 @@ async def test_a_filter_most_hits_pass_is_tested_on_them_and_a_selective_one_ask
     assert searched[:2] == [window * tantivy_paging.CHECKED_WINDOW, window]
     assert set(searched[2:]) == {window - 21}
     assert len(page.hits) == 24
+
+
+def _sorted_cords() -> list[SearchDocument]:
+    """The cords, most of them audio accessories, the rest cables, headphones or of no
+    subcategory."""
+    sorts = [(AUDIO, ACCESSORIES)] * 6 + [(COMPUTERS, CABLES)] * 2 + [(AUDIO, HEADPHONES)]
+    cords = []
+    for cord in _cords():
+        n = number(cord.id) >> 24
+        if n % 10 == 9:
+            cords.append(
+                dataclasses.replace(cord, category_id=COMPUTERS, subcategory_id=None,
+                                    category_names=("Computers",))
+            )  # fmt: skip
+            continue
+        category, subcategory = sorts[n % 10]
+        names = (CATEGORY_NAMES[category], CATEGORY_NAMES[subcategory])
+        cords.append(
+            dataclasses.replace(cord, category_id=category, subcategory_id=subcategory,
+                                category_names=names)
+        )  # fmt: skip
+    return cords
+
+
+def _in(cord: SearchDocument, filters: SearchFilters) -> bool:
+    return (
+        filters.category_id in (None, cord.category_id)
+        and filters.subcategory_id in (None, cord.subcategory_id)
+        and (filters.price_min is None or cord.final_price >= filters.price_min)
+        and (filters.price_max is None or cord.final_price <= filters.price_max)
+        and filters.in_stock in (None, cord.in_stock)
+        and (filters.min_rating is None or cord.rating_average >= filters.min_rating)
+    )
+
+
+CATEGORY_FILTERS = [
+    SearchFilters(category_id=AUDIO),  # most pass: tested on the hits
+    SearchFilters(category_id=COMPUTERS),  # too few among the best: intersected
+    SearchFilters(subcategory_id=HEADPHONES),
+    SearchFilters(category_id=AUDIO, subcategory_id=ACCESSORIES, in_stock=True, price_max=250),
+    SearchFilters(category_id=AUDIO, subcategory_id=CABLES),  # none: cables are computers'
+    SearchFilters(category_id="e0" * 12),  # no such category
+]
+
+
+@pytest.mark.parametrize("filters", CATEGORY_FILTERS)
+@pytest.mark.parametrize("order", [SearchOrder.RELEVANCE, SearchOrder.PRICE])
+@pytest.mark.parametrize("limit", [1, 7, 25])
+async def test_category_filters_page_as_the_filtered_catalog_would(
+    engine: TantivySearch, filters: SearchFilters, order: SearchOrder, limit: int
+) -> None:
+    cords = _sorted_cords()
+    await engine.upsert(cords)
+    await engine.commit(None)
+
+    kept = [cord for cord in cords if _in(cord, filters)]
+    expected = _best_first(kept)
+    if order is SearchOrder.PRICE:
+        expected = [number(c.id) for c in sorted(kept, key=lambda c: (c.final_price, c.id))]
+    request = SearchRequest("cord", filters=filters, order=order, descending=False, limit=limit)
+
+    assert await all_pages(engine, request) == expected
+
+
+@pytest.mark.parametrize("filters", CATEGORY_FILTERS[:4])
+async def test_categories_sharing_a_key_are_told_apart_by_their_ids(
+    engine: TantivySearch, filters: SearchFilters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every category under one key: testing hits by it would let every cord through.
+    monkeypatch.setattr(tantivy_schema, "category_key", lambda category_id: 1)
+    cords = _sorted_cords()
+    await engine.upsert(cords)
+    await engine.commit(None)
+
+    kept = [cord for cord in cords if _in(cord, filters)]
+
+    assert await all_pages(engine, SearchRequest("cord", filters=filters, limit=7)) == (
+        _best_first(kept)
+    )
+
+
+async def test_the_dearest_price_a_product_may_have_is_filtered_exactly(
+    engine: TantivySearch,
+) -> None:
+    dearest = MAX_MINOR_UNITS - 1
+    await engine.upsert(
+        [
+            product(60, "Gold Cord", "Acme", AUDIO, CABLES, dearest, True, 4.0, ""),
+            product(61, "Silver Cord", "Acme", AUDIO, CABLES, dearest - 1, True, 4.0, ""),
+        ]
+    )
+    await engine.commit(None)
+
+    assert await found(engine, "cord", filters=SearchFilters(price_min=dearest)) == [60]
+    assert await found(engine, "cord", filters=SearchFilters(price_max=dearest - 1)) == [61]
