@@ -36,7 +36,6 @@ from integrations.search.engine import (
     SearchDocument,
     SearchEngine,
     SearchEngineUnavailableError,
-    SearchFilters,
     SearchHit,
     SearchOrder,
     SearchPage,
@@ -72,32 +71,6 @@ class _Commit:
 
     terms: Terms
     every_product_counts: dict[str, Any] = field(default_factory=dict)
-    # By category field, each key's category (None when two or more share it), as first needed.
-    category_keys: dict[str, dict[int, str | None]] = field(default_factory=dict)
-
-    def category_checks(
-        self, searcher: tantivy.Searcher, filters: SearchFilters
-    ) -> list[tuple[str, int]] | None:
-        """The (check column, key) of each category filter set, to test on hits; None when a
-        filter's key is not its category's alone in this commit (then it is intersected)."""
-        found = []
-        for field_name, column, wanted in (
-            (fields.CATEGORY_ID, fields.CATEGORY_CHECK, filters.category_id),
-            (fields.SUBCATEGORY_ID, fields.SUBCATEGORY_CHECK, filters.subcategory_id),
-        ):
-            if wanted is None:
-                continue
-            if field_name not in self.category_keys:
-                owners: dict[int, str | None] = {}
-                for term, _ in searcher.terms_with_prefix(field_name, ""):
-                    key = fields.category_key(term)
-                    owners[key] = term if owners.get(key, term) == term else None
-                self.category_keys[field_name] = owners
-            key = fields.category_key(wanted)
-            if self.category_keys[field_name].get(key, wanted) != wanted:
-                return None
-            found.append((column, key))
-        return found
 
 
 class IndexFound(enum.StrEnum):
@@ -227,11 +200,9 @@ class TantivySearch:
         levels = queries.level_queries(self._schema, words, request.text, commit.terms)
         text = levels[-1][1]
         filters = queries.filter_queries(self._schema, request.filters)
-        categories = commit.category_checks(searcher, request.filters)
-        checks = queries.checks(request.filters, filters, categories)
+        checks = queries.checks(request.filters, filters)
         # The page tests the checked filters on its hits; counts intersect every filter.
-        checked = checks.keys if checks is not None else frozenset()
-        conditions = [q for key, q in filters.items() if key not in checked]
+        conditions = [q for key, q in filters.items() if key not in queries.CHECKED_KEYS]
         total = None
         if request.with_total:
             total = paging.count(searcher, queries.all_of(list(filters.values()), text))

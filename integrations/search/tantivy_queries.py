@@ -14,8 +14,8 @@ within a level, products go by their static rank (in stock, then better rated:
 rank's fast field (tantivy_paging.py) instead of scoring every match: at a million products a
 common word matches tens of thousands. A product's place depends only on itself and the
 query, never on the rest of the index, so a page's `Position` means the same after a commit
-that adds other products. Filters are ANDed in: the brand in the query, the others (category,
-price, stock, rating) as `Checks` on the hits of a page.
+that adds other products. Filters are ANDed in: the category and the brand in the query, the
+filters on a product's own numbers (price, stock, rating) as `Checks` on the hits of a page.
 A word with typos or as a prefix is asked for as the index's terms it stands for
 (tantivy_terms.py).
 """
@@ -23,10 +23,8 @@ A word with typos or as a prefix is asked for as the index's terms it stands for
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import tantivy
@@ -247,27 +245,22 @@ def filter_queries(schema: tantivy.Schema, filters: SearchFilters) -> dict[Filte
     return {key: all_of(parts) for key, parts in queries.items()}
 
 
-# The filters on a product's own numbers, which `Checks` test on hits; and the category's, when
-# its keys can be (`checks`).
+# The filters on a product's own numbers, which `Checks` can test on hits.
 CHECKED_KEYS = frozenset((PRICE_KEY, RATING_KEY, STOCK_KEY))
 
 
 @dataclass
 class Checks:
-    """The set filters `keys` (price, stock, rating, and the category's most often), tested on a
-    window of hits by their fast fields. As queries they are ranges or long postings that an
-    intersection walks or seeks for every word's match (a category of a hundred thousand
-    products holding all of a word's eleven thousand); tested, they cost a read per hit.
-    `query` is all of them as one query: for when a window holds too few hits that pass, and
-    for the reads of one value's run (`tantivy_paging.field_page`). Made for one search: once a
-    window held too few, `too_selective` sends the search's other windows (its lower levels)
-    to `query` at once."""
+    """The set filters on a product's own numbers (price, stock, rating), tested on a window of
+    hits by their fast fields. As queries they are ranges or near-every-product postings that
+    an intersection walks for every word's match (a column of a million values each at a
+    million products); tested, they cost a read per hit. `query` is all of them as one query:
+    for when a window holds too few hits that pass, and for the reads of one value's run
+    (`tantivy_paging.field_page`). Made for one search: once a window held too few,
+    `too_selective` sends the search's other windows (its lower levels) to `query` at once."""
 
     filters: SearchFilters
     query: Query
-    keys: frozenset[FilterKey]
-    # (column, key) of each category filter set, when tested (tantivy_schema.category_key).
-    categories: tuple[tuple[str, int], ...] = ()
     too_selective: bool = False
 
     def passing(
@@ -277,9 +270,9 @@ class Checks:
         ranks: list[int] | None = None,
     ) -> list[bool]:
         """Whether each hit passes every check (as `filter_queries` would have it). With the
-        hits' static ranks, stock and most ratings are read off them: only the categories, the
-        prices, and the ratings a rank's rounding leaves in doubt, are read from the index, for
-        the hits still passing."""
+        hits' static ranks, stock and most ratings are read off them: only the prices (from
+        their bit-packed column), and the ratings a rank's rounding leaves in doubt, are read
+        from the index, for the hits still passing."""
         keep = [True] * len(addresses)
         f = self.filters
         if f.in_stock is not None:
@@ -291,8 +284,6 @@ class Checks:
         doubtful = keep  # whose rating is to be read: without ranks, every hit kept
         if f.min_rating is not None and ranks is not None:
             keep, doubtful = _rated(f.min_rating, ranks, keep)
-        for column, key in self.categories:
-            keep = _kept(searcher, column, addresses, keep, _checked(partial(operator.eq, key)))
         if f.price_min is not None or f.price_max is not None:
             low, high = f.price_min, f.price_max
             keep = _kept(
@@ -300,7 +291,11 @@ class Checks:
                 fields.PRICE_CHECK,
                 addresses,
                 keep,
-                _checked(lambda p: (low is None or p >= low) and (high is None or p <= high)),
+                lambda stored: (
+                    stored is not None
+                    and (low is None or fields.checked(stored) >= low)
+                    and (high is None or fields.checked(stored) <= high)
+                ),
             )
         if f.min_rating is not None:
             least = f.min_rating
@@ -340,26 +335,10 @@ def _kept(
     return passed
 
 
-def _checked(test: Callable[[int], bool]) -> Callable[[Any], bool]:
-    """`test` on the value a check column holds (`tantivy_schema.checked_value`)."""
-    return lambda stored: stored is not None and test(fields.checked(stored))
-
-
-def checks(
-    filters: SearchFilters,
-    queries: dict[FilterKey, Query],
-    categories: list[tuple[str, int]] | None,
-) -> Checks | None:
-    """The checks among `queries` (from `filter_queries`), if any is set. `categories`: the
-    (column, key) of each category filter set, or None when they cannot be tested on hits
-    (the category is then intersected, as the brand is)."""
-    keys = CHECKED_KEYS | ({CATEGORY_KEY} if categories is not None else set())
-    checked = {key: query for key, query in queries.items() if key in keys}
-    if not checked:
-        return None
-    return Checks(
-        filters, all_of(list(checked.values())), frozenset(checked), tuple(categories or ())
-    )
+def checks(filters: SearchFilters, queries: dict[FilterKey, Query]) -> Checks | None:
+    """The checks among `queries` (from `filter_queries`), if any is set."""
+    checked = [query for key, query in queries.items() if key in CHECKED_KEYS]
+    return Checks(filters, all_of(checked)) if checked else None
 
 
 def _in_stock(schema: tantivy.Schema, in_stock: bool) -> Query:

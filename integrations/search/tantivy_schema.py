@@ -40,10 +40,8 @@ IN_STOCK = "in_stock"
 RATING = "rating_average"
 CREATED_AT = "created_at_ms"
 STATIC_RANK = "static_rank"
-# What filters test on a page's hits (tantivy_queries.Checks), each value with bits spread
-# above it (`checked_value`): the category's and subcategory's keys, and the final price.
-CATEGORY_CHECK = "category_check"
-SUBCATEGORY_CHECK = "subcategory_check"
+# The final price as a price filter tests it on a page's hits (tantivy_queries.Checks), with
+# bits spread above it (`checked_value`).
 PRICE_CHECK = "price_check"
 
 STEMMED = "en_stem"
@@ -94,8 +92,7 @@ def build_schema() -> tantivy.Schema:
     builder.add_float_field(RATING, fast=True)
     builder.add_integer_field(CREATED_AT, fast=True)
     builder.add_integer_field(STATIC_RANK, fast=True)
-    for name in (CATEGORY_CHECK, SUBCATEGORY_CHECK, PRICE_CHECK):
-        builder.add_unsigned_field(name, fast=True)
+    builder.add_unsigned_field(PRICE_CHECK, fast=True)
     return builder.build()
 
 
@@ -165,17 +162,17 @@ def rank_rating(rank: int) -> int:
     return (rank >> RANK_RATING_SHIFT) & ((1 << (RANK_STOCK_SHIFT - RANK_RATING_SHIFT)) - 1)
 
 
-CHECK_BITS = 50  # a checked value's: prices (below documents.money.MAX_MINOR_UNITS), keys
+CHECK_BITS = 50  # a checked value's: prices are below it (documents.money.MAX_MINOR_UNITS)
 _CHECK_MASK = (1 << CHECK_BITS) - 1
 _SPREAD_MASK = (1 << (64 - CHECK_BITS)) - 1
 
 
 def checked_value(product_id: str, value: int) -> int:
     """`value` (from 0 to below 2**CHECK_BITS) as a check column holds it for the product:
-    above it, bits spread from the product's id. Tantivy stores a column of values in runs
-    or in near-straight lines (a category's, or the prices of products added by category)
-    in blocks, which cost about 50 µs to open per read at a million products; spread like
-    this, the column stays bit-packed (about 5 µs)."""
+    above it, bits spread from the product's id. Tantivy stores a column of values in
+    near-straight lines (the prices of products added by category, best rated first) in
+    blocks, which cost about 50 µs to open per read at a million products; spread like this,
+    the column stays bit-packed (about 5 µs)."""
     if not 0 <= value <= _CHECK_MASK:
         raise ValueError(f"a checked value is below 2**{CHECK_BITS}: {value}")
     digest = hashlib.blake2b(product_id.encode(), digest_size=2).digest()
@@ -185,15 +182,6 @@ def checked_value(product_id: str, value: int) -> int:
 def checked(stored: int) -> int:
     """The value a check column's `stored` holds (`checked_value`)."""
     return stored & _CHECK_MASK
-
-
-@functools.lru_cache(maxsize=4096)
-def category_key(category_id: str) -> int:
-    """A category's id as the check columns hold it: a hash, never 0 (0 is no subcategory).
-    Two categories may share a key: the engine tests a category on hits only when its key is
-    its own (`TantivySearch`, `_Commit.category_checks`)."""
-    digest = hashlib.blake2b(category_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest) % _CHECK_MASK + 1
 
 
 def _suggest_keys(names: list[tuple[str, str]]) -> list[str]:
@@ -239,11 +227,5 @@ def to_document(document: SearchDocument) -> tantivy.Document:
     doc.add_float(RATING, document.rating_average)
     doc.add_integer(CREATED_AT, epoch_milliseconds(document.created_at))
     doc.add_integer(STATIC_RANK, static_rank(document))
-    subcategory = document.subcategory_id
-    for name, value in (
-        (CATEGORY_CHECK, category_key(document.category_id)),
-        (SUBCATEGORY_CHECK, category_key(subcategory) if subcategory is not None else 0),
-        (PRICE_CHECK, document.final_price),
-    ):
-        doc.add_unsigned(name, checked_value(document.id, value))
+    doc.add_unsigned(PRICE_CHECK, checked_value(document.id, document.final_price))
     return doc
