@@ -44,12 +44,12 @@ from graphql import (
 from graphql.execution.values import get_argument_values
 from strawberry import relay
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
 from resolvers.catalog import prime_product_with_categories
 from schema.catalog import PRODUCT_FIELDS_READ_BY_ONE, product_connection
+from schema.compiled_reads.arguments import argument_converter
 from schema.compiled_reads.running import (
     NOT_YET,
     CompiledOperation,
@@ -261,18 +261,12 @@ class _Compiler:
             raise NormalPathError(f"root field {name}")
         node = nodes[0]
         schema = self.schema
-        arguments = strawberry_field.arguments
-        python_names = {argument.python_name for argument in arguments}
+        convert = argument_converter(
+            strawberry_field.arguments, schema.schema_converter.scalar_registry, schema.config
+        )
 
         def kwargs_of(run: Run) -> dict[str, Any]:
-            raw = get_argument_values(definition, node, run.variables)
-            converted = convert_arguments(
-                raw,
-                arguments,
-                scalar_registry=schema.schema_converter.scalar_registry,
-                config=schema.config,
-            )
-            return {k: v for k, v in converted.items() if k in python_names}
+            return convert(get_argument_values(definition, node, run.variables))
 
         if name == "products":
             selected = self._fields_below(definition, node, ("edges", "node"))
