@@ -19,7 +19,7 @@ import tantivy
 from integrations.search.engine import SearchDocument
 
 # Kept beside the index (tantivy_engine.py): an index of another version is rebuilt.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 ID = "id"  # raw hex: deletes by term, and the order of ties (a text fast field)
 ID_HIGH = "id_high"  # the id's first 8 bytes, and its last 4: "after this id" as ranges
