@@ -32,6 +32,9 @@ ORDER_FIELDS: dict[SearchOrder, tuple[str, FieldType]] = {
 RANK = (fields.STATIC_RANK, FieldType.Integer)
 # A run of equal values up to this long is read whole to find what comes after a position.
 SHORT_RUN = 100
+# A page after a position reads this many hits more than it needs in one window, for those of
+# the position's own run of equal values that come before it (`_page_through`).
+AFTER_SLACK = 3
 # With checked filters, a page's window first tests this many times the hits it needs.
 CHECKED_WINDOW = 4
 # A relevance position's value: the level above these bits, the static rank (below 2**34) in
@@ -137,6 +140,10 @@ def field_page(
         value = after.value
         after = Position(int(value) if field_type is FieldType.Integer else float(value), after.id)
     direction = Order.Desc if descending else Order.Asc
+    if after is not None:
+        found = _page_through(searcher, schema, query, order, descending, after, want, checks)
+        if found is not None:
+            return found
     checked = queries.all_of([checks.query], query) if checks is not None else query
     hits: list[Hit] = []
     rest = query
@@ -153,15 +160,72 @@ def field_page(
         return hits[:want]
     # One more than needed tells whether the last value's run goes on past the window.
     window = _window(searcher, rest, checks, field, direction, need + 1)
+    return hits + _completed(searcher, schema, window, need, rest, order, descending, checks)
+
+
+def _page_through(
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    query: Query,
+    order: tuple[str, FieldType],
+    descending: bool,
+    after: Position,
+    want: int,
+    checks: queries.Checks | None,
+) -> list[Hit] | None:
+    """The page after `after` from one window of the hits at or beyond its value: the
+    position's own run of equal values first (those with ids after its id, which the window
+    holds whole when it ends inside the window), then what follows. None when the run may go
+    on past the window (then its ids are read apart)."""
+    field, field_type = order
+    through = queries.all_of(
+        [queries.at_or_beyond(schema, field, field_type, after.value, descending=descending)],
+        query,
+    )
+    limit = want + AFTER_SLACK + 1
+    window = _window(
+        searcher, through, checks, field, Order.Desc if descending else Order.Asc, limit
+    )
+    run = 0
+    while run < len(window) and window[run][0] == after.value:
+        run += 1
+    if run == len(window) == limit:
+        return None
+    same = sorted(
+        (hit for hit in _hits(searcher, window[:run]) if hit.id > after.id), key=lambda h: h.id
+    )
+    need = want - len(same)
+    rest = window[run:]
+    if need <= 0:
+        return same[:want]
+    if len(window) == limit and len(rest) <= need:
+        return None  # too few left to tell where the last value's run ends
+    return same + _completed(searcher, schema, rest, need, through, order, descending, checks)
+
+
+def _completed(
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    window: list[tuple[float, tantivy.DocAddress]],
+    need: int,
+    query: Query,
+    order: tuple[str, FieldType],
+    descending: bool,
+    checks: queries.Checks | None,
+) -> list[Hit]:
+    """The first `need` hits of `window` (in order, with one more when there is one) as hits,
+    ties by id: where the last value's run goes on past the window, that run of `query` again,
+    in id order."""
+    field, field_type = order
+    window = window[: need + 1]
     if len(window) <= need or window[need - 1][0] != window[need][0]:
-        return hits + _in_order(_hits(searcher, window[:need]), descending=descending)
-    # It does: that run again in id order.
+        return _in_order(_hits(searcher, window[:need]), descending=descending)
     last = window[need - 1][0]
     before_last = [found for found in window if found[0] != last]
-    hits += _in_order(_hits(searcher, before_last), descending=descending)
-    rest = queries.all_of([checks.query], rest) if checks is not None else rest
+    hits = _in_order(_hits(searcher, before_last), descending=descending)
+    rest = queries.all_of([checks.query], query) if checks is not None else query
     last_run = queries.all_of([queries.equals(schema, field, field_type, last)], rest)
-    return hits + _run_by_id(searcher, last_run, last, want - len(hits))
+    return hits + _run_by_id(searcher, last_run, last, need - len(hits))
 
 
 def _window(

@@ -375,6 +375,15 @@ def beyond(
     return _range(schema, field, field_type, lower=value, include_lower=False)
 
 
+def at_or_beyond(
+    schema: tantivy.Schema, field: str, field_type: FieldType, value: float, *, descending: bool
+) -> Query:
+    """`value` and the values after it in the order (below it when descending)."""
+    if descending:
+        return _range(schema, field, field_type, upper=value)
+    return _range(schema, field, field_type, lower=value)
+
+
 def ids_after(schema: tantivy.Schema, id_: str) -> Query:
     """Ids greater than `id_` (as hex strings compare): two ranges over its integer halves."""
     high, low = fields.split_id(id_)

@@ -93,7 +93,10 @@ async def all_pages(engine: TantivySearch, request: SearchRequest) -> list[int]:
     after: Position | None = request.after
     while True:
         page = await engine.search(dataclasses.replace(request, after=after))
-        ids += [number(hit.id) for hit in page.hits]
+        found = [number(hit.id) for hit in page.hits]
+        # A page that repeats a hit would page forever: fail at once instead.
+        assert not set(found) & set(ids), f"{found} repeats hits of the pages before: {ids}"
+        ids += found
         if not page.has_more:
             return ids
         after = page.hits[-1].position

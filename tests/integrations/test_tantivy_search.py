@@ -140,14 +140,18 @@ async def test_filters_with_text(engine: TantivySearch) -> None:
 @pytest.mark.parametrize("order", [SearchOrder.PRICE, SearchOrder.CREATED_AT, SearchOrder.RATING])
 @pytest.mark.parametrize("descending", [False, True])
 @pytest.mark.parametrize("short_run", [tantivy_paging.SHORT_RUN, 1])  # runs read whole, or not
+# A page after a position: from one window of hits, or (no slack) by its run's ids apart.
+@pytest.mark.parametrize("slack", [tantivy_paging.AFTER_SLACK, 0])
 async def test_field_orders_page_without_repeats_or_skips_ties_by_id(
     engine: TantivySearch,
     order: SearchOrder,
     descending: bool,
     short_run: int,
+    slack: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(tantivy_paging, "SHORT_RUN", short_run)
+    monkeypatch.setattr(tantivy_paging, "AFTER_SLACK", slack)
     for limit in (1, 2, 3):
         request = SearchRequest("", order=order, descending=descending, limit=limit)
         assert await all_pages(engine, request) == expected_order(order, descending)
@@ -162,10 +166,12 @@ async def test_relevance_pages_match_one_long_page(engine: TantivySearch) -> Non
 
 
 @pytest.mark.parametrize("short_run", [tantivy_paging.SHORT_RUN, 1])
+@pytest.mark.parametrize("slack", [tantivy_paging.AFTER_SLACK, 0, 20])
 async def test_relevance_ties_are_paged_by_id(
-    engine: TantivySearch, short_run: int, monkeypatch: pytest.MonkeyPatch
+    engine: TantivySearch, short_run: int, slack: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tantivy_paging, "SHORT_RUN", short_run)
+    monkeypatch.setattr(tantivy_paging, "AFTER_SLACK", slack)
     # Equal in everything the rank sees (ids that share their last 24 bits), indexed against
     # their ids' order, so pages end inside the run of equals.
     twins = [
