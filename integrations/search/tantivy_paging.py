@@ -9,6 +9,9 @@ come next, whatever was committed in between.
   is read again ordered by id.
 - Relevance is the text's levels, best first (tantivy_queries.py), each paged as a field order
   by the static rank; a position's value is its level and its static rank in one integer.
+  Static ranks are nearly unique, so a page after a position reads one window from the
+  position's rank on, which holds the position's short run of equal ranks whole
+  (`_page_through`); a longer run goes the field orders' way.
 
 Any depth costs the same: no page scores or counts the matches before it.
 """
@@ -32,8 +35,9 @@ ORDER_FIELDS: dict[SearchOrder, tuple[str, FieldType]] = {
 RANK = (fields.STATIC_RANK, FieldType.Integer)
 # A run of equal values up to this long is read whole to find what comes after a position.
 SHORT_RUN = 100
-# A page after a position reads this many hits more than it needs in one window, for those of
-# the position's own run of equal values that come before it (`_page_through`).
+# A relevance page after a position reads this many hits more than it needs in one window, for
+# those of the position's own run of equal ranks up to its id, its own hit included
+# (`_page_through`).
 AFTER_SLACK = 3
 # With checked filters, a page's window first tests this many times the hits it needs.
 CHECKED_WINDOW = 4
@@ -140,7 +144,8 @@ def field_page(
         value = after.value
         after = Position(int(value) if field_type is FieldType.Integer else float(value), after.id)
     direction = Order.Desc if descending else Order.Asc
-    if after is not None:
+    if after is not None and order == RANK:
+        # Static ranks are nearly unique: the cursor's run is short, and one window holds it.
         found = _page_through(searcher, schema, query, order, descending, after, want, checks)
         if found is not None:
             return found

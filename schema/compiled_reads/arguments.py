@@ -6,8 +6,9 @@ list, scalar, enum, input object), the GraphQL name of each input field and each
 compiled read's own work. `argument_converter` works that out once per plan and keeps, per
 type, a function doing only what Strawberry's conversion would then do: the same constructors
 with the same values, so every request still gets objects of its own. What it does not know
-(`Maybe`, input types that build their own value, GlobalID scalars) is left to Strawberry's
-own conversion, argument by argument.
+(`Maybe`, input types that build their own value through `from_input`, GlobalID scalars, an
+input type that holds itself, any other type) is left to Strawberry's own conversion, for the
+whole argument.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def argument_converter(
         name = config.name_converter.from_argument(argument)
         try:
             convert = _converter(argument.type, scalar_registry, config)
-        except _UnknownTypeError:
+        except (_UnknownTypeError, RecursionError):  # an input type holding itself, too
             convert = _strawberrys(argument.type, name, scalar_registry, config)
         steps.append((name, argument.python_name, convert))
 

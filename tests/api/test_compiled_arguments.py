@@ -98,8 +98,15 @@ def test_product_arguments_convert_as_strawberry_converts_them(
 
 
 def test_every_request_gets_input_objects_of_its_own() -> None:
-    first = _converted_both_ways(PRODUCTS, "products", {"f": FILTER})[1]
-    second = _converted_both_ways(PRODUCTS, "products", {"f": FILTER})[1]
+    schema = SCHEMA._schema
+    assert schema.query_type is not None
+    definition = schema.query_type.fields["products"]
+    strawberry_field = definition.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+    registry = SCHEMA.schema_converter.scalar_registry
+    convert = argument_converter(strawberry_field.arguments, registry, SCHEMA.config)
+    raw = {"first": 2, "filter": {"brand": "Sony", "inStock": True}}
+
+    first, second = convert(raw), convert(raw)
 
     assert first["filter"] == second["filter"]
     assert first["filter"] is not second["filter"]
@@ -112,6 +119,12 @@ class Point:
     tags: list[strawberry.ID] | None = None
 
 
+@strawberry.input
+class Area:
+    corners: list[Point]
+    within: Area | None = None  # an input type holding itself
+
+
 @strawberry.type
 class Places:
     @strawberry.field
@@ -120,6 +133,9 @@ class Places:
         at: Point,
         node: strawberry.relay.GlobalID | None = None,
         around: strawberry.Maybe[int] = None,
+        names: list[str] | None = None,
+        route: list[Point] | None = None,
+        area: Area | None = None,
     ) -> int:
         return at.x
 
@@ -129,11 +145,24 @@ def test_a_type_it_does_not_know_is_left_to_strawberry() -> None:
     field = schema.get_type_by_name("Places").fields[0]  # type: ignore[union-attr]
     registry = schema.schema_converter.scalar_registry
     convert = argument_converter(field.arguments, registry, schema.config)
-    raw = {"at": {"x": 1, "tags": ["a", "b"]}, "node": "UG9pbnQ6MQ==", "around": 4}
+    raw = {
+        "at": {"x": 1, "tags": ["a", "b"]},
+        "node": "UG9pbnQ6MQ==",
+        "around": 4,
+        "names": ["a", "b"],
+        "route": [{"x": 2}, {"x": 3, "label": "c"}],
+        "area": {"corners": [{"x": 4}], "within": {"corners": []}},
+    }
 
-    assert convert(raw) == convert_arguments(
+    converted = convert(raw)
+    assert converted == convert_arguments(
         raw, field.arguments, scalar_registry=registry, config=schema.config
     )
-    assert convert(raw)["at"].label is None
-    assert convert(raw)["node"].node_id == "1"
-    assert convert(raw)["around"].value == 4
+    assert converted["at"].label is None
+    assert converted["node"].node_id == "1"
+    assert converted["around"].value == 4
+    assert converted["route"] == [Point(x=2, label=None), Point(x=3, label="c")]
+    assert converted["area"].within == Area(corners=[])
+    # A list is copied (graphql-core hands every request the same default one).
+    assert converted["names"] == raw["names"]
+    assert converted["names"] is not raw["names"]

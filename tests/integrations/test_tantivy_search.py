@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from documents.money import MAX_MINOR_UNITS
-from integrations.search import tantivy_paging
+from integrations.search import tantivy_paging, tantivy_schema
 from integrations.search.engine import (
     SearchDocument,
     SearchFilters,
@@ -140,18 +140,14 @@ async def test_filters_with_text(engine: TantivySearch) -> None:
 @pytest.mark.parametrize("order", [SearchOrder.PRICE, SearchOrder.CREATED_AT, SearchOrder.RATING])
 @pytest.mark.parametrize("descending", [False, True])
 @pytest.mark.parametrize("short_run", [tantivy_paging.SHORT_RUN, 1])  # runs read whole, or not
-# A page after a position: from one window of hits, or (no slack) by its run's ids apart.
-@pytest.mark.parametrize("slack", [tantivy_paging.AFTER_SLACK, 0])
 async def test_field_orders_page_without_repeats_or_skips_ties_by_id(
     engine: TantivySearch,
     order: SearchOrder,
     descending: bool,
     short_run: int,
-    slack: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(tantivy_paging, "SHORT_RUN", short_run)
-    monkeypatch.setattr(tantivy_paging, "AFTER_SLACK", slack)
     for limit in (1, 2, 3):
         request = SearchRequest("", order=order, descending=descending, limit=limit)
         assert await all_pages(engine, request) == expected_order(order, descending)
@@ -166,6 +162,8 @@ async def test_relevance_pages_match_one_long_page(engine: TantivySearch) -> Non
 
 
 @pytest.mark.parametrize("short_run", [tantivy_paging.SHORT_RUN, 1])
+# A page after a position: from one window of hits (the run whole in it, with 20), or by the
+# run's ids apart (the run fills the window, with 0).
 @pytest.mark.parametrize("slack", [tantivy_paging.AFTER_SLACK, 0, 20])
 async def test_relevance_ties_are_paged_by_id(
     engine: TantivySearch, short_run: int, slack: int, monkeypatch: pytest.MonkeyPatch
@@ -188,6 +186,30 @@ async def test_relevance_ties_are_paged_by_id(
         assert await all_pages(engine, SearchRequest("adapter", limit=limit)) == [
             number(twin.id) for twin in twins
         ]
+
+
+async def test_a_relevance_page_after_a_cursor_is_one_window_of_hits(
+    engine: TantivySearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await engine.upsert(_cords())
+    await engine.commit(None)
+    first = await engine.search(SearchRequest("cord", limit=4))
+    searched: list[int] = []
+    search = tantivy_paging._search
+
+    def counted(*arguments: Any) -> list[tuple[float, Any]]:
+        searched.append(arguments[-1])  # its limit
+        return search(*arguments)
+
+    monkeypatch.setattr(tantivy_paging, "_search", counted)
+
+    second = await engine.search(SearchRequest("cord", limit=4, after=first.hits[-1].position))
+
+    # Four, one more for the next page, one more to see a run go on, and the slack for the
+    # cursor's run (its own hit among it).
+    assert searched == [4 + 2 + tantivy_paging.AFTER_SLACK]
+    whole = await all_pages(engine, SearchRequest("cord", limit=100))
+    assert [number(hit.id) for hit in first.hits + second.hits] == whole[:8]
 
 
 async def test_pages_stay_put_across_a_commit_of_other_products(engine: TantivySearch) -> None:
@@ -476,7 +498,7 @@ async def test_category_filters_page_as_the_filtered_catalog_would(
 async def test_the_dearest_price_a_product_may_have_is_filtered_exactly(
     engine: TantivySearch,
 ) -> None:
-    dearest = MAX_MINOR_UNITS - 1
+    dearest = MAX_MINOR_UNITS  # the most documents.money lets a price be
     await engine.upsert(
         [
             product(60, "Gold Cord", "Acme", AUDIO, CABLES, dearest, True, 4.0, ""),
@@ -487,3 +509,11 @@ async def test_the_dearest_price_a_product_may_have_is_filtered_exactly(
 
     assert await found(engine, "cord", filters=SearchFilters(price_min=dearest)) == [60]
     assert await found(engine, "cord", filters=SearchFilters(price_max=dearest - 1)) == [61]
+
+
+@pytest.mark.parametrize("value", [-1, 2**tantivy_schema.CHECK_BITS])
+def test_a_checked_value_out_of_its_bits_is_refused(value: int) -> None:
+    assert MAX_MINOR_UNITS < 2**tantivy_schema.CHECK_BITS  # every price fits
+
+    with pytest.raises(ValueError, match="checked value"):
+        tantivy_schema.checked_value(f"{1:024x}", value)
