@@ -38,9 +38,11 @@ run: install
 seed: install
 	$(BIN)/python -m server seed $(if $(PRODUCTS),--products $(PRODUCTS))
 
-## The whole suite against real mongod and redis-server started on free ports, then lint and types.
+## The whole suite against real mongod and redis-server started on free ports, then lint and types;
+## on TEST_WORKERS processes (pytest-xdist), each with servers of its own.
+TEST_WORKERS ?= 2
 test: install clients
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 	$(MAKE) --no-print-directory check
 
 ## Only the real clients (Apollo Client, headless Chromium) against a live server.
