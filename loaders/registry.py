@@ -21,7 +21,6 @@ from loaders.catalog import (
     StockMovementByIdLoader,
     SubcategoriesByParentIdLoader,
 )
-from loaders.category_cache import CategoryCache
 from loaders.observer import ReadObserver, ignore_reads
 from loaders.orders import OrderByIdLoader, OrderByNumberLoader
 from loaders.reviews import ReviewByIdLoader
@@ -31,15 +30,12 @@ class Loaders:
     """Every loader of one request, each built when first used (most requests use two or three
     of them). Build a new `Loaders` per request: loaders memoise their results."""
 
-    def __init__(
-        self, observe: ReadObserver = ignore_reads, categories: CategoryCache | None = None
-    ) -> None:
+    def __init__(self, observe: ReadObserver = ignore_reads) -> None:
         self._observe = observe
-        self.categories = categories
 
     @cached_property
     def category_by_id(self) -> CategoryByIdLoader:
-        return CategoryByIdLoader(self._observe, self.categories)
+        return CategoryByIdLoader(self._observe)
 
     @cached_property
     def category_by_slug(self) -> CategoryBySlugLoader:
@@ -118,9 +114,6 @@ class Loaders:
         return PipelineLoader(Review)
 
 
-def build_loaders(
-    observe: ReadObserver = ignore_reads, categories: CategoryCache | None = None
-) -> Loaders:
-    """Fresh loaders for one request; `observe` is told about every lookup they make, and
-    categories come from the process's `categories` while it keeps them."""
-    return Loaders(observe, categories)
+def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
+    """Fresh loaders for one request; `observe` is told about every lookup they make."""
+    return Loaders(observe)

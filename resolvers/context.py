@@ -73,7 +73,7 @@ def new_context(
         services=services,
         request_id=request_id,
         cache_dependencies=dependencies,
-        loaders=build_loaders(dependencies, services.categories),
+        loaders=build_loaders(dependencies),
         request=request,
         response=response,
     )

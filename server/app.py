@@ -27,7 +27,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from documents.catalog import Category
 from documents.outbox import OutboxPolicy
 from documents.registry import ALL_DOCUMENTS, create_indexes, upgrade_documents
 from integrations.email import EmailSender, build_email_sender
@@ -35,7 +34,6 @@ from integrations.google import GoogleSignIn
 from integrations.images import LOCAL_CONTENT_TYPES, build_image_store
 from integrations.jobs import JobQueue, RetryPolicy
 from integrations.payments import build_payment_provider
-from loaders.category_cache import CategoryCache
 from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.cost_bucket import QueryCostBucket
 from resolvers.metrics import MongoPoolMetrics, keep_metrics, process_metrics
@@ -43,7 +41,6 @@ from resolvers.outbox import EmailOutbox
 from resolvers.payments.service import PaymentService, PaymentSettings
 from resolvers.persisted_queries import PersistedQueries
 from resolvers.query_cache import QueryCache
-from resolvers.query_cache.tags import names_a_category
 from resolvers.rate_limits import RateLimiter
 from resolvers.redis_clients import RedisClient
 from resolvers.services import Services
@@ -367,25 +364,17 @@ def build_services(
             discovery_url=settings.google_discovery_url,
         )
     outbox = build_outbox(settings)
-    query_cache = QueryCache(
-        cache_redis or redis,
-        key_prefix=settings.redis_key_prefix,
-        ttl_seconds=settings.cache_ttl_seconds,
-        enabled=settings.cache_enabled,
-        retry_after_seconds=settings.cache_retry_after_seconds,
-        max_entry_bytes=settings.cache_max_entry_bytes,
-        pending_check_seconds=settings.cache_pending_check_seconds,
-        max_entries_per_client_minute=settings.cache_max_entries_per_client_minute,
-    )
-    categories = CategoryCache()
-
-    def forget_changed_categories(tags: set[str]) -> None:
-        if names_a_category(tags):
-            categories.forget()
-
-    query_cache.on_invalidation(forget_changed_categories)
     return Services(
-        query_cache=query_cache,
+        query_cache=QueryCache(
+            cache_redis or redis,
+            key_prefix=settings.redis_key_prefix,
+            ttl_seconds=settings.cache_ttl_seconds,
+            enabled=settings.cache_enabled,
+            retry_after_seconds=settings.cache_retry_after_seconds,
+            max_entry_bytes=settings.cache_max_entry_bytes,
+            pending_check_seconds=settings.cache_pending_check_seconds,
+            max_entries_per_client_minute=settings.cache_max_entries_per_client_minute,
+        ),
         access_tokens=AccessTokens(settings),
         rate_limiter=build_rate_limiter(settings),
         email=build_email(settings, mongo),
@@ -420,7 +409,6 @@ def build_services(
             retry_after_seconds=settings.cache_retry_after_seconds,
         ),
         search=search_reader(settings),
-        categories=categories,
     )
 
 
@@ -552,7 +540,6 @@ def create_app(
         redis = connect_redis(settings)
         cache_redis = connect_cache_redis(settings, redis)
         metrics_upkeep = None
-        following_categories = None
         try:
             await refuse_mismatched_redis(settings)
             await init_documents(mongo, settings)
@@ -563,10 +550,6 @@ def create_app(
             app.state.services = build_services(settings, mongo, redis, cache_redis)
             describe_services(app.state.services)
             warn_if_cache_shares_redis(settings)
-            following_categories = asyncio.create_task(
-                app.state.services.categories.follow(Category.get_pymongo_collection()),
-                name="category cache",
-            )
             if metrics is not None:
                 app.state.redis_pools = redis_pools(redis, cache_redis, app.state.services)
                 metrics_upkeep = asyncio.create_task(
@@ -592,10 +575,6 @@ def create_app(
                 settle_heap()
             yield
         finally:
-            if following_categories is not None:
-                following_categories.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await following_categories
             if metrics_upkeep is not None:
                 metrics_upkeep.cancel()  # it writes what is left
                 with contextlib.suppress(asyncio.CancelledError):

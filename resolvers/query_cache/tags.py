@@ -122,13 +122,6 @@ def category_tags(*versions: Category) -> set[str]:
     return tags
 
 
-def names_a_category(tags: set[str]) -> bool:
-    """Whether an invalidation of `tags` may have changed a category: one is named, or the
-    whole catalog is (a bulk change)."""
-    prefix = f"{Category.get_collection_name()}:"
-    return CATALOG_TAG in tags or any(tag.startswith(prefix) for tag in tags)
-
-
 def user_tags(user_id: ObjectId) -> set[str]:
     """Tags to invalidate when a user's name or email changes: their reviews show them."""
     return {tag(User.get_collection_name(), "id", user_id)}
