@@ -6,21 +6,64 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from beanie import PydanticObjectId
+from pymongo import ReadPreference
 
 from documents.catalog import Category, Product, StockMovement
-from documents.trusted_reads import from_stored
+from documents.trusted_reads import from_stored, reader
 from loaders.cancellation import CancellationSafeLoader
+from loaders.category_cache import CategoryCache
 from loaders.documents import DocumentByFieldLoader
 from loaders.observer import ReadObserver
 
 
 class CategoryByIdLoader(DocumentByFieldLoader):
+    """Categories by id: those the process keeps (`CategoryCache`) without asking MongoDB, the
+    others read and then kept."""
+
     trusted = True
     document = Category
     key_field = "id"
+
+    def __init__(
+        self, observe: ReadObserver, kept: Callable[[], CategoryCache | None] = lambda: None
+    ) -> None:
+        super().__init__(observe)
+        # Asked at each batch: whether this request may use kept categories can change (at
+        # once when the stream closes, or when the query cache decides to store its answer).
+        self._kept_categories = kept
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list[Any]:
+        cache = self._kept_categories()
+        if cache is None:
+            return await super().batch_load_fn(keys)
+        collection = Category.get_collection_name()
+        stored: dict[Any, dict[str, Any]] = {}
+        missing = []
+        for key in keys:
+            self._observe(collection, "id", key)
+            found = cache.kept(key)
+            if found is None:
+                missing.append(key)
+            else:
+                stored[key] = found
+        if missing:
+            generation = cache.generation
+            # From the primary: a secondary behind the change stream could give back what an
+            # event has just made this process forget, to be kept as if it were current.
+            read = (
+                await Category.get_pymongo_collection()
+                .with_options(read_preference=ReadPreference.PRIMARY)
+                .find({"_id": {"$in": missing}})
+                .to_list()
+            )
+            cache.keep(generation, read)
+            stored.update((category["_id"], category) for category in read)
+        build = reader(Category)
+        return [build(stored[key]) if key in stored else None for key in keys]
 
 
 class CategoryBySlugLoader(DocumentByFieldLoader):

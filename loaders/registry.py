@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
 from documents.accounts import User
@@ -21,6 +22,7 @@ from loaders.catalog import (
     StockMovementByIdLoader,
     SubcategoriesByParentIdLoader,
 )
+from loaders.category_cache import CategoryCache
 from loaders.observer import ReadObserver, ignore_reads
 from loaders.orders import OrderByIdLoader, OrderByNumberLoader
 from loaders.reviews import ReviewByIdLoader
@@ -30,12 +32,18 @@ class Loaders:
     """Every loader of one request, each built when first used (most requests use two or three
     of them). Build a new `Loaders` per request: loaders memoise their results."""
 
-    def __init__(self, observe: ReadObserver = ignore_reads) -> None:
+    def __init__(
+        self,
+        observe: ReadObserver = ignore_reads,
+        kept_categories: Callable[[], CategoryCache | None] = lambda: None,
+    ) -> None:
         self._observe = observe
+        # The categories the process keeps, when this request may read them now.
+        self.kept_categories = kept_categories
 
     @cached_property
     def category_by_id(self) -> CategoryByIdLoader:
-        return CategoryByIdLoader(self._observe)
+        return CategoryByIdLoader(self._observe, self.kept_categories)
 
     @cached_property
     def category_by_slug(self) -> CategoryBySlugLoader:
@@ -114,6 +122,10 @@ class Loaders:
         return PipelineLoader(Review)
 
 
-def build_loaders(observe: ReadObserver = ignore_reads) -> Loaders:
-    """Fresh loaders for one request; `observe` is told about every lookup they make."""
-    return Loaders(observe)
+def build_loaders(
+    observe: ReadObserver = ignore_reads,
+    kept_categories: Callable[[], CategoryCache | None] = lambda: None,
+) -> Loaders:
+    """Fresh loaders for one request; `observe` is told about every lookup they make, and
+    categories come from `kept_categories()` when it gives the process's kept ones."""
+    return Loaders(observe, kept_categories)

@@ -138,11 +138,17 @@ async def products(
     if ordering.field == ProductSortField.RATING.value or product_filter.min_rating is not None:
         ctx.cache_dependencies.rated_product_list(scope)
     run = ctx.loaders.product_pipelines.load
-    joined = [
-        field
-        for field, wanted in (("category_id", with_category), ("subcategory_id", with_subcategory))
-        if wanted and categories_in_page
-    ]
+    joined = _joined_in_command(
+        ctx,
+        [
+            field
+            for field, wanted in (
+                ("category_id", with_category),
+                ("subcategory_id", with_subcategory),
+            )
+            if wanted and categories_in_page
+        ],
+    )
     parse = _with_joined_categories(ctx, joined) if joined else reader(Product)
     stages = [{"$project": dict.fromkeys(unread_fields, 0)}] if unread_fields else []
     stages += _page_lookups(joined)
@@ -198,11 +204,26 @@ async def _load_categories(
     ctx: Context, result: Page[Product], with_category: bool, with_subcategory: bool
 ) -> None:
     """The categories (subcategories) of a page's products, into the loader, in one batch."""
-    related = {found.category_id for _, found in result.rows} if with_category else set()
-    if with_subcategory:
-        related |= {found.subcategory_id for _, found in result.rows if found.subcategory_id}
+    fields = [
+        field
+        for field, wanted in (("category_id", with_category), ("subcategory_id", with_subcategory))
+        if wanted
+    ]
+    await _load_related(ctx, [found for _, found in result.rows], fields)
+
+
+async def _load_related(ctx: Context, products: Sequence[Product], fields: Sequence[str]) -> None:
+    """The categories `products` refer to by `fields`, into the loader, in one batch."""
+    related = {key for found in products for field in fields if (key := getattr(found, field))}
     if related:
         await ctx.loaders.category_by_id.load_many(list(related))
+
+
+def _joined_in_command(ctx: Context, fields: list[str]) -> list[str]:
+    """Which of `fields` a product read joins its categories by, in its own command: none while
+    the process keeps the categories it read (loaders/category_cache.py), as the loader then
+    has them without asking MongoDB; else all of them, as asking apart costs a round trip."""
+    return [] if ctx.loaders.kept_categories() is not None else fields
 
 
 def _lookup(field: str) -> dict[str, Any]:
@@ -286,14 +307,17 @@ async def _products_by_ids(
     pipeline: list[dict[str, Any]] = [{"$match": {"_id": {"$in": ids}}}]
     if unread_fields:
         pipeline.append({"$project": dict.fromkeys(unread_fields, 0)})
-    pipeline += _page_lookups(joined)
-    parse = _with_joined_categories(ctx, joined)
+    in_command = _joined_in_command(ctx, joined)
+    pipeline += _page_lookups(in_command)
+    parse = _with_joined_categories(ctx, in_command)
     found: dict[object, Product] = {}
     for row in await ctx.loaders.product_pipelines.load(pipeline):
         product = parse(row)
         if not unread_fields:
             ctx.loaders.product_by_id.prime(product.id, product)
         found[product.id] = product
+    if len(in_command) < len(joined):
+        await _load_related(ctx, list(found.values()), joined)
     return [found.get(id_) for id_ in ids]
 
 
@@ -302,20 +326,24 @@ async def prime_product_with_categories(
 ) -> None:
     """Load one product (by id or slug) and the categories its `fields` (`category_id`,
     `subcategory_id`) refer to in one command, into the loaders `product` and `category_by_id`
-    read, each recorded as read as the loaders record what they load. Nothing is primed when
+    read, each recorded as read as the loaders record what they load (the categories from the
+    loader while the process keeps them). Nothing is primed when
     there is no such product: the loaders then look, as usual."""
     if (product_id is None) == (slug is None):
         return
     key_field, key = ("id", product_id) if product_id is not None else ("slug", slug)
     match = {"_id": product_id} if product_id is not None else {"slug": slug}
-    pipeline = [{"$match": match}, {"$limit": 1}, *(_lookup(field) for field in fields)]
+    joined = _joined_in_command(ctx, list(fields))
+    pipeline = [{"$match": match}, {"$limit": 1}, *(_lookup(field) for field in joined)]
     rows = await ctx.loaders.product_pipelines.load(pipeline)
     if not rows:
         return
-    found = _with_joined_categories(ctx, list(fields))(rows[0])
+    found = _with_joined_categories(ctx, joined)(rows[0])
     ctx.cache_dependencies(Product.get_collection_name(), key_field, key)
     loader = ctx.loaders.product_by_id if product_id is not None else ctx.loaders.product_by_slug
     loader.prime(key, found)
+    if len(joined) < len(fields):
+        await _load_related(ctx, [found], fields)
 
 
 def kept_count(product_filter: ProductFilter, search: str | None) -> CountedList | None:

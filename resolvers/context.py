@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from starlette.background import BackgroundTasks
@@ -10,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from documents.accounts import AccountError, AuthSession, User
+from loaders.category_cache import CategoryCache
 from loaders.registry import Loaders, build_loaders
 from resolvers.accounts.access_tokens import AccessClaims
 from resolvers.query_cache import CacheDependencies, QueryCache
@@ -73,7 +75,7 @@ def new_context(
         services=services,
         request_id=request_id,
         cache_dependencies=dependencies,
-        loaders=build_loaders(dependencies),
+        loaders=build_loaders(dependencies, _kept_categories(services.categories, dependencies)),
         request=request,
         response=response,
     )
@@ -89,3 +91,17 @@ def new_context(
             except AccountError as error:
                 context.access_error = error
     return context
+
+
+def _kept_categories(
+    categories: CategoryCache, dependencies: CacheDependencies
+) -> Callable[[], CategoryCache | None]:
+    """The categories the process keeps, for a request that may read them now: while their
+    change stream is followed, and for a result the query cache will not store."""
+
+    def kept() -> CategoryCache | None:
+        if not categories.live or not dependencies.may_read_kept_copies():
+            return None
+        return categories
+
+    return kept

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from integrations.email import EmailSender
 from integrations.google import GoogleSignIn
 from integrations.images import ImageStore
 from integrations.search.engine import SearchEngine
+from loaders.category_cache import CategoryCache
 from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.cost_bucket import QueryCostBucket
 from resolvers.outbox import EmailOutbox
@@ -31,3 +32,5 @@ class Services:
     persisted_queries: PersistedQueries
     # Reads the search index (SEARCH_ENGINE=tantivy); None: MongoDB's $text searches.
     search: SearchEngine | None
+    # The categories this process has read, kept while their change stream is followed.
+    categories: CategoryCache = field(default_factory=CategoryCache)

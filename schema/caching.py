@@ -174,6 +174,8 @@ class QueryCacheExtension(SchemaExtension):
                 # Strawberry skips execution when an extension has already set the result.
                 execution_context.result = ExecutionResult(data=lookup.data)
                 self._known_in(ctx, execution_context)
+            if lookup.status is CacheStatus.MISS:
+                ctx.cache_dependencies.will_be_stored()
             yield
             if lookup.status is not CacheStatus.MISS:
                 return

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from documents.catalog import Category
 from documents.outbox import OutboxPolicy
 from documents.registry import ALL_DOCUMENTS, create_indexes, upgrade_documents
 from integrations.email import EmailSender, build_email_sender
@@ -34,6 +35,7 @@ from integrations.google import GoogleSignIn
 from integrations.images import LOCAL_CONTENT_TYPES, build_image_store
 from integrations.jobs import JobQueue, RetryPolicy
 from integrations.payments import build_payment_provider
+from loaders.category_cache import CategoryCache
 from resolvers.accounts.access_tokens import AccessTokens
 from resolvers.cost_bucket import QueryCostBucket
 from resolvers.metrics import MongoPoolMetrics, keep_metrics, process_metrics
@@ -41,6 +43,7 @@ from resolvers.outbox import EmailOutbox
 from resolvers.payments.service import PaymentService, PaymentSettings
 from resolvers.persisted_queries import PersistedQueries
 from resolvers.query_cache import QueryCache
+from resolvers.query_cache.tags import categories_named
 from resolvers.rate_limits import RateLimiter
 from resolvers.redis_clients import RedisClient
 from resolvers.services import Services
@@ -364,17 +367,26 @@ def build_services(
             discovery_url=settings.google_discovery_url,
         )
     outbox = build_outbox(settings)
+    query_cache = QueryCache(
+        cache_redis or redis,
+        key_prefix=settings.redis_key_prefix,
+        ttl_seconds=settings.cache_ttl_seconds,
+        enabled=settings.cache_enabled,
+        retry_after_seconds=settings.cache_retry_after_seconds,
+        max_entry_bytes=settings.cache_max_entry_bytes,
+        pending_check_seconds=settings.cache_pending_check_seconds,
+        max_entries_per_client_minute=settings.cache_max_entries_per_client_minute,
+    )
+    categories = CategoryCache()
+
+    def forget_changed_categories(tags: set[str]) -> None:
+        named = categories_named(tags)
+        if named is None or named:
+            categories.forget(named)
+
+    query_cache.on_invalidation(forget_changed_categories)
     return Services(
-        query_cache=QueryCache(
-            cache_redis or redis,
-            key_prefix=settings.redis_key_prefix,
-            ttl_seconds=settings.cache_ttl_seconds,
-            enabled=settings.cache_enabled,
-            retry_after_seconds=settings.cache_retry_after_seconds,
-            max_entry_bytes=settings.cache_max_entry_bytes,
-            pending_check_seconds=settings.cache_pending_check_seconds,
-            max_entries_per_client_minute=settings.cache_max_entries_per_client_minute,
-        ),
+        query_cache=query_cache,
         access_tokens=AccessTokens(settings),
         rate_limiter=build_rate_limiter(settings),
         email=build_email(settings, mongo),
@@ -409,6 +421,7 @@ def build_services(
             retry_after_seconds=settings.cache_retry_after_seconds,
         ),
         search=search_reader(settings),
+        categories=categories,
     )
 
 
@@ -521,6 +534,21 @@ def cors_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+async def follow_categories(categories: CategoryCache, settings: Settings) -> None:
+    """Keep `categories` while following their change stream, on a client of its own: the
+    stream's waiting read holds a connection all the time, which is then not one of the
+    requests' pool (nor counted in its metrics)."""
+    client = connect_mongo(settings)
+    try:
+        collection = client[settings.mongodb_database][Category.get_collection_name()]
+        # Each wait for changes ends well before the client's socket timeout.
+        await categories.follow(
+            collection, max_await_ms=_milliseconds(settings.mongodb_operation_timeout_seconds / 2)
+        )
+    finally:
+        await client.close()
+
+
 def create_app(
     settings: Settings, *, tracer_provider: Any | None = None, serving: bool = False
 ) -> Starlette:
@@ -540,6 +568,7 @@ def create_app(
         redis = connect_redis(settings)
         cache_redis = connect_cache_redis(settings, redis)
         metrics_upkeep = None
+        following_categories = None
         try:
             await refuse_mismatched_redis(settings)
             await init_documents(mongo, settings)
@@ -550,6 +579,9 @@ def create_app(
             app.state.services = build_services(settings, mongo, redis, cache_redis)
             describe_services(app.state.services)
             warn_if_cache_shares_redis(settings)
+            following_categories = asyncio.create_task(
+                follow_categories(app.state.services.categories, settings), name="category cache"
+            )
             if metrics is not None:
                 app.state.redis_pools = redis_pools(redis, cache_redis, app.state.services)
                 metrics_upkeep = asyncio.create_task(
@@ -575,6 +607,10 @@ def create_app(
                 settle_heap()
             yield
         finally:
+            if following_categories is not None:
+                following_categories.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await following_categories
             if metrics_upkeep is not None:
                 metrics_upkeep.cancel()  # it writes what is left
                 with contextlib.suppress(asyncio.CancelledError):

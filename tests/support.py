@@ -49,6 +49,9 @@ class MongoCommandCounter(monitoring.CommandListener):
         self._lock = threading.Lock()
         self.sent: list[tuple[str, dict[str, Any]]] = []
         self.set_aside: list[tuple[str, dict[str, Any]]] = []
+        # Change streams: the requests opening one, and the cursors they opened.
+        self._opening_streams: set[int] = set()
+        self._stream_cursors: set[int] = set()
 
     @property
     def commands(self) -> list[str]:
@@ -65,16 +68,39 @@ class MongoCommandCounter(monitoring.CommandListener):
         sent = (event.command_name, dict(event.command))
         with self._lock:
             collection = event.command.get(event.command_name)
-            if isinstance(collection, str) and collection in _SET_ASIDE_COLLECTIONS:
+            if (
+                isinstance(collection, str) and collection in _SET_ASIDE_COLLECTIONS
+            ) or self._follows_changes(event):
                 self.set_aside.append(sent)
             else:
                 self.sent.append(sent)
 
+    def _follows_changes(self, event: monitoring.CommandStartedEvent) -> bool:
+        """Whether `event` opens or reads a change stream: a process's category cache follows
+        one all the time (loaders/category_cache.py), whatever request is under way."""
+        command = event.command
+        if event.command_name == "aggregate":
+            pipeline = command.get("pipeline") or [{}]
+            if "$changeStream" in pipeline[0]:
+                self._opening_streams.add(event.request_id)
+                return True
+            return False
+        if event.command_name == "getMore":
+            return command["getMore"] in self._stream_cursors
+        if event.command_name == "killCursors":
+            return any(cursor in self._stream_cursors for cursor in command.get("cursors", ()))
+        return False
+
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        if event.request_id not in self._opening_streams:
+            return
+        with self._lock:
+            self._opening_streams.discard(event.request_id)
+            self._stream_cursors.add(event.reply["cursor"]["id"])
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+        with self._lock:
+            self._opening_streams.discard(event.request_id)
 
 
 @contextlib.asynccontextmanager

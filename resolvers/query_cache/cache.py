@@ -139,6 +139,12 @@ class QueryCache:
         self._read_entry = redis.register_script(READ_ENTRY)
         # What each entry read or stored lately depends on: its tags as stored, and their keys.
         self._entry_tags: OrderedDict[str, tuple[str, list[str]]] = OrderedDict()
+        self._listeners: list[Callable[[set[str]], None]] = []
+
+    def on_invalidation(self, listener: Callable[[set[str]], None]) -> None:
+        """Tell `listener` the tags of every invalidation of this process's writes, once each
+        write is durable and before Redis is told (a cache kept in the process forgets first)."""
+        self._listeners.append(listener)
 
     def _entry_key(self, key: str) -> str:
         return f"{self._prefix}entry:{key}"
@@ -295,7 +301,11 @@ class QueryCache:
         client: str,
     ) -> tuple[CacheStatus, bool]:
         """`store`, saying also whether the entry was stored."""
-        if not (self.enabled and dependencies.cacheable and self.available) or epoch is None:
+        if (
+            not (self.enabled and dependencies.cacheable and self.available)
+            or dependencies.kept_copies_read
+            or epoch is None
+        ):
             return CacheStatus.MISS, False
         if answer.size > self._max_entry_bytes:
             logger.info("query result of %d bytes is too large to cache", answer.size)
@@ -354,6 +364,8 @@ class QueryCache:
         return True
 
     async def _apply_recorded(self, record_id: PydanticObjectId | None, tags: set[str]) -> bool:
+        for listener in self._listeners:
+            listener(tags)
         if not await self._apply(tags, "invalidation"):
             # Recorded in MongoDB: every process stops serving entries until it is replayed.
             logger.error("query cache invalidation of %s failed; replayed later", sorted(tags))

@@ -43,6 +43,11 @@ class CacheDependencies:
 
     tags: set[str] = field(default_factory=lambda: {CATALOG_TAG})
     cacheable: bool = True
+    # Copies this process keeps (loaders/category_cache.py) may lag a moment behind a write
+    # another process made, while Redis already has that write's tag versions: a result read
+    # from them is never stored, and one that will be stored reads none.
+    kept_copies_read: bool = False
+    storing: bool = False
 
     def __call__(self, collection: str, key_field: str, key: object) -> None:
         self.tags.add(tag(collection, key_field, key))
@@ -66,6 +71,17 @@ class CacheDependencies:
     def rated_product_list(self, scope_category_id: ObjectId | None) -> None:
         """A product list sorted or filtered by rating was read: any rating in it may reorder it."""
         self.tags.add(_rated_list_tag(scope_category_id))
+
+    def will_be_stored(self) -> None:
+        """The result is to be stored in the query cache: read nothing from kept copies."""
+        self.storing = True
+
+    def may_read_kept_copies(self) -> bool:
+        """Whether the result may be read from kept copies; if so it will not be stored."""
+        if self.storing:
+            return False
+        self.kept_copies_read = True
+        return True
 
     def private_data(self) -> None:
         """Something user-specific was read: the result must never be shared."""
@@ -120,6 +136,15 @@ def category_tags(*versions: Category) -> set[str]:
             tag(collection, "parent_id", category.parent_id),
         }
     return tags
+
+
+def categories_named(tags: set[str]) -> set[ObjectId] | None:
+    """The categories an invalidation of `tags` says may have changed; None when any may have
+    (the whole catalog is named: a bulk change)."""
+    if CATALOG_TAG in tags:
+        return None
+    prefix = tag(Category.get_collection_name(), "id", "")
+    return {ObjectId(named[len(prefix) :]) for named in tags if named.startswith(prefix)}
 
 
 def user_tags(user_id: ObjectId) -> set[str]:

@@ -258,6 +258,8 @@ class CompiledReads:
         except TypeError:
             return CacheStatus.BYPASS, None, None
         lookup = await ctx.query_cache.lookup(key)
+        if lookup.status is CacheStatus.MISS:
+            ctx.cache_dependencies.will_be_stored()
         if lookup.status not in (CacheStatus.HIT, CacheStatus.MISS):
             return lookup.status, None, None
         return lookup.status, lookup, key
