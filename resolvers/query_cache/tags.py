@@ -144,7 +144,8 @@ def categories_named(tags: set[str]) -> set[ObjectId] | None:
     if CATALOG_TAG in tags:
         return None
     prefix = tag(Category.get_collection_name(), "id", "")
-    return {ObjectId(named[len(prefix) :]) for named in tags if named.startswith(prefix)}
+    ids = (named[len(prefix) :] for named in tags if named.startswith(prefix))
+    return {ObjectId(key) for key in ids if ObjectId.is_valid(key)}
 
 
 def user_tags(user_id: ObjectId) -> set[str]:

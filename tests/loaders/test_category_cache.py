@@ -21,6 +21,7 @@ from documents.placement import PLACEMENT_GUARD
 from loaders.category_cache import CategoryCache
 from loaders.registry import Loaders, build_loaders
 from resolvers.query_cache import CacheDependencies, CacheStatus, StoredAnswer
+from resolvers.query_cache.tags import CATALOG_TAG, categories_named, tag
 from settings import Settings
 from tests.factories import global_id, make_category, make_product
 from tests.fakes.mongo_proxy import MongoProxy
@@ -310,3 +311,13 @@ async def test_a_result_read_from_kept_copies_is_never_stored(app: Starlette) ->
     ]
 
     assert [stored for _, stored in results] == [False, True]
+
+
+def test_an_invalidation_names_the_categories_it_changed() -> None:
+    changed = ObjectId()
+    collection = Category.get_collection_name()
+    named = {tag(collection, "id", changed), tag(collection, "slug", "shoes"), "products:list:all"}
+
+    assert categories_named(named) == {changed}
+    assert categories_named({tag(collection, "id", None)}) == set()
+    assert categories_named(named | {CATALOG_TAG}) is None  # a bulk change: any may have
