@@ -11,6 +11,7 @@ from typing import Any
 
 from beanie import PydanticObjectId
 from pymongo import ReadPreference
+from pymongo.read_concern import ReadConcern
 
 from documents.catalog import Category, Product, StockMovement
 from documents.trusted_reads import from_stored, reader
@@ -52,11 +53,15 @@ class CategoryByIdLoader(DocumentByFieldLoader):
                 stored[key] = found
         if missing:
             generation = cache.generation
-            # From the primary: a secondary behind the change stream could give back what an
-            # event has just made this process forget, to be kept as if it were current.
+            # What the change stream reports: majority-committed writes, from the primary. A
+            # secondary behind the stream could give back what an event has just made this
+            # process forget, and a write not yet on a majority could be rolled back with no
+            # event to forget it.
             read = (
                 await Category.get_pymongo_collection()
-                .with_options(read_preference=ReadPreference.PRIMARY)
+                .with_options(
+                    read_preference=ReadPreference.PRIMARY, read_concern=ReadConcern("majority")
+                )
                 .find({"_id": {"$in": missing}})
                 .to_list()
             )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -38,12 +39,14 @@ logger = logging.getLogger(__name__)
 
 # A shop with more categories than this keeps the ones read most recently.
 MAX_KEPT = 10_000
-# After a failure, the stream is opened again after this pause, doubled up to the maximum.
+# After a failure, the stream is opened again after this pause, doubled up to the maximum; the
+# pause starts over once a stream has stayed open this long.
 FIRST_PAUSE_SECONDS = 0.5
 MAX_PAUSE_SECONDS = 30.0
+STEADY_SECONDS = 10.0
 # Every product write increments this counter on its categories (documents/placement.py): an
 # update that changes only it changes nothing a reader sees, and is not worth forgetting for.
-_SHOWN_CHANGES = [
+_CHANGES_READERS_SEE = [
     {
         "$match": {
             "$expr": {
@@ -155,13 +158,14 @@ class CategoryCache:
         pause = FIRST_PAUSE_SECONDS
         failing = False
         while True:
+            opened_at: float | None = None
             try:
                 async with await collection.watch(
-                    _SHOWN_CHANGES, max_await_time_ms=max_await_ms
+                    _CHANGES_READERS_SEE, max_await_time_ms=max_await_ms
                 ) as stream:
                     self._following = True
+                    opened_at = time.monotonic()
                     self.forget()  # nothing read before the stream opened can be trusted
-                    pause, failing = FIRST_PAUSE_SECONDS, False
                     async for change in stream:
                         self._changed(change)
             except Exception as error:  # whatever it is, categories are read from MongoDB
@@ -177,5 +181,7 @@ class CategoryCache:
             finally:
                 self._following = False
                 self.forget()
+            if opened_at is not None and time.monotonic() - opened_at >= STEADY_SECONDS:
+                pause, failing = FIRST_PAUSE_SECONDS, False  # not one failure after another
             await asyncio.sleep(pause)
             pause = min(pause * 2, MAX_PAUSE_SECONDS)

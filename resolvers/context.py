@@ -100,7 +100,7 @@ def _kept_categories(
     change stream is followed, and for a result the query cache will not store."""
 
     def kept() -> CategoryCache | None:
-        if not categories.live or not dependencies.may_read_kept_copies():
+        if not categories.live or not dependencies.claim_kept_copies():
             return None
         return categories
 

@@ -539,7 +539,7 @@ async def follow_categories(categories: CategoryCache, settings: Settings) -> No
     stream's waiting read holds a connection all the time, which is then not one of the
     requests' pool (nor counted in its metrics)."""
     client = connect_mongo(settings)
-    try:
+    try:  # `follow` outlives every failure of MongoDB's; only cancelling ends it
         collection = client[settings.mongodb_database][Category.get_collection_name()]
         # Each wait for changes ends well before the client's socket timeout.
         await categories.follow(
@@ -609,7 +609,8 @@ def create_app(
         finally:
             if following_categories is not None:
                 following_categories.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                # Whatever ended it (it logs its failures), the rest of the shutdown runs.
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await following_categories
             if metrics_upkeep is not None:
                 metrics_upkeep.cancel()  # it writes what is left

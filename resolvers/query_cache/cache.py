@@ -365,7 +365,10 @@ class QueryCache:
 
     async def _apply_recorded(self, record_id: PydanticObjectId | None, tags: set[str]) -> bool:
         for listener in self._listeners:
-            listener(tags)
+            try:
+                listener(tags)
+            except Exception:  # what Redis must be told counts more than any listener
+                logger.exception("query cache: an invalidation listener failed")
         if not await self._apply(tags, "invalidation"):
             # Recorded in MongoDB: every process stops serving entries until it is replayed.
             logger.error("query cache invalidation of %s failed; replayed later", sorted(tags))

@@ -76,8 +76,9 @@ class CacheDependencies:
         """The result is to be stored in the query cache: read nothing from kept copies."""
         self.storing = True
 
-    def may_read_kept_copies(self) -> bool:
-        """Whether the result may be read from kept copies; if so it will not be stored."""
+    def claim_kept_copies(self) -> bool:
+        """Whether the result may be read from kept copies: True unless it is to be stored, and
+        from then on it will not be."""
         if self.storing:
             return False
         self.kept_copies_read = True

@@ -174,22 +174,33 @@ async def test_an_answer_stored_in_the_query_cache_reads_categories_from_mongodb
     assert unshared["data"]["product"]["category"]["name"] == "Footwear"
 
 
-async def test_a_product_write_to_its_category_forgets_nothing(
-    cache: CategoryCache, client: httpx.AsyncClient
-) -> None:
-    category = await make_category("Footwear")
-    assert await category_name(cache, category) == "Footwear"
-    before = cache.generation
+async def test_a_product_write_to_its_category_forgets_nothing(cache: CategoryCache) -> None:
+    placed, renamed = await make_category("Footwear"), await make_category("Bags")
+    for category in (placed, renamed):
+        await category_name(cache, category)
     categories = Category.get_pymongo_collection()
 
-    # What placing a product in it writes (documents/placement.py), then a rename.
-    await categories.update_one({"_id": category.id}, {"$inc": {PLACEMENT_GUARD: 1}})
-    await categories.update_one({"_id": category.id}, {"$set": {"name": "Shoes"}})
-    await settled(cache, lambda: cache.generation > before)
+    # What placing a product in one writes (documents/placement.py), then a rename of the other.
+    await categories.update_one({"_id": placed.id}, {"$inc": {PLACEMENT_GUARD: 1}})
+    await categories.update_one({"_id": renamed.id}, {"$set": {"name": "Luggage"}})
+    await settled(cache, lambda: cache.kept(renamed.id) is None)
 
-    # Events arrive in order: the rename's is the first that forgot anything.
-    assert cache.generation == before + 1
-    assert await category_name(cache, category) == "Shoes"
+    # Events arrive in order: the first write's would have come before the rename's.
+    assert cache.kept(placed.id) is not None
+
+
+async def test_an_invalidation_of_this_process_forgets_its_categories_at_once(
+    app: Starlette, cache: CategoryCache
+) -> None:
+    changed, unchanged = await make_category("Footwear"), await make_category("Bags")
+    for category in (changed, unchanged):
+        await category_name(cache, category)
+
+    # No write to MongoDB, so no event: only the invalidation can make it forget.
+    await app.state.services.query_cache.invalidate_category(changed)
+
+    assert cache.kept(changed.id) is None
+    assert cache.kept(unchanged.id) is not None
 
 
 async def test_a_read_begun_before_a_change_is_not_kept(cache: CategoryCache) -> None:
@@ -296,9 +307,9 @@ async def test_a_result_read_from_kept_copies_is_never_stored(app: Starlette) ->
     assert lookup.status is CacheStatus.MISS
     unstored, to_store = CacheDependencies(), CacheDependencies()
 
-    assert unstored.may_read_kept_copies()
+    assert unstored.claim_kept_copies()
     to_store.will_be_stored()
-    assert not to_store.may_read_kept_copies()
+    assert not to_store.claim_kept_copies()
     results = [
         await query_cache.store_answer(
             "read-from-kept-copies",
