@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -66,11 +66,11 @@ MAX_TERMS_COUNTED_ONE_BY_ONE = 32
 @dataclass
 class _Commit:
     """What is worked out for one commit of the index and kept for every request on it until
-    the next: the terms loose words stand for, and aggregations over every product
+    the next: the terms loose words stand for, and the facet aggregations of lists without text
     (`facet_counts`)."""
 
     terms: Terms
-    every_product_counts: dict[str, Any] = field(default_factory=dict)
+    every_product_counts: dict[tuple[Hashable, str], Any] = field(default_factory=dict)
 
 
 class IndexFound(enum.StrEnum):
@@ -233,6 +233,7 @@ class TantivySearch:
                 filters,
                 request.facet_price_bands,
                 every_product_counts=commit.every_product_counts if every_product else None,
+                filters_key=request.filters,
             )
         hits = [SearchHit(hit.id, Position(hit.value, hit.id)) for hit in page]
         return SearchPage(

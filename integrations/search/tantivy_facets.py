@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Hashable
 from typing import Any
 
 import tantivy
@@ -20,7 +21,9 @@ from integrations.search.engine import FacetCount, Facets, PriceBand
 BRAND_FACET_SIZE = 20
 CATEGORY_FACET_SIZE = 100
 RATING_LEVELS = (4, 3, 2, 1)
-MAX_KEPT_COUNTS = 64  # aggregations over every product kept per commit
+# Aggregations without text kept per commit: the whole catalog's, each category page's (and
+# each other set of filters a list without text has); about 10 KB each.
+MAX_KEPT_COUNTS = 256
 
 BRANDS, CATEGORIES, PRICES, RATINGS = "brands", "categories", "price_bands", "ratings"
 # The filter each facet leaves out of its own counts.
@@ -104,14 +107,16 @@ def facet_counts(
     filters: dict[queries.FilterKey, tantivy.Query],
     bands: tuple[PriceBand, ...],
     *,
-    every_product_counts: dict[str, Any] | None = None,
+    every_product_counts: dict[tuple[Hashable, str], Any] | None = None,
+    filters_key: Hashable = None,
 ) -> Facets:
     """The four facets' counts, in as few aggregations as the set filters allow.
 
     `every_product_counts`, given when `text` matches every product, keeps the aggregations
-    that no filter narrows for the searcher's commit: they count the whole catalog, the same
-    for every request until the next commit (a category page's category facet leaves out the
-    only filter it has). Aggregated over a million products, they cost milliseconds."""
+    for the searcher's commit by `filters_key` (what `filters` were made from): without text
+    they are the same for every request with those filters until the next commit (a category
+    page, the whole catalog's). Aggregated over a category of a million products, they cost a
+    millisecond or more a request."""
     by_left_out: dict[str | None, list[str]] = {}
     for facet in (BRANDS, CATEGORIES, PRICES, RATINGS):
         own = OWN_FILTER[facet]
@@ -125,10 +130,10 @@ def facet_counts(
             specification.update(_aggregation(facet, bands))
         if not specification:
             continue
-        if every_product_counts is None or narrowing:
+        if every_product_counts is None:
             results.update(searcher.aggregate(query, specification))
             continue
-        key = json.dumps(specification, sort_keys=True)
+        key = (filters_key, json.dumps({"left_out": left_out, **specification}, sort_keys=True))
         found = every_product_counts.get(key)
         if found is None:
             if len(every_product_counts) >= MAX_KEPT_COUNTS:  # price bands are the client's

@@ -141,6 +141,35 @@ async def test_a_category_pages_counts_of_every_category_follow_each_commit(
     assert worded["categories"] == {AUDIO: 2}
 
 
+async def test_lists_without_text_each_keep_the_counts_of_their_own_filters(
+    engine: TantivySearch,
+) -> None:
+    # Kept for the commit by their filters: each category page, and the whole catalog.
+    def listing(**filters: object) -> SearchRequest:
+        return SearchRequest(
+            "", filters=SearchFilters(**filters), facet_price_bands=(), with_page=False
+        )
+
+    rounds = [
+        [
+            await counted(engine, listing(category_id=AUDIO)),
+            await counted(engine, listing(category_id=COMPUTERS)),
+            await counted(engine, listing(category_id=COMPUTERS, brand="Acme")),
+            await counted(engine, listing()),
+        ]
+        for _ in range(2)
+    ]
+
+    assert [found["brands"] for found in rounds[0]] == [
+        {"Sony": 3, "Acme": 1, "Razer": 1},
+        {"Logitech": 2, "Acme": 1},
+        {"Logitech": 2, "Acme": 1},  # the brand facet leaves out its own filter
+        {"Sony": 3, "Acme": 2, "Logitech": 2, "Razer": 1},
+    ]
+    assert rounds[0][2]["categories"] == {AUDIO: 1, COMPUTERS: 1}  # Acme's, in any category
+    assert rounds[1] == rounds[0]
+
+
 async def test_highlights_mark_exact_typo_and_prefix_matches(engine: TantivySearch) -> None:
     page = await engine.search(SearchRequest("wireles headph"))
 
