@@ -166,8 +166,10 @@ class CategoryCache:
                     self._following = True
                     opened_at = time.monotonic()
                     self.forget()  # nothing read before the stream opened can be trusted
-                    async for change in stream:
-                        self._changed(change)
+                    while stream.alive and not _cancel_requested():
+                        change = await stream.try_next()  # None after max_await_ms
+                        if change is not None:
+                            self._changed(change)
             except Exception as error:  # whatever it is, categories are read from MongoDB
                 # Said once a run of failures: a deployment without change streams fails always.
                 logger.log(
@@ -181,7 +183,16 @@ class CategoryCache:
             finally:
                 self._following = False
                 self.forget()
+            if _cancel_requested():
+                raise asyncio.CancelledError  # one the driver swallowed (`_cancel_requested`)
             if opened_at is not None and time.monotonic() - opened_at >= STEADY_SECONDS:
                 pause, failing = FIRST_PAUSE_SECONDS, False  # not one failure after another
             await asyncio.sleep(pause)
             pause = min(pause * 2, MAX_PAUSE_SECONDS)
+
+
+def _cancel_requested() -> bool:
+    """Whether this task was asked to stop. The driver may swallow the `CancelledError` of a
+    cancel that lands just as a reply arrives, and carry on: the loop checks as well."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

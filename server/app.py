@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -534,19 +534,40 @@ def cors_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-async def follow_categories(categories: CategoryCache, settings: Settings) -> None:
+# How long shutdown waits for the categories' stream to stop, before and after closing its client.
+_STOP_FOLLOWING_SECONDS = 2.0
+
+
+def follow_categories(
+    categories: CategoryCache, settings: Settings
+) -> Callable[[], Awaitable[None]]:
     """Keep `categories` while following their change stream, on a client of its own: the
     stream's waiting read holds a connection all the time, which is then not one of the
-    requests' pool (nor counted in its metrics)."""
+    requests' pool (nor counted in its metrics). Returns what stops it."""
     client = connect_mongo(settings)
-    try:  # `follow` outlives every failure of MongoDB's; only cancelling ends it
-        collection = client[settings.mongodb_database][Category.get_collection_name()]
-        # Each wait for changes ends well before the client's socket timeout.
-        await categories.follow(
+    collection = client[settings.mongodb_database][Category.get_collection_name()]
+    # `follow` outlives every failure of MongoDB's; only cancelling ends it. Each wait for
+    # changes ends well before the client's socket timeout.
+    task = asyncio.create_task(
+        categories.follow(
             collection, max_await_ms=_milliseconds(settings.mongodb_operation_timeout_seconds / 2)
-        )
-    finally:
+        ),
+        name="category cache",
+    )
+
+    async def stop() -> None:
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=_STOP_FOLLOWING_SECONDS)
+        if not done:
+            # A cancel the driver swallowed can leave it waiting on a read that never ends:
+            # closing the client ends that wait.
+            await client.close()
+            done, _ = await asyncio.wait([task], timeout=_STOP_FOLLOWING_SECONDS)
+        if not done:
+            logger.warning("category cache: its change stream did not stop; left behind")
         await client.close()
+
+    return stop
 
 
 def create_app(
@@ -568,7 +589,7 @@ def create_app(
         redis = connect_redis(settings)
         cache_redis = connect_cache_redis(settings, redis)
         metrics_upkeep = None
-        following_categories = None
+        stop_following: Callable[[], Awaitable[None]] | None = None
         try:
             await refuse_mismatched_redis(settings)
             await init_documents(mongo, settings)
@@ -579,9 +600,7 @@ def create_app(
             app.state.services = build_services(settings, mongo, redis, cache_redis)
             describe_services(app.state.services)
             warn_if_cache_shares_redis(settings)
-            following_categories = asyncio.create_task(
-                follow_categories(app.state.services.categories, settings), name="category cache"
-            )
+            stop_following = follow_categories(app.state.services.categories, settings)
             if metrics is not None:
                 app.state.redis_pools = redis_pools(redis, cache_redis, app.state.services)
                 metrics_upkeep = asyncio.create_task(
@@ -607,11 +626,8 @@ def create_app(
                 settle_heap()
             yield
         finally:
-            if following_categories is not None:
-                following_categories.cancel()
-                # Whatever ended it (it logs its failures), the rest of the shutdown runs.
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await following_categories
+            if stop_following is not None:
+                await stop_following()
             if metrics_upkeep is not None:
                 metrics_upkeep.cancel()  # it writes what is left
                 with contextlib.suppress(asyncio.CancelledError):
