@@ -171,6 +171,8 @@ class CategoryCache:
                         if change is not None:
                             self._changed(change)
             except Exception as error:  # whatever it is, categories are read from MongoDB
+                if _cancel_requested():
+                    raise asyncio.CancelledError from error  # stopping: nothing to report
                 # Said once a run of failures: a deployment without change streams fails always.
                 logger.log(
                     logging.DEBUG if failing else logging.WARNING,

@@ -534,10 +534,6 @@ def cors_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-# How long shutdown waits for the categories' stream to stop, before and after closing its client.
-_STOP_FOLLOWING_SECONDS = 2.0
-
-
 def follow_categories(
     categories: CategoryCache, settings: Settings
 ) -> Callable[[], Awaitable[None]]:
@@ -546,24 +542,23 @@ def follow_categories(
     requests' pool (nor counted in its metrics). Returns what stops it."""
     client = connect_mongo(settings)
     collection = client[settings.mongodb_database][Category.get_collection_name()]
-    # `follow` outlives every failure of MongoDB's; only cancelling ends it. Each wait for
-    # changes ends well before the client's socket timeout.
+    # Each wait for changes ends well before the client's socket timeout.
+    max_await_seconds = settings.mongodb_operation_timeout_seconds / 2
+    # `follow` outlives every failure of MongoDB's; only cancelling ends it.
     task = asyncio.create_task(
-        categories.follow(
-            collection, max_await_ms=_milliseconds(settings.mongodb_operation_timeout_seconds / 2)
-        ),
+        categories.follow(collection, max_await_ms=_milliseconds(max_await_seconds)),
         name="category cache",
     )
 
     async def stop() -> None:
         task.cancel()
-        done, _ = await asyncio.wait([task], timeout=_STOP_FOLLOWING_SECONDS)
-        if not done:
-            # A cancel the driver swallowed can leave it waiting on a read that never ends:
-            # closing the client ends that wait.
-            await client.close()
-            done, _ = await asyncio.wait([task], timeout=_STOP_FOLLOWING_SECONDS)
-        if not done:
+        # At once, but for a cancel the driver swallowed: the loop sees that one when its
+        # wait for changes ends (loaders/category_cache.py, `_cancel_requested`).
+        done, _ = await asyncio.wait([task], timeout=max_await_seconds + 1)
+        if done:
+            with contextlib.suppress(asyncio.CancelledError):
+                task.result()  # `follow` ends only cancelled; anything else is raised here
+        else:
             logger.warning("category cache: its change stream did not stop; left behind")
         await client.close()
 

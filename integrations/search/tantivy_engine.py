@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,6 +36,7 @@ from integrations.search.engine import (
     SearchDocument,
     SearchEngine,
     SearchEngineUnavailableError,
+    SearchFilters,
     SearchHit,
     SearchOrder,
     SearchPage,
@@ -70,7 +71,7 @@ class _Commit:
     (`facet_counts`)."""
 
     terms: Terms
-    every_product_counts: dict[tuple[Hashable, str], Any] = field(default_factory=dict)
+    every_product_counts: dict[tuple[SearchFilters, str], Any] = field(default_factory=dict)
 
 
 class IndexFound(enum.StrEnum):
@@ -233,7 +234,7 @@ class TantivySearch:
                 filters,
                 request.facet_price_bands,
                 every_product_counts=commit.every_product_counts if every_product else None,
-                filters_key=request.filters,
+                search_filters=request.filters,
             )
         hits = [SearchHit(hit.id, Position(hit.value, hit.id)) for hit in page]
         return SearchPage(

@@ -7,16 +7,16 @@ is not set share one aggregation over the fully filtered query; each set one nee
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
-from collections.abc import Hashable
 from typing import Any
 
 import tantivy
 
 from integrations.search import tantivy_queries as queries
 from integrations.search import tantivy_schema as fields
-from integrations.search.engine import FacetCount, Facets, PriceBand
+from integrations.search.engine import FacetCount, Facets, PriceBand, SearchFilters
 
 BRAND_FACET_SIZE = 20
 CATEGORY_FACET_SIZE = 100
@@ -107,16 +107,18 @@ def facet_counts(
     filters: dict[queries.FilterKey, tantivy.Query],
     bands: tuple[PriceBand, ...],
     *,
-    every_product_counts: dict[tuple[Hashable, str], Any] | None = None,
-    filters_key: Hashable = None,
+    every_product_counts: dict[tuple[SearchFilters, str], Any] | None = None,
+    search_filters: SearchFilters | None = None,
 ) -> Facets:
     """The four facets' counts, in as few aggregations as the set filters allow.
 
     `every_product_counts`, given when `text` matches every product, keeps the aggregations
-    for the searcher's commit by `filters_key` (what `filters` were made from): without text
-    they are the same for every request with those filters until the next commit (a category
-    page, the whole catalog's). Aggregated over a category of a million products, they cost a
-    millisecond or more a request."""
+    for the searcher's commit by the filters each one applies (`search_filters`, what
+    `filters` were made from, less the facet's own): without text they are the same for every
+    request applying those filters until the next commit (every category page's category
+    facet counts the whole catalog). Aggregated over a million products, they cost
+    milliseconds a request. Once it holds `MAX_KEPT_COUNTS`, the newest gives way: those a
+    commit's first requests keep are not evicted by a stream of filters that match nothing."""
     by_left_out: dict[str | None, list[str]] = {}
     for facet in (BRANDS, CATEGORIES, PRICES, RATINGS):
         own = OWN_FILTER[facet]
@@ -133,12 +135,16 @@ def facet_counts(
         if every_product_counts is None:
             results.update(searcher.aggregate(query, specification))
             continue
-        key = (filters_key, json.dumps({"left_out": left_out, **specification}, sort_keys=True))
+        applied = queries.without(search_filters or SearchFilters(), left_out)
+        key = (applied, json.dumps(specification, sort_keys=True))
         found = every_product_counts.get(key)
         if found is None:
-            if len(every_product_counts) >= MAX_KEPT_COUNTS:  # price bands are the client's
-                every_product_counts.clear()
-            found = every_product_counts[key] = searcher.aggregate(query, specification)
+            found = searcher.aggregate(query, specification)
+            # Searches run in threads: popitem is atomic, and a race only overshoots a little.
+            with contextlib.suppress(KeyError):
+                while len(every_product_counts) >= MAX_KEPT_COUNTS:  # bands are the client's
+                    every_product_counts.popitem()
+            every_product_counts[key] = found
         results.update(found)
     return Facets(
         brands=_terms(results[BRANDS]),

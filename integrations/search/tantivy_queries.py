@@ -22,6 +22,7 @@ A word with typos or as a prefix is asked for as the index's terms it stands for
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -243,6 +244,23 @@ def filter_queries(schema: tantivy.Schema, filters: SearchFilters) -> dict[Filte
     if filters.min_rating is not None:
         add(RATING_KEY, _range(schema, fields.RATING, FieldType.Float, filters.min_rating))
     return {key: all_of(parts) for key, parts in queries.items()}
+
+
+# The fields of `SearchFilters` each filter key is made from.
+_FILTER_FIELDS: dict[FilterKey, tuple[str, ...]] = {
+    CATEGORY_KEY: ("category_id", "subcategory_id"),
+    BRAND_KEY: ("brand",),
+    PRICE_KEY: ("price_min", "price_max"),
+    STOCK_KEY: ("in_stock",),
+    RATING_KEY: ("min_rating",),
+}
+
+
+def without(filters: SearchFilters, key: FilterKey | None) -> SearchFilters:
+    """`filters` with the one `key` stands for unset (None: all of them as they are)."""
+    if key is None:
+        return filters
+    return dataclasses.replace(filters, **dict.fromkeys(_FILTER_FIELDS[key]))
 
 
 # The filters on a product's own numbers, which `Checks` can test on hits.

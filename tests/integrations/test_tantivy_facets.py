@@ -150,15 +150,18 @@ async def test_lists_without_text_each_keep_the_counts_of_their_own_filters(
             "", filters=SearchFilters(**filters), facet_price_bands=(), with_page=False
         )
 
-    rounds = [
-        [
+    async def count_all() -> list[dict[str, dict[str, int]]]:
+        return [
             await counted(engine, listing(category_id=AUDIO)),
             await counted(engine, listing(category_id=COMPUTERS)),
             await counted(engine, listing(category_id=COMPUTERS, brand="Acme")),
             await counted(engine, listing()),
         ]
-        for _ in range(2)
-    ]
+
+    rounds = [await count_all()]
+    assert engine._latest is not None
+    kept = dict(engine._latest.every_product_counts)
+    rounds.append(await count_all())
 
     assert [found["brands"] for found in rounds[0]] == [
         {"Sony": 3, "Acme": 1, "Razer": 1},
@@ -168,6 +171,10 @@ async def test_lists_without_text_each_keep_the_counts_of_their_own_filters(
     ]
     assert rounds[0][2]["categories"] == {AUDIO: 1, COMPUTERS: 1}  # Acme's, in any category
     assert rounds[1] == rounds[0]
+    assert engine._latest.every_product_counts == kept  # the second round aggregated nothing
+    # Every category page's category facet counts the whole catalog: kept once for them all.
+    catalog_wide = [spec for applied, spec in kept if applied == SearchFilters()]
+    assert len(catalog_wide) == 2  # the category facet alone, and the four of `listing()`
 
 
 async def test_highlights_mark_exact_typo_and_prefix_matches(engine: TantivySearch) -> None:
