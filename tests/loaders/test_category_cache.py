@@ -332,3 +332,31 @@ def test_an_invalidation_names_the_categories_it_changed() -> None:
     assert categories_named(named) == {changed}
     assert categories_named({tag(collection, "id", None)}) == set()
     assert categories_named(named | {CATALOG_TAG}) is None  # a bulk change: any may have
+
+
+async def test_a_failing_invalidation_listener_does_not_stop_redis_being_told(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query_cache = app.state.services.query_cache
+
+    def broken(tags: set[str]) -> None:
+        raise RuntimeError("listener broke")
+
+    monkeypatch.setattr(query_cache, "_listeners", [broken, *query_cache._listeners])
+    changed = ObjectId()
+    dependencies = CacheDependencies()
+    dependencies(Category.get_collection_name(), "id", changed)
+    lookup = await query_cache.lookup("shows-a-category")
+    await query_cache.store_answer(
+        "shows-a-category",
+        StoredAnswer(orjson.dumps({"data": {}})),
+        dependencies,
+        lookup.epoch,
+        client="127.0.0.1",
+    )
+    assert (await query_cache.lookup("shows-a-category")).status is CacheStatus.HIT
+
+    told = await query_cache.invalidate({tag(Category.get_collection_name(), "id", changed)})
+
+    assert told
+    assert (await query_cache.lookup("shows-a-category")).status is CacheStatus.MISS
