@@ -20,7 +20,7 @@ from documents.catalog import Category
 from documents.placement import PLACEMENT_GUARD
 from loaders.category_cache import CategoryCache
 from loaders.registry import Loaders, build_loaders
-from resolvers.query_cache import CacheDependencies, CacheStatus, StoredAnswer
+from resolvers.query_cache import CacheDependencies, CacheStatus, QueryCache, StoredAnswer
 from resolvers.query_cache.tags import CATALOG_TAG, categories_named, tag
 from settings import Settings
 from tests.factories import global_id, make_category, make_product
@@ -311,17 +311,21 @@ async def test_a_result_read_from_kept_copies_is_never_stored(app: Starlette) ->
     to_store.will_be_stored()
     assert not to_store.claim_kept_copies()
     results = [
-        await query_cache.store_answer(
-            "read-from-kept-copies",
-            StoredAnswer(orjson.dumps({"data": {}})),
-            dependencies,
-            lookup.epoch,
-            client="127.0.0.1",
-        )
+        await store(query_cache, "read-from-kept-copies", dependencies, lookup.epoch)
         for dependencies in (unstored, to_store)
     ]
 
-    assert [stored for _, stored in results] == [False, True]
+    assert results == [False, True]
+
+
+async def store(
+    query_cache: QueryCache, key: str, dependencies: CacheDependencies, epoch: str | None
+) -> bool:
+    """Whether an empty answer under `key`, read as `dependencies` say, was stored."""
+    _, stored = await query_cache.store_answer(
+        key, StoredAnswer(orjson.dumps({"data": {}})), dependencies, epoch, client="127.0.0.1"
+    )
+    return stored
 
 
 def test_an_invalidation_names_the_categories_it_changed() -> None:
@@ -347,13 +351,7 @@ async def test_a_failing_invalidation_listener_does_not_stop_redis_being_told(
     dependencies = CacheDependencies()
     dependencies(Category.get_collection_name(), "id", changed)
     lookup = await query_cache.lookup("shows-a-category")
-    await query_cache.store_answer(
-        "shows-a-category",
-        StoredAnswer(orjson.dumps({"data": {}})),
-        dependencies,
-        lookup.epoch,
-        client="127.0.0.1",
-    )
+    assert await store(query_cache, "shows-a-category", dependencies, lookup.epoch)
     assert (await query_cache.lookup("shows-a-category")).status is CacheStatus.HIT
 
     told = await query_cache.invalidate({tag(Category.get_collection_name(), "id", changed)})
